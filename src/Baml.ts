@@ -1,0 +1,190 @@
+/**
+ * BAML functions as Effects and Streams. Interrupting the consumer aborts the LLM request.
+ *
+ * @since 0.1.0
+ */
+import type * as Engine from "@boundaryml/baml"
+import type { TypeBuilder as NativeTypeBuilder } from "@boundaryml/baml/native"
+import { Effect, Exit, Stream } from "effect"
+import type * as Scope from "effect/Scope"
+import type { BamlError } from "./BamlError.js"
+import { fromEngine } from "./BamlError.js"
+import { BamlRuntime } from "./BamlRuntime.js"
+import { callArgs, isAbort } from "./internal/engine.js"
+
+/**
+ * A type builder for dynamic types: the engine's native one, `@boundaryml/baml/type_builder`'s, or the one a
+ * generated BAML client exports.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type TypeBuilder =
+  | NativeTypeBuilder
+  | { readonly _tb: () => NativeTypeBuilder }
+  | { readonly __tb: () => NativeTypeBuilder }
+
+/**
+ * Per-call options, as the official BAML client takes them.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** The client to use instead of the function's own (sets the primary client of `clientRegistry`). */
+  readonly client?: string | undefined
+  /** Clients defined at run time; the engine's own `ClientRegistry`. */
+  readonly clientRegistry?: Engine.ClientRegistry | undefined
+  /** Dynamic types (`@@dynamic` classes and enums). */
+  readonly typeBuilder?: TypeBuilder | undefined
+  /** The engine's `Collector`s, which record usage, timings and raw HTTP traffic of this call. */
+  readonly collectors?: ReadonlyArray<Engine.Collector> | undefined
+  /** Tags recorded with the call's trace. */
+  readonly tags?: Readonly<Record<string, string>> | undefined
+  /** Values for `env.X`, layered over the runtime's environment for this call only. */
+  readonly env?: Readonly<Record<string, string | undefined>> | undefined
+}
+
+/**
+ * The trip-wire: an AbortController whose signal goes to the native call. Closing the scope pulls it, and the engine
+ * then drops the HTTP request. Pulling it after the call completed does nothing.
+ */
+const tripWire: Effect.Effect<AbortController, never, Scope.Scope> = Effect.acquireRelease(
+  Effect.sync(() => new AbortController()),
+  (wire) => Effect.sync(() => wire.abort())
+)
+
+// An abort is only ever caused by our own finalizer, so it means the fiber is being interrupted: not a BamlError.
+const failWith = (cause: unknown): Effect.Effect<never, BamlError> =>
+  isAbort(cause) ? Effect.interrupt : Effect.fail(fromEngine(cause))
+
+const engineCall = <A>(evaluate: () => A): Effect.Effect<A, BamlError> =>
+  Effect.suspend(() => {
+    try {
+      return Effect.succeed(evaluate())
+    } catch (cause) {
+      return failWith(cause)
+    }
+  })
+
+/**
+ * Calls a BAML function and returns its parsed result. Interrupting the fiber aborts the LLM request.
+ *
+ * @example
+ * ```ts
+ * import { Baml, BamlRuntime } from "effect-baml"
+ * import { Effect } from "effect"
+ *
+ * const program = Baml.call("ExtractResume", { resume: "Ada Lovelace, mathematician" }).pipe(
+ *   Effect.timeout("10 seconds"), // on timeout the request is aborted, not left running
+ *   Effect.provide(BamlRuntime.layerFromDirectory("./baml_src"))
+ * )
+ * ```
+ * @since 0.1.0
+ * @category calls
+ */
+export const call = (
+  functionName: string,
+  args: Readonly<Record<string, unknown>>,
+  options?: Options
+): Effect.Effect<unknown, BamlError, BamlRuntime> =>
+  Effect.scoped(
+    Effect.gen(function*() {
+      const runtime = yield* BamlRuntime
+      const native = yield* engineCall(() => callArgs(runtime.engine, runtime.env, options))
+      const wire = yield* tripWire
+      const result = yield* Effect.tryPromise({
+        try: () =>
+          runtime.engine.callFunction(
+          functionName,
+          args,
+          native.ctx,
+          native.typeBuilder,
+          native.clientRegistry,
+          native.collectors,
+          native.tags,
+          native.env,
+          wire.signal
+        ),
+        catch: (cause) => cause
+      }).pipe(Effect.catchAll(failWith))
+      return yield* engineCall(() => result.parsed(false))
+    })
+  )
+
+/**
+ * Streams a BAML function: each element is the newest partial result, and the last element is the final, fully
+ * parsed result. When the consumer is slower than the LLM only the newest partial is kept (partials are snapshots,
+ * not deltas); the final result is never dropped. Ending the stream early in any way (`Stream.take`, an interrupt, a
+ * failing downstream stage, a closed scope) aborts the LLM request.
+ *
+ * @example
+ * ```ts
+ * import { Baml } from "effect-baml"
+ * import { Stream } from "effect"
+ *
+ * // Only the first three partials are generated and paid for: the request is aborted after them.
+ * const firstThree = Baml.stream("ExtractResume", { resume: "..." }).pipe(Stream.take(3), Stream.runCollect)
+ * // The final result, with every partial on the way.
+ * const final = Baml.stream("ExtractResume", { resume: "..." }).pipe(Stream.runLast)
+ * ```
+ * @since 0.1.0
+ * @category streams
+ */
+export const stream = (
+  functionName: string,
+  args: Readonly<Record<string, unknown>>,
+  options?: Options
+): Stream.Stream<unknown, BamlError, BamlRuntime> =>
+  Stream.asyncPush<unknown, BamlError, BamlRuntime>(
+    (emit) =>
+      Effect.gen(function*() {
+        const runtime = yield* BamlRuntime
+        const native = yield* engineCall(() => callArgs(runtime.engine, runtime.env, options))
+        const wire = yield* tripWire
+        const handle = yield* Effect.acquireRelease(
+          engineCall(() =>
+            runtime.engine.streamFunction(
+              functionName,
+              args,
+              undefined,
+              native.ctx,
+              native.typeBuilder,
+              native.clientRegistry,
+              native.collectors,
+              native.tags,
+              native.env,
+              wire.signal
+            )
+          ),
+          // The native stream holds the callback (and all it captures) until it is released.
+          (handle) => Effect.sync(() => handle.onEvent(undefined))
+        )
+        let callbackError: unknown = undefined
+        handle.onEvent((error, partial) => {
+          if (error) callbackError ??= error
+          // A partial that is not ok is a failed attempt (a retry or a fallback may follow); the final result says.
+          else if (partial.isOk()) {
+            try {
+              emit.single(partial.parsed(true))
+            } catch {
+              // a partial that cannot be read is skipped; the next snapshot or the final result replaces it
+            }
+          }
+        })
+        handle.done(native.ctx).then(
+          (result) => {
+            try {
+              if (callbackError !== undefined) throw callbackError
+              emit.done(Exit.succeed(result.parsed(false)))
+            } catch (cause) {
+              if (!isAbort(cause)) emit.fail(fromEngine(cause))
+            }
+          },
+          (cause) => {
+            if (!isAbort(cause)) emit.fail(fromEngine(cause))
+          }
+        )
+      }),
+    { bufferSize: 1, strategy: "sliding" }
+  )

@@ -1,0 +1,14 @@
+/**
+ * @since 0.1.0
+ */
+export * as Baml from "./Baml.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as BamlError from "./BamlError.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as BamlRuntime from "./BamlRuntime.js"

@@ -1,0 +1,203 @@
+import { describe, expect, layer } from "@effect/vitest"
+import { Cause, Chunk, Effect, Exit, Fiber, Option, Scope, Stream } from "effect"
+import { Baml } from "effect-baml"
+import { ScriptedProvider } from "effect-baml/testing"
+import { longResume, marker, settled, shortResume, TestLayer } from "./fixtures.js"
+
+const Provider = ScriptedProvider.ScriptedProvider
+
+/** Scripts a long reply (hundreds of 5 ms chunks) for the requests whose prompt contains `mark`. */
+const scriptLong = (mark: string) =>
+  Effect.flatMap(Provider, (p) =>
+    p.script({
+      match: (prompt) => prompt.includes(mark),
+      script: ScriptedProvider.json(longResume("Ada Lovelace"), { delayMs: 5 })
+    }))
+
+/** Waits until the provider has sent at least `n` chunks for the request marked `mark`. */
+const sentAtLeast = (mark: string, n: number) =>
+  Effect.flatMap(Provider, (p) =>
+    p.awaitRequests((records) => records.some((r) => r.prompt.includes(mark) && r.sent >= n)))
+
+/** The facts every early exit must show: the provider saw the client close early, and few chunks followed. */
+const expectAborted = (mark: string, exitedAt: number) =>
+  Effect.gen(function*() {
+    const record = yield* settled(mark)
+    expect(record.status).toBe("closed-early")
+    expect(record.closedEarly).toBe(true)
+    expect(record.sent).toBeLessThan(record.planned)
+    // generous: at 5 ms pacing an abort that takes effect at once lets one or two chunks through
+    expect(ScriptedProvider.chunksAfter(record, exitedAt)).toBeLessThanOrEqual(10)
+    return record
+  })
+
+layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("Baml", (it) => {
+  describe("early exits abort the LLM request", () => {
+    it.effect("Fiber.interrupt on a call", () =>
+      Effect.gen(function*() {
+        const mark = marker("interrupt-call")
+        yield* scriptLong(mark)
+        const fiber = yield* Effect.fork(Baml.call("ExtractResume", { resume: mark }))
+        yield* sentAtLeast(mark, 20)
+        const exitedAt = performance.now()
+        const exit = yield* Fiber.interrupt(fiber)
+        expect(Exit.isInterrupted(exit)).toBe(true)
+        yield* expectAborted(mark, exitedAt)
+      }), 20_000)
+
+    it.effect("Fiber.interrupt on a stream", () =>
+      Effect.gen(function*() {
+        const mark = marker("interrupt-stream")
+        yield* scriptLong(mark)
+        const fiber = yield* Effect.fork(Stream.runDrain(Baml.stream("ExtractResume", { resume: mark })))
+        yield* sentAtLeast(mark, 20)
+        const exitedAt = performance.now()
+        const exit = yield* Fiber.interrupt(fiber)
+        expect(Exit.isInterrupted(exit)).toBe(true)
+        yield* expectAborted(mark, exitedAt)
+      }), 20_000)
+
+    it.effect("Stream.take", () =>
+      Effect.gen(function*() {
+        const mark = marker("take")
+        yield* scriptLong(mark)
+        let exitedAt = 0
+        const taken = yield* Baml.stream("ExtractResume", { resume: mark }).pipe(
+          Stream.take(2),
+          Stream.tap(() => Effect.sync(() => (exitedAt = performance.now()))),
+          Stream.runCollect
+        )
+        expect(Chunk.size(taken)).toBe(2)
+        yield* expectAborted(mark, exitedAt)
+      }), 20_000)
+
+    it.effect("Effect.timeout on a call", () =>
+      Effect.gen(function*() {
+        const mark = marker("timeout-call")
+        yield* scriptLong(mark)
+        const startedAt = performance.now()
+        const result = yield* Baml.call("ExtractResume", { resume: mark }).pipe(Effect.timeout("300 millis"), Effect.flip)
+        expect(result._tag).toBe("TimeoutException")
+        yield* expectAborted(mark, startedAt + 300)
+      }), 20_000)
+
+    it.effect("Effect.timeout on a stream", () =>
+      Effect.gen(function*() {
+        const mark = marker("timeout-stream")
+        yield* scriptLong(mark)
+        const startedAt = performance.now()
+        const result = yield* Baml.stream("ExtractResume", { resume: mark }).pipe(
+          Stream.runDrain,
+          Effect.timeout("300 millis"),
+          Effect.flip
+        )
+        expect(result._tag).toBe("TimeoutException")
+        yield* expectAborted(mark, startedAt + 300)
+      }), 20_000)
+
+    it.effect("Effect.race: the loser is aborted", () =>
+      Effect.gen(function*() {
+        const mark = marker("race")
+        yield* scriptLong(mark)
+        let exitedAt = 0
+        const winner = sentAtLeast(mark, 20).pipe(
+          Effect.tap(() => Effect.sync(() => (exitedAt = performance.now()))),
+          Effect.as("winner")
+        )
+        const result = yield* Effect.race(Baml.call("ExtractResume", { resume: mark }), winner)
+        expect(result).toBe("winner")
+        yield* expectAborted(mark, exitedAt)
+      }), 20_000)
+
+    it.effect("a failing downstream stage (Stream.mapEffect)", () =>
+      Effect.gen(function*() {
+        const mark = marker("mapEffect")
+        yield* scriptLong(mark)
+        let exitedAt = 0
+        const error = yield* Baml.stream("ExtractResume", { resume: mark }).pipe(
+          Stream.zipWithIndex,
+          Stream.mapEffect(([partial, i]) =>
+            i < 2 ? Effect.succeed(partial) : Effect.sync(() => (exitedAt = performance.now())).pipe(
+              Effect.zipRight(Effect.fail("downstream says no" as const))
+            )
+          ),
+          Stream.runDrain,
+          Effect.flip
+        )
+        expect(error).toBe("downstream says no")
+        yield* expectAborted(mark, exitedAt)
+      }), 20_000)
+
+    it.effect("a defect thrown in user code", () =>
+      Effect.gen(function*() {
+        const mark = marker("defect")
+        yield* scriptLong(mark)
+        let exitedAt = 0
+        const exit = yield* Baml.stream("ExtractResume", { resume: mark }).pipe(
+          Stream.map(() => {
+            exitedAt = performance.now()
+            throw new Error("bug in user code")
+          }),
+          Stream.runDrain,
+          Effect.exit
+        )
+        expect(Exit.isFailure(exit)).toBe(true)
+        expect(String(Exit.isFailure(exit) ? Cause.squash(exit.cause) : "")).toContain("bug in user code")
+        yield* expectAborted(mark, exitedAt)
+      }), 20_000)
+
+    it.effect("a closed Scope", () =>
+      Effect.gen(function*() {
+        const mark = marker("scope")
+        yield* scriptLong(mark)
+        const scope = yield* Scope.make()
+        const pull = yield* Stream.toPull(Baml.stream("ExtractResume", { resume: mark })).pipe(Scope.extend(scope))
+        yield* pull
+        yield* sentAtLeast(mark, 20)
+        const exitedAt = performance.now()
+        yield* Scope.close(scope, Exit.void)
+        yield* expectAborted(mark, exitedAt)
+      }), 20_000)
+  })
+
+  describe("results", () => {
+    it.effect("a stream's partials keep every field already seen, and its last element is the call's result", () =>
+      Effect.gen(function*() {
+        const mark = marker("collect")
+        const provider = yield* Provider
+        yield* provider.script({
+          match: (prompt) => prompt.includes(mark),
+          script: ScriptedProvider.json(shortResume("Grace Hopper"), { delayMs: 5 })
+        })
+        const elements = Chunk.toReadonlyArray(
+          yield* Stream.runCollect(Baml.stream("ExtractResume", { resume: mark }))
+        ) as ReadonlyArray<Record<string, unknown>>
+        const final = yield* Baml.call("ExtractResume", { resume: mark })
+
+        expect(elements.length).toBeGreaterThan(1)
+        expect(elements[elements.length - 1]).toEqual(final)
+        expect(final).toEqual(shortResume("Grace Hopper"))
+        for (let i = 1; i < elements.length; i++) {
+          const before = elements[i - 1]!
+          const after = elements[i]!
+          for (const [key, value] of Object.entries(before)) {
+            if (value === null || value === undefined) continue
+            expect(after[key], `field ${key} of partial ${i}`).not.toBeNull()
+            if (Array.isArray(value)) expect((after[key] as Array<unknown>).length).toBeGreaterThanOrEqual(value.length)
+          }
+        }
+        const records = (yield* provider.requests).filter((r) => r.prompt.includes(mark))
+        expect(records.map((r) => [r.stream, r.status])).toEqual([[true, "completed"], [false, "completed"]])
+      }), 20_000)
+
+    it.effect("a string function streams text and returns it", () =>
+      Effect.gen(function*() {
+        const mark = marker("summary")
+        const provider = yield* Provider
+        const text = `A short summary ${mark} of a long text, written slowly.`
+        yield* provider.script({ match: (prompt) => prompt.includes(mark), script: { reply: text, delayMs: 10 } })
+        const result = yield* Stream.runLast(Baml.stream("Summarize", { text: mark }))
+        expect(Option.getOrThrow(result)).toBe(text)
+      }), 20_000)
+  })
+})
