@@ -15,6 +15,6 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: "forks",
-    env: { BAML_LOG: "warn" }
+    env: { BAML_LOG: "error" }
   }
 })

@@ -186,7 +186,10 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("Baml", (
             if (Array.isArray(value)) expect((after[key] as Array<unknown>).length).toBeGreaterThanOrEqual(value.length)
           }
         }
-        const records = (yield* provider.requests).filter((r) => r.prompt.includes(mark))
+        // the client may have read the whole reply a moment before the server sees the response finish
+        const records = (yield* provider.awaitRequests((rs) =>
+          rs.filter((r) => r.prompt.includes(mark) && r.status !== "open").length === 2
+        )).filter((r) => r.prompt.includes(mark))
         expect(records.map((r) => [r.stream, r.status])).toEqual([[true, "completed"], [false, "completed"]])
       }), 20_000)
 

@@ -1,0 +1,168 @@
+/**
+ * effect-baml in one run, offline: a BAML function as an Effect Stream, served by the scripted provider from
+ * effect-baml/testing (an OpenAI-compatible server on 127.0.0.1 that records what it sent).
+ *
+ * Part 1 streams ExtractResume and redraws the newest partial result as it arrives, then prints the final value.
+ * Part 2 runs it again and stops after 600 ms: ending the stream aborts the HTTP request, and the provider's own
+ * record shows how much of the reply was never generated.
+ *
+ * With OPENAI_API_KEY set, both parts call the OpenAI client from baml_src/clients.baml instead.
+ */
+import { Cause, Effect, Exit, Fiber, Layer, Option, Schema, Stream } from "effect"
+import { Baml, BamlRuntime } from "effect-baml"
+import { ScriptedProvider } from "effect-baml/testing"
+
+const reply = {
+  name: "Maya Okafor",
+  email: "maya.okafor@example.com",
+  skills: [
+    "TypeScript", "Effect", "Node.js", "Rust", "Go", "Python", "PostgreSQL", "Redis", "Kafka", "gRPC", "GraphQL",
+    "REST API design", "React", "Next.js", "Docker", "Kubernetes", "Terraform", "AWS", "Google Cloud", "Linux",
+    "Distributed systems", "Event sourcing", "Domain-driven design", "Observability", "OpenTelemetry", "Prometheus",
+    "CI/CD", "GitHub Actions", "Property-based testing", "Performance tuning", "Streaming data pipelines",
+    "LLM integration", "Prompt engineering", "Technical writing", "Code review", "Mentoring", "Incident response",
+    "System design interviews", "Hiring", "Public speaking"
+  ],
+  experience: [
+    { company: "Northwind Labs", title: "Staff Software Engineer", years: 3 },
+    { company: "Contoso Payments", title: "Senior Backend Engineer", years: 4 },
+    { company: "Fabrikam Analytics", title: "Software Engineer, Data Platform", years: 2 },
+    { company: "Tailspin Travel", title: "Full-Stack Developer", years: 2 },
+    { company: "Open-source maintainer (self-employed)", title: "Maintainer", years: null },
+    { company: "University of Lagos", title: "Teaching Assistant, Algorithms", years: 1 }
+  ]
+}
+
+// What the function reads: the same facts as a person would write them, so the scripted reply is an honest answer.
+const resume = [
+  `${reply.name} <${reply.email}>`,
+  `Skills: ${reply.skills.join(", ")}`,
+  ...reply.experience.map((job) => `${job.title}, ${job.company}${job.years === null ? "" : `, ${job.years} years`}`)
+].join("\n")
+
+const openAi = (process.env.OPENAI_API_KEY ?? "") !== ""
+const callOptions = openAi ? { client: "OpenAI" } : undefined
+const script = ScriptedProvider.json(reply, { chunkSize: 4, delayMs: 5 })
+
+const Live = Layer.unwrapEffect(Effect.map(ScriptedProvider.ScriptedProvider, (provider) =>
+  BamlRuntime.layerFromDirectory("baml_src", {
+    // The engine logs every prompt and reply at its default level, which would bury the demo's own output.
+    env: { ...process.env, BAML_LOG: process.env.BAML_LOG ?? "warn", SCRIPTED_BASE_URL: provider.baseUrl }
+  }))).pipe(Layer.provideMerge(ScriptedProvider.layer({ rules: [{ script }] })))
+
+// Baml.stream yields `unknown`: decoding says what the demo relies on. Partials have nulls where text is still to come.
+const Resume = Schema.Struct({
+  name: Schema.NullOr(Schema.String),
+  email: Schema.NullOr(Schema.String),
+  skills: Schema.Array(Schema.String),
+  experience: Schema.Array(Schema.Struct({
+    company: Schema.NullOr(Schema.String),
+    title: Schema.NullOr(Schema.String),
+    years: Schema.NullOr(Schema.Number)
+  }))
+})
+type Resume = typeof Resume.Type
+
+const tty = process.stdout.isTTY === true
+const width = () => Math.max(40, (process.stdout.columns ?? 100) - 1)
+// A wrapped line would break the cursor arithmetic of the redraw.
+const fit = (line: string) => line.length > width() ? `${line.slice(0, width() - 1)}…` : line
+const ms = (t: number) => t < 10 ? `${t.toFixed(1)} ms` : t < 1000 ? `${t.toFixed(0)} ms` : `${(t / 1000).toFixed(2)} s`
+
+const wrap = (items: ReadonlyArray<string>, indent: string): Array<string> => {
+  const lines: Array<string> = []
+  for (const item of items) {
+    const last = lines.length - 1
+    if (last >= 0 && lines[last]!.length + item.length + 3 < width()) lines[last] += `, ${item}`
+    else lines.push(`${indent}${item}`)
+  }
+  return lines.map((line, i) => i < lines.length - 1 ? `${line},` : line)
+}
+
+const render = (r: Resume, full: boolean): Array<string> => [
+  `  name        ${r.name ?? "…"}`,
+  `  email       ${r.email ?? "…"}`,
+  ...(full
+    ? [`  skills (${r.skills.length})`, ...wrap(r.skills, "    ")]
+    : [`  skills      ${r.skills.length}${r.skills.length > 3 ? " … " : "  "}${r.skills.slice(-3).join(", ")}`]),
+  `  experience  ${r.experience.length} ${r.experience.length === 1 ? "job" : "jobs"}`,
+  ...r.experience.map((job) =>
+    `    ${job.title ?? "…"} · ${job.company ?? "…"}${job.years === null ? "" : ` · ${job.years} yrs`}`)
+]
+
+// Redraws a block of lines in place on a terminal.
+const screen = () => {
+  let height = 0
+  return (lines: ReadonlyArray<string>) => {
+    process.stdout.write(`${height > 0 ? `\x1b[${height}A` : ""}\r\x1b[0J${lines.map(fit).join("\n")}\n`)
+    height = lines.length
+  }
+}
+
+/** Runs a stream of resumes, showing it live; returns the last element, the partial count and when the first came. */
+const watch = <E, R>(stream: Stream.Stream<unknown, E, R>, draw: (lines: ReadonlyArray<string>) => void) =>
+  Effect.gen(function*() {
+    let last: Resume | undefined
+    let count = 0
+    let firstAt = 0
+    if (tty) yield* Effect.acquireRelease(Effect.sync(() => process.stdout.write("\x1b[?25l")), () =>
+      Effect.sync(() => process.stdout.write("\x1b[?25h")))
+    yield* stream.pipe(
+      Stream.mapEffect(Schema.decodeUnknown(Resume)),
+      Stream.runForEach((r) =>
+        Effect.sync(() => {
+          last = r
+          if (++count === 1) firstAt = performance.now()
+          if (tty) draw(render(r, false))
+          else if (count % 10 === 0) console.log(`  partial ${count}: ${r.skills.length} skills, ${r.experience.length} jobs`)
+        })
+      )
+    )
+    return { last, count, firstAt }
+  }).pipe(Effect.scoped)
+
+const main = Effect.gen(function*() {
+  const provider = yield* ScriptedProvider.ScriptedProvider
+  const settled = (id: number) =>
+    Effect.map(provider.awaitRequests((rs) => rs.some((r) => r.id === id && r.status !== "open")), (rs) => rs[id - 1]!)
+  if (openAi) console.log("OPENAI_API_KEY is set: calling OpenAI (gpt-4o-mini). The provider's side is not visible.\n")
+
+  const planned = Math.ceil(Array.from(script.reply).length / 4)
+  console.log(`Part 1: Baml.stream("ExtractResume") — ${openAi ? "OpenAI" : `${planned} chunks of 4 characters, 5 ms apart`}`)
+  const draw = screen()
+  const one = yield* watch(Baml.stream("ExtractResume", { resume }, callOptions), draw)
+  const final = one.last!
+  if (tty) draw(render(final, true))
+  else console.log(render(final, true).join("\n"))
+  if (!openAi) {
+    const record = yield* settled(1)
+    console.log(`  ${one.count} partials, the first ${ms(one.firstAt - record.chunkTimes[0]!)} after the provider's first chunk`)
+    console.log(`  provider: sent ${record.sent} of ${record.planned} chunks, ${record.status}, ${ms(record.closedAt! - record.startedAt)}`)
+  }
+
+  console.log(`\nPart 2: the same call, ended after 600 ms by Stream.interruptWhen(Effect.sleep("600 millis"))`)
+  let interruptedAt = 0
+  const stop = Effect.sleep("600 millis").pipe(Effect.andThen(() => (interruptedAt = performance.now())))
+  const two = yield* watch(Baml.stream("ExtractResume", { resume }, callOptions).pipe(Stream.interruptWhen(stop)), screen())
+  console.log(`  stopped after ${two.count} partials, with ${two.last?.skills.length ?? 0} skills and ${two.last?.experience.length ?? 0} jobs parsed`)
+  if (openAi) return
+  const record = yield* settled(2)
+  const unsent = Math.round(100 * (record.planned - record.sent) / record.planned)
+  console.log(`  provider: sent ${record.sent} of ${record.planned} chunks — ${unsent}% of the generation never happened`)
+  console.log(`  provider: connection ${record.status} ${ms(record.closedAt! - interruptedAt)} after the interrupt, ` +
+    `${ScriptedProvider.chunksAfter(record, interruptedAt)} chunks sent after it`)
+}).pipe(Effect.provide(Live))
+
+const fiber = Effect.runFork(main)
+// Ctrl-C interrupts the fiber like any other interrupt: the open request is aborted, the provider and runtime close.
+process.once("SIGINT", () => Effect.runFork(Fiber.interrupt(fiber)))
+fiber.addObserver(Exit.match({
+  onSuccess: () => {},
+  onFailure: (cause) => {
+    process.exitCode = Cause.isInterruptedOnly(cause) ? 130 : 1
+    console.error(Option.match(Cause.failureOption(cause), {
+      onNone: () => Cause.isInterruptedOnly(cause) ? "\ninterrupted" : Cause.pretty(cause),
+      onSome: (error) => `\n${error._tag}: ${error.message}`
+    }))
+  }
+}))

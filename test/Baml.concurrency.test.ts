@@ -1,0 +1,106 @@
+import { expect, layer } from "@effect/vitest"
+import type * as Engine from "@boundaryml/baml"
+import { Effect, Exit, Fiber, Layer, Option, Schedule, Stream } from "effect"
+import { Baml, BamlRuntime } from "effect-baml"
+import { ScriptedProvider } from "effect-baml/testing"
+import { shortResume, TestLayer } from "./fixtures.js"
+
+/** What the engine saw of each native stream: how often its callback was released and its signal aborted. */
+interface Observed {
+  releases: number
+  aborts: number
+}
+
+/**
+ * Observes the native streams the library opens, from outside it: a proxy over the engine that counts, per stream,
+ * the releases of the `onEvent` callback (the stream's finalizer) and the aborts of the signal (the trip-wire).
+ */
+const observe = (engine: Engine.BamlRuntime, observed: Array<Observed>): Engine.BamlRuntime =>
+  new Proxy(engine, {
+    get(target, key) {
+      const value = Reflect.get(target, key, target)
+      if (key !== "streamFunction") return typeof value === "function" ? value.bind(target) : value
+      return (...args: Parameters<Engine.BamlRuntime["streamFunction"]>) => {
+        const seen: Observed = { releases: 0, aborts: 0 }
+        observed.push(seen)
+        const signal = args[9] as AbortSignal
+        signal.addEventListener("abort", () => seen.aborts++)
+        const handle = target.streamFunction(...args)
+        const onEvent = handle.onEvent.bind(handle)
+        handle.onEvent = (callback) => {
+          if (callback === undefined) seen.releases++
+          onEvent(callback)
+        }
+        return handle
+      }
+    }
+  })
+
+const observed: Array<Observed> = []
+const Observing = Layer.effect(
+  BamlRuntime.BamlRuntime,
+  Effect.map(BamlRuntime.BamlRuntime, (runtime) => ({ ...runtime, engine: observe(runtime.engine, observed) }))
+).pipe(Layer.provideMerge(TestLayer))
+
+/** A small deterministic PRNG, so that a failing run can be replayed. */
+const random = (seed: number) => () => {
+  seed = (seed * 1103515245 + 12345) % 2147483648
+  return seed / 2147483648
+}
+
+layer(Observing, { timeout: "120 seconds", excludeTestServices: true })("Baml under concurrency", (it) => {
+  it.effect("200 streams, 50 at a time, interrupted at random points: every request ends, no socket stays open", () =>
+    Effect.gen(function*() {
+      const provider = yield* ScriptedProvider.ScriptedProvider
+      yield* provider.script({ script: ScriptedProvider.json(shortResume("Concurrent Person"), { delayMs: 5 }) })
+      const next = random(2026)
+      const plans = Array.from({ length: 200 }, (_, i) => ({
+        i,
+        // about a third run to the end; the others are interrupted somewhere between the start and the last chunk
+        interruptAfterMs: next() < 0.33 ? Option.none() : Option.some(Math.floor(next() * 400))
+      }))
+      const outcomes = yield* Effect.forEach(
+        plans,
+        ({ i, interruptAfterMs }) =>
+          Effect.gen(function*() {
+            const fiber = yield* Effect.fork(Stream.runLast(Baml.stream("ExtractResume", { resume: `person ${i}` })))
+            if (Option.isSome(interruptAfterMs)) {
+              yield* Effect.sleep(interruptAfterMs.value)
+              yield* Fiber.interrupt(fiber)
+            }
+            return yield* Fiber.await(fiber)
+          }),
+        { concurrency: 50 }
+      )
+
+      // The fibers that were not interrupted, and those that finished before their interrupt, have the final value.
+      for (const exit of outcomes) {
+        if (Exit.isSuccess(exit)) expect(Option.getOrThrow(exit.value)).toEqual(shortResume("Concurrent Person"))
+        else expect(Exit.isInterrupted(exit)).toBe(true)
+      }
+      const completedRuns = outcomes.filter(Exit.isSuccess).length
+      expect(completedRuns).toBeGreaterThan(50)
+      expect(outcomes.length - completedRuns).toBeGreaterThan(50)
+
+      // A stream interrupted before its request left the engine never reaches the provider; every one that did
+      // either completed or was closed by the client.
+      yield* provider.awaitRequests((rs) => rs.every((r) => r.status !== "open")).pipe(Effect.timeout("20 seconds"))
+      // The finalizer ran exactly once per stream: the callback was released once, the trip-wire pulled once.
+      expect(observed.length).toBe(200)
+      for (const seen of observed) {
+        expect(seen.releases).toBe(1)
+        expect(seen.aborts).toBe(1)
+      }
+
+      // No socket stays open to the provider once every request has ended.
+      yield* Effect.repeat(provider.openSockets, {
+        until: (open) => open === 0,
+        schedule: Schedule.spaced("10 millis")
+      }).pipe(Effect.timeout("5 seconds"))
+      const records = yield* provider.requests
+      expect(records.length).toBeLessThanOrEqual(200)
+      expect(records.length).toBeGreaterThan(150)
+      expect([...new Set(records.map((r) => r.status))].sort()).toEqual(["closed-early", "completed"])
+      expect(records.filter((r) => r.status === "completed").length).toBeGreaterThanOrEqual(completedRuns)
+    }), 120_000)
+})
