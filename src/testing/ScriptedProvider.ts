@@ -43,9 +43,9 @@ export interface Script {
  * only the first `times` requests answered by the rule fail and later ones play the script.
  * `DropConnection` destroys the socket after `afterChunks` content chunks (a client may see an error or,
  * like undici after `connection: close`, a body that just ends early without `[DONE]`).
- * `MalformedSse` writes a truncated `data:` line after `afterChunks` chunks and then finishes the reply
- * normally, so the client alone decides whether the broken line is fatal (without streaming, the JSON
- * body is cut short instead).
+ * `MalformedSse` writes a truncated `data:` line after `afterChunks` chunks and ends the response there
+ * (without streaming, it sends a JSON body cut short): the engine tolerates a broken line followed by good
+ * ones, but fails on a final one with a client HTTP error ("Failed to parse SSE data as JSON").
  * `Stall` sends nothing after `afterChunks` chunks and holds the connection until the client or the
  * server's scope closes it.
  *
@@ -94,7 +94,11 @@ export interface ScriptRequest {
  * @example
  * import type { ScriptedProvider } from "effect-baml/testing"
  *
- * const rule: ScriptedProvider.Rule = { model: "gpt-4o", match: (prompt) => prompt.includes("weather"), script: { reply: "Sunny" } }
+ * const rule: ScriptedProvider.Rule = {
+ *   model: "gpt-4o",
+ *   match: (prompt) => prompt.includes("weather"),
+ *   script: { reply: "Sunny" }
+ * }
  */
 export interface Rule {
   readonly model?: string
@@ -130,7 +134,7 @@ export interface RequestRecord {
   readonly sent: number
   /** `performance.now()` at each content chunk. */
   readonly chunkTimes: ReadonlyArray<number>
-  /** `failed` means an injected `HttpError` or `DropConnection`, or no rule matched. */
+  /** `failed`: an injected `HttpError`, `DropConnection` or `MalformedSse` ended the reply, or no rule matched. */
   readonly status: "open" | "completed" | "closed-early" | "failed"
   /** The connection closed before the reply was complete (the client left, or the server's scope closed). */
   readonly closedEarly: boolean
@@ -178,7 +182,9 @@ export interface Service {
  *
  * const baseUrl = Effect.map(ScriptedProvider.ScriptedProvider, (provider) => provider.baseUrl)
  */
-export class ScriptedProvider extends Context.Tag("effect-baml/testing/ScriptedProvider")<ScriptedProvider, Service>() {}
+export class ScriptedProvider
+  extends Context.Tag("effect-baml/testing/ScriptedProvider")<ScriptedProvider, Service>()
+{}
 
 /**
  * Options for `make` and `layer`: the initial rules and the host to bind (default "127.0.0.1").
@@ -206,7 +212,8 @@ const textOf = (content: unknown): ReadonlyArray<string> =>
     ? content.flatMap((part) => isObject(part) && typeof part.text === "string" ? [part.text] : [])
     : []
 
-const errorBody = (message: string, type: string) => JSON.stringify({ error: { message, type, param: null, code: null } })
+const errorBody = (message: string, type: string) =>
+  JSON.stringify({ error: { message, type, param: null, code: null } })
 
 const send = (res: Http.ServerResponse, status: number, body: string, headers: Http.OutgoingHttpHeaders = {}) => {
   res.writeHead(status, { "content-type": "application/json", connection: "close", ...headers })
@@ -243,9 +250,26 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
     let counters = new Map<Rule, { answered: number; failed: number }>()
     const sockets = new Set<Socket>()
     const listeners = new Set<() => void>()
+    // A waiter re-reads every record on each chunk of each stream: cache the copies of unchanged records.
+    const frozen = new WeakMap<Entry, RequestRecord>()
+    const freeze = (entry: Entry): RequestRecord => {
+      const sent = entry.chunkTimes.length
+      let chunkTimes: ReadonlyArray<number> | undefined
+      return Object.freeze({
+        ...entry,
+        // Append-only, so a later copy of the first `sent` times is still this moment's view, and a long
+        // stream is not copied once per chunk.
+        get chunkTimes() {
+          return chunkTimes ??= Object.freeze(entry.chunkTimes.slice(0, sent))
+        }
+      })
+    }
     const snapshot = (): ReadonlyArray<RequestRecord> =>
-      entries.map((entry) => Object.freeze({ ...entry, chunkTimes: Object.freeze([...entry.chunkTimes]) }))
-    const notify = () => listeners.forEach((listener) => listener())
+      entries.map((entry) => frozen.get(entry) ?? frozen.set(entry, freeze(entry)).get(entry)!)
+    const notify = (changed?: Entry) => {
+      if (changed !== undefined) frozen.delete(changed)
+      listeners.forEach((listener) => listener())
+    }
 
     const handle = async (req: Http.IncomingMessage, res: Http.ServerResponse): Promise<void> => {
       const aborter = new AbortController()
@@ -258,7 +282,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
         entry.closedAt = performance.now()
         if (entry.status === "open") entry.status = res.writableEnded ? "completed" : "closed-early"
         entry.closedEarly = entry.status === "closed-early"
-        notify()
+        notify(entry)
       })
       const pause = (ms: number) => ms > 0 ? sleep(ms, undefined, { signal }) : immediate(undefined, { signal })
 
@@ -296,14 +320,14 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
       }
       entry = current
       entries.push(current)
-      notify()
+      notify(current)
 
       const rule = [...added, ...initial].find((rule) =>
         (rule.model === undefined || rule.model === model) && (rule.match === undefined || rule.match(prompt))
       )
       if (rule === undefined) {
         current.status = "failed"
-        notify()
+        notify(current)
         return send(res, 400, errorBody(`no script matches model ${model}`, "invalid_request_error"))
       }
       const counter = counters.get(rule) ?? { answered: 0, failed: 0 }
@@ -321,17 +345,18 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
       const content = Array.from({ length: Math.ceil(parts.length / size) }, (_, i) =>
         parts.slice(i * size, (i + 1) * size).join(""))
       current.planned = content.length
-      notify()
+      notify(current)
 
       if ((script.firstByteDelayMs ?? 0) > 0) await pause(script.firstByteDelayMs ?? 0)
       if (httpError !== undefined) {
         current.status = "failed"
-        notify()
+        notify(current)
         const headers: Http.OutgoingHttpHeaders = httpError.retryAfterSeconds === undefined
           ? {}
           : { "retry-after": String(httpError.retryAfterSeconds) }
         const type = httpError.status === 429 ? "rate_limit_error" : "server_error"
-        return send(res, httpError.status, httpError.body ?? errorBody(`scripted HTTP ${httpError.status}`, type), headers)
+        const reply = httpError.body ?? errorBody(`scripted HTTP ${httpError.status}`, type)
+        return send(res, httpError.status, reply, headers)
       }
 
       const id = `chatcmpl-scripted-${current.id}`
@@ -347,20 +372,19 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
         if (signal.aborted) return
         if (fault !== undefined && fault._tag !== "HttpError" && fault.afterChunks === i) {
           if (fault._tag === "Stall") return
-          if (fault._tag === "DropConnection") {
-            current.status = "failed"
-            notify()
-            return void req.socket.destroy()
-          }
+          current.status = "failed"
+          notify(current)
+          if (fault._tag === "DropConnection") return void req.socket.destroy()
           if (!stream) return send(res, 200, `{"id":"${id}","choices":[{"message":{"content":`)
           res.write(`data: {"choices":[{"delta":{"content":\n\n`)
+          return void res.end()
         }
         if (i === content.length) break
         const delta = i === 0 ? { role: "assistant", content: content[i] } : { content: content[i] }
         if (stream) res.write(frame([{ index: 0, delta, finish_reason: null }]))
         current.sent++
         current.chunkTimes.push(performance.now())
-        notify()
+        notify(current)
       }
 
       const finish_reason = script.finishReason ?? "stop"
@@ -424,10 +448,20 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
         Effect.async<ReadonlyArray<RequestRecord>>((resume) => {
           const check = () => {
             const records = snapshot()
-            if (!predicate(records)) return false
-            listeners.delete(check)
-            resume(Effect.succeed(records))
-            return true
+            let holds: boolean
+            try {
+              holds = predicate(records)
+            } catch (defect) {
+              // It runs inside node callbacks, where a throw would take the server down.
+              listeners.delete(check)
+              resume(Effect.die(defect))
+              return true
+            }
+            if (holds) {
+              listeners.delete(check)
+              resume(Effect.succeed(records))
+            }
+            return holds
           }
           if (check()) return
           listeners.add(check)
