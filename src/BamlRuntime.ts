@@ -68,11 +68,14 @@ export class BamlRuntime extends Context.Tag("effect-baml/BamlRuntime")<BamlRunt
 export const make = (
   load: (env: Record<string, string>) => Engine.BamlRuntime,
   options?: Options
-): Effect.Effect<Service, BamlRuntimeError, Scope.Scope> => {
-  const env = definedEnv(options?.env ?? process.env)
-  return Effect.acquireRelease(
+): Effect.Effect<Service, BamlRuntimeError, Scope.Scope> =>
+  Effect.acquireRelease(
     Effect.try({
-      try: () => ({ engine: load(env), env }),
+      // The environment is read when the runtime is built, not when the layer value is created (often at import).
+      try: () => {
+        const env = definedEnv(options?.env ?? process.env)
+        return { engine: load(env), env }
+      },
       catch: (cause) => {
         const error = fromEngine(cause)
         return error._tag === "BamlRuntimeError" ? error : new BamlRuntimeError({ message: error.message })
@@ -80,7 +83,6 @@ export const make = (
     }),
     ({ engine }) => Effect.sync(() => engine.flush())
   )
-}
 
 /**
  * Loads every .baml file under `directory`.
