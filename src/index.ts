@@ -11,4 +11,9 @@ export * as BamlError from "./BamlError.js"
 /**
  * @since 0.1.0
  */
+export * as BamlHttp from "./BamlHttp.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as BamlRuntime from "./BamlRuntime.js"

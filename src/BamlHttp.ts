@@ -1,0 +1,237 @@
+/**
+ * BAML streams as HTTP responses: Server-Sent Events and NDJSON on `@effect/platform`'s HTTP server. The stream runs
+ * in the request's fiber, so a client that goes away (a closed tab, a Stop button, a dropped connection) interrupts
+ * it, and the interrupt aborts the LLM request.
+ *
+ * @since 0.1.0
+ */
+import * as Headers from "@effect/platform/Headers"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import { Cause, Effect, Option, Predicate, Schema, Stream } from "effect"
+import { dual } from "effect/Function"
+import * as BamlError from "./BamlError.js"
+
+/**
+ * What a client is sent when the stream dies of a defect: nothing of the defect itself, which stays on the server. The
+ * tag is the one `@effect/platform`'s `HttpApiError` uses for the same case.
+ *
+ * @example
+ * ```ts
+ * import type { BamlHttp } from "effect-baml"
+ *
+ * const isBug = (data: BamlHttp.ErrorData) => data._tag === "InternalServerError"
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export interface InternalServerError {
+  readonly _tag: "InternalServerError"
+  readonly message: string
+}
+
+/**
+ * The data of an `error` event: a {@link BamlError.BamlError} encoded with its schema (so at least `_tag` and
+ * `message`, and the fields of its class), or an {@link InternalServerError}.
+ *
+ * @example
+ * ```ts
+ * import { BamlError } from "effect-baml"
+ * import type { BamlHttp } from "effect-baml"
+ * import { Schema } from "effect"
+ *
+ * // in the browser, or any client: back to the error class
+ * const decode = (data: BamlHttp.ErrorData) =>
+ *   data._tag === "InternalServerError" ? data : Schema.decodeSync(BamlError.BamlError)(data)
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export type ErrorData = Schema.Schema.Encoded<typeof BamlError.BamlError> | InternalServerError
+
+/**
+ * One message of a streamed response. Every element of the stream is sent as a `partial` as soon as it arrives; when
+ * the stream ends, its last element is sent again as the `final`. A failure ends the response with an `error`
+ * instead, and no `final`.
+ *
+ * @example
+ * ```ts
+ * import type { BamlHttp } from "effect-baml"
+ *
+ * const render = (event: BamlHttp.Event<unknown>) =>
+ *   event.event === "error" ? `failed: ${event.data.message}` : JSON.stringify(event.data)
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export type Event<A> =
+  | { readonly event: "partial"; readonly data: A }
+  | { readonly event: "final"; readonly data: A }
+  | { readonly event: "error"; readonly data: ErrorData }
+
+const encodeError = Schema.encodeSync(BamlError.BamlError)
+
+const internalServerError: Event<never> = {
+  event: "error",
+  data: { _tag: "InternalServerError", message: "The server failed while streaming the response." }
+}
+
+/**
+ * The messages of a response, as a stream that does not fail: partials, then the final, or an error. Interruption
+ * passes through untouched, so that it still aborts the LLM request; a defect is announced with an
+ * `InternalServerError` event and then passed through, so that the request's fiber still dies of it (for the server's
+ * logging middleware). `sse` and `ndjson` are encodings of this stream; use it directly for another transport (e.g. a
+ * WebSocket).
+ *
+ * @example
+ * ```ts
+ * import { Baml, BamlHttp } from "effect-baml"
+ * import { Stream } from "effect"
+ *
+ * const messages = BamlHttp.events(Baml.stream("ExtractResume", { resume: "..." })).pipe(
+ *   Stream.map((event) => JSON.stringify(event))
+ * )
+ * ```
+ * @since 0.1.0
+ * @category streams
+ */
+export const events = <A, E extends BamlError.BamlError, R>(
+  self: Stream.Stream<A, E, R>
+): Stream.Stream<Event<A>, never, R> =>
+  Stream.suspend(() => {
+    // Nothing marks an element as the final one: it is the last. Each element goes out at once as a partial and the
+    // last goes out again as the final, which costs one message; holding each one back until the next arrived would
+    // instead delay every partial by a whole partial interval.
+    let last = Option.none<A>()
+    return self.pipe(
+      Stream.map((data): Event<A> => {
+        last = Option.some(data)
+        return { event: "partial", data }
+      }),
+      Stream.concat(Stream.suspend(() =>
+        Option.match(last, {
+          onNone: () => Stream.empty,
+          onSome: (data) => Stream.succeed<Event<A>>({ event: "final", data })
+        })
+      )),
+      Stream.catchAll((error) => Stream.sync((): Event<A> => ({ event: "error", data: encodeError(error) }))),
+      Stream.catchAllCause((cause) =>
+        Cause.isInterruptedOnly(cause)
+          ? Stream.failCause(cause)
+          : Stream.concat(Stream.succeed(internalServerError), Stream.failCause(cause))
+      )
+    )
+  })
+
+// `undefined` (a void function's result) has no JSON form; `null` is the closest a client can read.
+const json = (data: unknown): string => JSON.stringify(data) ?? "null"
+
+const respond = <R>(
+  body: Stream.Stream<string, never, R>,
+  contentType: string,
+  options: HttpServerResponse.Options.WithContent | undefined
+): Effect.Effect<HttpServerResponse.HttpServerResponse, never, R> =>
+  Effect.map(Effect.context<R>(), (context) =>
+    HttpServerResponse.stream(Stream.encodeText(Stream.provideContext(body, context)), {
+      ...options,
+      contentType,
+      headers: Headers.merge(
+        // A cached or buffered stream would show the reader nothing until the end (nginx buffers unless told).
+        Headers.fromInput({ "cache-control": "no-cache", "x-accel-buffering": "no" }),
+        Headers.fromInput(options?.headers)
+      )
+    }))
+
+/**
+ * Serves a stream as Server-Sent Events: `event: partial` for each element, `event: final` with the last one, or
+ * `event: error` with the encoded error; each event's `data` is one line of JSON. The response starts at once (with
+ * a comment line), before the first partial, so that clients and proxies see it open. When the client disconnects,
+ * the request's fiber is interrupted and the LLM request is aborted.
+ *
+ * The status is sent before the stream runs, so a failure is an `error` event in a 200 response. An `EventSource`
+ * reconnects when a response ends: close it on `final` and on `error`.
+ *
+ * @example
+ * ```ts
+ * import { HttpRouter, HttpServerRequest } from "@effect/platform"
+ * import { Baml, BamlHttp } from "effect-baml"
+ * import { Effect, Schema } from "effect"
+ *
+ * const router = HttpRouter.empty.pipe(
+ *   HttpRouter.get("/extract", Effect.gen(function*() {
+ *     const { resume } = yield* HttpServerRequest.schemaSearchParams(Schema.Struct({ resume: Schema.String }))
+ *     return yield* BamlHttp.sse(Baml.stream("ExtractResume", { resume }))
+ *   }))
+ * )
+ * ```
+ * @since 0.1.0
+ * @category responses
+ */
+export const sse: {
+  (
+    options?: HttpServerResponse.Options.WithContent
+  ): <A, E extends BamlError.BamlError, R>(
+    self: Stream.Stream<A, E, R>
+  ) => Effect.Effect<HttpServerResponse.HttpServerResponse, never, R>
+  <A, E extends BamlError.BamlError, R>(
+    self: Stream.Stream<A, E, R>,
+    options?: HttpServerResponse.Options.WithContent
+  ): Effect.Effect<HttpServerResponse.HttpServerResponse, never, R>
+} = dual(
+  (args) => Predicate.hasProperty(args[0], Stream.StreamTypeId),
+  <A, E extends BamlError.BamlError, R>(
+    self: Stream.Stream<A, E, R>,
+    options?: HttpServerResponse.Options.WithContent
+  ): Effect.Effect<HttpServerResponse.HttpServerResponse, never, R> =>
+    respond(
+      Stream.concat(
+        Stream.succeed(": stream\n\n"),
+        Stream.map(events(self), (event) => `event: ${event.event}\ndata: ${json(event.data)}\n\n`)
+      ),
+      "text/event-stream",
+      options
+    )
+)
+
+/**
+ * Serves a stream as newline-delimited JSON: one `{"event":"partial","data":...}` line per element, then a `final`
+ * line with the last one, or an `error` line with the encoded error, the same messages as {@link sse}. For clients
+ * that read a `fetch` body (e.g. to POST the arguments); aborting the fetch aborts the LLM request.
+ *
+ * @example
+ * ```ts
+ * import { HttpRouter, HttpServerRequest } from "@effect/platform"
+ * import { Baml, BamlHttp } from "effect-baml"
+ * import { Effect, Schema } from "effect"
+ *
+ * const router = HttpRouter.empty.pipe(
+ *   HttpRouter.post("/extract", Effect.gen(function*() {
+ *     const { resume } = yield* HttpServerRequest.schemaBodyJson(Schema.Struct({ resume: Schema.String }))
+ *     return yield* Baml.stream("ExtractResume", { resume }).pipe(BamlHttp.ndjson())
+ *   }))
+ * )
+ * ```
+ * @since 0.1.0
+ * @category responses
+ */
+export const ndjson: {
+  (
+    options?: HttpServerResponse.Options.WithContent
+  ): <A, E extends BamlError.BamlError, R>(
+    self: Stream.Stream<A, E, R>
+  ) => Effect.Effect<HttpServerResponse.HttpServerResponse, never, R>
+  <A, E extends BamlError.BamlError, R>(
+    self: Stream.Stream<A, E, R>,
+    options?: HttpServerResponse.Options.WithContent
+  ): Effect.Effect<HttpServerResponse.HttpServerResponse, never, R>
+} = dual(
+  (args) => Predicate.hasProperty(args[0], Stream.StreamTypeId),
+  <A, E extends BamlError.BamlError, R>(
+    self: Stream.Stream<A, E, R>,
+    options?: HttpServerResponse.Options.WithContent
+  ): Effect.Effect<HttpServerResponse.HttpServerResponse, never, R> =>
+    respond(
+      Stream.map(events(self), (event) => `{"event":"${event.event}","data":${json(event.data)}}\n`),
+      "application/x-ndjson",
+      options
+    )
+)
