@@ -8,7 +8,7 @@
  *
  * With OPENAI_API_KEY set, both parts call the OpenAI client from baml_src/clients.baml instead.
  */
-import { Cause, Effect, Exit, Fiber, Layer, Option, Schema, Stream } from "effect"
+import { Cause, Console, Effect, Exit, Fiber, Layer, Option, Schema, Stream } from "effect"
 import { Baml, BamlRuntime } from "effect-baml"
 import { ScriptedProvider } from "effect-baml/testing"
 
@@ -42,12 +42,14 @@ const resume = [
 
 const openAi = (process.env.OPENAI_API_KEY ?? "") !== ""
 const callOptions = openAi ? { client: "OpenAI" } : undefined
-const script = ScriptedProvider.json(reply, { chunkSize: 4, delayMs: 5 })
+// About a token per chunk, at a fast model's pace.
+const chunkSize = 3
+const script = ScriptedProvider.json(reply, { chunkSize, delayMs: 5 })
 
 const Live = Layer.unwrapEffect(Effect.map(ScriptedProvider.ScriptedProvider, (provider) =>
   BamlRuntime.layerFromDirectory("baml_src", {
-    // The engine logs every prompt and reply at its default level, which would bury the demo's own output.
-    env: { ...process.env, BAML_LOG: process.env.BAML_LOG ?? "warn", SCRIPTED_BASE_URL: provider.baseUrl }
+    // The engine logs every prompt and reply, and a warning for each cancelled call, which would bury the output.
+    env: { ...process.env, BAML_LOG: process.env.BAML_LOG ?? "error", SCRIPTED_BASE_URL: provider.baseUrl }
   }))).pipe(Layer.provideMerge(ScriptedProvider.layer({ rules: [{ script }] })))
 
 // Baml.stream yields `unknown`: decoding says what the demo relies on. Partials have nulls where text is still to come.
@@ -67,7 +69,10 @@ const tty = process.stdout.isTTY === true
 const width = () => Math.max(40, (process.stdout.columns ?? 100) - 1)
 // A wrapped line would break the cursor arithmetic of the redraw.
 const fit = (line: string) => line.length > width() ? `${line.slice(0, width() - 1)}…` : line
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`
 const ms = (t: number) => t < 10 ? `${t.toFixed(1)} ms` : t < 1000 ? `${t.toFixed(0)} ms` : `${(t / 1000).toFixed(2)} s`
+const counts = (r: Resume | undefined) =>
+  `${plural(r?.skills.length ?? 0, "skill")} and ${plural(r?.experience.length ?? 0, "job")}`
 
 const wrap = (items: ReadonlyArray<string>, indent: string): Array<string> => {
   const lines: Array<string> = []
@@ -85,12 +90,12 @@ const render = (r: Resume, full: boolean): Array<string> => [
   ...(full
     ? [`  skills (${r.skills.length})`, ...wrap(r.skills, "    ")]
     : [`  skills      ${r.skills.length}${r.skills.length > 3 ? " … " : "  "}${r.skills.slice(-3).join(", ")}`]),
-  `  experience  ${r.experience.length} ${r.experience.length === 1 ? "job" : "jobs"}`,
-  ...r.experience.map((job) =>
-    `    ${job.title ?? "…"} · ${job.company ?? "…"}${job.years === null ? "" : ` · ${job.years} yrs`}`)
+  `  experience  ${plural(r.experience.length, "job")}`,
+  ...r.experience.map(({ company, title, years }) =>
+    `    ${title ?? "…"} · ${company ?? "…"}${years === null ? "" : ` · ${plural(years, "year")}`}`)
 ]
 
-// Redraws a block of lines in place on a terminal.
+// One live view rather than a scrolling log: each frame moves back over the previous one and clears it.
 const screen = () => {
   let height = 0
   return (lines: ReadonlyArray<string>) => {
@@ -99,14 +104,19 @@ const screen = () => {
   }
 }
 
-/** Runs a stream of resumes, showing it live; returns the last element, the partial count and when the first came. */
+/** Shows a stream of resumes as it runs; returns the last element, the number of elements and when the first came. */
 const watch = <E, R>(stream: Stream.Stream<unknown, E, R>, draw: (lines: ReadonlyArray<string>) => void) =>
   Effect.gen(function*() {
     let last: Resume | undefined
     let count = 0
     let firstAt = 0
-    if (tty) yield* Effect.acquireRelease(Effect.sync(() => process.stdout.write("\x1b[?25l")), () =>
-      Effect.sync(() => process.stdout.write("\x1b[?25h")))
+    // Released on every exit, Ctrl-C included, so the terminal never keeps a hidden cursor.
+    if (tty) {
+      yield* Effect.acquireRelease(
+        Effect.sync(() => process.stdout.write("\x1b[?25l")),
+        () => Effect.sync(() => process.stdout.write("\x1b[?25h"))
+      )
+    }
     yield* stream.pipe(
       Stream.mapEffect(Schema.decodeUnknown(Resume)),
       Stream.runForEach((r) =>
@@ -114,7 +124,7 @@ const watch = <E, R>(stream: Stream.Stream<unknown, E, R>, draw: (lines: Readonl
           last = r
           if (++count === 1) firstAt = performance.now()
           if (tty) draw(render(r, false))
-          else if (count % 10 === 0) console.log(`  partial ${count}: ${r.skills.length} skills, ${r.experience.length} jobs`)
+          else if (count % 10 === 0) console.log(`  partial ${count}: ${counts(r)}`)
         })
       )
     )
@@ -125,32 +135,40 @@ const main = Effect.gen(function*() {
   const provider = yield* ScriptedProvider.ScriptedProvider
   const settled = (id: number) =>
     Effect.map(provider.awaitRequests((rs) => rs.some((r) => r.id === id && r.status !== "open")), (rs) => rs[id - 1]!)
-  if (openAi) console.log("OPENAI_API_KEY is set: calling OpenAI (gpt-4o-mini). The provider's side is not visible.\n")
+  // A Stream is a description: each run below is a new request.
+  const extract = Baml.stream("ExtractResume", { resume }, callOptions)
+  if (openAi) yield* Console.log("OPENAI_API_KEY is set: calling OpenAI. The provider's side is not visible.\n")
 
-  const planned = Math.ceil(Array.from(script.reply).length / 4)
-  console.log(`Part 1: Baml.stream("ExtractResume") — ${openAi ? "OpenAI" : `${planned} chunks of 4 characters, 5 ms apart`}`)
+  const planned = Math.ceil(Array.from(script.reply).length / chunkSize)
+  const source = openAi ? "OpenAI" : `a scripted reply of ${planned} chunks, ${chunkSize} characters each, 5 ms apart`
+  yield* Console.log(`Part 1: Baml.stream("ExtractResume"), ${source}`)
   const draw = screen()
-  const one = yield* watch(Baml.stream("ExtractResume", { resume }, callOptions), draw)
-  const final = one.last!
-  if (tty) draw(render(final, true))
-  else console.log(render(final, true).join("\n"))
+  const one = yield* watch(extract, draw)
+  const final = render(one.last!, true)
+  yield* Effect.sync(() => tty ? draw(final) : console.log(final.join("\n")))
   if (!openAi) {
     const record = yield* settled(1)
-    console.log(`  ${one.count} partials, the first ${ms(one.firstAt - record.chunkTimes[0]!)} after the provider's first chunk`)
-    console.log(`  provider: sent ${record.sent} of ${record.planned} chunks, ${record.status}, ${ms(record.closedAt! - record.startedAt)}`)
+    const firstPartial = ms(one.firstAt - record.chunkTimes[0]!)
+    yield* Console.log(`  ${plural(one.count, "partial")}, the first ${firstPartial} after the provider's first chunk`)
+    const took = ms(record.closedAt! - record.startedAt)
+    yield* Console.log(`  provider: ${record.status}, sent ${record.sent} of ${record.planned} chunks in ${took}`)
   }
 
-  console.log(`\nPart 2: the same call, ended after 600 ms by Stream.interruptWhen(Effect.sleep("600 millis"))`)
+  yield* Console.log(`\nPart 2: the same call, ended after 600 ms by Stream.interruptWhen(Effect.sleep("600 millis"))`)
   let interruptedAt = 0
   const stop = Effect.sleep("600 millis").pipe(Effect.andThen(() => (interruptedAt = performance.now())))
-  const two = yield* watch(Baml.stream("ExtractResume", { resume }, callOptions).pipe(Stream.interruptWhen(stop)), screen())
-  console.log(`  stopped after ${two.count} partials, with ${two.last?.skills.length ?? 0} skills and ${two.last?.experience.length ?? 0} jobs parsed`)
+  const two = yield* watch(extract.pipe(Stream.interruptWhen(stop)), screen())
+  yield* Console.log(`  stopped after ${plural(two.count, "partial")}, with ${counts(two.last)} parsed`)
   if (openAi) return
   const record = yield* settled(2)
   const unsent = Math.round(100 * (record.planned - record.sent) / record.planned)
-  console.log(`  provider: sent ${record.sent} of ${record.planned} chunks — ${unsent}% of the generation never happened`)
-  console.log(`  provider: connection ${record.status} ${ms(record.closedAt! - interruptedAt)} after the interrupt, ` +
-    `${ScriptedProvider.chunksAfter(record, interruptedAt)} chunks sent after it`)
+  yield* Console.log(
+    `  provider: ${record.status}, sent ${record.sent} of ${record.planned} chunks: ${unsent}% of the generation ` +
+      `never happened`
+  )
+  const closed = ms(record.closedAt! - interruptedAt)
+  const after = plural(ScriptedProvider.chunksAfter(record, interruptedAt), "chunk")
+  yield* Console.log(`  provider: saw the connection close ${closed} after the interrupt, and sent ${after} after it`)
 }).pipe(Effect.provide(Live))
 
 const fiber = Effect.runFork(main)
