@@ -8,9 +8,10 @@
  *
  * With OPENAI_API_KEY set, both parts call the OpenAI client from baml_src/clients.baml instead.
  */
-import { Cause, Console, Effect, Exit, Fiber, Layer, Option, Schema, Stream } from "effect"
-import { Baml, BamlRuntime } from "effect-baml"
+import { Cause, Console, Effect, Exit, Fiber, Layer, Option, Stream } from "effect"
+import { BamlRuntime } from "effect-baml"
 import { ScriptedProvider } from "effect-baml/testing"
+import * as Client from "../baml_client/index.js"
 
 const reply = {
   name: "Maya Okafor",
@@ -47,23 +48,14 @@ const chunkSize = 3
 const script = ScriptedProvider.json(reply, { chunkSize, delayMs: 5 })
 
 const Live = Layer.unwrapEffect(Effect.map(ScriptedProvider.ScriptedProvider, (provider) =>
-  BamlRuntime.layerFromDirectory("baml_src", {
+  // The .baml sources embedded in the generated client: no baml_src directory is read at run time.
+  BamlRuntime.layerFromFiles(Client.files, {
     // The engine logs every prompt and reply, and a warning for each cancelled call, which would bury the output.
     env: { ...process.env, BAML_LOG: process.env.BAML_LOG ?? "error", SCRIPTED_BASE_URL: provider.baseUrl }
   }))).pipe(Layer.provideMerge(ScriptedProvider.layer({ rules: [{ script }] })))
 
-// Baml.stream yields `unknown`: decoding says what the demo relies on. Partials have nulls where text is still to come.
-const Resume = Schema.Struct({
-  name: Schema.NullOr(Schema.String),
-  email: Schema.NullOr(Schema.String),
-  skills: Schema.Array(Schema.String),
-  experience: Schema.Array(Schema.Struct({
-    company: Schema.NullOr(Schema.String),
-    title: Schema.NullOr(Schema.String),
-    years: Schema.NullOr(Schema.Number)
-  }))
-})
-type Resume = typeof Resume.Type
+// The typed client's partial type: fields are null (or missing) until their text arrives.
+type Resume = Client.partial_types.Resume
 
 const tty = process.stdout.isTTY === true
 const width = () => Math.max(40, (process.stdout.columns ?? 100) - 1)
@@ -72,7 +64,7 @@ const fit = (line: string) => line.length > width() ? `${line.slice(0, width() -
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`
 const ms = (t: number) => t < 10 ? `${t.toFixed(1)} ms` : t < 1000 ? `${t.toFixed(0)} ms` : `${(t / 1000).toFixed(2)} s`
 const counts = (r: Resume | undefined) =>
-  `${plural(r?.skills.length ?? 0, "skill")} and ${plural(r?.experience.length ?? 0, "job")}`
+  `${plural(r?.skills?.length ?? 0, "skill")} and ${plural(r?.experience?.length ?? 0, "job")}`
 
 const wrap = (items: ReadonlyArray<string>, indent: string): Array<string> => {
   const lines: Array<string> = []
@@ -92,7 +84,7 @@ const render = (r: Resume, full: boolean): Array<string> => [
     : [`  skills      ${r.skills.length}${r.skills.length > 3 ? " … " : "  "}${r.skills.slice(-3).join(", ")}`]),
   `  experience  ${plural(r.experience.length, "job")}`,
   ...r.experience.map(({ company, title, years }) =>
-    `    ${title ?? "…"} · ${company ?? "…"}${years === null ? "" : ` · ${plural(years, "year")}`}`)
+    `    ${title ?? "…"} · ${company ?? "…"}${years == null ? "" : ` · ${plural(years, "year")}`}`)
 ]
 
 // One live view rather than a scrolling log: each frame moves back over the previous one and clears it.
@@ -105,7 +97,7 @@ const screen = () => {
 }
 
 /** Shows a stream of resumes as it runs; returns the last element, the number of elements and when the first came. */
-const watch = <E, R>(stream: Stream.Stream<unknown, E, R>, draw: (lines: ReadonlyArray<string>) => void) =>
+const watch = <E, R>(stream: Stream.Stream<Resume, E, R>, draw: (lines: ReadonlyArray<string>) => void) =>
   Effect.gen(function*() {
     let last: Resume | undefined
     let count = 0
@@ -118,7 +110,6 @@ const watch = <E, R>(stream: Stream.Stream<unknown, E, R>, draw: (lines: Readonl
       )
     }
     yield* stream.pipe(
-      Stream.mapEffect(Schema.decodeUnknown(Resume)),
       Stream.runForEach((r) =>
         Effect.sync(() => {
           last = r
@@ -136,12 +127,12 @@ const main = Effect.gen(function*() {
   const settled = (id: number) =>
     Effect.map(provider.awaitRequests((rs) => rs.some((r) => r.id === id && r.status !== "open")), (rs) => rs[id - 1]!)
   // A Stream is a description: each run below is a new request.
-  const extract = Baml.stream("ExtractResume", { resume }, callOptions)
+  const extract = Client.stream.ExtractResume(resume, callOptions)
   if (openAi) yield* Console.log("OPENAI_API_KEY is set: calling OpenAI. The provider's side is not visible.\n")
 
   const planned = Math.ceil(Array.from(script.reply).length / chunkSize)
   const source = openAi ? "OpenAI" : `a scripted reply of ${planned} chunks, ${chunkSize} characters each, 5 ms apart`
-  yield* Console.log(`Part 1: Baml.stream("ExtractResume"), ${source}`)
+  yield* Console.log(`Part 1: stream.ExtractResume(resume), ${source}`)
   const draw = screen()
   const one = yield* watch(extract, draw)
   const final = render(one.last!, true)
