@@ -8,9 +8,9 @@ import type { TypeBuilder as NativeTypeBuilder } from "@boundaryml/baml/native"
 import { Effect, Exit, Stream } from "effect"
 import type * as Scope from "effect/Scope"
 import type { BamlError } from "./BamlError.js"
-import { fromEngine } from "./BamlError.js"
+import { BamlInvalidArgumentError, fromEngine } from "./BamlError.js"
 import { BamlRuntime } from "./BamlRuntime.js"
-import { callArgs, isAbort } from "./internal/engine.js"
+import { argsProblem, callArgs } from "./internal/engine.js"
 
 /**
  * A type builder for dynamic types: the engine's native one, `@boundaryml/baml/type_builder`'s, or the one a
@@ -54,17 +54,14 @@ const tripWire: Effect.Effect<AbortController, never, Scope.Scope> = Effect.acqu
   (wire) => Effect.sync(() => wire.abort())
 )
 
-// An abort is only ever caused by our own finalizer, so it means the fiber is being interrupted: not a BamlError.
-const failWith = (cause: unknown): Effect.Effect<never, BamlError> =>
-  isAbort(cause) ? Effect.interrupt : Effect.fail(fromEngine(cause))
+const engineCall = <A>(evaluate: () => A, toError: (cause: unknown) => BamlError): Effect.Effect<A, BamlError> =>
+  Effect.try({ try: evaluate, catch: toError })
 
-const engineCall = <A>(evaluate: () => A): Effect.Effect<A, BamlError> =>
+// Arguments the engine cannot convert (a cycle, a function) would crash it or be dropped without a word.
+const checkArgs = (args: unknown): Effect.Effect<void, BamlInvalidArgumentError> =>
   Effect.suspend(() => {
-    try {
-      return Effect.succeed(evaluate())
-    } catch (cause) {
-      return failWith(cause)
-    }
+    const problem = argsProblem(args)
+    return problem === undefined ? Effect.void : Effect.fail(new BamlInvalidArgumentError({ message: problem }))
   })
 
 /**
@@ -91,24 +88,32 @@ export const call = (
   Effect.scoped(
     Effect.gen(function*() {
       const runtime = yield* BamlRuntime
-      const native = yield* engineCall(() => callArgs(runtime.engine, runtime.env, options))
+      yield* checkArgs(args)
+      const native = yield* engineCall(
+        () => callArgs(runtime.engine, runtime.env, options),
+        (cause) => fromEngine(cause, { env: runtime.env })
+      )
+      // The engine quotes the provider, which may echo the credentials it was sent: the env's keys are redacted.
+      const toError = (cause: unknown) => fromEngine(cause, { env: native.env })
       const wire = yield* tripWire
       const result = yield* Effect.tryPromise({
         try: () =>
           runtime.engine.callFunction(
-          functionName,
-          args,
-          native.ctx,
-          native.typeBuilder,
-          native.clientRegistry,
-          native.collectors,
-          native.tags,
-          native.env,
-          wire.signal
-        ),
-        catch: (cause) => cause
-      }).pipe(Effect.catchAll(failWith))
-      return yield* engineCall(() => result.parsed(false))
+            functionName,
+            args,
+            native.ctx,
+            native.typeBuilder,
+            native.clientRegistry,
+            native.collectors,
+            native.tags,
+            native.env,
+            wire.signal
+          ),
+        // Only an interrupt pulls the wire, and an interrupted fiber has stopped waiting for this promise: every
+        // rejection that arrives here is a real failure.
+        catch: toError
+      })
+      return yield* engineCall(() => result.parsed(false), toError)
     })
   )
 
@@ -140,26 +145,38 @@ export const stream = (
     (emit) =>
       Effect.gen(function*() {
         const runtime = yield* BamlRuntime
-        const native = yield* engineCall(() => callArgs(runtime.engine, runtime.env, options))
+        yield* checkArgs(args)
+        const native = yield* engineCall(
+          () => callArgs(runtime.engine, runtime.env, options),
+          (cause) => fromEngine(cause, { env: runtime.env })
+        )
+        const toError = (cause: unknown) => fromEngine(cause, { env: native.env })
         const wire = yield* tripWire
         const handle = yield* Effect.acquireRelease(
-          engineCall(() =>
-            runtime.engine.streamFunction(
-              functionName,
-              args,
-              undefined,
-              native.ctx,
-              native.typeBuilder,
-              native.clientRegistry,
-              native.collectors,
-              native.tags,
-              native.env,
-              wire.signal
-            )
+          engineCall(
+            () =>
+              runtime.engine.streamFunction(
+                functionName,
+                args,
+                undefined,
+                native.ctx,
+                native.typeBuilder,
+                native.clientRegistry,
+                native.collectors,
+                native.tags,
+                native.env,
+                wire.signal
+              ),
+            toError
           ),
           // The native stream holds the callback (and all it captures) until it is released.
           (handle) => Effect.sync(() => handle.onEvent(undefined))
         )
+        // Once the wire is pulled the consumer has gone, and the engine's abort report has nobody to go to. Whether
+        // the wire was pulled is the test, not the error's text: a model's reply can say "Operation was aborted" too.
+        const fail = (cause: unknown) => {
+          if (!wire.signal.aborted) emit.fail(toError(cause))
+        }
         let callbackError: unknown = undefined
         handle.onEvent((error, partial) => {
           if (error) callbackError ??= error
@@ -178,12 +195,10 @@ export const stream = (
               if (callbackError !== undefined) throw callbackError
               emit.done(Exit.succeed(result.parsed(false)))
             } catch (cause) {
-              if (!isAbort(cause)) emit.fail(fromEngine(cause))
+              fail(cause)
             }
           },
-          (cause) => {
-            if (!isAbort(cause)) emit.fail(fromEngine(cause))
-          }
+          fail
         )
       }),
     { bufferSize: 1, strategy: "sliding" }

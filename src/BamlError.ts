@@ -5,6 +5,7 @@
  */
 import * as Engine from "@boundaryml/baml"
 import { Schema } from "effect"
+import { redact, secretsOf } from "./internal/redact.js"
 
 /**
  * The LLM replied, but the reply could not be parsed into the function's return type.
@@ -53,7 +54,8 @@ export class BamlClientFinishReasonError extends Schema.TaggedError<BamlClientFi
 
 /**
  * The provider answered with an HTTP error status (after the client's retries and fallbacks), or its reply could
- * not be read (a dropped connection, malformed server-sent events).
+ * not be read (a dropped connection, malformed server-sent events): then `statusCode` is the engine's code for it
+ * (2), or the status the unreadable reply came with; 503 when the provider could not be reached at all.
  *
  * @example
  * ```ts
@@ -76,7 +78,9 @@ export class BamlClientHttpError extends Schema.TaggedError<BamlClientHttpError>
 }) {}
 
 /**
- * A timeout configured on the BAML client (`http { ... }` options) elapsed.
+ * A timeout configured on the BAML client elapsed: `http { request_timeout_ms ... }` for calls and streams,
+ * `time_to_first_token_timeout_ms` and `idle_timeout_ms` for streams (the engine applies those two to streams only,
+ * counting from the response headers). `Effect.timeout` fails with its own `TimeoutException` instead.
  *
  * @example
  * ```ts
@@ -210,55 +214,120 @@ const diagnostic = (text: string): { readonly file?: string; readonly line?: num
   return match ? { file: match[1]!, line: Number(match[2]) } : {}
 }
 
+const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null
+
 /**
- * Maps anything the engine throws or rejects with to a {@link BamlError}.
+ * Reads the JSON report most engine errors carry as their message, by its `type`. `Engine.toBamlError` searches the
+ * whole text instead, which also holds the prompt and the model's reply: a reply that says "Operation was aborted"
+ * would make a validation error look like an abort.
+ */
+const fromReport = (error: unknown): Error | undefined => {
+  if (!(error instanceof Error)) return undefined
+  let report: unknown
+  try {
+    report = JSON.parse(error.message)
+  } catch {
+    return undefined
+  }
+  if (!isRecord(report)) return undefined
+  const text = (key: string) => typeof report[key] === "string" ? report[key] : ""
+  const optional = (key: string) => typeof report[key] === "string" ? report[key] : undefined
+  const message = text("message") || error.message
+  switch (report.type) {
+    case "BamlValidationError":
+      return new Engine.BamlValidationError(text("prompt"), text("raw_output"), message, text("detailed_message"))
+    case "BamlClientFinishReasonError":
+      return new Engine.BamlClientFinishReasonError(
+        text("prompt"),
+        text("raw_output"),
+        message,
+        optional("finish_reason"),
+        text("detailed_message")
+      )
+    case "BamlTimeoutError":
+      return Object.assign(new Engine.BamlTimeoutError(text("client_name"), message), {
+        detailed_message: text("detailed_message")
+      })
+    case "BamlClientHttpError": {
+      const status = typeof report.status_code === "number" ? report.status_code : -100
+      const detailed = text("detailed_message")
+      return new Engine.BamlClientHttpError(text("client_name"), message, status, detailed, optional("raw_response"))
+    }
+    case "BamlAbortError":
+      return new Engine.BamlAbortError(message, report.reason, text("detailed_message"))
+  }
+  return undefined
+}
+
+// The engine's own http timeouts (`request_timeout_ms`, `idle_timeout_ms`, ...) reach streams as HTTP errors with
+// status 408; a 408 the provider itself answered says "Request failed with status code" and stays an HTTP error.
+const isEngineTimeout = (e: Engine.BamlClientHttpError): boolean =>
+  e.status_code === 408 && !/^Request failed with status code/.test(clean(e.message))
+
+/**
+ * What {@link fromEngine} removes from the errors it makes: the values of the credential-like variables of `env`
+ * (`*_API_KEY`, `*_TOKEN`, `*_SECRET`, ...), the environment the call ran with.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Redaction {
+  readonly env?: Readonly<Record<string, string | undefined>> | undefined
+}
+
+/**
+ * Maps anything the engine throws or rejects with to a {@link BamlError}. The engine quotes the provider's answer,
+ * and a provider may echo the request's headers: the error keeps none of the credentials of `redaction.env`, nor
+ * anything that stands where a credential does (after `Bearer`, in an `api-key` header, an `sk-...` key).
  *
  * @example
  * ```ts
  * import { BamlError } from "effect-baml"
  *
- * const error = BamlError.fromEngine(new Error("BamlError: function 'Nope' not found"))
+ * const error = BamlError.fromEngine(new Error("BamlError: function 'Nope' not found"), { env: process.env })
  * // error._tag === "BamlRuntimeError"
  * ```
  * @since 0.1.0
  * @category conversions
  */
-export const fromEngine = (error: unknown): BamlError => {
-  const e = Engine.toBamlError(error)
-  if (e instanceof Engine.BamlTimeoutError) {
+export const fromEngine = (error: unknown, redaction: Redaction = {}): BamlError => {
+  const secrets = secretsOf(redaction.env)
+  const safe = (text: string) => redact(text, secrets)
+  const e = fromReport(error) ?? Engine.toBamlError(error)
+  if (e instanceof Engine.BamlTimeoutError || (e instanceof Engine.BamlClientHttpError && isEngineTimeout(e))) {
     return new BamlTimeoutError({
-      message: clean(e.message),
+      message: safe(clean(e.message)),
       clientName: e.client_name,
-      detailedMessage: clean(e.detailed_message)
+      detailedMessage: safe(clean(e.detailed_message))
     })
   }
   if (e instanceof Engine.BamlClientHttpError) {
     return new BamlClientHttpError({
-      message: clean(e.message),
+      message: safe(clean(e.message)),
       clientName: e.client_name,
       statusCode: e.status_code,
-      detailedMessage: clean(e.detailed_message),
-      ...(e.raw_response === undefined ? {} : { rawResponse: e.raw_response })
+      detailedMessage: safe(clean(e.detailed_message)),
+      ...(e.raw_response === undefined ? {} : { rawResponse: safe(e.raw_response) })
     })
   }
   if (e instanceof Engine.BamlClientFinishReasonError) {
     return new BamlClientFinishReasonError({
-      message: clean(e.message),
-      prompt: e.prompt,
-      rawOutput: e.raw_output,
-      detailedMessage: clean(e.detailed_message),
+      message: safe(clean(e.message)),
+      prompt: safe(e.prompt),
+      rawOutput: safe(e.raw_output),
+      detailedMessage: safe(clean(e.detailed_message)),
       ...(e.finish_reason === undefined ? {} : { finishReason: e.finish_reason })
     })
   }
   if (e instanceof Engine.BamlValidationError) {
     return new BamlValidationError({
-      message: clean(e.message),
-      prompt: e.prompt,
-      rawOutput: e.raw_output,
-      detailedMessage: clean(e.detailed_message)
+      message: safe(clean(e.message)),
+      prompt: safe(e.prompt),
+      rawOutput: safe(e.raw_output),
+      detailedMessage: safe(clean(e.detailed_message))
     })
   }
-  const message = e instanceof Error ? e.message : String(e)
+  const message = safe(e instanceof Error ? e.message : String(e))
   if (e instanceof Engine.BamlInvalidArgumentError || message.includes("BamlInvalidArgumentError")) {
     return new BamlInvalidArgumentError({ message: clean(message) })
   }

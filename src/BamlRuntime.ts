@@ -77,7 +77,7 @@ export const make = (
         return { engine: load(env), env }
       },
       catch: (cause) => {
-        const error = fromEngine(cause)
+        const error = fromEngine(cause, { env: options?.env ?? process.env })
         return error._tag === "BamlRuntimeError" ? error : new BamlRuntimeError({ message: error.message })
       }
     }),

@@ -49,5 +49,44 @@ export const callArgs = (
   }
 }
 
-/** True when the engine reports that the call was aborted through its signal. */
-export const isAbort = (error: unknown): boolean => Engine.toBamlError(error) instanceof Engine.BamlAbortError
+// The engine converts arguments recursively on the native stack: a cycle, or nesting a few thousand levels deep,
+// overflows it and kills the process (measured: 2,000 nested arrays do) instead of failing the call.
+const maxDepth = 256
+
+const problemIn = (value: unknown, path: string, depth: number, seen: Set<object>): string | undefined => {
+  if (typeof value === "function" || typeof value === "symbol" || typeof value === "bigint") {
+    return `${path}: a ${typeof value} is not a value BAML can take (use a string, number, boolean, array or object)`
+  }
+  if (typeof value !== "object" || value === null || ArrayBuffer.isView(value)) return undefined
+  if (seen.has(value)) return `${path}: the value contains itself (a circular reference), which BAML cannot take`
+  if (depth >= maxDepth) return `${path}: nested more than ${maxDepth} levels deep, which BAML cannot take`
+  seen.add(value)
+  let problem: string | undefined
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length && problem === undefined; i++) {
+      problem = problemIn(value[i], `${path}[${i}]`, depth + 1, seen)
+    }
+  } else {
+    for (const key in value) {
+      if (problem !== undefined) break
+      if (Object.hasOwn(value, key)) {
+        problem = problemIn((value as Record<string, unknown>)[key], `${path}.${key}`, depth + 1, seen)
+      }
+    }
+  }
+  seen.delete(value)
+  return problem
+}
+
+/** Why the engine cannot take `args`, or `undefined` when it can (whether they match the function, it checks). */
+export const argsProblem = (args: unknown): string | undefined => {
+  if (typeof args !== "object" || args === null || Array.isArray(args)) {
+    const got = args === null ? "null" : Array.isArray(args) ? "an array" : typeof args
+    return `arguments must be an object with one entry per parameter of the BAML function, got ${got}`
+  }
+  for (const [name, value] of Object.entries(args)) {
+    const problem = problemIn(value, name, 0, new Set())
+    if (problem !== undefined) return problem
+  }
+  return undefined
+}
