@@ -50,17 +50,20 @@ const stampedStream = (stream: FunctionResultStream, emittedAt: EmittedAt): Func
   done: (ctx) => stream.done(ctx)
 }) as FunctionResultStream
 
-/**
- * The same engine seen through a Proxy whose `streamFunction` stamps every native event before any client code
- * runs. Nothing in the clients changes; each pays the same two extra closures per event.
- */
-export const instrumented = (target: Target, emittedAt: EmittedAt): Target => {
+/** The same engine seen through a Proxy that passes every `streamFunction` call and its result through `wrap`. */
+const intercept = (
+  target: Target,
+  wrap: (
+    args: Parameters<Engine.BamlRuntime["streamFunction"]>,
+    stream: FunctionResultStream
+  ) => FunctionResultStream
+): Target => {
   const engine = new Proxy(target.engine, {
     get(object, key) {
       const member: unknown = Reflect.get(object, key, object)
       if (key === "streamFunction") {
         return (...args: Parameters<Engine.BamlRuntime["streamFunction"]>) =>
-          stampedStream(object.streamFunction(...args), emittedAt)
+          wrap(args, object.streamFunction(...args))
       }
       // native methods check their receiver, so they are called on the engine itself
       return typeof member === "function" ? member.bind(object) : member
@@ -68,3 +71,18 @@ export const instrumented = (target: Target, emittedAt: EmittedAt): Target => {
   })
   return { ...target, engine, service: { ...target.service, engine } }
 }
+
+/**
+ * The same engine, stamping every native event before any client code runs. Nothing in the clients changes; each
+ * pays the same two extra closures per event.
+ */
+export const instrumented = (target: Target, emittedAt: EmittedAt): Target =>
+  intercept(target, (_, stream) => stampedStream(stream, emittedAt))
+
+/** The same engine, reporting the moment the abort signal of a call fires (the client has pulled the wire). */
+export const watchingAborts = (target: Target, aborted: (at: number) => void): Target =>
+  intercept(target, (args, stream) => {
+    const signal = args[9] as AbortSignal | null | undefined
+    signal?.addEventListener("abort", () => aborted(performance.now()), { once: true })
+    return stream
+  })

@@ -1,0 +1,112 @@
+/**
+ * `npm run bench`: effect-baml, the official client and the bare native callback, side by side on the scripted
+ * provider. A full run writes bench/results.json, docs/benchmarks.md and docs/benchmarks.svg; a partial one
+ * (`--quick`: fewer rounds and streams; `--only=`: some scenarios) writes its results to the temp directory.
+ *
+ *   node --expose-gc --import tsx bench/run.ts [--quick] [--only=latency,exit,cpu,concurrent,large]
+ */
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { cpus, loadavg, tmpdir } from "node:os"
+import { join } from "node:path"
+import { Effect } from "effect"
+import { BamlRuntime } from "../src/index.js"
+import { ScriptedProvider } from "../src/testing/index.js"
+import { clients, runToEnd } from "./clients.js"
+import { progress } from "./progress.js"
+import type { Results } from "./report.js"
+import { markdown, results, svg } from "./report.js"
+import type { Bench, Measure, Rounds, Scenario } from "./scenario.js"
+import { mark, useScript } from "./scenario.js"
+import { concurrent } from "./scenarios/concurrent.js"
+import { cpu } from "./scenarios/cpu.js"
+import { exit } from "./scenarios/exit.js"
+import { large } from "./scenarios/large.js"
+import { latency } from "./scenarios/latency.js"
+import { resume } from "./replies.js"
+import { makeTarget } from "./target.js"
+
+// The engine logs every call (and every cancellation, as a warning): output and CPU time no client asked for.
+process.env.BAML_LOG ??= "error"
+
+const flags = process.argv.slice(2)
+const quick = flags.includes("--quick")
+const only = flags.find((f) => f.startsWith("--only="))?.slice("--only=".length).split(",")
+
+const rounds: Rounds = quick
+  ? { latency: 2, exit: 2, cpu: 2, layer: 2, concurrent: 1, large: 1 }
+  : { latency: 10, exit: 6, cpu: 12, layer: 8, concurrent: 2, large: 3 }
+
+const scenarios: ReadonlyArray<Scenario> = [latency, exit, cpu, concurrent, large]
+  .filter((s) => only === undefined || only.includes(s.name))
+
+const versionOf = (pkg: string): string =>
+  (JSON.parse(readFileSync(new URL(`../node_modules/${pkg}/package.json`, import.meta.url), "utf8")) as {
+    readonly version: string
+  }).version
+
+/** One short stream per client before measuring, so that no client pays for loading code or opening the pool. */
+const warmUp = (bench: Bench) =>
+  Effect.gen(function*() {
+    yield* useScript(bench.provider, ScriptedProvider.json(resume(2), { delayMs: 1 }))
+    for (const client of clients) {
+      yield* runToEnd(client, bench.target, "ExtractResume", { resume: mark("warm-up") }, () => undefined)
+      bench.tick(`warm-up: ${client}`)
+    }
+  })
+
+const write = (report: Results) => {
+  if (quick || only !== undefined) {
+    const file = join(tmpdir(), "effect-baml-bench.json")
+    writeFileSync(file, JSON.stringify(report, null, 2) + "\n")
+    process.stderr.write(`partial run: results in ${file}\n`)
+    return
+  }
+  const root = new URL("../", import.meta.url)
+  mkdirSync(new URL("docs/", root), { recursive: true })
+  writeFileSync(new URL("bench/results.json", root), JSON.stringify(report, null, 2) + "\n")
+  writeFileSync(new URL("docs/benchmarks.md", root), markdown(report))
+  writeFileSync(new URL("docs/benchmarks.svg", root), svg(report))
+}
+
+const main = Effect.scoped(
+  Effect.gen(function*() {
+    const startedAt = performance.now()
+    const loadAverage = loadavg()
+    const provider = yield* ScriptedProvider.make()
+    const service = yield* BamlRuntime.fromDirectory("baml_src", {
+      env: { ...process.env, SCRIPTED_BASE_URL: provider.baseUrl }
+    })
+    const bar = progress(clients.length + scenarios.reduce((n, s) => n + s.steps(rounds), 0))
+    const bench: Bench = {
+      provider,
+      target: makeTarget(service.engine, { ...service.env }),
+      rounds,
+      concurrentStreams: quick ? 200 : 1000,
+      tick: bar.tick
+    }
+    yield* warmUp(bench)
+    const measures: Array<Measure> = []
+    for (const scenario of scenarios) measures.push(...(yield* scenario.run(bench)))
+    bar.done()
+
+    const cpu = cpus()
+    const report = results({
+      date: new Date().toISOString(),
+      node: process.version,
+      platform: `${process.platform} ${process.arch}`,
+      cpu: cpu[0]?.model ?? "unknown",
+      cores: cpu.length,
+      loadAverage,
+      engine: versionOf("@boundaryml/baml"),
+      effect: versionOf("effect"),
+      wallSeconds: (performance.now() - startedAt) / 1000
+    }, measures)
+    write(report)
+    for (const t of report.targets) process.stderr.write(`${t.met ? "met   " : "MISSED"} ${t.target}: ${t.measured}\n`)
+  })
+)
+
+Effect.runPromise(main).catch((error: unknown) => {
+  process.stderr.write(`\nbench failed: ${String(error)}\n`)
+  process.exitCode = 1
+})

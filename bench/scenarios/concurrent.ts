@@ -1,0 +1,165 @@
+/**
+ * Measure 5: many streams open at once, against a provider in a child process (so that only the client side is in
+ * this process's heap and CPU time). Per client and round:
+ *
+ * - heap: `concurrentStreams` streams of a reply that stalls after a few chunks, so that every stream stays open
+ *   however slowly the others start. Once each has delivered a partial, the heap is measured after full GCs; the
+ *   streams are then stopped (abort signal, or interrupting the fiber), and the heap after GC once they have all
+ *   ended is the baseline. (A baseline taken before they start drifts by megabytes: V8 flushes the bytecode of
+ *   functions idle across several GCs, and compiles the streaming code afresh.)
+ * - wall and CPU time: the same number of streams of a short reply, run to their end.
+ */
+import { fork } from "node:child_process"
+import { setMaxListeners } from "node:events"
+import { fileURLToPath } from "node:url"
+import { Effect, Fiber, Stream } from "effect"
+import { BamlRuntime } from "../../src/index.js"
+import { ScriptedProvider } from "../../src/testing/index.js"
+import type { Client } from "../clients.js"
+import { clients, runManyToEnd } from "../clients.js"
+import type { Route } from "../provider-process.js"
+import { resume } from "../replies.js"
+import type { Scenario } from "../scenario.js"
+import { collector, cpuMsSince, heapAfterGc } from "../scenario.js"
+import { rotate } from "../stats.js"
+import type { Target } from "../target.js"
+import { makeTarget } from "../target.js"
+
+const stallMark = "[stall]"
+const chunkSize = 32
+const delayMs = 200
+/**
+ * ~12 chunks, 200 ms apart: a stream lasts ~2.5 s once it has started. Few chunks, because the engine's own work
+ * per chunk, times a thousand streams, saturates a small machine.
+ */
+const script = ScriptedProvider.json(resume(2, 1), { chunkSize, delayMs })
+const routes: ReadonlyArray<Route> = [
+  { contains: stallMark, script: { ...script, fault: { _tag: "Stall", afterChunks: 4 } } },
+  { script }
+]
+
+/** The provider child process, stopped when the scope closes. */
+const childProvider = Effect.acquireRelease(
+  Effect.async<{ readonly baseUrl: string; readonly stop: () => void }, Error>((resume) => {
+    const child = fork(fileURLToPath(new URL("../provider-process.ts", import.meta.url)), [JSON.stringify(routes)], {
+      execArgv: ["--import", "tsx"],
+      stdio: ["ignore", "inherit", "inherit", "ipc"]
+    })
+    child.once("message", (message) => {
+      const baseUrl = (message as { readonly baseUrl: string }).baseUrl
+      resume(Effect.succeed({ baseUrl, stop: () => child.disconnect() }))
+    })
+    child.once("exit", (code) => resume(Effect.fail(new Error(`provider process exited with ${code}`))))
+  }),
+  (child) => Effect.sync(child.stop)
+)
+
+const until = (done: () => boolean) =>
+  Effect.gen(function*() {
+    while (!done()) yield* Effect.sleep("20 millis")
+  })
+
+/** Heap per open stream, in KB, of `n` stalled streams of `client`. */
+const heapPerStream = (client: Client, target: Target, n: number) =>
+  Effect.gen(function*() {
+    let started = 0
+    let ended = 0
+    const controller = new AbortController()
+    // every stream listens on this one signal (the engine, and the official stream too)
+    setMaxListeners(2 * n + 10, controller.signal)
+    const fiber = yield* runManyToEnd(
+      client,
+      target,
+      "ExtractResume",
+      n,
+      (i) => ({ resume: `${stallMark} stream ${i}` }),
+      { first: () => started++, end: () => ended++ },
+      controller.signal
+    ).pipe(Effect.fork)
+    yield* until(() => started === n)
+    const open = yield* heapAfterGc
+    controller.abort()
+    yield* Fiber.interrupt(fiber)
+    yield* until(() => ended === n)
+    return (open - (yield* heapAfterGc)) / n / 1024
+  })
+
+const effectFloor = "effect floor: Stream.never in a fiber"
+
+/** What any running Effect stream holds, with no engine and no effect-baml: `Stream.runDrain(Stream.never)`. */
+const effectStreamFloor = (n: number) =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.forEach(Array.from({ length: n }), () => Stream.runDrain(Stream.never), {
+      concurrency: "unbounded",
+      discard: true
+    }).pipe(Effect.fork)
+    yield* Effect.sleep("100 millis")
+    const open = yield* heapAfterGc
+    yield* Fiber.interrupt(fiber)
+    return (open - (yield* heapAfterGc)) / n / 1024
+  })
+
+export const concurrent: Scenario = {
+  name: "concurrent",
+  steps: (rounds) => rounds.concurrent * (2 * clients.length + 1),
+  run: (bench) =>
+    Effect.scoped(Effect.gen(function*() {
+      const { baseUrl } = yield* childProvider
+      const service = yield* BamlRuntime.fromDirectory("baml_src", {
+        env: { ...process.env, SCRIPTED_BASE_URL: baseUrl }
+      })
+      const target = makeTarget(service.engine, { ...service.env })
+      const n = bench.concurrentStreams
+      const heap = collector()
+      const wall = collector()
+      const cpu = collector()
+      for (let round = 0; round < bench.rounds.concurrent; round++) {
+        for (const client of rotate(clients, round)) {
+          heap.add(client, yield* heapPerStream(client, target, n))
+          bench.tick(`${n} open streams: ${client}`)
+        }
+        heap.add(effectFloor, yield* effectStreamFloor(n))
+        bench.tick(`${n} open streams: effect floor`)
+        for (const client of rotate(clients, round)) {
+          const since = process.cpuUsage()
+          const startedAt = performance.now()
+          yield* runManyToEnd(client, target, "ExtractResume", n, (i) => ({ resume: `stream ${i}` }), {
+            first: () => undefined,
+            end: () => undefined
+          })
+          wall.add(client, performance.now() - startedAt)
+          cpu.add(client, cpuMsSince(since))
+          bench.tick(`${n} streams to their end: ${client}`)
+        }
+      }
+      const chunks = Math.ceil(script.reply.length / chunkSize)
+      return [
+        {
+          id: "heapPerStream",
+          title: `Heap per open stream, ${n} concurrent streams`,
+          unit: "KB",
+          rows: heap.rows(),
+          method: `${n} streams whose reply stalls after 4 chunks. \`heapUsed\` after full GCs once every stream ` +
+            "has delivered a partial, minus `heapUsed` after full GCs once they have been stopped and have all " +
+            "ended, divided by the streams. The provider runs in a child process. The floor row is " +
+            `${n} fibers running \`Stream.runDrain(Stream.never)\`: what any running Effect stream holds before ` +
+            "effect-baml adds anything."
+        },
+        {
+          id: "cpuConcurrent",
+          title: `CPU time for ${n} concurrent streams`,
+          unit: "ms",
+          rows: cpu.rows(),
+          method: `${n} streams of a ${chunks}-chunk reply (${delayMs} ms apart) started together and run to ` +
+            "their end; `process.cpuUsage()` of this process (client and engine; the provider is in its own)."
+        },
+        {
+          id: "wallConcurrent",
+          title: `Wall time for ${n} concurrent streams to end`,
+          unit: "ms",
+          rows: wall.rows(),
+          method: `The same ${n} streams: from starting them until the last one has ended.`
+        }
+      ]
+    }))
+}
