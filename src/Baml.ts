@@ -47,11 +47,20 @@ export interface Options {
 
 /**
  * The trip-wire: an AbortController whose signal goes to the native call. Closing the scope pulls it, and the engine
- * then drops the HTTP request. Pulling it after the call completed does nothing.
+ * then drops the HTTP request. A call the engine has settled has nothing left to abort, and pulling the wire would
+ * still cost an exception object and the engine's abort listener: settling disarms it.
  */
-const tripWire: Effect.Effect<AbortController, never, Scope.Scope> = Effect.acquireRelease(
-  Effect.sync(() => new AbortController()),
-  (wire) => Effect.sync(() => wire.abort())
+interface TripWire {
+  readonly controller: AbortController
+  armed: boolean
+}
+
+const tripWire: Effect.Effect<TripWire, never, Scope.Scope> = Effect.acquireRelease(
+  Effect.sync((): TripWire => ({ controller: new AbortController(), armed: true })),
+  (wire) =>
+    Effect.sync(() => {
+      if (wire.armed) wire.controller.abort()
+    })
 )
 
 const engineCall = <A>(evaluate: () => A, toError: (cause: unknown) => BamlError): Effect.Effect<A, BamlError> =>
@@ -107,8 +116,8 @@ export const call = (
             native.collectors,
             native.tags,
             native.env,
-            wire.signal
-          ),
+            wire.controller.signal
+          ).finally(() => (wire.armed = false)),
         // Only an interrupt pulls the wire, and an interrupted fiber has stopped waiting for this promise: every
         // rejection that arrives here is a real failure.
         catch: toError
@@ -165,7 +174,7 @@ export const stream = (
                 native.collectors,
                 native.tags,
                 native.env,
-                wire.signal
+                wire.controller.signal
               ),
             toError
           ),
@@ -175,7 +184,7 @@ export const stream = (
         // Once the wire is pulled the consumer has gone, and the engine's abort report has nobody to go to. Whether
         // the wire was pulled is the test, not the error's text: a model's reply can say "Operation was aborted" too.
         const fail = (cause: unknown) => {
-          if (!wire.signal.aborted) emit.fail(toError(cause))
+          if (!wire.controller.signal.aborted) emit.fail(toError(cause))
         }
         let callbackError: unknown = undefined
         handle.onEvent((error, partial) => {
@@ -191,6 +200,7 @@ export const stream = (
         })
         handle.done(native.ctx).then(
           (result) => {
+            wire.armed = false
             try {
               if (callbackError !== undefined) throw callbackError
               emit.done(Exit.succeed(result.parsed(false)))
@@ -198,7 +208,10 @@ export const stream = (
               fail(cause)
             }
           },
-          fail
+          (cause) => {
+            wire.armed = false
+            fail(cause)
+          }
         )
       }),
     { bufferSize: 1, strategy: "sliding" }

@@ -189,16 +189,19 @@ const runPlan = (plan: { readonly concurrency: number; readonly ops: ReadonlyArr
     yield* Effect.repeat(provider.openSockets, { until: (open) => open === 0, schedule: Schedule.spaced("10 millis") })
       .pipe(Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => new Error("sockets stayed open") }))
 
-    // Every stream's finalizer ran exactly once; every native call and stream had its trip-wire pulled and its
-    // callback released exactly once.
+    // Every stream's finalizer ran exactly once; every native stream had its callback released exactly once; a
+    // trip-wire is pulled at most once, and only while its call was in flight (a settled call is disarmed), so every
+    // request the client closed early had its wire pulled.
     plan.ops.forEach((op, i) => expect(finalized[i], `op ${i}`).toBe(op.kind === "call" ? 0 : 1))
     expect(observed.filter((o) => o.kind === "call").length).toBeLessThanOrEqual(
       plan.ops.filter((op) => op.kind === "call").length
     )
     for (const seen of observed) {
-      expect(seen.aborts).toBe(1)
+      expect(seen.aborts).toBeLessThanOrEqual(1)
       expect(seen.releases).toBe(seen.kind === "stream" ? 1 : 0)
     }
+    const pulled = observed.filter((seen) => seen.aborts === 1).length
+    expect(pulled).toBeGreaterThanOrEqual(records.filter((r) => r.status === "closed-early").length)
   })
 
 layer(Observing, { timeout: "120 seconds", excludeTestServices: true })("Soak", (it) => {
