@@ -73,6 +73,21 @@ const checkArgs = (args: unknown): Effect.Effect<void, BamlInvalidArgumentError>
     return problem === undefined ? Effect.void : Effect.fail(new BamlInvalidArgumentError({ message: problem }))
   })
 
+/** What a call and a stream both start with: checked arguments, the engine's view of the options, an armed wire. */
+const prepare = (args: Readonly<Record<string, unknown>>, options: Options | undefined) =>
+  Effect.gen(function*() {
+    const runtime = yield* BamlRuntime
+    yield* checkArgs(args)
+    const native = yield* engineCall(
+      () => callArgs(runtime.engine, runtime.env, options),
+      (cause) => fromEngine(cause, { env: runtime.env })
+    )
+    // The engine quotes the provider, which may echo the credentials it was sent: the call's env is redacted.
+    const toError = (cause: unknown) => fromEngine(cause, { env: native.env })
+    const wire = yield* tripWire
+    return { engine: runtime.engine, native, toError, wire }
+  })
+
 /**
  * Calls a BAML function and returns its parsed result. Interrupting the fiber aborts the LLM request.
  *
@@ -96,18 +111,10 @@ export const call = (
 ): Effect.Effect<unknown, BamlError, BamlRuntime> =>
   Effect.scoped(
     Effect.gen(function*() {
-      const runtime = yield* BamlRuntime
-      yield* checkArgs(args)
-      const native = yield* engineCall(
-        () => callArgs(runtime.engine, runtime.env, options),
-        (cause) => fromEngine(cause, { env: runtime.env })
-      )
-      // The engine quotes the provider, which may echo the credentials it was sent: the env's keys are redacted.
-      const toError = (cause: unknown) => fromEngine(cause, { env: native.env })
-      const wire = yield* tripWire
+      const { engine, native, toError, wire } = yield* prepare(args, options)
       const result = yield* Effect.tryPromise({
         try: () =>
-          runtime.engine.callFunction(
+          engine.callFunction(
             functionName,
             args,
             native.ctx,
@@ -153,18 +160,11 @@ export const stream = (
   Stream.asyncPush<unknown, BamlError, BamlRuntime>(
     (emit) =>
       Effect.gen(function*() {
-        const runtime = yield* BamlRuntime
-        yield* checkArgs(args)
-        const native = yield* engineCall(
-          () => callArgs(runtime.engine, runtime.env, options),
-          (cause) => fromEngine(cause, { env: runtime.env })
-        )
-        const toError = (cause: unknown) => fromEngine(cause, { env: native.env })
-        const wire = yield* tripWire
+        const { engine, native, toError, wire } = yield* prepare(args, options)
         const handle = yield* Effect.acquireRelease(
           engineCall(
             () =>
-              runtime.engine.streamFunction(
+              engine.streamFunction(
                 functionName,
                 args,
                 undefined,
