@@ -71,6 +71,20 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("Baml", (
         yield* expectAborted(mark, exitedAt)
       }), 20_000)
 
+    it.effect("Stream.interruptWhen", () =>
+      Effect.gen(function*() {
+        const mark = marker("interruptWhen")
+        yield* scriptLong(mark)
+        let exitedAt = 0
+        const stop = sentAtLeast(mark, 20).pipe(Effect.tap(() => Effect.sync(() => (exitedAt = performance.now()))))
+        const received = yield* Baml.stream("ExtractResume", { resume: mark }).pipe(
+          Stream.interruptWhen(stop),
+          Stream.runCount
+        )
+        expect(received).toBeGreaterThan(0)
+        yield* expectAborted(mark, exitedAt)
+      }), 20_000)
+
     it.effect("Effect.timeout on a call", () =>
       Effect.gen(function*() {
         const mark = marker("timeout-call")
