@@ -36,6 +36,23 @@ const streamAs = <A>(
   Baml.stream(name, args, options) as Stream.Stream<A, BamlError.BamlError, BamlRuntime.BamlRuntime>
 
 /**
+ * Calls the BAML function `DescribePet`. Interrupting the fiber aborts the LLM request.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import * as Client from "./baml_client/index.js"
+ *
+ * const program = Client.DescribePet(description).pipe(Effect.provide(Client.layer))
+ * ```
+ */
+export const DescribePet = (
+  description: string,
+  options?: Baml.Options
+): Effect.Effect<types.Pet, BamlError.BamlError, BamlRuntime.BamlRuntime> =>
+  callAs("DescribePet", { description }, options)
+
+/**
  * Calls the BAML function `ExtractResume`. Interrupting the fiber aborts the LLM request.
  *
  * @example
@@ -77,10 +94,28 @@ export const Summarize = (
  * import { Stream } from "effect"
  * import * as Client from "./baml_client/index.js"
  *
- * const firstThree = Client.stream.ExtractResume(resume).pipe(Stream.take(3))
+ * const firstThree = Client.stream.DescribePet(description).pipe(Stream.take(3))
  * ```
  */
 export const stream = {
+  /**
+   * Streams the BAML function `DescribePet`: partial results, then the final result as the last element.
+   * Ending the stream early in any way aborts the LLM request.
+   *
+   * @example
+   * ```ts
+   * import { Effect, Stream } from "effect"
+   * import * as Client from "./baml_client/index.js"
+   *
+   * const program = Client.stream.DescribePet(description).pipe(Stream.runLast, Effect.provide(Client.layer))
+   * ```
+   */
+  DescribePet: (
+    description: string,
+    options?: Baml.Options
+  ): Stream.Stream<Streamed<partial_types.Pet, types.Pet>, BamlError.BamlError, BamlRuntime.BamlRuntime> =>
+    streamAs("DescribePet", { description }, options),
+
   /**
    * Streams the BAML function `ExtractResume`: partial results, then the final result as the last element.
    * Ending the stream early in any way aborts the LLM request.
@@ -128,7 +163,7 @@ export const stream = {
  * import { Effect } from "effect"
  * import * as Client from "./baml_client/index.js"
  *
- * const program = Client.ExtractResume(resume).pipe(Effect.provide(Client.layer))
+ * const program = Client.DescribePet(description).pipe(Effect.provide(Client.layer))
  * ```
  */
 export const layer = Layer.suspend(() => BamlRuntime.layerFromFiles(files))

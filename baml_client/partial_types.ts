@@ -20,7 +20,7 @@ $ pnpm add @boundaryml/baml
 
 import type { Image, Audio, Pdf, Video } from "@boundaryml/baml"
 import type { Checked, Check } from "./types.js"
-import type {  Job,  Resume } from "./types.js"
+import type {  Job,  Pet,  Resume } from "./types.js"
 import type * as types from "./types.js"
 
 /******************************************************************************
@@ -40,6 +40,10 @@ export namespace partial_types {
       company?: string | null
       title?: string | null
       years?: number | null
+    }
+    export interface Pet {
+      name?: string | null
+      [key: string]: any;
     }
     export interface Resume {
       name?: string | null

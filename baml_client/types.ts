@@ -54,6 +54,12 @@ export interface Job {
   
 }
 
+export interface Pet {
+  name: string
+  
+  [key: string]: any;
+}
+
 export interface Resume {
   name: string
   email?: string | null

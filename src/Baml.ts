@@ -11,6 +11,7 @@ import type { BamlError } from "./BamlError.js"
 import { BamlInvalidArgumentError, fromEngine } from "./BamlError.js"
 import { BamlRuntime } from "./BamlRuntime.js"
 import { argsProblem, callArgs } from "./internal/engine.js"
+import { callSpan, meter, streamSpan } from "./internal/meter.js"
 
 /**
  * A type builder for dynamic types: the engine's native one, `@boundaryml/baml/type_builder`'s, or the one a
@@ -111,6 +112,9 @@ export const call = (
 ): Effect.Effect<unknown, BamlError, BamlRuntime> =>
   Effect.scoped(
     Effect.gen(function*() {
+      // Usage, metrics and the token budget. Acquired before the wire, so that it reads what the engine had received
+      // once the wire is pulled.
+      const usage = yield* meter("call", functionName, options?.client)
       const { engine, native, toError, wire } = yield* prepare(args, options)
       const result = yield* Effect.tryPromise({
         try: () =>
@@ -120,7 +124,7 @@ export const call = (
             native.ctx,
             native.typeBuilder,
             native.clientRegistry,
-            native.collectors,
+            [...native.collectors, usage.collector],
             native.tags,
             native.env,
             wire.controller.signal
@@ -131,7 +135,7 @@ export const call = (
       })
       return yield* engineCall(() => result.parsed(false), toError)
     })
-  )
+  ).pipe(callSpan(functionName))
 
 /**
  * Streams a BAML function: each element is the newest partial result, and the last element is the final, fully
@@ -158,9 +162,13 @@ export const stream = (
   options?: Options
 ): Stream.Stream<unknown, BamlError, BamlRuntime> =>
   Stream.asyncPush<unknown, BamlError, BamlRuntime>(
-    (emit) =>
+    (push) =>
       Effect.gen(function*() {
+        const usage = yield* meter("stream", functionName, options?.client)
         const { engine, native, toError, wire } = yield* prepare(args, options)
+        // `emit` notes the first partial and how the engine ended; `onTick` counts each event against the token
+        // budget, and pulls the wire when the budget is spent.
+        const { emit, onTick } = usage.watch(push, wire.controller)
         const handle = yield* Effect.acquireRelease(
           engineCall(
             () =>
@@ -171,10 +179,11 @@ export const stream = (
                 native.ctx,
                 native.typeBuilder,
                 native.clientRegistry,
-                native.collectors,
+                [...native.collectors, usage.collector],
                 native.tags,
                 native.env,
-                wire.controller.signal
+                wire.controller.signal,
+                onTick
               ),
             toError
           ),
@@ -215,4 +224,4 @@ export const stream = (
         )
       }),
     { bufferSize: 1, strategy: "sliding" }
-  )
+  ).pipe(streamSpan(functionName))

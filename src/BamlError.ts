@@ -156,6 +156,35 @@ export class BamlRuntimeError extends Schema.TaggedError<BamlRuntimeError>()("Ba
 }) {}
 
 /**
+ * A `TokenBudget` was spent: a stream that went over it was cut off (its request aborted), or a call or stream was
+ * refused before it sent anything. `outputTokens` is what the budget had counted when it said no, `callOutputTokens`
+ * what this call or stream had received by then (0 when it was refused at the start).
+ *
+ * @example
+ * ```ts
+ * import { Baml, TokenBudget } from "effect-baml"
+ * import { Effect, Stream } from "effect"
+ *
+ * const program = Baml.stream("ExtractResume", { resume: "..." }).pipe(
+ *   Stream.runLast,
+ *   TokenBudget.limit({ maxOutputTokens: 500 }),
+ *   Effect.catchTag("BudgetExceeded", (e) => Effect.logWarning(`cut off after ${e.outputTokens} tokens`))
+ * )
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export class BudgetExceeded extends Schema.TaggedError<BudgetExceeded>()("BudgetExceeded", {
+  message: Schema.String,
+  functionName: Schema.String,
+  outputTokens: Schema.Number,
+  callOutputTokens: Schema.Number,
+  maxOutputTokens: Schema.optional(Schema.Number),
+  cost: Schema.optional(Schema.Number),
+  maxCost: Schema.optional(Schema.Number)
+}) {}
+
+/**
  * Every error a BAML call or stream can fail with. Interruption is not among them: a call aborted because its fiber
  * was interrupted ends as an interruption.
  *
@@ -170,6 +199,7 @@ export type BamlError =
   | BamlInvalidArgumentError
   | BamlClientError
   | BamlRuntimeError
+  | BudgetExceeded
 
 /**
  * The schema of {@link BamlError}, to send errors over the wire (e.g. to a browser) and decode them there.
@@ -191,7 +221,8 @@ export const BamlError: Schema.Union<[
   typeof BamlTimeoutError,
   typeof BamlInvalidArgumentError,
   typeof BamlClientError,
-  typeof BamlRuntimeError
+  typeof BamlRuntimeError,
+  typeof BudgetExceeded
 ]> = Schema.Union(
   BamlValidationError,
   BamlClientFinishReasonError,
@@ -199,7 +230,8 @@ export const BamlError: Schema.Union<[
   BamlTimeoutError,
   BamlInvalidArgumentError,
   BamlClientError,
-  BamlRuntimeError
+  BamlRuntimeError,
+  BudgetExceeded
 )
 
 // The engine appends a Rust backtrace (when RUST_BACKTRACE is set) and prefixes its class chain; neither helps a user.

@@ -16,4 +16,19 @@ export * as BamlHttp from "./BamlHttp.js"
 /**
  * @since 0.1.0
  */
+export * as BamlMedia from "./BamlMedia.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as BamlMetrics from "./BamlMetrics.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as BamlRuntime from "./BamlRuntime.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as TokenBudget from "./TokenBudget.js"
