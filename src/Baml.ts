@@ -11,7 +11,7 @@ import type { BamlError } from "./BamlError.js"
 import { BamlInvalidArgumentError, fromEngine } from "./BamlError.js"
 import { BamlRuntime } from "./BamlRuntime.js"
 import { argsProblem, callArgs } from "./internal/engine.js"
-import { callSpan, meter, streamSpan } from "./internal/meter.js"
+import { callSpan, meter } from "./internal/meter.js"
 
 /**
  * A type builder for dynamic types: the engine's native one, `@boundaryml/baml/type_builder`'s, or the one a
@@ -224,4 +224,4 @@ export const stream = (
         )
       }),
     { bufferSize: 1, strategy: "sliding" }
-  ).pipe(streamSpan(functionName))
+  )

@@ -2,7 +2,7 @@
 // data path only hands the engine a Collector and an onTick callback, and lets the meter watch what it emits.
 import * as Engine from "@boundaryml/baml"
 import type { FunctionLog, LlmCall, LlmStreamCall } from "@boundaryml/baml/native"
-import { Cause, Effect, Exit, Metric, MetricLabel, Option, Stream } from "effect"
+import { Cause, Effect, Exit, Metric, MetricLabel, Option } from "effect"
 import type * as Scope from "effect/Scope"
 import type * as StreamEmit from "effect/StreamEmit"
 import type * as Tracer from "effect/Tracer"
@@ -240,6 +240,11 @@ const budgetExceeded = (budget: TokenBudget.Service, functionName: string, callO
   })
 }
 
+const spanOptions = (functionName: string) => ({
+  kind: "client" as const,
+  attributes: { "baml.function": functionName }
+})
+
 /**
  * Starts metering one call or stream. Acquire it before the trip-wire: its finalizer then runs after the wire is
  * pulled, and reads what the engine had received by the abort. Fails with `BudgetExceeded` when the budget in the
@@ -252,7 +257,10 @@ export const meter = (
 ): Effect.Effect<Meter, BudgetExceeded, Scope.Scope> =>
   Effect.gen(function*() {
     const budget = Option.getOrUndefined(yield* Effect.serviceOption(TokenBudget.TokenBudget))
-    const span = Option.getOrUndefined(yield* Effect.option(Effect.currentSpan))
+    // A stream's span lives in the stream's own scope (cheaper than wrapping the stream); a call runs in its span.
+    const span = kind === "stream"
+      ? yield* Effect.makeSpanScoped(`Baml.stream ${functionName}`, spanOptions(functionName))
+      : Option.getOrUndefined(yield* Effect.option(Effect.currentSpan))
     const startedAt = performance.now()
     const collector = new Engine.Collector("effect-baml")
     const state: State = {
@@ -339,19 +347,8 @@ export const meter = (
     }
   })
 
-const spanOptions = (functionName: string) => ({
-  kind: "client" as const,
-  attributes: { "baml.function": functionName }
-})
-
 /** Runs a call in its span, `Baml.call <function>`. */
 export const callSpan =
   (functionName: string) =>
   <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, Exclude<R, Tracer.ParentSpan>> =>
     Effect.withSpan(self, `Baml.call ${functionName}`, spanOptions(functionName))
-
-/** Runs a stream in its span, `Baml.stream <function>`, for the stream's whole life. */
-export const streamSpan =
-  (functionName: string) =>
-  <A, E, R>(self: Stream.Stream<A, E, R>): Stream.Stream<A, E, Exclude<R, Tracer.ParentSpan>> =>
-    Stream.withSpan(self, `Baml.stream ${functionName}`, spanOptions(functionName))
