@@ -1,47 +1,12 @@
 import { expect, layer } from "@effect/vitest"
-import type * as Engine from "@boundaryml/baml"
-import { Effect, Exit, Fiber, Layer, Option, Schedule, Stream } from "effect"
-import { Baml, BamlRuntime } from "effect-baml"
+import { Effect, Exit, Fiber, Option, Schedule, Stream } from "effect"
+import { Baml } from "effect-baml"
 import { ScriptedProvider } from "effect-baml/testing"
-import { shortResume, TestLayer } from "./fixtures.js"
-
-/** What the engine saw of each native stream: how often its callback was released and its signal aborted. */
-interface Observed {
-  readonly input: unknown
-  releases: number
-  aborts: number
-}
-
-/**
- * Observes the native streams the library opens, from outside it: a proxy over the engine that counts, per stream,
- * the releases of the `onEvent` callback (the stream's finalizer) and the aborts of the signal (the trip-wire).
- */
-const observe = (engine: Engine.BamlRuntime, observed: Array<Observed>): Engine.BamlRuntime =>
-  new Proxy(engine, {
-    get(target, key) {
-      const value = Reflect.get(target, key, target)
-      if (key !== "streamFunction") return typeof value === "function" ? value.bind(target) : value
-      return (...args: Parameters<Engine.BamlRuntime["streamFunction"]>) => {
-        const seen: Observed = { input: (args[1] as Record<string, unknown>).resume, releases: 0, aborts: 0 }
-        observed.push(seen)
-        const signal = args[9] as AbortSignal
-        signal.addEventListener("abort", () => seen.aborts++)
-        const handle = target.streamFunction(...args)
-        const onEvent = handle.onEvent.bind(handle)
-        handle.onEvent = (callback) => {
-          if (callback === undefined) seen.releases++
-          onEvent(callback)
-        }
-        return handle
-      }
-    }
-  })
+import { type Observed, observingLayer, shortResume } from "./fixtures.js"
 
 const observed: Array<Observed> = []
-const Observing = Layer.effect(
-  BamlRuntime.BamlRuntime,
-  Effect.map(BamlRuntime.BamlRuntime, (runtime) => ({ ...runtime, engine: observe(runtime.engine, observed) }))
-).pipe(Layer.provideMerge(TestLayer))
+const Observing = observingLayer(observed)
+
 
 /** A small deterministic PRNG, so that a failing run can be replayed. */
 const random = (seed: number) => () => {
@@ -94,7 +59,7 @@ layer(Observing, { timeout: "120 seconds", excludeTestServices: true })("Baml un
         expect(seen.aborts).toBeLessThanOrEqual(1)
       }
       outcomes.forEach((exit, i) => {
-        if (Exit.isSuccess(exit)) expect(observed.find((seen) => seen.input === `person ${i}`)?.aborts).toBe(0)
+        if (Exit.isSuccess(exit)) expect(observed.find((seen) => seen.args.resume === `person ${i}`)?.aborts).toBe(0)
       })
 
       // No socket stays open to the provider once every request has ended.

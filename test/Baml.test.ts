@@ -2,17 +2,9 @@ import { describe, expect, layer } from "@effect/vitest"
 import { Cause, Chunk, Effect, Exit, Fiber, Option, Scope, Stream } from "effect"
 import { Baml } from "effect-baml"
 import { ScriptedProvider } from "effect-baml/testing"
-import { longResume, marker, settled, shortResume, TestLayer } from "./fixtures.js"
+import { marker, scriptLong, settled, shortResume, TestLayer } from "./fixtures.js"
 
 const Provider = ScriptedProvider.ScriptedProvider
-
-/** Scripts a long reply (hundreds of 5 ms chunks) for the requests whose prompt contains `mark`. */
-const scriptLong = (mark: string) =>
-  Effect.flatMap(Provider, (p) =>
-    p.script({
-      match: (prompt) => prompt.includes(mark),
-      script: ScriptedProvider.json(longResume("Ada Lovelace"), { delayMs: 5 })
-    }))
 
 /** Waits until the provider has sent at least `n` chunks for the request marked `mark`. */
 const sentAtLeast = (mark: string, n: number) =>

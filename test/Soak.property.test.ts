@@ -1,55 +1,13 @@
 import { expect, layer } from "@effect/vitest"
-import type * as Engine from "@boundaryml/baml"
-import { Cause, Effect, Exit, Fiber, Layer, Option, Runtime, Schedule, Schema, Stream } from "effect"
+import { Cause, Effect, Exit, Fiber, Option, Runtime, Schedule, Schema, Stream } from "effect"
 import { Baml, BamlError, BamlRuntime } from "effect-baml"
 import { ScriptedProvider } from "effect-baml/testing"
 import fc from "fast-check"
-import { shortResume, TestLayer } from "./fixtures.js"
-
-/** What the engine saw of each native call or stream: how often its callback was released and its signal aborted. */
-interface Observed {
-  readonly kind: "call" | "stream"
-  releases: number
-  aborts: number
-}
+import { type Observed, observingLayer, shortResume } from "./fixtures.js"
 
 const observed: Array<Observed> = []
+const Observing = observingLayer(observed)
 
-/** A proxy over the engine that records, per native call and stream, the trip-wire pulls and callback releases. */
-const observe = (engine: Engine.BamlRuntime): Engine.BamlRuntime =>
-  new Proxy(engine, {
-    get(target, key) {
-      const value = Reflect.get(target, key, target)
-      if (key === "callFunction") {
-        return (...args: Parameters<Engine.BamlRuntime["callFunction"]>) => {
-          const seen: Observed = { kind: "call", releases: 0, aborts: 0 }
-          observed.push(seen)
-          ;(args[8] as AbortSignal).addEventListener("abort", () => seen.aborts++)
-          return target.callFunction(...args)
-        }
-      }
-      if (key === "streamFunction") {
-        return (...args: Parameters<Engine.BamlRuntime["streamFunction"]>) => {
-          const seen: Observed = { kind: "stream", releases: 0, aborts: 0 }
-          observed.push(seen)
-          ;(args[9] as AbortSignal).addEventListener("abort", () => seen.aborts++)
-          const handle = target.streamFunction(...args)
-          const onEvent = handle.onEvent.bind(handle)
-          handle.onEvent = (callback) => {
-            if (callback === undefined) seen.releases++
-            onEvent(callback)
-          }
-          return handle
-        }
-      }
-      return typeof value === "function" ? value.bind(target) : value
-    }
-  })
-
-const Observing = Layer.effect(
-  BamlRuntime.BamlRuntime,
-  Effect.map(BamlRuntime.BamlRuntime, (runtime) => ({ ...runtime, engine: observe(runtime.engine) }))
-).pipe(Layer.provideMerge(TestLayer))
 
 type Fault =
   | { readonly _tag: "None" }

@@ -2,17 +2,9 @@ import { describe, expect, layer } from "@effect/vitest"
 import { Effect, Either, Schema, Stream } from "effect"
 import { Baml, BamlError, TokenBudget } from "effect-baml"
 import { ScriptedProvider } from "effect-baml/testing"
-import { longResume, marker, settled, shortResume, TestLayer } from "./fixtures.js"
+import { marker, scriptLong, settled, shortResume, TestLayer } from "./fixtures.js"
 
 const Provider = ScriptedProvider.ScriptedProvider
-
-/** Scripts a reply of hundreds of 5 ms chunks for the requests whose prompt contains `mark`. */
-const scriptLong = (mark: string) =>
-  Effect.flatMap(Provider, (p) =>
-    p.script({
-      match: (prompt) => prompt.includes(mark),
-      script: ScriptedProvider.json(longResume("Ada Lovelace"), { delayMs: 5 })
-    }))
 
 const expectBudgetExceeded = (error: unknown): BamlError.BudgetExceeded => {
   expect(error).toBeInstanceOf(BamlError.BudgetExceeded)

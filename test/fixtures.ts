@@ -1,3 +1,4 @@
+import type * as Engine from "@boundaryml/baml"
 import { Effect, Layer } from "effect"
 import { BamlRuntime } from "effect-baml"
 import { ScriptedProvider } from "effect-baml/testing"
@@ -36,3 +37,61 @@ export const settled = (mark: string) =>
     Effect.map((records) => records.find((r) => r.prompt.includes(mark))!),
     Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => new Error(`request ${mark} never settled`) })
   )
+
+/** Scripts a long reply (hundreds of 5 ms chunks) for the requests whose prompt contains `mark`. */
+export const scriptLong = (mark: string) =>
+  Effect.flatMap(ScriptedProvider.ScriptedProvider, (provider) =>
+    provider.script({
+      match: (prompt) => prompt.includes(mark),
+      script: ScriptedProvider.json(longResume("Ada Lovelace"), { delayMs: 5 })
+    }))
+
+/** What the engine saw of one native call or stream: its arguments, callback releases and trip-wire pulls. */
+export interface Observed {
+  readonly kind: "call" | "stream"
+  readonly args: Readonly<Record<string, unknown>>
+  releases: number
+  aborts: number
+}
+
+/**
+ * Observes the native calls and streams the library makes, from outside it: a proxy over the engine that records,
+ * per call or stream, the aborts of its signal (the trip-wire) and the releases of its `onEvent` callback (the
+ * stream's finalizer).
+ */
+const observe = (engine: Engine.BamlRuntime, observed: Array<Observed>): Engine.BamlRuntime =>
+  new Proxy(engine, {
+    get(target, key) {
+      const value = Reflect.get(target, key, target)
+      if (key === "callFunction") {
+        return (...args: Parameters<Engine.BamlRuntime["callFunction"]>) => {
+          const seen: Observed = { kind: "call", args: args[1], releases: 0, aborts: 0 }
+          observed.push(seen)
+          ;(args[8] as AbortSignal).addEventListener("abort", () => seen.aborts++)
+          return target.callFunction(...args)
+        }
+      }
+      if (key === "streamFunction") {
+        return (...args: Parameters<Engine.BamlRuntime["streamFunction"]>) => {
+          const seen: Observed = { kind: "stream", args: args[1], releases: 0, aborts: 0 }
+          observed.push(seen)
+          ;(args[9] as AbortSignal).addEventListener("abort", () => seen.aborts++)
+          const handle = target.streamFunction(...args)
+          const onEvent = handle.onEvent.bind(handle)
+          handle.onEvent = (callback) => {
+            if (callback === undefined) seen.releases++
+            onEvent(callback)
+          }
+          return handle
+        }
+      }
+      return typeof value === "function" ? value.bind(target) : value
+    }
+  })
+
+/** {@link TestLayer} with its engine observed: every native call and stream is pushed onto `observed`. */
+export const observingLayer = (observed: Array<Observed>) =>
+  Layer.effect(
+    BamlRuntime.BamlRuntime,
+    Effect.map(BamlRuntime.BamlRuntime, (runtime) => ({ ...runtime, engine: observe(runtime.engine, observed) }))
+  ).pipe(Layer.provideMerge(TestLayer))
