@@ -17,6 +17,19 @@ import { callSpan, meter } from "./internal/meter.js"
  * A type builder for dynamic types: the engine's native one, `@boundaryml/baml/type_builder`'s, or the one a
  * generated BAML client exports.
  *
+ * @example
+ * ```ts
+ * import { Baml, BamlRuntime } from "effect-baml"
+ * import { TypeBuilder } from "@boundaryml/baml/type_builder"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const { engine } = yield* BamlRuntime.BamlRuntime
+ *   const tb = new TypeBuilder({ classes: new Set(["Pet"]), enums: new Set(), runtime: engine })
+ *   tb.classBuilder("Pet", ["name"]).addProperty("legs", tb.int())
+ *   return yield* Baml.call("DescribePet", { description: "a cat" }, { typeBuilder: tb })
+ * })
+ * ```
  * @since 0.1.0
  * @category models
  */
@@ -28,6 +41,15 @@ export type TypeBuilder =
 /**
  * Per-call options, as the official BAML client takes them.
  *
+ * @example
+ * ```ts
+ * import { Baml } from "effect-baml"
+ * import { Collector } from "@boundaryml/baml"
+ *
+ * const collector = new Collector("resumes")
+ * const options: Baml.Options = { client: "OpenAI", collectors: [collector], tags: { user: "42" } }
+ * const program = Baml.call("ExtractResume", { resume: "..." }, options)
+ * ```
  * @since 0.1.0
  * @category models
  */

@@ -188,6 +188,13 @@ export class BudgetExceeded extends Schema.TaggedError<BudgetExceeded>()("Budget
  * Every error a BAML call or stream can fail with. Interruption is not among them: a call aborted because its fiber
  * was interrupted ends as an interruption.
  *
+ * @example
+ * ```ts
+ * import { BamlError } from "effect-baml"
+ *
+ * const describe = (error: BamlError.BamlError): string =>
+ *   error._tag === "BamlClientHttpError" ? `provider answered ${error.statusCode}` : error.message
+ * ```
  * @since 0.1.0
  * @category errors
  */
@@ -300,6 +307,12 @@ const isEngineTimeout = (e: Engine.BamlClientHttpError): boolean =>
  * What {@link fromEngine} removes from the errors it makes: the values of the credential-like variables of `env`
  * (`*_API_KEY`, `*_TOKEN`, `*_SECRET`, ...), the environment the call ran with.
  *
+ * @example
+ * ```ts
+ * import { BamlError } from "effect-baml"
+ *
+ * const redaction: BamlError.Redaction = { env: { OPENAI_API_KEY: "sk-..." } }
+ * ```
  * @since 0.1.0
  * @category models
  */

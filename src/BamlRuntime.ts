@@ -12,6 +12,13 @@ import { definedEnv } from "./internal/engine.js"
 /**
  * Options for loading the engine.
  *
+ * @example
+ * ```ts
+ * import { BamlRuntime } from "effect-baml"
+ *
+ * const options: BamlRuntime.Options = { env: { ...process.env, BAML_LOG: "warn" } }
+ * const layer = BamlRuntime.layerFromDirectory("./baml_src", options)
+ * ```
  * @since 0.1.0
  * @category models
  */
@@ -27,6 +34,13 @@ export interface Options {
  * The loaded engine: the native runtime (also usable to build an engine `TypeBuilder`) and the environment every
  * call starts from.
  *
+ * @example
+ * ```ts
+ * import { BamlRuntime } from "effect-baml"
+ * import { Effect } from "effect"
+ *
+ * const hasKey = Effect.map(BamlRuntime.BamlRuntime, (runtime: BamlRuntime.Service) => "OPENAI_API_KEY" in runtime.env)
+ * ```
  * @since 0.1.0
  * @category models
  */
