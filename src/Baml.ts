@@ -54,7 +54,10 @@ export type TypeBuilder =
  * @category models
  */
 export interface Options {
-  /** The client to use instead of the function's own (sets the primary client of `clientRegistry`). */
+  /**
+   * The client to use instead of the function's own. With a `clientRegistry` too, it sets that registry's primary
+   * client, as the official client does: the registry keeps it for later calls.
+   */
   readonly client?: string | undefined
   /** Clients defined at run time; the engine's own `ClientRegistry`. */
   readonly clientRegistry?: Engine.ClientRegistry | undefined
