@@ -2,7 +2,7 @@ import { describe, expect, layer } from "@effect/vitest"
 import { Effect, Schema, Stream } from "effect"
 import { Baml, BamlError } from "effect-baml"
 import { ScriptedProvider } from "effect-baml/testing"
-import { marker, shortResume, TestLayer } from "./fixtures.js"
+import { marker, scriptFor, shortResume, TestLayer } from "./fixtures.js"
 
 /** Runs ExtractResume both ways, as a call and as a stream, and returns both errors. */
 const bothErrors = (resume: unknown, options?: Baml.Options) =>
@@ -10,12 +10,6 @@ const bothErrors = (resume: unknown, options?: Baml.Options) =>
     Effect.flip(Baml.call("ExtractResume", { resume }, options)),
     Effect.flip(Stream.runDrain(Baml.stream("ExtractResume", { resume }, options)))
   ])
-
-const scriptFor = (mark: string, script: ScriptedProvider.Script) =>
-  Effect.flatMap(
-    ScriptedProvider.ScriptedProvider,
-    (provider) => provider.script({ match: (prompt) => prompt.includes(mark), script })
-  )
 
 layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlError", (it) => {
   it.effect("HTTP 500 from the provider is a BamlClientHttpError with status 500", () =>

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { type BrowserContext, chromium, type Page } from "playwright-core"
 import * as WebApp from "../examples/web/server.js"
-import { longResume, marker, settled, shortResume } from "./fixtures.js"
+import { longResume, marker, scriptFor, settled, shortResume } from "./fixtures.js"
 
 const executablePath = "/usr/bin/chromium"
 const hasChromium = existsSync(executablePath)
@@ -48,11 +48,7 @@ const BrowserLive = Layer.scoped(
 
 const AppLayer = Layer.merge(WebApp.layer({ port: 0 }), BrowserLive)
 
-const Provider = ScriptedProvider.ScriptedProvider
 const waitMs = 10_000
-
-const scriptFor = (mark: string, script: ScriptedProvider.Script) =>
-  Effect.flatMap(Provider, (provider) => provider.script({ match: (prompt) => prompt.includes(mark), script }))
 
 /** A page on the app, closed when the test's scope closes (unless the test closed it). */
 const openPage = Effect.gen(function*() {

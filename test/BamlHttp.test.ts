@@ -5,7 +5,7 @@ import { Chunk, Effect, Exit, Layer, Schema, Stream } from "effect"
 import { Baml, BamlError, BamlHttp } from "effect-baml"
 import { ScriptedProvider } from "effect-baml/testing"
 import * as Http from "node:http"
-import { longResume, marker, settled, shortResume, TestLayer } from "./fixtures.js"
+import { marker, scriptFor, scriptLong, settled, shortResume, TestLayer } from "./fixtures.js"
 
 const Provider = ScriptedProvider.ScriptedProvider
 const Args = Schema.Struct({ resume: Schema.String })
@@ -117,9 +117,6 @@ const connect = (path: string) =>
     )
   ).pipe(Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => new Error(`no response from ${path}`) }))
 
-const scriptFor = (mark: string, script: ScriptedProvider.Script) =>
-  Effect.flatMap(Provider, (provider) => provider.script({ match: (prompt) => prompt.includes(mark), script }))
-
 const query = (mark: string) => `resume=${encodeURIComponent(`Ada Lovelace, mathematician ${mark}`)}`
 
 describe("BamlHttp.events", () => {
@@ -178,33 +175,21 @@ describe("BamlHttp.events", () => {
 
 layer(ServerLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlHttp over a real socket", (it) => {
   describe("a client that goes away aborts the LLM request", () => {
-    it.effect("SSE: the client reads a few events and destroys its socket", () =>
-      Effect.gen(function*() {
-        const mark = marker("sse-leave")
-        yield* scriptFor(mark, ScriptedProvider.json(longResume("Ada Lovelace"), { delayMs: 5 }))
-        const response = yield* read(`/sse?${query(mark)}`, {
-          leaveWhen: (messages) => messages.length >= 3
-        })
-        expect(response.ended).toBe(false)
-        expect(response.messages.map((m) => m.event)).toEqual(["partial", "partial", "partial"])
-        const record = yield* settled(mark)
-        expect(record.status).toBe("closed-early")
-        expect(record.sent).toBeLessThan(record.planned)
-      }), 30_000)
-
-    it.effect("NDJSON: the client reads a few lines and destroys its socket", () =>
-      Effect.gen(function*() {
-        const mark = marker("ndjson-leave")
-        yield* scriptFor(mark, ScriptedProvider.json(longResume("Ada Lovelace"), { delayMs: 5 }))
-        const response = yield* read(`/ndjson?${query(mark)}`, {
-          leaveWhen: (messages) => messages.length >= 3
-        })
-        expect(response.ended).toBe(false)
-        expect(response.messages.map((m) => m.event)).toEqual(["partial", "partial", "partial"])
-        const record = yield* settled(mark)
-        expect(record.status).toBe("closed-early")
-        expect(record.sent).toBeLessThan(record.planned)
-      }), 30_000)
+    for (const [transport, path] of [["SSE", "sse"], ["NDJSON", "ndjson"]] as const) {
+      it.effect(`${transport}: the client reads a few messages and destroys its socket`, () =>
+        Effect.gen(function*() {
+          const mark = marker(`${path}-leave`)
+          yield* scriptLong(mark)
+          const response = yield* read(`/${path}?${query(mark)}`, {
+            leaveWhen: (messages) => messages.length >= 3
+          })
+          expect(response.ended).toBe(false)
+          expect(response.messages.map((m) => m.event)).toEqual(["partial", "partial", "partial"])
+          const record = yield* settled(mark)
+          expect(record.status).toBe("closed-early")
+          expect(record.sent).toBeLessThan(record.planned)
+        }), 30_000)
+    }
 
     it.scoped("SSE: a client that leaves before the first token also aborts the request", () =>
       Effect.gen(function*() {

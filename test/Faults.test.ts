@@ -3,7 +3,7 @@ import * as Engine from "@boundaryml/baml"
 import { Cause, type Duration, Effect, Exit, Fiber, Option, Stream } from "effect"
 import { Baml, type BamlError, type BamlRuntime } from "effect-baml"
 import { ScriptedProvider } from "effect-baml/testing"
-import { marker, shortResume, TestLayer } from "./fixtures.js"
+import { marker, scriptFor, shortResume, TestLayer } from "./fixtures.js"
 
 const Provider = ScriptedProvider.ScriptedProvider
 
@@ -23,10 +23,6 @@ interface Outcome {
 }
 
 /** Scripts the requests whose prompt contains `mark` (and, if given, for one model). */
-const scriptFor = (mark: string, script: ScriptedProvider.Rule["script"], model?: string) =>
-  Effect.flatMap(Provider, (provider) =>
-    provider.script({ ...(model === undefined ? {} : { model }), match: (prompt) => prompt.includes(mark), script }))
-
 /** Waits until the provider has ended every request whose prompt contains `mark`: completed, failed or closed. */
 const settledAll = (mark: string) =>
   Effect.flatMap(Provider, (provider) =>

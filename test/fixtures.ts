@@ -38,13 +38,14 @@ export const settled = (mark: string) =>
     Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => new Error(`request ${mark} never settled`) })
   )
 
+/** Scripts the reply to the requests whose prompt contains `mark` (and that ask for `model`, if given). */
+export const scriptFor = (mark: string, script: ScriptedProvider.Rule["script"], model?: string) =>
+  Effect.flatMap(ScriptedProvider.ScriptedProvider, (provider) =>
+    provider.script({ ...(model === undefined ? {} : { model }), match: (prompt) => prompt.includes(mark), script }))
+
 /** Scripts a long reply (hundreds of 5 ms chunks) for the requests whose prompt contains `mark`. */
 export const scriptLong = (mark: string) =>
-  Effect.flatMap(ScriptedProvider.ScriptedProvider, (provider) =>
-    provider.script({
-      match: (prompt) => prompt.includes(mark),
-      script: ScriptedProvider.json(longResume("Ada Lovelace"), { delayMs: 5 })
-    }))
+  scriptFor(mark, ScriptedProvider.json(longResume("Ada Lovelace"), { delayMs: 5 }))
 
 /** What the engine saw of one native call or stream: its arguments, callback releases and trip-wire pulls. */
 export interface Observed {
