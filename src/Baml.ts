@@ -5,12 +5,13 @@
  */
 import type * as Engine from "@boundaryml/baml"
 import type { TypeBuilder as NativeTypeBuilder } from "@boundaryml/baml/native"
-import { Effect, Exit, Stream } from "effect"
+import { Cause, Chunk, Effect, Exit, FiberId, Mailbox, Option, Stream } from "effect"
 import type * as Scope from "effect/Scope"
 import type { BamlError } from "./BamlError.js"
 import { BamlInvalidArgumentError, fromEngine } from "./BamlError.js"
 import { BamlRuntime } from "./BamlRuntime.js"
 import { argsProblem, callArgs } from "./internal/engine.js"
+import type { Emit } from "./internal/meter.js"
 import { callSpan, meter } from "./internal/meter.js"
 
 /**
@@ -81,12 +82,15 @@ interface TripWire {
   armed: boolean
 }
 
+const armedWire = (): TripWire => ({ controller: new AbortController(), armed: true })
+
+const pull = (wire: TripWire): void => {
+  if (wire.armed) wire.controller.abort()
+}
+
 const tripWire: Effect.Effect<TripWire, never, Scope.Scope> = Effect.acquireRelease(
-  Effect.sync((): TripWire => ({ controller: new AbortController(), armed: true })),
-  (wire) =>
-    Effect.sync(() => {
-      if (wire.armed) wire.controller.abort()
-    })
+  Effect.sync(armedWire),
+  (wire) => Effect.sync(() => pull(wire))
 )
 
 const engineCall = <A>(evaluate: () => A, toError: (cause: unknown) => BamlError): Effect.Effect<A, BamlError> =>
@@ -99,7 +103,7 @@ const checkArgs = (args: unknown): Effect.Effect<void, BamlInvalidArgumentError>
     return problem === undefined ? Effect.void : Effect.fail(new BamlInvalidArgumentError({ message: problem }))
   })
 
-/** What a call and a stream both start with: checked arguments, the engine's view of the options, an armed wire. */
+/** What a call and a stream both start with: checked arguments and the engine's view of the options. */
 const prepare = (args: Readonly<Record<string, unknown>>, options: Options | undefined) =>
   Effect.gen(function*() {
     const runtime = yield* BamlRuntime
@@ -110,8 +114,7 @@ const prepare = (args: Readonly<Record<string, unknown>>, options: Options | und
     )
     // The engine quotes the provider, which may echo the credentials it was sent: the call's env is redacted.
     const toError = (cause: unknown) => fromEngine(cause, { env: native.env })
-    const wire = yield* tripWire
-    return { engine: runtime.engine, native, toError, wire }
+    return { engine: runtime.engine, native, toError }
   })
 
 /**
@@ -140,7 +143,8 @@ export const call = (
       // Usage, metrics and the token budget. Acquired before the wire, so that it reads what the engine had received
       // once the wire is pulled.
       const usage = yield* meter("call", functionName, options?.client)
-      const { engine, native, toError, wire } = yield* prepare(args, options)
+      const { engine, native, toError } = yield* prepare(args, options)
+      const wire = yield* tripWire
       const result = yield* Effect.tryPromise({
         try: () =>
           engine.callFunction(
@@ -186,67 +190,106 @@ export const stream = (
   args: Readonly<Record<string, unknown>>,
   options?: Options
 ): Stream.Stream<unknown, BamlError, BamlRuntime> =>
-  Stream.asyncPush<unknown, BamlError, BamlRuntime>(
-    (push) =>
-      Effect.gen(function*() {
-        const usage = yield* meter("stream", functionName, options?.client)
-        const { engine, native, toError, wire } = yield* prepare(args, options)
-        // `emit` notes the first partial and how the engine ended; `onTick` counts each event against the token
-        // budget, and pulls the wire when the budget is spent.
-        const { emit, onTick } = usage.watch(push, wire.controller)
-        const handle = yield* Effect.acquireRelease(
-          engineCall(
-            () =>
-              engine.streamFunction(
-                functionName,
-                args,
-                undefined,
-                native.ctx,
-                native.typeBuilder,
-                native.clientRegistry,
-                [...native.collectors, usage.collector],
-                native.tags,
-                native.env,
-                wire.controller.signal,
-                onTick
-              ),
-            toError
-          ),
-          // The native stream holds the callback (and all it captures) until it is released.
-          (handle) => Effect.sync(() => handle.onEvent(undefined))
-        )
-        // Once the wire is pulled the consumer has gone, and the engine's abort report has nobody to go to. Whether
-        // the wire was pulled is the test, not the error's text: a model's reply can say "Operation was aborted" too.
-        const fail = (cause: unknown) => {
-          if (!wire.controller.signal.aborted) emit.fail(toError(cause))
-        }
-        let callbackError: unknown = undefined
-        handle.onEvent((error, partial) => {
-          if (error) callbackError ??= error
-          // A partial that is not ok is a failed attempt (a retry or a fallback may follow); the final result says.
-          else if (partial.isOk()) {
-            try {
-              emit.single(partial.parsed(true))
-            } catch {
-              // a partial that cannot be read is skipped; the next snapshot or the final result replaces it
-            }
+  Stream.unwrapScoped(
+    Effect.gen(function*() {
+      // What `Stream.asyncPush` with a sliding buffer of one builds, with one more hook in the pull (see `pullFrom`).
+      const mailbox = yield* Effect.acquireRelease(
+        Mailbox.make<unknown, BamlError>({ capacity: 1, strategy: "sliding" }),
+        (mailbox) => mailbox.shutdown
+      )
+      const usage = yield* meter("stream", functionName, options?.client)
+      const { engine, native, toError } = yield* prepare(args, options)
+      // One resource: the trip-wire and the native stream it guards. Closing the scope pulls the wire first (nothing
+      // else stands between the consumer leaving and the abort), then releases the callback, which the native
+      // stream holds (with all it captures) until it is released.
+      const { emit, handle, wire } = yield* Effect.acquireRelease(
+        engineCall(() => {
+          const wire = armedWire()
+          // `emit` notes the first partial and how the engine ended; `onTick` counts each event against the token
+          // budget, and pulls the wire when the budget is spent.
+          const { emit, onTick } = usage.watch(emitTo(mailbox), wire.controller)
+          const handle = engine.streamFunction(
+            functionName,
+            args,
+            undefined,
+            native.ctx,
+            native.typeBuilder,
+            native.clientRegistry,
+            [...native.collectors, usage.collector],
+            native.tags,
+            native.env,
+            wire.controller.signal,
+            onTick
+          )
+          return { emit, handle, wire }
+        }, toError),
+        ({ handle, wire }) =>
+          Effect.sync(() => {
+            pull(wire)
+            handle.onEvent(undefined)
+          })
+      )
+      // Once the wire is pulled the consumer has gone, and the engine's abort report has nobody to go to. Whether
+      // the wire was pulled is the test, not the error's text: a model's reply can say "Operation was aborted" too.
+      const fail = (cause: unknown) => {
+        if (!wire.controller.signal.aborted) emit.fail(toError(cause))
+      }
+      let callbackError: unknown = undefined
+      handle.onEvent((error, partial) => {
+        if (error) callbackError ??= error
+        // A partial that is not ok is a failed attempt (a retry or a fallback may follow); the final result says.
+        else if (partial.isOk()) {
+          try {
+            emit.partial(partial.parsed(true))
+          } catch {
+            // a partial that cannot be read is skipped; the next snapshot or the final result replaces it
           }
-        })
-        handle.done(native.ctx).then(
-          (result) => {
-            wire.armed = false
-            try {
-              if (callbackError !== undefined) throw callbackError
-              emit.done(Exit.succeed(result.parsed(false)))
-            } catch (cause) {
-              fail(cause)
-            }
-          },
-          (cause) => {
-            wire.armed = false
+        }
+      })
+      handle.done(native.ctx).then(
+        (result) => {
+          wire.armed = false
+          try {
+            if (callbackError !== undefined) throw callbackError
+            emit.final(result.parsed(false))
+          } catch (cause) {
             fail(cause)
           }
-        )
-      }),
-    { bufferSize: 1, strategy: "sliding" }
+        },
+        (cause) => {
+          wire.armed = false
+          fail(cause)
+        }
+      )
+      return Stream.repeatEffectChunkOption(pullFrom(mailbox, wire))
+    })
+  )
+
+/** Where the engine's results go: the newest partial replaces one not yet taken; the final value, then the end. */
+const emitTo = (mailbox: Mailbox.Mailbox<unknown, BamlError>): Emit => ({
+  partial: (value) => void mailbox.unsafeOffer(value),
+  final: (value) => {
+    mailbox.unsafeOffer(value)
+    mailbox.unsafeDone(Exit.void)
+  },
+  fail: (error) => void mailbox.unsafeDone(Exit.fail(error))
+})
+
+/**
+ * The stream's pull. When the fiber waiting in it is interrupted (`Fiber.interrupt`, a timeout, a lost race), the wire
+ * is pulled at once, before Effect unwinds the consumer and closes the stream's scope. The stream has then ended: a
+ * later pull (only possible with `Stream.toPull`) finds it interrupted rather than waiting for an aborted request.
+ */
+const pullFrom = (mailbox: Mailbox.Mailbox<unknown, BamlError>, wire: TripWire) =>
+  mailbox.takeAll.pipe(
+    Effect.onInterrupt((interruptors) =>
+      Effect.sync(() => {
+        pull(wire)
+        mailbox.unsafeDone(Exit.failCause(Cause.interrupt(FiberId.combineAll(interruptors))))
+      })
+    ),
+    Effect.mapError(Option.some),
+    Effect.flatMap(([partials, done]) =>
+      done && Chunk.isEmpty(partials) ? Effect.fail(Option.none()) : Effect.succeed(partials)
+    )
   )

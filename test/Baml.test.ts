@@ -2,7 +2,7 @@ import { describe, expect, layer } from "@effect/vitest"
 import { Cause, Chunk, Effect, Exit, Fiber, Option, Scope, Stream } from "effect"
 import { Baml } from "effect-baml"
 import { ScriptedProvider } from "effect-baml/testing"
-import { marker, scriptLong, settled, shortResume, TestLayer } from "./fixtures.js"
+import { longResume, marker, scriptFor, scriptLong, settled, shortResume, TestLayer } from "./fixtures.js"
 
 const Provider = ScriptedProvider.ScriptedProvider
 
@@ -163,6 +163,30 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("Baml", (
         const exitedAt = performance.now()
         yield* Scope.close(scope, Exit.void)
         yield* expectAborted(mark, exitedAt)
+      }), 20_000)
+
+    it.effect("an interrupted pull aborts at once, with the scope still open; the stream has then ended", () =>
+      Effect.gen(function*() {
+        const mark = marker("pull")
+        yield* scriptFor(
+          mark,
+          ScriptedProvider.json(longResume("Ada Lovelace"), { delayMs: 2, fault: { _tag: "Stall", afterChunks: 60 } })
+        )
+        const scope = yield* Scope.make()
+        const pull = yield* Stream.toPull(Baml.stream("ExtractResume", { resume: mark })).pipe(Scope.extend(scope))
+        yield* pull
+        yield* sentAtLeast(mark, 60)
+        // take what arrived before the stall, until a pull has to wait for a partial that will not come
+        let waiting = yield* Effect.fork(pull)
+        while (Option.isSome(yield* waiting.pipe(Fiber.await, Effect.timeout("300 millis"), Effect.option))) {
+          waiting = yield* Effect.fork(pull)
+        }
+        const exitedAt = performance.now()
+        yield* Fiber.interrupt(waiting)
+        yield* expectAborted(mark, exitedAt)
+        const next = yield* pull.pipe(Effect.exit, Effect.timeout("5 seconds"))
+        expect(Exit.isInterrupted(next)).toBe(true)
+        yield* Scope.close(scope, Exit.void)
       }), 20_000)
   })
 

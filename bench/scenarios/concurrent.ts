@@ -9,15 +9,14 @@
  *   functions idle across several GCs, and compiles the streaming code afresh.)
  * - wall and CPU time: the same number of streams of a short reply, run to their end.
  */
-import { fork } from "node:child_process"
 import { setMaxListeners } from "node:events"
-import { fileURLToPath } from "node:url"
 import { Effect, Fiber, Stream } from "effect"
 import { BamlRuntime } from "../../src/index.js"
 import { ScriptedProvider } from "../../src/testing/index.js"
 import type { Client } from "../clients.js"
 import { clients, runManyToEnd } from "../clients.js"
 import type { Route } from "../provider-process.js"
+import { remoteProvider } from "../remote.js"
 import { resume } from "../replies.js"
 import type { Scenario } from "../scenario.js"
 import { collector, cpuMsSince, heapAfterGc } from "../scenario.js"
@@ -37,22 +36,6 @@ const routes: ReadonlyArray<Route> = [
   { contains: stallMark, script: { ...script, fault: { _tag: "Stall", afterChunks: 4 } } },
   { script }
 ]
-
-/** The provider child process, stopped when the scope closes. */
-const childProvider = Effect.acquireRelease(
-  Effect.async<{ readonly baseUrl: string; readonly stop: () => void }, Error>((resume) => {
-    const child = fork(fileURLToPath(new URL("../provider-process.ts", import.meta.url)), [JSON.stringify(routes)], {
-      execArgv: ["--import", "tsx"],
-      stdio: ["ignore", "inherit", "inherit", "ipc"]
-    })
-    child.once("message", (message) => {
-      const baseUrl = (message as { readonly baseUrl: string }).baseUrl
-      resume(Effect.succeed({ baseUrl, stop: () => child.disconnect() }))
-    })
-    child.once("exit", (code) => resume(Effect.fail(new Error(`provider process exited with ${code}`))))
-  }),
-  (child) => Effect.sync(child.stop)
-)
 
 const until = (done: () => boolean) =>
   Effect.gen(function*() {
@@ -104,7 +87,7 @@ export const concurrent: Scenario = {
   steps: (rounds) => rounds.concurrent * (2 * clients.length + 1),
   run: (bench) =>
     Effect.scoped(Effect.gen(function*() {
-      const { baseUrl } = yield* childProvider
+      const { baseUrl } = yield* remoteProvider(routes)
       const service = yield* BamlRuntime.fromDirectory("baml_src", {
         env: { ...process.env, SCRIPTED_BASE_URL: baseUrl }
       })

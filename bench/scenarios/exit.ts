@@ -1,19 +1,21 @@
 /**
  * Measure 3: leaving a stream early. Each way of leaving stops after the third partial reaches user code; the
  * provider then reports when the connection closed and which chunks it wrote after that moment (tokens paid for
- * and thrown away). The reply is ~320 chunks at 10 ms, so a stream that is not aborted runs for ~3 s more.
+ * and thrown away). The reply is ~320 chunks at 10 ms, so a stream that is not aborted runs for ~3 s more. Every way
+ * runs against a provider in its own process (as a real provider is elsewhere) and against one in this process.
  */
 import { Deferred, Effect, Fiber, Stream } from "effect"
 import { Baml, BamlRuntime } from "../../src/index.js"
 import { ScriptedProvider } from "../../src/testing/index.js"
 import type { Args } from "../clients.js"
 import { nativeStream, officialStream } from "../clients.js"
+import { remoteProvider } from "../remote.js"
 import { resume } from "../replies.js"
 import type { Scenario } from "../scenario.js"
 import { collector, eachRound, mark, settled, useScript } from "../scenario.js"
 import { rotate } from "../stats.js"
 import type { Target } from "../target.js"
-import { watchingAborts } from "../target.js"
+import { makeTarget, watchingAborts } from "../target.js"
 
 /** Partials user code takes before it leaves. */
 const take = 3
@@ -107,31 +109,59 @@ const ways: ReadonlyArray<{ readonly label: string; readonly leave: Leave }> = [
   }
 ]
 
+/** Where the provider runs: a remote provider sees the close as soon as the engine's native side drops it. */
+interface Place {
+  readonly name: string
+  readonly target: Target
+  readonly settled: (label: string) => Effect.Effect<ScriptedProvider.RequestRecord, Error>
+}
+
+const script = ScriptedProvider.json(resume(40), { delayMs: 10 })
+
 export const exit: Scenario = {
   name: "exit",
-  steps: (rounds) => (rounds.exit + 1) * ways.length,
+  steps: (rounds) => 2 * (rounds.exit + 1) * ways.length,
   run: (bench) =>
-    Effect.gen(function*() {
-      yield* useScript(bench.provider, ScriptedProvider.json(resume(40), { delayMs: 10 }))
+    Effect.scoped(Effect.gen(function*() {
+      yield* useScript(bench.provider, script)
+      const remote = yield* remoteProvider([{ script }])
+      const service = yield* BamlRuntime.fromDirectory("baml_src", {
+        env: { ...process.env, SCRIPTED_BASE_URL: remote.baseUrl }
+      })
       let abortedAt = Number.NaN
-      const target = watchingAborts(bench.target, (at) => (abortedAt = at))
+      const watched = (target: Target) => watchingAborts(target, (at) => (abortedAt = at))
+      const places: ReadonlyArray<Place> = [
+        {
+          name: "own process",
+          target: watched(makeTarget(service.engine, { ...service.env })),
+          settled: remote.settled
+        },
+        { name: "this process", target: watched(bench.target), settled: (label) => settled(bench.provider, label) }
+      ]
       const abort = collector()
       const close = collector()
+      const closeHere = collector()
       const wasted = collector()
       yield* eachRound(bench.rounds.exit, (round, recorded) =>
-        Effect.forEach(rotate(ways, round), (way) =>
-          Effect.gen(function*() {
-            const label = mark("exit")
-            abortedAt = Number.NaN
-            const leftAt = yield* way.leave(target, { resume: label })
-            const record = yield* settled(bench.provider, label)
-            if (recorded) {
-              if (Number.isFinite(abortedAt)) abort.add(way.label, abortedAt - leftAt)
-              close.add(way.label, (record.closedAt ?? Number.NaN) - leftAt)
-              wasted.add(way.label, ScriptedProvider.chunksAfter(record, leftAt))
-            }
-            bench.tick(`exit: ${way.label}`)
-          }), { discard: true }))
+        Effect.forEach(places, (place) =>
+          Effect.forEach(rotate(ways, round), (way) =>
+            Effect.gen(function*() {
+              const label = mark("exit")
+              abortedAt = Number.NaN
+              const leftAt = yield* way.leave(place.target, { resume: label })
+              const record = yield* place.settled(label)
+              if (recorded) {
+                if (Number.isFinite(abortedAt)) abort.add(way.label, abortedAt - leftAt)
+                const closedAfter = (record.closedAt ?? Number.NaN) - leftAt
+                if (place.name === "own process") {
+                  close.add(way.label, closedAfter)
+                  wasted.add(way.label, ScriptedProvider.chunksAfter(record, leftAt))
+                } else {
+                  closeHere.add(way.label, closedAfter)
+                }
+              }
+              bench.tick(`exit (provider in ${place.name}): ${way.label}`)
+            }), { discard: true }), { discard: true }))
       return [
         {
           id: "abortAfterExit",
@@ -139,7 +169,8 @@ export const exit: Scenario = {
           unit: "ms",
           rows: abort.rows(),
           method: "The client's share of the close: the moment the AbortSignal handed to the native call fires " +
-            "(an `abort` listener added through a Proxy on the engine) minus the moment user code left."
+            "(an `abort` listener added through a Proxy on the engine) minus the moment user code left. Samples " +
+            "from both providers below."
         },
         {
           id: "closeAfterExit",
@@ -148,18 +179,27 @@ export const exit: Scenario = {
           rows: close.rows(),
           method: `User code leaves once it has received ${take} partials; sample = the provider's \`closedAt\` ` +
             "for that request minus the moment user code left (for Fiber.interrupt: just before `Fiber.interrupt`). " +
-            "A stream that is not aborted closes only when the reply is complete. The provider shares the event " +
-            "loop with the client, so JS work a client still does after pulling the wire delays the moment the " +
-            "provider notices the close; the row above separates the client's share."
+            "The provider runs in a child process, as a real provider runs elsewhere; its clock is mapped onto " +
+            "this process's by the fastest of 20 IPC round trips. A stream that is not aborted closes only when " +
+            "the reply is complete."
+        },
+        {
+          id: "closeAfterExitInProcess",
+          title: "The same, provider in the client's process",
+          unit: "ms",
+          rows: closeHere.rows(),
+          method: "As above, with the provider in the client's own process: it notices the close only when the " +
+            "client's JS yields the event loop, so any work a client still does after pulling the wire (ending " +
+            "its stream, its span, its metrics) is added here, though a remote provider would not wait for it."
         },
         {
           id: "chunksAfterExit",
           title: "Chunks the provider sent after user code left (10 ms pacing)",
           unit: "chunks",
           rows: wasted.rows(),
-          method: "`ScriptedProvider.chunksAfter(record, leftAt)`: content chunks written at or after the moment " +
-            "user code left."
+          method: "`ScriptedProvider.chunksAfter(record, leftAt)` on the provider in its own process: content " +
+            "chunks written at or after the moment user code left."
         }
       ]
-    })
+    }))
 }

@@ -2,9 +2,9 @@
 // data path only hands the engine a Collector and an onTick callback, and lets the meter watch what it emits.
 import * as Engine from "@boundaryml/baml"
 import type { FunctionLog, LlmCall, LlmStreamCall } from "@boundaryml/baml/native"
-import { Cause, Effect, Exit, Metric, MetricLabel, Option } from "effect"
+import { Array as Arr, Cause, Effect, Exit, FiberRef, MetricLabel, Option } from "effect"
+import type { Metric } from "effect"
 import type * as Scope from "effect/Scope"
-import type * as StreamEmit from "effect/StreamEmit"
 import type * as Tracer from "effect/Tracer"
 import type { BamlError } from "../BamlError.js"
 import { BudgetExceeded } from "../BamlError.js"
@@ -12,7 +12,13 @@ import * as BamlMetrics from "../BamlMetrics.js"
 import * as TokenBudget from "../TokenBudget.js"
 
 type Kind = "call" | "stream"
-type Emit = StreamEmit.EmitOpsPush<BamlError, unknown>
+
+/** Where a stream's results go. */
+export interface Emit {
+  readonly partial: (value: unknown) => void
+  readonly final: (value: unknown) => void
+  readonly fail: (error: BamlError) => void
+}
 
 /** The part of a call or stream that the meter needs to see. */
 export interface Meter {
@@ -170,31 +176,53 @@ const reportOf = (
   }
 }
 
-const record = (kind: Kind, functionName: string, report: Report, ttfp: number | undefined) => {
-  const labels = [
-    MetricLabel.make("baml.function", functionName),
-    MetricLabel.make("baml.client", report.client),
-    MetricLabel.make("baml.kind", kind)
-  ]
-  const tag = (metric: Metric.Metric.Counter<number>) => Metric.taggedWithLabels(metric, labels)
-  const by = (metric: Metric.Metric.Counter<number>, n: number | undefined) =>
-    n === undefined || n === 0 ? Effect.void : Metric.incrementBy(tag(metric), n)
-  return Effect.all([
-    Metric.increment(tag(BamlMetrics.calls)),
-    report.outcome === "interrupted" ? Metric.increment(tag(BamlMetrics.cancelled)) : Effect.void,
-    report.error === undefined
-      ? Effect.void
-      : Metric.increment(Metric.tagged(tag(BamlMetrics.failures), "baml.error", report.error)),
-    by(BamlMetrics.inputTokens, report.inputTokens),
-    by(BamlMetrics.outputTokens, report.outputTokens),
-    by(BamlMetrics.cachedInputTokens, report.cachedInputTokens),
-    report.aborted ? by(BamlMetrics.abortedOutputTokens, report.outputTokens) : Effect.void,
-    report.aborted ? by(BamlMetrics.abortedCharacters, report.characters) : Effect.void,
-    ttfp === undefined
-      ? Effect.void
-      : Metric.update(Metric.taggedWithLabels(BamlMetrics.timeToFirstPartial, labels), ttfp)
-  ], { discard: true })
+/**
+ * The labels of one data point, one array per distinct set: a metric keeps a cache of its data points keyed by the
+ * labels array, so handing it the same array each time finds the point without hashing a new key. Bounded, in case
+ * client names are made per call.
+ */
+const labelSets = new Map<string, ReadonlyArray<MetricLabel.MetricLabel>>()
+
+const labelsOf = (kind: Kind, functionName: string, client: string, error?: string) => {
+  const key = JSON.stringify([functionName, client, kind, error])
+  let labels = labelSets.get(key)
+  if (labels === undefined) {
+    if (labelSets.size >= 1_000) labelSets.clear()
+    labels = [
+      MetricLabel.make("baml.function", functionName),
+      MetricLabel.make("baml.client", client),
+      MetricLabel.make("baml.kind", kind),
+      ...(error === undefined ? [] : [MetricLabel.make("baml.error", error)])
+    ]
+    labelSets.set(key, labels)
+  }
+  return labels
 }
+
+/** Updates the metrics of one call or stream, with the fiber's own metric labels (`Effect.labelMetrics`) after ours. */
+const record = (kind: Kind, functionName: string, report: Report, ttfp: number | undefined) =>
+  Effect.flatMap(FiberRef.get(FiberRef.currentMetricLabels), (fiberLabels) =>
+    Effect.sync(() => {
+      const withFiber = (labels: ReadonlyArray<MetricLabel.MetricLabel>) =>
+        fiberLabels.length === 0 ? labels : Arr.union(labels, fiberLabels)
+      const labels = withFiber(labelsOf(kind, functionName, report.client))
+      const add = (metric: Metric.Metric.Counter<number>, n: number | undefined) => {
+        if (n !== undefined && n !== 0) metric.unsafeUpdate(n, labels)
+      }
+      add(BamlMetrics.calls, 1)
+      if (report.outcome === "interrupted") add(BamlMetrics.cancelled, 1)
+      if (report.error !== undefined) {
+        BamlMetrics.failures.unsafeUpdate(1, withFiber(labelsOf(kind, functionName, report.client, report.error)))
+      }
+      add(BamlMetrics.inputTokens, report.inputTokens)
+      add(BamlMetrics.outputTokens, report.outputTokens)
+      add(BamlMetrics.cachedInputTokens, report.cachedInputTokens)
+      if (report.aborted) {
+        add(BamlMetrics.abortedOutputTokens, report.outputTokens)
+        add(BamlMetrics.abortedCharacters, report.characters)
+      }
+      if (ttfp !== undefined) BamlMetrics.timeToFirstPartial.unsafeUpdate(ttfp, labels)
+    }))
 
 const annotate = (span: Tracer.Span, report: Report, ttfp: number | undefined) => {
   const set = (key: string, value: unknown) => {
@@ -305,29 +333,18 @@ export const meter = (
         state.watched = true
         return {
           emit: {
-            single: (value) => {
+            partial: (value) => {
               state.firstPartialAt ??= performance.now()
-              return emit.single(value)
+              emit.partial(value)
             },
-            chunk: (chunk) => emit.chunk(chunk),
-            array: (array) => emit.array(array),
-            die: (defect) => emit.die(defect),
-            dieMessage: (message) => emit.dieMessage(message),
-            done: (exit) => {
-              state.settled ??= Exit.isSuccess(exit)
-                ? { _tag: "Success" }
-                : { _tag: "Failure", error: Option.getOrUndefined(Cause.failureOption(exit.cause)) }
-              return emit.done(exit)
-            },
-            end: () => {
+            final: (value) => {
               state.settled ??= { _tag: "Success" }
-              return emit.end()
+              emit.final(value)
             },
             fail: (error) => {
               state.settled ??= { _tag: "Failure", error }
-              return emit.fail(error)
-            },
-            halt: (cause) => emit.halt(cause)
+              emit.fail(error)
+            }
           },
           onTick: () => {
             state.ticks++
