@@ -18,6 +18,7 @@ import { clients, runManyToEnd } from "../clients.js"
 import type { Route } from "../provider-process.js"
 import { remoteProvider } from "../remote.js"
 import { resume } from "../replies.js"
+import { floorLabel, runFloor } from "../floor.js"
 import type { Scenario } from "../scenario.js"
 import { collector, cpuMsSince, heapAfterGc } from "../scenario.js"
 import { rotate } from "../stats.js"
@@ -67,19 +68,22 @@ const heapPerStream = (client: Client, target: Target, n: number) =>
     return (open - (yield* heapAfterGc)) / n / 1024
   })
 
-const effectFloor = "effect floor: Stream.never in a fiber"
+const neverLabel = "effect floor: Stream.never"
 
-/** What any running Effect stream holds, with no engine and no effect-baml: `Stream.runDrain(Stream.never)`. */
-const effectStreamFloor = (n: number) =>
+/** Heap per fiber of `n` fibers running `effect`, in KB: what any running Effect stream of that kind holds. */
+const floorPerStream = (n: number, effect: Effect.Effect<void>) =>
   Effect.gen(function*() {
-    const fiber = yield* Effect.forEach(Array.from({ length: n }), () => Stream.runDrain(Stream.never), {
-      concurrency: "unbounded",
-      discard: true
-    }).pipe(Effect.fork)
+    const fiber = yield* Effect.fork(effect)
     yield* Effect.sleep("100 millis")
     const open = yield* heapAfterGc
     yield* Fiber.interrupt(fiber)
     return (open - (yield* heapAfterGc)) / n / 1024
+  })
+
+const neverFloor = (n: number) =>
+  Effect.forEach(Array.from({ length: n }), () => Stream.runDrain(Stream.never), {
+    concurrency: "unbounded",
+    discard: true
   })
 
 export const concurrent: Scenario = {
@@ -101,8 +105,9 @@ export const concurrent: Scenario = {
           heap.add(client, yield* heapPerStream(client, target, n))
           bench.tick(`${n} open streams: ${client}`)
         }
-        heap.add(effectFloor, yield* effectStreamFloor(n))
-        bench.tick(`${n} open streams: effect floor`)
+        heap.add(neverLabel, yield* floorPerStream(n, neverFloor(n)))
+        heap.add(floorLabel, yield* floorPerStream(n, runFloor(n, 1, false)))
+        bench.tick(`${n} open streams: effect floors`)
         for (const client of rotate(clients, round)) {
           const since = process.cpuUsage()
           const startedAt = performance.now()
@@ -124,9 +129,10 @@ export const concurrent: Scenario = {
           rows: heap.rows(),
           method: `${n} streams whose reply stalls after 4 chunks. \`heapUsed\` after full GCs once every stream ` +
             "has delivered a partial, minus `heapUsed` after full GCs once they have been stopped and have all " +
-            "ended, divided by the streams. The provider runs in a child process. The floor row is " +
-            `${n} fibers running \`Stream.runDrain(Stream.never)\`: what any running Effect stream holds before ` +
-            "effect-baml adds anything."
+            "ended, divided by the streams. The provider runs in a child process. The floor rows hold no engine " +
+            `and no effect-baml: ${n} fibers running \`Stream.runDrain(Stream.never)\` (any running Effect ` +
+            `stream), and ${n} fibers each consuming a \`Stream.asyncPush\` stream (sliding buffer of one) ` +
+            "that has delivered one partial (any Effect stream fed by a callback)."
         },
         {
           id: "cpuConcurrent",
