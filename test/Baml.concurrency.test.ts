@@ -2,10 +2,14 @@ import { expect, layer } from "@effect/vitest"
 import { Effect, Exit, Fiber, Option, Schedule, Stream } from "effect"
 import { Baml } from "effect-baml"
 import { ScriptedProvider } from "effect-baml/testing"
+import { setFlagsFromString } from "node:v8"
+import { runInNewContext } from "node:vm"
 import { type Observed, observingLayer, shortResume } from "./fixtures.js"
 
 const observed: Array<Observed> = []
 const Observing = observingLayer(observed)
+// `gc`, for the test that checks what is collected (a context made after this flag has it).
+setFlagsFromString("--expose-gc")
 
 
 /** A small deterministic PRNG, so that a failing run can be replayed. */
@@ -75,4 +79,34 @@ layer(Observing, { timeout: "120 seconds", excludeTestServices: true })("Baml un
       const pulled = observed.filter((seen) => seen.aborts === 1).length
       expect(pulled).toBeGreaterThanOrEqual(records.filter((r) => r.status === "closed-early").length)
     }), 120_000)
+
+  it.effect("once a stream or call is over, however it ended, nothing keeps its abort signal alive", () =>
+    Effect.gen(function*() {
+      const provider = yield* ScriptedProvider.ScriptedProvider
+      yield* provider.script({ script: ScriptedProvider.json(shortResume("Collected Person"), { delayMs: 5 }) })
+      const first = observed.length
+      const stream = (i: number) => Baml.stream("ExtractResume", { resume: `collected ${i}` })
+      yield* Effect.forEach(Array.from({ length: 10 }, (_, i) => i), (i) =>
+        Effect.all([
+          Stream.runDrain(stream(i)),
+          Stream.runDrain(Stream.take(stream(100 + i), 1)),
+          Effect.fork(Stream.runDrain(stream(200 + i))).pipe(
+            Effect.tap(() => Effect.sleep("30 millis")),
+            Effect.flatMap(Fiber.interrupt)
+          ),
+          Baml.call("ExtractResume", { resume: `collected ${300 + i}` })
+        ]), { concurrency: "unbounded", discard: true })
+      const signals = observed.slice(first).map((seen) => seen.signal)
+      expect(signals.length).toBe(40)
+      // The engine holds on to a stream's callbacks after some exits: whatever it holds must not reach the stream.
+      const gc = runInNewContext("gc") as () => void
+      yield* Effect.suspend(() => {
+        gc()
+        const alive = signals.filter((signal) => signal.deref() !== undefined).length
+        return alive === 0 ? Effect.void : Effect.fail(alive)
+      }).pipe(
+        Effect.retry(Schedule.spaced("50 millis").pipe(Schedule.upTo("10 seconds"))),
+        Effect.catchAll((alive) => Effect.sync(() => expect(`${alive} of 40 signals still alive`).toBe("none")))
+      )
+    }), 60_000)
 })

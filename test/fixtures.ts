@@ -53,6 +53,8 @@ export interface Observed {
   readonly args: Readonly<Record<string, unknown>>
   releases: number
   aborts: number
+  /** The call's abort signal, held weakly: once the call is over, nothing should keep it alive. */
+  readonly signal: WeakRef<AbortSignal>
 }
 
 /**
@@ -66,7 +68,13 @@ const observe = (engine: Engine.BamlRuntime, observed: Array<Observed>): Engine.
       const value = Reflect.get(target, key, target)
       if (key === "callFunction") {
         return (...args: Parameters<Engine.BamlRuntime["callFunction"]>) => {
-          const seen: Observed = { kind: "call", args: args[1], releases: 0, aborts: 0 }
+          const seen: Observed = {
+            kind: "call",
+            args: args[1],
+            releases: 0,
+            aborts: 0,
+            signal: new WeakRef(args[8] as AbortSignal)
+          }
           observed.push(seen)
           ;(args[8] as AbortSignal).addEventListener("abort", () => seen.aborts++)
           return target.callFunction(...args)
@@ -74,7 +82,13 @@ const observe = (engine: Engine.BamlRuntime, observed: Array<Observed>): Engine.
       }
       if (key === "streamFunction") {
         return (...args: Parameters<Engine.BamlRuntime["streamFunction"]>) => {
-          const seen: Observed = { kind: "stream", args: args[1], releases: 0, aborts: 0 }
+          const seen: Observed = {
+            kind: "stream",
+            args: args[1],
+            releases: 0,
+            aborts: 0,
+            signal: new WeakRef(args[9] as AbortSignal)
+          }
           observed.push(seen)
           ;(args[9] as AbortSignal).addEventListener("abort", () => seen.aborts++)
           const handle = target.streamFunction(...args)

@@ -18,14 +18,20 @@ const nativeTypeBuilder = (tb: TypeBuilder | undefined): NativeTypeBuilder | und
   return tb
 }
 
-/** The per-call options as the native call takes them, in its argument order after `args`. */
+/** The per-call options as the native call takes them. */
 export interface CallArgs {
   readonly ctx: RuntimeContextManager
-  readonly typeBuilder: NativeTypeBuilder | undefined
-  readonly clientRegistry: Engine.ClientRegistry | undefined
-  readonly collectors: Array<Engine.Collector>
-  readonly tags: Record<string, string>
+  /** The environment of this call: the runtime's, with the call's `env` over it. */
   readonly env: Record<string, string>
+  /** The native call's arguments from the context to the environment, with `collector` after the user's own. */
+  readonly options: (collector: Engine.Collector) => readonly [
+    ctx: RuntimeContextManager,
+    typeBuilder: NativeTypeBuilder | undefined,
+    clientRegistry: Engine.ClientRegistry | undefined,
+    collectors: Array<Engine.Collector>,
+    tags: Record<string, string>,
+    env: Record<string, string>
+  ]
 }
 
 /** Resolves per-call options the way the official client does (`client` sets the registry's primary). Throws. */
@@ -39,13 +45,15 @@ export const callArgs = (
     clientRegistry ??= new Engine.ClientRegistry()
     clientRegistry.setPrimary(options.client)
   }
+  const ctx = engine.createContextManager()
+  const typeBuilder = nativeTypeBuilder(options?.typeBuilder)
+  const collectors = [...(options?.collectors ?? [])]
+  const tags = { ...options?.tags }
+  const env = options?.env ? { ...baseEnv, ...definedEnv(options.env) } : { ...baseEnv }
   return {
-    ctx: engine.createContextManager(),
-    typeBuilder: nativeTypeBuilder(options?.typeBuilder),
-    clientRegistry,
-    collectors: [...(options?.collectors ?? [])],
-    tags: { ...options?.tags },
-    env: options?.env ? { ...baseEnv, ...definedEnv(options.env) } : { ...baseEnv }
+    ctx,
+    env,
+    options: (collector) => [ctx, typeBuilder, clientRegistry, [...collectors, collector], tags, env]
   }
 }
 
