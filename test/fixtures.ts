@@ -62,35 +62,32 @@ export interface Observed {
  * per call or stream, the aborts of its signal (the trip-wire) and the releases of its `onEvent` callback (the
  * stream's finalizer).
  */
+/** Records one native call or stream, and counts the aborts of its signal. */
+const watch = (
+  observed: Array<Observed>,
+  kind: Observed["kind"],
+  args: Observed["args"],
+  signal: AbortSignal
+): Observed => {
+  const seen: Observed = { kind, args, releases: 0, aborts: 0, signal: new WeakRef(signal) }
+  observed.push(seen)
+  signal.addEventListener("abort", () => seen.aborts++)
+  return seen
+}
+
 const observe = (engine: Engine.BamlRuntime, observed: Array<Observed>): Engine.BamlRuntime =>
   new Proxy(engine, {
     get(target, key) {
       const value = Reflect.get(target, key, target)
       if (key === "callFunction") {
         return (...args: Parameters<Engine.BamlRuntime["callFunction"]>) => {
-          const seen: Observed = {
-            kind: "call",
-            args: args[1],
-            releases: 0,
-            aborts: 0,
-            signal: new WeakRef(args[8] as AbortSignal)
-          }
-          observed.push(seen)
-          ;(args[8] as AbortSignal).addEventListener("abort", () => seen.aborts++)
+          watch(observed, "call", args[1], args[8] as AbortSignal)
           return target.callFunction(...args)
         }
       }
       if (key === "streamFunction") {
         return (...args: Parameters<Engine.BamlRuntime["streamFunction"]>) => {
-          const seen: Observed = {
-            kind: "stream",
-            args: args[1],
-            releases: 0,
-            aborts: 0,
-            signal: new WeakRef(args[9] as AbortSignal)
-          }
-          observed.push(seen)
-          ;(args[9] as AbortSignal).addEventListener("abort", () => seen.aborts++)
+          const seen = watch(observed, "stream", args[1], args[9] as AbortSignal)
           const handle = target.streamFunction(...args)
           const onEvent = handle.onEvent.bind(handle)
           handle.onEvent = (callback) => {
