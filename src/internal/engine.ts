@@ -49,7 +49,8 @@ export const callArgs = (
   const typeBuilder = nativeTypeBuilder(options?.typeBuilder)
   const collectors = [...(options?.collectors ?? [])]
   const tags = { ...options?.tags }
-  const env = options?.env ? { ...baseEnv, ...definedEnv(options.env) } : { ...baseEnv }
+  // The engine only reads it: without a per-call `env`, every call shares the runtime's (no copy per call to hold).
+  const env: Record<string, string> = options?.env ? { ...baseEnv, ...definedEnv(options.env) } : baseEnv
   return {
     ctx,
     env,
