@@ -223,6 +223,28 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("Baml", (
         expect(records.map((r) => [r.stream, r.status])).toEqual([[true, "completed"], [false, "completed"]])
       }), 20_000)
 
+    it.effect("combinators that time their upstream (groupedWithin, debounce) leave the request running", () =>
+      Effect.gen(function*() {
+        const runs = {
+          groupedWithin: (mark: string) =>
+            Baml.stream("ExtractResume", { resume: mark }).pipe(
+              Stream.groupedWithin(100, "15 millis"),
+              Stream.mapConcat((group) => group),
+              Stream.runLast
+            ),
+          debounce: (mark: string) =>
+            Baml.stream("ExtractResume", { resume: mark }).pipe(Stream.debounce("15 millis"), Stream.runLast)
+        }
+        for (const [name, run] of Object.entries(runs)) {
+          const mark = marker(name)
+          yield* scriptFor(mark, ScriptedProvider.json(shortResume("Grace Hopper"), { delayMs: 5 }))
+          const last = yield* run(mark)
+          expect(Option.getOrUndefined(last), name).toEqual(shortResume("Grace Hopper"))
+          const record = yield* settled(mark)
+          expect([name, record.status, record.sent]).toEqual([name, "completed", record.planned])
+        }
+      }), 20_000)
+
     it.effect("a string function streams text and returns it", () =>
       Effect.gen(function*() {
         const mark = marker("summary")
