@@ -125,21 +125,57 @@ export const events = <A, E extends BamlError.BamlError, R>(
 // `undefined` (a void function's result) has no JSON form; `null` is the closest a client can read.
 const json = (data: unknown): string => JSON.stringify(data) ?? "null"
 
-const respond = <R>(
-  body: Stream.Stream<string, never, R>,
-  contentType: string,
-  options: HttpServerResponse.Options.WithContent | undefined
-): Effect.Effect<HttpServerResponse.HttpServerResponse, never, R> =>
-  Effect.map(Effect.context<R>(), (context) =>
-    HttpServerResponse.stream(Stream.encodeText(Stream.provideContext(body, context)), {
-      ...options,
-      contentType,
-      headers: Headers.merge(
-        // A cached or buffered stream would show the reader nothing until the end (nginx buffers unless told).
-        Headers.fromInput({ "cache-control": "no-cache", "x-accel-buffering": "no" }),
-        Headers.fromInput(options?.headers)
-      )
-    }))
+/**
+ * A function that serves a stream as a streaming HTTP response: `BamlHttp.sse` and `BamlHttp.ndjson`. It takes the
+ * stream first, or the options first for `pipe`.
+ *
+ * @example
+ * ```ts
+ * import { Baml, BamlHttp } from "effect-baml"
+ *
+ * const serve: BamlHttp.Responder = BamlHttp.sse
+ * const response = Baml.stream("ExtractResume", { resume: "..." }).pipe(serve())
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export interface Responder {
+  (
+    options?: HttpServerResponse.Options.WithContent
+  ): <A, E extends BamlError.BamlError, R>(
+    self: Stream.Stream<A, E, R>
+  ) => Effect.Effect<HttpServerResponse.HttpServerResponse, never, R>
+  <A, E extends BamlError.BamlError, R>(
+    self: Stream.Stream<A, E, R>,
+    options?: HttpServerResponse.Options.WithContent
+  ): Effect.Effect<HttpServerResponse.HttpServerResponse, never, R>
+}
+
+/** Serves the stream's {@link events}, each written as `render` says, as a `contentType` response. */
+const responder = (
+  render: <A>(events: Stream.Stream<Event<A>>) => Stream.Stream<string>,
+  contentType: string
+): Responder =>
+  dual(
+    (args) => Predicate.hasProperty(args[0], Stream.StreamTypeId),
+    <A, E extends BamlError.BamlError, R>(
+      self: Stream.Stream<A, E, R>,
+      options?: HttpServerResponse.Options.WithContent
+    ): Effect.Effect<HttpServerResponse.HttpServerResponse, never, R> =>
+      Effect.map(Effect.context<R>(), (context) =>
+        HttpServerResponse.stream(
+          Stream.encodeText(render(Stream.provideContext(events(self), context))),
+          {
+            ...options,
+            contentType,
+            headers: Headers.merge(
+              // A cached or buffered stream would show the reader nothing until the end (nginx buffers unless told).
+              Headers.fromInput({ "cache-control": "no-cache", "x-accel-buffering": "no" }),
+              Headers.fromInput(options?.headers)
+            )
+          }
+        ))
+  )
 
 /**
  * Serves a stream as Server-Sent Events: `event: partial` for each element, `event: final` with the last one, or
@@ -166,30 +202,13 @@ const respond = <R>(
  * @since 0.1.0
  * @category responses
  */
-export const sse: {
-  (
-    options?: HttpServerResponse.Options.WithContent
-  ): <A, E extends BamlError.BamlError, R>(
-    self: Stream.Stream<A, E, R>
-  ) => Effect.Effect<HttpServerResponse.HttpServerResponse, never, R>
-  <A, E extends BamlError.BamlError, R>(
-    self: Stream.Stream<A, E, R>,
-    options?: HttpServerResponse.Options.WithContent
-  ): Effect.Effect<HttpServerResponse.HttpServerResponse, never, R>
-} = dual(
-  (args) => Predicate.hasProperty(args[0], Stream.StreamTypeId),
-  <A, E extends BamlError.BamlError, R>(
-    self: Stream.Stream<A, E, R>,
-    options?: HttpServerResponse.Options.WithContent
-  ): Effect.Effect<HttpServerResponse.HttpServerResponse, never, R> =>
-    respond(
-      Stream.concat(
-        Stream.succeed(": stream\n\n"),
-        Stream.map(events(self), (event) => `event: ${event.event}\ndata: ${json(event.data)}\n\n`)
-      ),
-      "text/event-stream",
-      options
-    )
+export const sse: Responder = responder(
+  (events) =>
+    Stream.concat(
+      Stream.succeed(": stream\n\n"),
+      Stream.map(events, (event) => `event: ${event.event}\ndata: ${json(event.data)}\n\n`)
+    ),
+  "text/event-stream"
 )
 
 /**
@@ -213,25 +232,7 @@ export const sse: {
  * @since 0.1.0
  * @category responses
  */
-export const ndjson: {
-  (
-    options?: HttpServerResponse.Options.WithContent
-  ): <A, E extends BamlError.BamlError, R>(
-    self: Stream.Stream<A, E, R>
-  ) => Effect.Effect<HttpServerResponse.HttpServerResponse, never, R>
-  <A, E extends BamlError.BamlError, R>(
-    self: Stream.Stream<A, E, R>,
-    options?: HttpServerResponse.Options.WithContent
-  ): Effect.Effect<HttpServerResponse.HttpServerResponse, never, R>
-} = dual(
-  (args) => Predicate.hasProperty(args[0], Stream.StreamTypeId),
-  <A, E extends BamlError.BamlError, R>(
-    self: Stream.Stream<A, E, R>,
-    options?: HttpServerResponse.Options.WithContent
-  ): Effect.Effect<HttpServerResponse.HttpServerResponse, never, R> =>
-    respond(
-      Stream.map(events(self), (event) => `{"event":"${event.event}","data":${json(event.data)}}\n`),
-      "application/x-ndjson",
-      options
-    )
+export const ndjson: Responder = responder(
+  (events) => Stream.map(events, (event) => `{"event":"${event.event}","data":${json(event.data)}}\n`),
+  "application/x-ndjson"
 )
