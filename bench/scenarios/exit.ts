@@ -114,6 +114,9 @@ interface Place {
   readonly name: string
   readonly target: Target
   readonly settled: (label: string) => Effect.Effect<ScriptedProvider.RequestRecord, Error>
+  /** Where the moments the provider saw the close go, and the chunks it sent after the exit (if counted here). */
+  readonly close: ReturnType<typeof collector>
+  readonly wasted?: ReturnType<typeof collector>
 }
 
 const script = ScriptedProvider.json(resume(40), { delayMs: 10 })
@@ -130,18 +133,25 @@ export const exit: Scenario = {
       })
       let abortedAt = Number.NaN
       const watched = (target: Target) => watchingAborts(target, (at) => (abortedAt = at))
-      const places: ReadonlyArray<Place> = [
-        {
-          name: "own process",
-          target: watched(makeTarget(service.engine, { ...service.env })),
-          settled: remote.settled
-        },
-        { name: "this process", target: watched(bench.target), settled: (label) => settled(bench.provider, label) }
-      ]
       const abort = collector()
       const close = collector()
       const closeHere = collector()
       const wasted = collector()
+      const places: ReadonlyArray<Place> = [
+        {
+          name: "own process",
+          target: watched(makeTarget(service.engine, { ...service.env })),
+          settled: remote.settled,
+          close,
+          wasted
+        },
+        {
+          name: "this process",
+          target: watched(bench.target),
+          settled: (label) => settled(bench.provider, label),
+          close: closeHere
+        }
+      ]
       yield* eachRound(bench.rounds.exit, (round, recorded) =>
         Effect.forEach(places, (place) =>
           Effect.forEach(rotate(ways, round), (way) =>
@@ -152,13 +162,8 @@ export const exit: Scenario = {
               const record = yield* place.settled(label)
               if (recorded) {
                 if (Number.isFinite(abortedAt)) abort.add(way.label, abortedAt - leftAt)
-                const closedAfter = (record.closedAt ?? Number.NaN) - leftAt
-                if (place.name === "own process") {
-                  close.add(way.label, closedAfter)
-                  wasted.add(way.label, ScriptedProvider.chunksAfter(record, leftAt))
-                } else {
-                  closeHere.add(way.label, closedAfter)
-                }
+                place.close.add(way.label, (record.closedAt ?? Number.NaN) - leftAt)
+                place.wasted?.add(way.label, ScriptedProvider.chunksAfter(record, leftAt))
               }
               bench.tick(`exit (provider in ${place.name}): ${way.label}`)
             }), { discard: true }), { discard: true }))
