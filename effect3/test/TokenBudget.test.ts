@@ -1,7 +1,7 @@
 import { describe, expect, layer } from "@effect/vitest"
 import { Effect, Either, Schema, Stream } from "effect"
-import { Baml, BamlError, TokenBudget } from "effect-baml"
-import { ScriptedProvider } from "effect-baml/testing"
+import { Baml, BamlError, TokenBudget } from "effect-baml/effect3"
+import { ScriptedProvider } from "effect-baml/effect3/testing"
 import { marker, scriptLong, settled, shortResume, TestLayer } from "./fixtures.js"
 
 const Provider = ScriptedProvider.ScriptedProvider

@@ -1,8 +1,8 @@
 import { describe, expect, layer } from "@effect/vitest"
 import * as Engine from "@boundaryml/baml"
 import { Cause, type Duration, Effect, Exit, Fiber, Option, Stream } from "effect"
-import { Baml, type BamlError, type BamlRuntime } from "effect-baml"
-import { ScriptedProvider } from "effect-baml/testing"
+import { Baml, type BamlError, type BamlRuntime } from "effect-baml/effect3"
+import { ScriptedProvider } from "effect-baml/effect3/testing"
 import { marker, scriptFor, shortResume, TestLayer } from "./fixtures.js"
 
 const Provider = ScriptedProvider.ScriptedProvider

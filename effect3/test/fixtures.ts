@@ -1,7 +1,7 @@
 import type * as Engine from "@boundaryml/baml"
 import { Effect, Layer } from "effect"
-import { BamlRuntime } from "effect-baml"
-import { ScriptedProvider } from "effect-baml/testing"
+import { BamlRuntime } from "effect-baml/effect3"
+import { ScriptedProvider } from "effect-baml/effect3/testing"
 
 /** The scripted provider and a runtime loaded from the project's baml_src, pointed at it. */
 export const TestLayer = Layer.unwrapEffect(

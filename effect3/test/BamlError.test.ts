@@ -1,7 +1,7 @@
 import { describe, expect, layer } from "@effect/vitest"
 import { Effect, Schema, Stream } from "effect"
-import { Baml, BamlError } from "effect-baml"
-import { ScriptedProvider } from "effect-baml/testing"
+import { Baml, BamlError } from "effect-baml/effect3"
+import { ScriptedProvider } from "effect-baml/effect3/testing"
 import { marker, scriptFor, shortResume, TestLayer } from "./fixtures.js"
 
 /** Runs ExtractResume both ways, as a call and as a stream, and returns both errors. */

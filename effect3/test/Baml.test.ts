@@ -1,7 +1,7 @@
 import { describe, expect, layer } from "@effect/vitest"
 import { Cause, Chunk, Effect, Exit, Fiber, Option, Scope, Stream } from "effect"
-import { Baml } from "effect-baml"
-import { ScriptedProvider } from "effect-baml/testing"
+import { Baml } from "effect-baml/effect3"
+import { ScriptedProvider } from "effect-baml/effect3/testing"
 import { longResume, marker, scriptFor, scriptLong, settled, shortResume, TestLayer } from "./fixtures.js"
 
 const Provider = ScriptedProvider.ScriptedProvider

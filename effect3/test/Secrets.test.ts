@@ -1,8 +1,8 @@
 import { describe, expect, it, layer } from "@effect/vitest"
 import * as Engine from "@boundaryml/baml"
 import { Cause, Effect, Exit, Layer, Logger, LogLevel, Option, Schema, Stream, Tracer } from "effect"
-import { Baml, BamlError, BamlRuntime } from "effect-baml"
-import { ScriptedProvider } from "effect-baml/testing"
+import { Baml, BamlError, BamlRuntime } from "effect-baml/effect3"
+import { ScriptedProvider } from "effect-baml/effect3/testing"
 import { readFileSync } from "node:fs"
 import { marker, shortResume } from "./fixtures.js"
 

@@ -2,9 +2,9 @@ import { describe, expect, layer } from "@effect/vitest"
 import * as Engine from "@boundaryml/baml"
 import { TypeBuilder } from "@boundaryml/baml/type_builder"
 import { Effect, Option, Stream } from "effect"
-import { Baml, BamlRuntime } from "effect-baml"
-import { ScriptedProvider } from "effect-baml/testing"
-import * as Client from "../baml_client/index.js"
+import { Baml, BamlRuntime } from "effect-baml/effect3"
+import { ScriptedProvider } from "effect-baml/effect3/testing"
+import * as Client from "./fixtures/baml_client/index.js"
 import { marker, settled, TestLayer } from "./fixtures.js"
 
 const Provider = ScriptedProvider.ScriptedProvider

@@ -1,7 +1,7 @@
 import { expect, layer } from "@effect/vitest"
 import { Cause, Effect, Exit, Fiber, Option, Runtime, Schedule, Schema, Stream } from "effect"
-import { Baml, BamlError, BamlRuntime } from "effect-baml"
-import { ScriptedProvider } from "effect-baml/testing"
+import { Baml, BamlError, BamlRuntime } from "effect-baml/effect3"
+import { ScriptedProvider } from "effect-baml/effect3/testing"
 import fc from "fast-check"
 import { type Observed, observingLayer, shortResume } from "./fixtures.js"
 

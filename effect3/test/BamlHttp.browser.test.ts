@@ -1,7 +1,7 @@
 import { HttpServer } from "@effect/platform"
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Context, Effect, Layer } from "effect"
-import { ScriptedProvider } from "effect-baml/testing"
+import { ScriptedProvider } from "effect-baml/effect3/testing"
 import { existsSync } from "node:fs"
 import { mkdtemp, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Stream } from "effect"
-import { Baml, BamlRuntime } from "effect-baml"
-import { ScriptedProvider } from "effect-baml/testing"
+import { Baml, BamlRuntime } from "effect-baml/effect3"
+import { ScriptedProvider } from "effect-baml/effect3/testing"
 import { readFileSync } from "node:fs"
 
 const sources = {

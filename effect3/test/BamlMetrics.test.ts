@@ -3,8 +3,8 @@ import { describe, expect, layer } from "@effect/vitest"
 import { type ResourceMetrics, MetricReader } from "@opentelemetry/sdk-metrics"
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import { Effect, Exit, Fiber, Layer, Stream } from "effect"
-import { Baml } from "effect-baml"
-import { ScriptedProvider } from "effect-baml/testing"
+import { Baml } from "effect-baml/effect3"
+import { ScriptedProvider } from "effect-baml/effect3/testing"
 import { longResume, marker, settled, shortResume, TestLayer } from "./fixtures.js"
 
 const Provider = ScriptedProvider.ScriptedProvider

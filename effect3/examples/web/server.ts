@@ -1,0 +1,93 @@
+/**
+ * The web example's server: one page, and ExtractResume streamed to it as Server-Sent Events (GET, for an
+ * `EventSource`) or as NDJSON (POST, for `fetch`). Closing the tab, pressing Stop or losing the connection interrupts
+ * the request's fiber, which aborts the LLM request; `/api/requests` shows what the scripted provider saw.
+ *
+ * The LLM is the scripted provider from effect-baml/testing unless `client` names another BAML client (main.ts uses
+ * the OpenAI client when OPENAI_API_KEY is set).
+ */
+import { HttpRouter, HttpServer, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
+import { Effect, Layer, Schema } from "effect"
+import { Baml, BamlHttp, BamlRuntime } from "effect-baml/effect3"
+import { ScriptedProvider } from "effect-baml/effect3/testing"
+import { createServer } from "node:http"
+import { fileURLToPath } from "node:url"
+
+/** What the scripted provider answers: the extraction of the page's sample resume, as a model would write it. */
+export const reply = {
+  name: "Maya Okafor",
+  email: "maya.okafor@example.com",
+  skills: [
+    "TypeScript", "Effect", "Node.js", "Rust", "Go", "Python", "PostgreSQL", "Redis", "Kafka", "gRPC", "GraphQL",
+    "REST API design", "React", "Docker", "Kubernetes", "Terraform", "AWS", "Linux", "Distributed systems",
+    "Event sourcing", "Observability", "OpenTelemetry", "CI/CD", "Property-based testing", "Performance tuning",
+    "LLM integration", "Technical writing", "Mentoring", "Incident response", "Public speaking"
+  ],
+  experience: [
+    { company: "Northwind Labs", title: "Staff Software Engineer", years: 3 },
+    { company: "Contoso Payments", title: "Senior Backend Engineer", years: 4 },
+    { company: "Fabrikam Analytics", title: "Software Engineer, Data Platform", years: 2 },
+    { company: "Tailspin Travel", title: "Full-Stack Developer", years: 2 },
+    { company: "University of Lagos", title: "Teaching Assistant, Algorithms", years: 1 }
+  ]
+}
+
+export interface Options {
+  /** The port to listen on; 0 picks a free one. */
+  readonly port: number
+  /** Milliseconds between the scripted provider's chunks of 4 characters (default 15: about 7 s for the reply). */
+  readonly delayMs?: number
+  /** A BAML client to use instead of ExtractResume's own (e.g. "OpenAI"). */
+  readonly client?: string
+}
+
+const file = (name: string) => fileURLToPath(new URL(name, import.meta.url))
+
+const Args = Schema.Struct({ resume: Schema.String.pipe(Schema.maxLength(20_000)) })
+
+const router = (options: Options) => {
+  const callOptions = options.client === undefined ? undefined : { client: options.client }
+  const extract = (args: typeof Args.Type) => Baml.stream("ExtractResume", args, callOptions)
+  return HttpRouter.empty.pipe(
+    HttpRouter.get("/", HttpServerResponse.file(file("index.html"))),
+    HttpRouter.get(
+      "/api/extract.sse",
+      Effect.flatMap(HttpServerRequest.schemaSearchParams(Args), (args) => BamlHttp.sse(extract(args)))
+    ),
+    HttpRouter.post(
+      "/api/extract.ndjson",
+      Effect.flatMap(HttpServerRequest.schemaBodyJson(Args), (args) => BamlHttp.ndjson(extract(args)))
+    ),
+    HttpRouter.get(
+      "/api/requests",
+      Effect.flatMap(ScriptedProvider.ScriptedProvider, (provider) => provider.requests).pipe(
+        Effect.map((records) =>
+          records.map(({ closedEarly, id, planned, sent, status }) => ({ id, status, closedEarly, planned, sent }))
+        ),
+        Effect.flatMap((records) => HttpServerResponse.json(records))
+      )
+    ),
+    // A malformed request is the client's mistake, not the server's.
+    Effect.catchTag("ParseError", (error) => HttpServerResponse.text(error.message, { status: 400 })),
+    Effect.catchTag("RequestError", (error) => HttpServerResponse.text(error.message, { status: 400 }))
+  )
+}
+
+/** The scripted provider, and the BAML runtime from the project's baml_src pointed at it. */
+export const BamlLive = (options: Options) =>
+  Layer.unwrapEffect(Effect.map(ScriptedProvider.ScriptedProvider, (provider) =>
+    BamlRuntime.layerFromDirectory(file("../../../baml_src"), {
+      env: { ...process.env, BAML_LOG: process.env.BAML_LOG ?? "warn", SCRIPTED_BASE_URL: provider.baseUrl }
+    }))).pipe(
+      Layer.provideMerge(ScriptedProvider.layer({
+        rules: [{ script: ScriptedProvider.json(reply, { chunkSize: 4, delayMs: options.delayMs ?? 15 }) }]
+      }))
+    )
+
+/** The whole app: the HTTP server on 127.0.0.1, with the provider and the runtime it uses (both exposed to tests). */
+export const layer = (options: Options) =>
+  HttpServer.serve(router(options)).pipe(
+    Layer.provideMerge(NodeHttpServer.layer(() => createServer(), { port: options.port, host: "127.0.0.1" })),
+    Layer.provideMerge(BamlLive(options))
+  )
