@@ -1,0 +1,125 @@
+/**
+ * The package as a new user gets it: packed, installed from the tarball into an empty project next to the Effect line
+ * that project chose, the client generated, the program type-checked with declarations on by TypeScript 5.9 and
+ * TypeScript 7, then run on the scripted provider. Needs the npm registry (as `npm ci` does).
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { execFile } from "node:child_process"
+import * as Fs from "node:fs/promises"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { promisify } from "node:util"
+import { beforeAll } from "vitest"
+
+const exec = promisify(execFile)
+const root = Path.resolve(import.meta.dirname, "..")
+const fixtures = Path.join(import.meta.dirname, "fixtures", "package")
+
+const run = async (cwd: string, command: string, args: ReadonlyArray<string>) => {
+  try {
+    const { stdout } = await exec(command, [...args], {
+      cwd,
+      env: { ...process.env, npm_config_fund: "false", npm_config_audit: "false", npm_config_update_notifier: "false" },
+      maxBuffer: 64 * 1024 * 1024
+    })
+    return stdout
+  } catch (cause) {
+    const error = cause as { stdout?: string; stderr?: string; message: string }
+    throw new Error(`${command} ${args.join(" ")} failed in ${cwd}:\n${error.stdout ?? ""}\n${error.stderr ?? error.message}`)
+  }
+}
+
+/** Every version of `name` in the project's tree. */
+const versionsOf = async (cwd: string, name: string): Promise<Set<string>> => {
+  interface Node {
+    readonly version?: string
+    readonly dependencies?: Record<string, Node>
+  }
+  const tree = JSON.parse(await run(cwd, "npm", ["ls", name, "--all", "--json"])) as Node
+  const found = new Set<string>()
+  const walk = (node: Node) => {
+    for (const [key, child] of Object.entries(node.dependencies ?? {})) {
+      if (key === name && child.version !== undefined) found.add(child.version)
+      walk(child)
+    }
+  }
+  walk(tree)
+  return found
+}
+
+const lines = [
+  {
+    line: "effect4",
+    major: "4",
+    // What `npm i effect` and the Effect 4 platform and test packages install today.
+    install: ["effect@4", "@effect/platform-node@4", "@effect/vitest@4"],
+    imports: `from "effect-baml"`
+  },
+  {
+    line: "effect3",
+    major: "3",
+    install: ["effect@3", "@effect/platform@0.97", "@effect/platform-node@0.108", "@effect/vitest@0.30"],
+    imports: `from "effect-baml/effect3"`
+  }
+] as const
+
+describe("the packed package in a new project", () => {
+  let tarball = ""
+  beforeAll(async () => {
+    const out = await Fs.mkdtemp(Path.join(Os.tmpdir(), "effect-baml-pack-"))
+    const name = (await run(root, "npm", ["pack", "--silent", "--pack-destination", out])).trim().split("\n").pop()!
+    tarball = Path.join(out, name)
+  }, 300_000)
+
+  it("ships the built code, the command and the sources, and no tests", async () => {
+    const files = (await run(root, "tar", ["tzf", tarball])).split("\n")
+    for (const file of ["dist/src/index.js", "dist/src/index.d.ts", "dist/src/cli/bin.js", "dist/effect3/src/index.js"]) {
+      expect(files).toContain(`package/${file}`)
+    }
+    expect(files.filter((file) => file.includes("/test/") || file.includes("node_modules"))).toEqual([])
+  })
+
+  it.each(lines)(
+    "$line: one Effect in the tree, the generated client type-checks with TS 5.9 and TS 7, a call and a left stream run",
+    async ({ imports, install, line, major }) => {
+      const dir = await Fs.mkdtemp(Path.join(Os.tmpdir(), `effect-baml-${line}-`))
+      await Fs.writeFile(Path.join(dir, "package.json"), JSON.stringify({ name: "app", private: true, type: "module" }))
+      await run(dir, "npm", ["install", tarball, ...install, "typescript@5.9", "typescript7@npm:typescript@7"])
+      expect([...(await versionsOf(dir, "effect"))].map((version) => version.split(".")[0])).toEqual([major])
+
+      await Fs.mkdir(Path.join(dir, "baml_src"))
+      await Fs.copyFile(Path.join(fixtures, "baml_src.baml"), Path.join(dir, "baml_src", "resume.baml"))
+      expect(await run(dir, "npx", ["effect-baml", "--version"])).toContain(
+        JSON.parse(await Fs.readFile(Path.join(root, "package.json"), "utf8")).version
+      )
+      // No flag: the generator reads which Effect the project has.
+      await run(dir, "npx", ["effect-baml", "generate", "--from", "baml_src", "--to", "src/baml_client"])
+      expect(await Fs.readFile(Path.join(dir, "src", "baml_client", "index.ts"), "utf8")).toContain(imports)
+      await Fs.copyFile(Path.join(fixtures, `${line}.ts`), Path.join(dir, "src", "main.ts"))
+      await Fs.writeFile(
+        Path.join(dir, "tsconfig.json"),
+        JSON.stringify({
+          compilerOptions: {
+            target: "ES2022",
+            module: "NodeNext",
+            moduleResolution: "NodeNext",
+            strict: true,
+            declaration: true,
+            skipLibCheck: true,
+            types: [],
+            rootDir: "src",
+            outDir: "out"
+          },
+          include: ["src"]
+        })
+      )
+      await run(dir, "node", ["node_modules/typescript7/bin/tsc", "-p", ".", "--noEmit"])
+      await run(dir, "node", ["node_modules/typescript/bin/tsc", "-p", "."])
+      expect(await Fs.readFile(Path.join(dir, "out", "main.d.ts"), "utf8")).toContain("AppLayer")
+
+      const result = JSON.parse((await run(dir, "node", ["out/main.js"])).trim().split("\n").pop()!)
+      expect(result).toEqual({ name: "Ada Lovelace", partials: 2, statuses: ["completed", "closed-early"] })
+    },
+    600_000
+  )
+})
