@@ -47,7 +47,7 @@ const callOptions = openAi ? { client: "OpenAI" } : undefined
 const chunkSize = 3
 const script = ScriptedProvider.json(reply, { chunkSize, delayMs: 5 })
 
-const Live = Layer.unwrapEffect(Effect.map(ScriptedProvider.ScriptedProvider, (provider) =>
+const Live = Layer.unwrap(Effect.map(ScriptedProvider.ScriptedProvider, (provider) =>
   // The .baml sources embedded in the generated client: no baml_src directory is read at run time.
   BamlRuntime.layerFromFiles(Client.files, {
     // The engine logs every prompt and reply, and a warning for each cancelled call, which would bury the output.
@@ -147,7 +147,7 @@ const main = Effect.gen(function*() {
 
   yield* Console.log(`\nPart 2: the same call, ended after 600 ms by Stream.interruptWhen(Effect.sleep("600 millis"))`)
   let interruptedAt = 0
-  const stop = Effect.sleep("600 millis").pipe(Effect.andThen(() => (interruptedAt = performance.now())))
+  const stop = Effect.sleep("600 millis").pipe(Effect.andThen(Effect.sync(() => (interruptedAt = performance.now()))))
   const two = yield* watch(extract.pipe(Stream.interruptWhen(stop)), screen())
   yield* Console.log(`  stopped after ${plural(two.count, "partial")}, with ${counts(two.last)} parsed`)
   if (openAi) return
@@ -168,9 +168,9 @@ process.once("SIGINT", () => Effect.runFork(Fiber.interrupt(fiber)))
 fiber.addObserver(Exit.match({
   onSuccess: () => {},
   onFailure: (cause) => {
-    process.exitCode = Cause.isInterruptedOnly(cause) ? 130 : 1
-    console.error(Option.match(Cause.failureOption(cause), {
-      onNone: () => Cause.isInterruptedOnly(cause) ? "\ninterrupted" : Cause.pretty(cause),
+    process.exitCode = Cause.hasInterruptsOnly(cause) ? 130 : 1
+    console.error(Option.match(Cause.findErrorOption(cause), {
+      onNone: () => Cause.hasInterruptsOnly(cause) ? "\ninterrupted" : Cause.pretty(cause),
       onSome: (error) => `\n${error._tag}: ${error.message}`
     }))
   }

@@ -8,9 +8,11 @@
  *
  *   npx tsx examples/observability.ts
  */
-import { NodeSdk } from "@effect/opentelemetry"
+import * as OtelMetrics from "@effect/opentelemetry/OtelMetrics"
+import * as OtelTracer from "@effect/opentelemetry/OtelTracer"
+import * as Resource from "@effect/opentelemetry/Resource"
 import { MetricReader } from "@opentelemetry/sdk-metrics"
-import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import { Console, Effect, Layer, Stream } from "effect"
 import { BamlRuntime, TokenBudget } from "effect-baml"
 import { ScriptedProvider } from "effect-baml/testing"
@@ -28,11 +30,17 @@ class OnDemandReader extends MetricReader {
 const spans = new InMemorySpanExporter()
 const metrics = new OnDemandReader()
 
-const Telemetry = NodeSdk.layer(() => ({
-  resource: { serviceName: "observability-example" },
-  spanProcessor: new SimpleSpanProcessor(spans),
-  metricReader: metrics
-}))
+// The base SDK's tracer provider; a Node service would rather use NodeSdk.layer from @effect/opentelemetry/NodeSdk
+// (with @opentelemetry/sdk-trace-node installed), which sets up the same from one configuration.
+const TracerProvider = Layer.effect(
+  OtelTracer.OtelTracerProvider,
+  Effect.map(Effect.service(Resource.Resource), (resource) =>
+    new BasicTracerProvider({ resource, spanProcessors: [new SimpleSpanProcessor(spans)] }))
+)
+const Telemetry = Layer.mergeAll(
+  Layer.provide(OtelTracer.layer, TracerProvider),
+  OtelMetrics.layer(() => metrics)
+).pipe(Layer.provideMerge(Resource.layer({ serviceName: "observability-example" })))
 
 const reply = {
   name: "Maya Okafor",
@@ -41,7 +49,7 @@ const reply = {
   experience: [{ company: "Northwind Labs", title: "Staff Software Engineer", years: 3 }]
 }
 
-const Live = Layer.unwrapEffect(Effect.map(ScriptedProvider.ScriptedProvider, (provider) =>
+const Live = Layer.unwrap(Effect.map(ScriptedProvider.ScriptedProvider, (provider) =>
   BamlRuntime.layerFromFiles(Client.files, {
     env: { BAML_LOG: process.env.BAML_LOG ?? "error", SCRIPTED_BASE_URL: provider.baseUrl }
   }))).pipe(

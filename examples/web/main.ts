@@ -2,9 +2,9 @@
  * `npm run example:web`: serves the web example on http://127.0.0.1:3000 (PORT changes it). Offline by default, on
  * the scripted provider; with OPENAI_API_KEY set, ExtractResume calls the OpenAI client from baml_src instead.
  */
-import { HttpServer } from "@effect/platform"
 import { NodeRuntime } from "@effect/platform-node"
 import { Layer } from "effect"
+import { HttpServer } from "effect/http"
 import * as WebApp from "./server.js"
 
 const openAi = (process.env.OPENAI_API_KEY ?? "") !== ""

@@ -6,9 +6,9 @@
  * The LLM is the scripted provider from effect-baml/testing unless `client` names another BAML client (main.ts uses
  * the OpenAI client when OPENAI_API_KEY is set).
  */
-import { HttpRouter, HttpServer, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer, Schema } from "effect"
+import { HttpRouter, type HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { Baml, BamlHttp, BamlRuntime } from "effect-baml"
 import { ScriptedProvider } from "effect-baml/testing"
 import { createServer } from "node:http"
@@ -44,39 +44,44 @@ export interface Options {
 
 const file = (name: string) => fileURLToPath(new URL(name, import.meta.url))
 
-const Args = Schema.Struct({ resume: Schema.String.pipe(Schema.maxLength(20_000)) })
+const Args = Schema.Struct({ resume: Schema.String.check(Schema.isMaxLength(20_000)) })
 
-const router = (options: Options) => {
+// Arguments that do not decode, or a body that cannot be read, are the client's mistake, not the server's.
+const badRequest = <R>(
+  handler: Effect.Effect<HttpServerResponse.HttpServerResponse, Schema.SchemaError | HttpServerError.HttpServerError, R>
+) => Effect.catch(handler, (error) => Effect.succeed(HttpServerResponse.text(error.message, { status: 400 })))
+
+const routes = (options: Options) => {
   const callOptions = options.client === undefined ? undefined : { client: options.client }
   const extract = (args: typeof Args.Type) => Baml.stream("ExtractResume", args, callOptions)
-  return HttpRouter.empty.pipe(
-    HttpRouter.get("/", HttpServerResponse.file(file("index.html"))),
-    HttpRouter.get(
+  return Layer.mergeAll(
+    HttpRouter.add("GET", "/", HttpServerResponse.file(file("index.html"))),
+    HttpRouter.add(
+      "GET",
       "/api/extract.sse",
-      Effect.flatMap(HttpServerRequest.schemaSearchParams(Args), (args) => BamlHttp.sse(extract(args)))
+      badRequest(Effect.flatMap(HttpServerRequest.schemaSearchParams(Args), (args) => BamlHttp.sse(extract(args))))
     ),
-    HttpRouter.post(
+    HttpRouter.add(
+      "POST",
       "/api/extract.ndjson",
-      Effect.flatMap(HttpServerRequest.schemaBodyJson(Args), (args) => BamlHttp.ndjson(extract(args)))
+      badRequest(Effect.flatMap(HttpServerRequest.schemaBodyJson(Args), (args) => BamlHttp.ndjson(extract(args))))
     ),
-    HttpRouter.get(
+    HttpRouter.add(
+      "GET",
       "/api/requests",
       Effect.flatMap(ScriptedProvider.ScriptedProvider, (provider) => provider.requests).pipe(
         Effect.map((records) =>
           records.map(({ closedEarly, id, planned, sent, status }) => ({ id, status, closedEarly, planned, sent }))
         ),
-        Effect.flatMap((records) => HttpServerResponse.json(records))
+        Effect.map((records) => HttpServerResponse.jsonUnsafe(records))
       )
-    ),
-    // A malformed request is the client's mistake, not the server's.
-    Effect.catchTag("ParseError", (error) => HttpServerResponse.text(error.message, { status: 400 })),
-    Effect.catchTag("RequestError", (error) => HttpServerResponse.text(error.message, { status: 400 }))
+    )
   )
 }
 
 /** The scripted provider, and the BAML runtime from the project's baml_src pointed at it. */
 export const BamlLive = (options: Options) =>
-  Layer.unwrapEffect(Effect.map(ScriptedProvider.ScriptedProvider, (provider) =>
+  Layer.unwrap(Effect.map(ScriptedProvider.ScriptedProvider, (provider) =>
     BamlRuntime.layerFromDirectory(file("../../baml_src"), {
       env: { ...process.env, BAML_LOG: process.env.BAML_LOG ?? "warn", SCRIPTED_BASE_URL: provider.baseUrl }
     }))).pipe(
@@ -87,7 +92,7 @@ export const BamlLive = (options: Options) =>
 
 /** The whole app: the HTTP server on 127.0.0.1, with the provider and the runtime it uses (both exposed to tests). */
 export const layer = (options: Options) =>
-  HttpServer.serve(router(options)).pipe(
+  HttpRouter.serve(routes(options), { disableListenLog: true }).pipe(
     Layer.provideMerge(NodeHttpServer.layer(() => createServer(), { port: options.port, host: "127.0.0.1" })),
     Layer.provideMerge(BamlLive(options))
   )

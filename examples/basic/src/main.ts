@@ -49,7 +49,7 @@ const options = openAi ? { client: "OpenAI" } : {}
 const quiet = { BAML_LOG: process.env.BAML_LOG ?? "error" }
 
 // Offline, the engine is loaded from the sources embedded in the generated client and pointed at the provider.
-const Offline = Layer.unwrapEffect(
+const Offline = Layer.unwrap(
   Effect.map(ScriptedProvider.ScriptedProvider, (provider) =>
     BamlRuntime.layerFromFiles(Recipes.files, {
       env: { ...process.env, ...quiet, SCRIPTED_BASE_URL: provider.baseUrl }

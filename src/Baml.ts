@@ -1,0 +1,264 @@
+/**
+ * BAML functions as Effects and Streams. Interrupting the consumer aborts the LLM request.
+ *
+ * @since 0.1.0
+ */
+import { Cause, Effect, Queue, Stream } from "effect"
+import type { NonEmptyReadonlyArray } from "effect/Array"
+import type * as Pull from "effect/Pull"
+import type * as Scope from "effect/Scope"
+import type { BamlError } from "./BamlError.js"
+import { BamlInvalidArgumentError, fromEngine } from "./BamlError.js"
+import { BamlRuntime } from "./BamlRuntime.js"
+import * as Engine from "./core/engine.js"
+import { meter } from "./internal/meter.js"
+import { callSpan } from "./internal/telemetry.js"
+import * as TripWire from "./core/tripWire.js"
+
+/**
+ * A type builder for dynamic types: the engine's native one, `@boundaryml/baml/type_builder`'s, or the one a
+ * generated BAML client exports.
+ *
+ * @example
+ * ```ts
+ * import { Baml, BamlRuntime } from "effect-baml"
+ * import { TypeBuilder } from "@boundaryml/baml/type_builder"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const { engine } = yield* BamlRuntime.BamlRuntime
+ *   const tb = new TypeBuilder({ classes: new Set(["Pet"]), enums: new Set(), runtime: engine })
+ *   tb.classBuilder("Pet", ["name"]).addProperty("legs", tb.int())
+ *   return yield* Baml.call("DescribePet", { description: "a cat" }, { typeBuilder: tb })
+ * })
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export type TypeBuilder = Engine.TypeBuilder
+
+/**
+ * Per-call options, as the official BAML client takes them.
+ *
+ * @example
+ * ```ts
+ * import { Baml } from "effect-baml"
+ * import { Collector } from "@boundaryml/baml"
+ *
+ * const collector = new Collector("resumes")
+ * const options: Baml.Options = { client: "OpenAI", collectors: [collector], tags: { user: "42" } }
+ * const program = Baml.call("ExtractResume", { resume: "..." }, options)
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options extends Engine.CallOptions {}
+
+/** The trip-wire of one native call, owned by the scope: closing the scope trips it, whatever the exit. */
+const tripWire: Effect.Effect<TripWire.TripWire, never, Scope.Scope> = Effect.acquireRelease(
+  Effect.sync(TripWire.make),
+  (wire) => Effect.sync(() => TripWire.trip(wire))
+)
+
+// Arguments the engine cannot convert (a cycle, a function) would crash it or be dropped without a word.
+const checkArgs = (args: unknown): Effect.Effect<void, BamlInvalidArgumentError> =>
+  Effect.suspend(() => {
+    const problem = Engine.argsProblem(args)
+    return problem === undefined ? Effect.void : Effect.fail(new BamlInvalidArgumentError({ message: problem }))
+  })
+
+/** What a call and a stream both start with: checked arguments and the engine's view of the options. */
+const prepare = (args: Readonly<Record<string, unknown>>, options: Options | undefined) =>
+  Effect.gen(function*() {
+    const runtime = yield* BamlRuntime
+    yield* checkArgs(args)
+    const native = yield* Effect.try({
+      try: () => Engine.callArgs(runtime.engine, runtime.env, options),
+      catch: (cause) => fromEngine(cause, { env: runtime.env })
+    })
+    // The engine quotes the provider, which may echo the credentials it was sent: the call's env is redacted.
+    const toError = (cause: unknown) => fromEngine(cause, { env: native.env })
+    return { engine: runtime.engine, native, toError }
+  })
+
+/**
+ * Calls a BAML function and returns its parsed result. Interrupting the fiber aborts the LLM request.
+ *
+ * @example
+ * ```ts
+ * import { Baml, BamlRuntime } from "effect-baml"
+ * import { Effect } from "effect"
+ *
+ * const program = Baml.call("ExtractResume", { resume: "Ada Lovelace, mathematician" }).pipe(
+ *   Effect.timeout("10 seconds"), // on timeout the request is aborted, not left running
+ *   Effect.provide(BamlRuntime.layerFromDirectory("./baml_src"))
+ * )
+ * ```
+ * @since 0.1.0
+ * @category calls
+ */
+export const call = (
+  functionName: string,
+  args: Readonly<Record<string, unknown>>,
+  options?: Options
+): Effect.Effect<unknown, BamlError, BamlRuntime> =>
+  Effect.scoped(
+    Effect.gen(function*() {
+      // Usage, metrics and the token budget. Acquired before the wire, so that it reads what the engine had received
+      // once the wire is tripped.
+      const usage = yield* meter("call", functionName, options?.client)
+      const { engine, native, toError } = yield* prepare(args, options)
+      const wire = yield* tripWire
+      const result = yield* Effect.tryPromise({
+        try: () =>
+          engine.callFunction(functionName, args, ...native.options(usage.collector), wire.signal)
+            .finally(() => TripWire.disarm(wire)),
+        // Only an interrupt trips the wire, and an interrupted fiber has stopped waiting for this promise: every
+        // rejection that arrives here is a real failure.
+        catch: toError
+      })
+      return yield* Effect.try({ try: () => result.parsed(false), catch: toError })
+    })
+  ).pipe(callSpan(functionName))
+
+/**
+ * Streams a BAML function: each element is the newest partial result, and the last element is the final, fully
+ * parsed result. When the consumer is slower than the LLM only the newest partial is kept (partials are snapshots,
+ * not deltas); the final result is never dropped. Ending the stream early in any way (`Stream.take`, an interrupt, a
+ * failing downstream stage, a closed scope) aborts the LLM request.
+ *
+ * @example
+ * ```ts
+ * import { Baml } from "effect-baml"
+ * import { Stream } from "effect"
+ *
+ * // Only the first three partials are generated and paid for: the request is aborted after them.
+ * const firstThree = Baml.stream("ExtractResume", { resume: "..." }).pipe(Stream.take(3), Stream.runCollect)
+ * // The final result, with every partial on the way.
+ * const final = Baml.stream("ExtractResume", { resume: "..." }).pipe(Stream.runLast)
+ * ```
+ * @since 0.1.0
+ * @category streams
+ */
+export const stream = (
+  functionName: string,
+  args: Readonly<Record<string, unknown>>,
+  options?: Options
+): Stream.Stream<unknown, BamlError, BamlRuntime> =>
+  Stream.unwrap(
+    Effect.gen(function*() {
+      // What `Stream.callback` with a sliding buffer of one builds, without its forked fiber and with one more hook in
+      // the pull (see `pullFrom`).
+      const queue = yield* Effect.acquireRelease(
+        Queue.make<unknown, BamlError | Cause.Done>({ capacity: 1, strategy: "sliding" }),
+        Queue.shutdown
+      )
+      const usage = yield* meter("stream", functionName, options?.client)
+      const { engine, native, toError } = yield* prepare(args, options)
+      // One resource: the trip-wire and the native stream it guards. Closing the scope trips the wire first (nothing
+      // else stands between the consumer leaving and the abort), then releases the callbacks, which the engine holds
+      // (with all they capture) until they are released.
+      const { handle, wire } = yield* Effect.acquireRelease(
+        Effect.try({
+          try: () => {
+            const wire = TripWire.make()
+            // Each event the engine receives is counted against the token budget; when it goes over, the stream fails
+            // and the request is cut off at once, however busy the consumer is.
+            const tick = TripWire.releasable(() => {
+              const exceeded = usage.onTick(wire.tripped)
+              if (exceeded === undefined) return
+              usage.settled({ _tag: "Failure", error: exceeded })
+              Queue.failCauseUnsafe(queue, Cause.fail(exceeded))
+              TripWire.trip(wire)
+            })
+            const handle = engine.streamFunction(
+              functionName,
+              args,
+              undefined,
+              ...native.options(usage.collector),
+              wire.signal,
+              tick.call
+            )
+            return { handle, tick, wire }
+          },
+          catch: toError
+        }),
+        ({ handle, tick, wire }) =>
+          Effect.sync(() => {
+            TripWire.trip(wire)
+            handle.onEvent(undefined)
+            tick.release()
+          })
+      )
+      usage.started()
+      // Once the wire is tripped the consumer has gone, and the engine's abort report has nobody to go to. Whether
+      // the wire was tripped is the test, not the error's text: a model's reply can say "Operation was aborted" too.
+      const fail = (cause: unknown) => {
+        if (wire.tripped) return
+        const error = toError(cause)
+        usage.settled({ _tag: "Failure", error })
+        Queue.failCauseUnsafe(queue, Cause.fail(error))
+      }
+      let callbackError: unknown = undefined
+      handle.onEvent((error, partial) => {
+        if (error) callbackError ??= error
+        // A partial that is not ok is a failed attempt (a retry or a fallback may follow); the final result says.
+        else if (partial.isOk()) {
+          let value: unknown
+          try {
+            value = partial.parsed(true)
+          } catch {
+            // a partial that cannot be read is skipped; the next snapshot or the final result replaces it
+            return
+          }
+          usage.firstPartial()
+          // The newest partial replaces one the consumer has not taken yet.
+          Queue.offerUnsafe(queue, value)
+        }
+      })
+      handle.done(native.ctx).then(
+        (result) => {
+          TripWire.disarm(wire)
+          let value: unknown
+          try {
+            if (callbackError !== undefined) throw callbackError
+            value = result.parsed(false)
+          } catch (cause) {
+            return fail(cause)
+          }
+          usage.settled({ _tag: "Success" })
+          // The final value, then the end: the queue is done once the consumer has taken it.
+          Queue.offerUnsafe(queue, value)
+          Queue.endUnsafe(queue)
+        },
+        (cause) => {
+          TripWire.disarm(wire)
+          fail(cause)
+        }
+      )
+      return Stream.fromPull(Effect.succeed(pullFrom(queue, wire)))
+    })
+  )
+
+/**
+ * The stream's pull. When the fiber waiting in it is interrupted (`Fiber.interrupt`, a timeout, a lost race), the wire
+ * is tripped at once, before Effect unwinds the consumer and closes the stream's scope. The stream has then ended: a
+ * later pull (only possible with `Stream.toPull`) finds it interrupted rather than waiting for an aborted request.
+ */
+const pullFrom = (
+  queue: Queue.Queue<unknown, BamlError | Cause.Done>,
+  wire: TripWire.TripWire
+): Pull.Pull<NonEmptyReadonlyArray<unknown>, BamlError> =>
+  Queue.takeAll(queue).pipe(
+    Effect.onInterrupt((interruptors) =>
+      Effect.sync(() => {
+        TripWire.trip(wire)
+        Queue.failCauseUnsafe(
+          queue,
+          interruptors.size === 0
+            ? Cause.interrupt()
+            : Cause.fromReasons(Array.from(interruptors, (id) => Cause.makeInterruptReason(id)))
+        )
+      })
+    )
+  )

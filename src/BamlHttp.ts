@@ -1,0 +1,260 @@
+/**
+ * BAML streams as HTTP responses: Server-Sent Events and NDJSON on `effect/http`'s server, framed by
+ * `effect/encoding`'s `Sse` and `Ndjson` encoders. The stream runs in the request's fiber, so a client that goes away
+ * (a closed tab, a Stop button, a dropped connection) interrupts it, and the interrupt aborts the LLM request.
+ *
+ * @since 0.1.0
+ */
+import { Cause, Effect, Option, Schema, Stream } from "effect"
+import { Ndjson, Sse } from "effect/encoding"
+import { dual } from "effect/Function"
+import { Headers, HttpServerResponse } from "effect/http"
+import * as BamlError from "./BamlError.js"
+
+/**
+ * What a client is sent when the stream dies of a defect: nothing of the defect itself, which stays in the server's
+ * log. The tag is the one `effect/http-api`'s `HttpApiError` uses for the same case.
+ *
+ * @example
+ * ```ts
+ * import type { BamlHttp } from "effect-baml"
+ *
+ * const isBug = (data: BamlHttp.ErrorData) => data._tag === "InternalServerError"
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export interface InternalServerError {
+  readonly _tag: "InternalServerError"
+  readonly message: string
+}
+
+/**
+ * The data of an `error` event: a {@link BamlError.BamlError} encoded with its schema (so at least `_tag` and
+ * `message`, and the fields of its class), or an {@link InternalServerError}.
+ *
+ * @example
+ * ```ts
+ * import { BamlError } from "effect-baml"
+ * import type { BamlHttp } from "effect-baml"
+ * import { Schema } from "effect"
+ *
+ * // in the browser, or any client: back to the error class
+ * const decode = (data: BamlHttp.ErrorData) =>
+ *   data._tag === "InternalServerError" ? data : Schema.decodeSync(BamlError.BamlError)(data)
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export type ErrorData = Schema.Codec.Encoded<typeof BamlError.BamlError> | InternalServerError
+
+/**
+ * One message of a streamed response. Every element of the stream is sent as a `partial` as soon as it arrives; when
+ * the stream ends, its last element is sent again as the `final`. A failure ends the response with an `error`
+ * instead, and no `final`.
+ *
+ * @example
+ * ```ts
+ * import type { BamlHttp } from "effect-baml"
+ *
+ * const render = (event: BamlHttp.Event<unknown>) =>
+ *   event.event === "error" ? `failed: ${event.data.message}` : JSON.stringify(event.data)
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export type Event<A> =
+  | { readonly event: "partial"; readonly data: A }
+  | { readonly event: "final"; readonly data: A }
+  | { readonly event: "error"; readonly data: ErrorData }
+
+const encodeError = Schema.encodeSync(BamlError.BamlError)
+
+const internalServerError: Event<never> = {
+  event: "error",
+  data: { _tag: "InternalServerError", message: "The server failed while streaming the response." }
+}
+
+/**
+ * The messages of a response, as a stream that does not fail: partials, then the final, or an error. Interruption
+ * passes through untouched, so that it still aborts the LLM request. A defect is announced with an
+ * `InternalServerError` event and logged (with its cause) at error level, and the stream then ends, so that the
+ * response ends with its last message rather than being cut off. `sse` and `ndjson` are encodings of this stream; use
+ * it directly for another transport (e.g. a WebSocket).
+ *
+ * @example
+ * ```ts
+ * import { Baml, BamlHttp } from "effect-baml"
+ * import { Stream } from "effect"
+ *
+ * const messages = BamlHttp.events(Baml.stream("ExtractResume", { resume: "..." })).pipe(
+ *   Stream.map((event) => JSON.stringify(event))
+ * )
+ * ```
+ * @since 0.1.0
+ * @category streams
+ */
+export const events = <A, E extends BamlError.BamlError, R>(
+  self: Stream.Stream<A, E, R>
+): Stream.Stream<Event<A>, never, R> =>
+  Stream.suspend(() => {
+    // Nothing marks an element as the final one: it is the last. Each element goes out at once as a partial and the
+    // last goes out again as the final, which costs one message; holding each one back until the next arrived would
+    // instead delay every partial by a whole partial interval.
+    let last = Option.none<A>()
+    return self.pipe(
+      Stream.map((data): Event<A> => {
+        last = Option.some(data)
+        return { event: "partial", data }
+      }),
+      Stream.concat(Stream.suspend(() =>
+        Option.match(last, {
+          onNone: () => Stream.empty,
+          onSome: (data) => Stream.succeed<Event<A>>({ event: "final", data })
+        })
+      )),
+      Stream.catch((error) => Stream.sync((): Event<A> => ({ event: "error", data: encodeError(error) }))),
+      Stream.catchCause((cause) =>
+        Cause.hasInterruptsOnly(cause)
+          ? Stream.failCause(cause)
+          : Stream.concat(
+            Stream.succeed(internalServerError),
+            Stream.fromEffectDrain(Effect.logError("BamlHttp: the stream died while serving a response", cause))
+          )
+      )
+    )
+  })
+
+// `undefined` (a void function's result) has no JSON form; `null` is the closest a client can read.
+const orNull = (data: unknown): unknown => data === undefined ? null : data
+
+/**
+ * A function that serves a stream as a streaming HTTP response: `BamlHttp.sse` and `BamlHttp.ndjson`. It takes the
+ * stream first, or the options first for `pipe`.
+ *
+ * @example
+ * ```ts
+ * import { Baml, BamlHttp } from "effect-baml"
+ *
+ * const serve: BamlHttp.Responder = BamlHttp.sse
+ * const response = Baml.stream("ExtractResume", { resume: "..." }).pipe(serve())
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export interface Responder {
+  (
+    options?: HttpServerResponse.Options.WithContent
+  ): <A, E extends BamlError.BamlError, R>(
+    self: Stream.Stream<A, E, R>
+  ) => Effect.Effect<HttpServerResponse.HttpServerResponse, never, R>
+  <A, E extends BamlError.BamlError, R>(
+    self: Stream.Stream<A, E, R>,
+    options?: HttpServerResponse.Options.WithContent
+  ): Effect.Effect<HttpServerResponse.HttpServerResponse, never, R>
+}
+
+/** Serves the stream's {@link events}, written as text by `encode`, as a `contentType` response. */
+const responder = (
+  encode: <A>(events: Stream.Stream<Event<A>>) => Stream.Stream<string>,
+  contentType: string
+): Responder =>
+  dual(
+    (args) => Stream.isStream(args[0]),
+    <A, E extends BamlError.BamlError, R>(
+      self: Stream.Stream<A, E, R>,
+      options?: HttpServerResponse.Options.WithContent
+    ): Effect.Effect<HttpServerResponse.HttpServerResponse, never, R> =>
+      // The response's body runs in the request's fiber, after the handler returned: it gets the handler's services.
+      Effect.map(Effect.context<R>(), (context) =>
+        HttpServerResponse.stream(
+          Stream.encodeText(encode(Stream.provideContext(events(self), context))),
+          {
+            ...options,
+            contentType,
+            headers: Headers.merge(
+              // A cached or buffered stream would show the reader nothing until the end (nginx buffers unless told).
+              Headers.fromInput({ "cache-control": "no-cache", "x-accel-buffering": "no" }),
+              Headers.fromInput(options?.headers)
+            )
+          }
+        ))
+  )
+
+const sseEvent = <A>(event: Event<A>): Sse.Event => ({
+  _tag: "Event",
+  event: event.event,
+  id: undefined,
+  data: JSON.stringify(orNull(event.data))
+})
+
+/**
+ * Serves a stream as Server-Sent Events: `event: partial` for each element, `event: final` with the last one, or
+ * `event: error` with the encoded error; each event's `data` is one line of JSON. The response starts at once (with
+ * a comment line), before the first partial, so that clients and proxies see it open. When the client disconnects,
+ * the request's fiber is interrupted and the LLM request is aborted.
+ *
+ * The status is sent before the stream runs, so a failure is an `error` event in a 200 response. An `EventSource`
+ * reconnects when a response ends: close it on `final` and on `error`.
+ *
+ * @example
+ * ```ts
+ * import { Baml, BamlHttp } from "effect-baml"
+ * import { Effect, Schema } from "effect"
+ * import { HttpRouter, HttpServerRequest } from "effect/http"
+ *
+ * const Extract = HttpRouter.add(
+ *   "GET",
+ *   "/extract",
+ *   Effect.gen(function*() {
+ *     const { resume } = yield* HttpServerRequest.schemaSearchParams(Schema.Struct({ resume: Schema.String }))
+ *     return yield* BamlHttp.sse(Baml.stream("ExtractResume", { resume }))
+ *   })
+ * )
+ * ```
+ * @since 0.1.0
+ * @category responses
+ */
+export const sse: Responder = responder(
+  (events) =>
+    Stream.concat(
+      // The encoder writes events only; a comment line is what opens the response before the first event.
+      Stream.succeed(": stream\n\n"),
+      events.pipe(Stream.map(sseEvent), Stream.pipeThroughChannel(Sse.encode<never, unknown>()))
+    ),
+  "text/event-stream"
+)
+
+/**
+ * Serves a stream as newline-delimited JSON: one `{"event":"partial","data":...}` line per element, then a `final`
+ * line with the last one, or an `error` line with the encoded error, the same messages as {@link sse}. For clients
+ * that read a `fetch` body (e.g. to POST the arguments); aborting the fetch aborts the LLM request.
+ *
+ * @example
+ * ```ts
+ * import { Baml, BamlHttp } from "effect-baml"
+ * import { Effect, Schema } from "effect"
+ * import { HttpRouter, HttpServerRequest } from "effect/http"
+ *
+ * const Extract = HttpRouter.add(
+ *   "POST",
+ *   "/extract",
+ *   Effect.gen(function*() {
+ *     const { resume } = yield* HttpServerRequest.schemaBodyJson(Schema.Struct({ resume: Schema.String }))
+ *     return yield* Baml.stream("ExtractResume", { resume }).pipe(BamlHttp.ndjson())
+ *   })
+ * )
+ * ```
+ * @since 0.1.0
+ * @category responses
+ */
+export const ndjson: Responder = responder(
+  (events) =>
+    events.pipe(
+      Stream.map((event) => ({ event: event.event, data: orNull(event.data) })),
+      Stream.pipeThroughChannel(Ndjson.encodeString<never, unknown>()),
+      // A value JSON cannot write (a bigint) is a bug in what the function returned, not a client's mistake.
+      Stream.orDie
+    ),
+  "application/x-ndjson"
+)

@@ -1,0 +1,202 @@
+/**
+ * The metrics every `Baml.call` and `Baml.stream` records when it ends, as Effect `Metric`s: export them with
+ * `@effect/opentelemetry`, or read one series with `Metric.value` over `Metric.withAttributes`. Each has the attributes
+ * `baml.function`, `baml.client` (the client that answered, or the last one tried; `unknown` when none was) and
+ * `baml.kind` (`call` or `stream`); `failures` also `baml.error`, the error's tag. The fiber's own metric attributes
+ * (`Metric.CurrentMetricAttributes`) are added to them.
+ *
+ * Each call and stream also runs in a span, `Baml.call <function>` or `Baml.stream <function>`, whose attributes say
+ * the same: `baml.function`, `baml.client`, `baml.provider`, `baml.outcome` (`success`, `failure` or `interrupted`),
+ * `baml.error`, `baml.attempts`, `gen_ai.usage.input_tokens`, `gen_ai.usage.output_tokens`,
+ * `baml.usage.cached_input_tokens`, `baml.usage.exact` (whether the provider reported the output tokens or they are
+ * estimated), `baml.received.chunks` and `baml.received.characters` (what arrived before the end or the abort),
+ * `baml.aborted` and `baml.time_to_first_partial_ms`. No prompt, reply or credential goes into a span.
+ *
+ * @since 0.1.0
+ */
+import { Metric } from "effect"
+
+/**
+ * Calls and streams that ended, however they ended.
+ *
+ * @example
+ * ```ts
+ * import { BamlMetrics } from "effect-baml"
+ * import { Metric } from "effect"
+ *
+ * const extractions = Metric.value(Metric.withAttributes(BamlMetrics.calls, {
+ *   "baml.function": "ExtractResume", "baml.client": "OpenAI", "baml.kind": "stream"
+ * }))
+ * ```
+ * @since 0.1.0
+ * @category metrics
+ */
+export const calls: Metric.Counter<number> = Metric.counter("baml.calls", {
+  description: "BAML calls and streams that ended",
+  incremental: true
+})
+
+/**
+ * Calls and streams whose consumer left before the engine finished (an interrupt, `Stream.take`, a timeout, a lost
+ * race): their requests were aborted.
+ *
+ * @example
+ * ```ts
+ * import { BamlMetrics } from "effect-baml"
+ * import { Metric } from "effect"
+ *
+ * const cancelled = Metric.value(Metric.withAttributes(BamlMetrics.cancelled, {
+ *   "baml.function": "ExtractResume", "baml.client": "OpenAI", "baml.kind": "stream"
+ * }))
+ * ```
+ * @since 0.1.0
+ * @category metrics
+ */
+export const cancelled: Metric.Counter<number> = Metric.counter("baml.calls.cancelled", {
+  description: "BAML calls and streams cancelled by their consumer, their requests aborted",
+  incremental: true
+})
+
+/**
+ * Calls and streams that failed, tagged with the error's tag (`baml.error`), `BudgetExceeded` included.
+ *
+ * @example
+ * ```ts
+ * import { BamlMetrics } from "effect-baml"
+ * import { Metric } from "effect"
+ *
+ * const httpErrors = Metric.value(Metric.withAttributes(BamlMetrics.failures, {
+ *   "baml.function": "ExtractResume", "baml.client": "OpenAI", "baml.kind": "call", "baml.error": "BamlClientHttpError"
+ * }))
+ * ```
+ * @since 0.1.0
+ * @category metrics
+ */
+export const failures: Metric.Counter<number> = Metric.counter("baml.calls.failed", {
+  description: "BAML calls and streams that failed",
+  incremental: true
+})
+
+/**
+ * Input (prompt) tokens, as the provider reported them. A request aborted before the end has no report, and adds
+ * nothing.
+ *
+ * @example
+ * ```ts
+ * import { BamlMetrics } from "effect-baml"
+ * import { Metric } from "effect"
+ *
+ * const input = Metric.value(Metric.withAttributes(BamlMetrics.inputTokens, {
+ *   "baml.function": "Summarize", "baml.client": "OpenAI", "baml.kind": "stream"
+ * }))
+ * ```
+ * @since 0.1.0
+ * @category metrics
+ */
+export const inputTokens: Metric.Counter<number> = Metric.counter("baml.tokens.input", {
+  description: "Input tokens reported by the provider",
+  incremental: true
+})
+
+/**
+ * Output tokens: the provider's count where it reported one, otherwise the estimate (for aborted streams, and for
+ * providers that report no usage when streaming).
+ *
+ * @example
+ * ```ts
+ * import { BamlMetrics } from "effect-baml"
+ * import { Metric } from "effect"
+ *
+ * const output = Metric.value(Metric.withAttributes(BamlMetrics.outputTokens, {
+ *   "baml.function": "Summarize", "baml.client": "OpenAI", "baml.kind": "stream"
+ * }))
+ * ```
+ * @since 0.1.0
+ * @category metrics
+ */
+export const outputTokens: Metric.Counter<number> = Metric.counter("baml.tokens.output", {
+  description: "Output tokens, as reported by the provider or estimated when it did not report them",
+  incremental: true
+})
+
+/**
+ * Cached input tokens, as the provider reported them (a part of the input tokens).
+ *
+ * @example
+ * ```ts
+ * import { BamlMetrics } from "effect-baml"
+ * import { Metric } from "effect"
+ *
+ * const cached = Metric.value(Metric.withAttributes(BamlMetrics.cachedInputTokens, {
+ *   "baml.function": "Summarize", "baml.client": "OpenAI", "baml.kind": "stream"
+ * }))
+ * ```
+ * @since 0.1.0
+ * @category metrics
+ */
+export const cachedInputTokens: Metric.Counter<number> = Metric.counter("baml.tokens.cached_input", {
+  description: "Cached input tokens reported by the provider",
+  incremental: true
+})
+
+/**
+ * Output tokens received before an abort (a cancelled call or stream, or one cut off by a budget), estimated from the
+ * events received. Together with `abortedCharacters` it says how far aborted requests got, so what cancellation saved
+ * is what a full reply costs minus this.
+ *
+ * @example
+ * ```ts
+ * import { BamlMetrics } from "effect-baml"
+ * import { Metric } from "effect"
+ *
+ * const wasted = Metric.value(Metric.withAttributes(BamlMetrics.abortedOutputTokens, {
+ *   "baml.function": "ExtractResume", "baml.client": "OpenAI", "baml.kind": "stream"
+ * }))
+ * ```
+ * @since 0.1.0
+ * @category metrics
+ */
+export const abortedOutputTokens: Metric.Counter<number> = Metric.counter("baml.aborted.output_tokens", {
+  description: "Output tokens received (estimated) before a request was aborted",
+  incremental: true
+})
+
+/**
+ * Characters of reply text received before an abort. A call's reply arrives whole, so an aborted call adds 0.
+ *
+ * @example
+ * ```ts
+ * import { BamlMetrics } from "effect-baml"
+ * import { Metric } from "effect"
+ *
+ * const received = Metric.value(Metric.withAttributes(BamlMetrics.abortedCharacters, {
+ *   "baml.function": "ExtractResume", "baml.client": "OpenAI", "baml.kind": "stream"
+ * }))
+ * ```
+ * @since 0.1.0
+ * @category metrics
+ */
+export const abortedCharacters: Metric.Counter<number> = Metric.counter("baml.aborted.characters", {
+  description: "Characters of reply text received before a request was aborted",
+  incremental: true
+})
+
+/**
+ * Milliseconds from the start of a stream to its first partial result in user code.
+ *
+ * @example
+ * ```ts
+ * import { BamlMetrics } from "effect-baml"
+ * import { Metric } from "effect"
+ *
+ * const latency = Metric.value(Metric.withAttributes(BamlMetrics.timeToFirstPartial, {
+ *   "baml.function": "ExtractResume", "baml.client": "OpenAI", "baml.kind": "stream"
+ * }))
+ * ```
+ * @since 0.1.0
+ * @category metrics
+ */
+export const timeToFirstPartial: Metric.Histogram<number> = Metric.histogram("baml.stream.time_to_first_partial", {
+  description: "Milliseconds from the start of a stream to its first partial result",
+  boundaries: Metric.exponentialBoundaries({ start: 10, factor: 2, count: 12 })
+})

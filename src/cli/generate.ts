@@ -1,0 +1,437 @@
+/**
+ * `effect-baml generate`: turns baml_src into a typed Effect client. The engine's own TypeScript generator writes the
+ * types (in a temporary copy of baml_src, with a generator block of ours), and the Effect functions are rendered from
+ * the signatures it declares. The output directory is replaced in one step, or not at all.
+ *
+ * This module imports no Effect: a project may have either Effect line installed, and the command serves both.
+ *
+ * @since 0.1.0
+ */
+import { execFile } from "node:child_process"
+import { readFileSync } from "node:fs"
+import * as Fs from "node:fs/promises"
+import { createRequire } from "node:module"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { parseArgs } from "node:util"
+import * as Codegen from "../core/codegen.js"
+
+/**
+ * Why a generation failed: the engine's diagnostic for broken .baml sources, or a file system problem.
+ *
+ * @example
+ * ```ts
+ * const failed = await generate({ from: "baml_src", to: "baml_client" }).catch((error: unknown) =>
+ *   error instanceof GenerateError ? error.message : Promise.reject(error)
+ * )
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export class GenerateError extends Error {
+  readonly _tag = "GenerateError"
+  override readonly name = "GenerateError"
+}
+
+/**
+ * The Effect line a generated client is written for: 4 imports from "effect-baml", 3 from "effect-baml/effect3".
+ *
+ * @example
+ * ```ts
+ * const line: EffectLine = 3
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export type EffectLine = Codegen.EffectLine
+
+/**
+ * Where the .baml sources are, where the generated client goes (a directory of its own), and the Effect line it is
+ * for (by default the line of the `effect` package installed where the client goes; see {@link detectEffectLine}).
+ *
+ * @example
+ * ```ts
+ * const options: Options = { from: "baml_src", to: "src/baml_client", effect: 3 }
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  readonly from: string
+  readonly to: string
+  readonly effect?: EffectLine | undefined
+}
+
+const describe = (cause: unknown): string => cause instanceof Error ? cause.message : String(cause)
+
+const io = async <A>(what: string, run: () => Promise<A>): Promise<A> => {
+  try {
+    return await run()
+  } catch (cause) {
+    throw new GenerateError(`${what}: ${describe(cause)}`)
+  }
+}
+
+const attempt = <A>(what: string, f: () => A): A => {
+  try {
+    return f()
+  } catch (cause) {
+    throw new GenerateError(`${what}: ${describe(cause)}`)
+  }
+}
+
+const exists = (path: string): Promise<boolean> => Fs.stat(path).then(() => true, () => false)
+
+/** Runs `use` with a fresh directory under `parent`, and removes the directory whatever happens. */
+const withTemporary = async <A>(parent: string, prefix: string, use: (dir: string) => Promise<A>): Promise<A> => {
+  const dir = await io(`cannot create a temporary directory in ${parent}`, () => Fs.mkdtemp(Path.join(parent, prefix)))
+  try {
+    return await use(dir)
+  } finally {
+    await Fs.rm(dir, { recursive: true, force: true })
+  }
+}
+
+/**
+ * The Effect line of the `effect` package that code in `directory` would import (resolved as Node resolves it from
+ * there, so a parent's node_modules counts): 3 for effect 3.x, 4 for 4.x, and 4 when none is installed or the version
+ * cannot be read.
+ *
+ * @example
+ * ```ts
+ * const line = detectEffectLine("src/baml_client") // 3 in a project on effect 3.x
+ * ```
+ * @since 0.1.0
+ * @category generation
+ */
+export const detectEffectLine = (directory: string): EffectLine => {
+  try {
+    // The directory need not exist yet: resolution starts at its path either way.
+    const require = createRequire(Path.join(Path.resolve(directory), "package.json"))
+    // Read rather than required: `require` would cache the first answer for the life of the process.
+    const manifest = JSON.parse(readFileSync(require.resolve("effect/package.json"), "utf8")) as {
+      readonly version?: unknown
+    }
+    const major = typeof manifest.version === "string" ? Number.parseInt(manifest.version, 10) : Number.NaN
+    return major === 3 ? 3 : 4
+  } catch {
+    return 4
+  }
+}
+
+/**
+ * Reads every .baml file under `directory`, keyed by its path relative to it (with `/` separators, as the engine
+ * keys them).
+ *
+ * @example
+ * ```ts
+ * const files = await readSources("baml_src") // { "clients.baml": "...", "resume.baml": "..." }
+ * ```
+ * @since 0.1.0
+ * @category sources
+ */
+export const readSources = async (directory: string): Promise<Record<string, string>> => {
+  const entries = await io(`cannot read ${directory}`, () => Fs.readdir(directory, { recursive: true }))
+  const paths = entries.filter((entry) => entry.endsWith(".baml")).map((entry) => entry.split(Path.sep).join("/"))
+  if (paths.length === 0) throw new GenerateError(`${directory} has no .baml files`)
+  const files: Record<string, string> = {}
+  for (const path of paths.sort()) {
+    files[path] = await io(`cannot read ${path}`, () => Fs.readFile(Path.join(directory, path), "utf8"))
+  }
+  return files
+}
+
+const engine = async (): Promise<{ readonly cli: string; readonly version: string }> => {
+  // The package's exports do not include cli.js or package.json; both sit next to its main file.
+  const dir = Path.dirname(createRequire(import.meta.url).resolve("@boundaryml/baml"))
+  const pkg = await io("cannot read @boundaryml/baml's package.json", () =>
+    Fs.readFile(Path.join(dir, "package.json"), "utf8"))
+  return { cli: Path.join(dir, "cli.js"), version: String(JSON.parse(pkg).version) }
+}
+
+// The engine prints its diagnostic among log lines, with paths into our temporary copy: keep the diagnostic and
+// point it at the user's files.
+const diagnostic = (output: string, from: string): string => {
+  const text = output.replace(/^\d{4}-\d\d-\d\dT[\d:.]+ \[BAML \w+\] /gm, "")
+  const caused = text.indexOf("Caused by:")
+  const body = (caused === -1 ? text : text.slice(caused + "Caused by:".length))
+    .split(/\n\s*Stack backtrace:/)[0]!
+    .replace(/^Error: Failed to build BAML runtime\s*$/m, "")
+  const lines = body.split("\n")
+  while (lines.length > 0 && lines[0]!.trim() === "") lines.shift()
+  const indent = Math.min(...lines.filter((l) => l.trim() !== "").map((l) => /^ */.exec(l)![0].length))
+  return lines
+    .map((line) => line.slice(Number.isFinite(indent) ? indent : 0).trimEnd())
+    .join("\n")
+    .replace(/(-->\s+)baml_src\//g, `$1${from.replace(/\/+$/, "")}/`)
+    .trim()
+}
+
+const runEngine = (cli: string, cwd: string, from: string): Promise<void> =>
+  new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [cli, "generate", "--from", "baml_src"],
+      { cwd, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, BAML_LOG: "error", RUST_BACKTRACE: "0" } },
+      (error, stdout, stderr) => {
+        if (error === null) return resolve()
+        const detail = diagnostic(`${stdout}\n${stderr}`, from)
+        reject(new GenerateError(`${from} has errors:\n${detail || error.message}`))
+      }
+    )
+  })
+
+/**
+ * Generates the client's files in memory: runs the engine's generator on a temporary copy of `from` and renders the
+ * Effect module from what it wrote. Writes nothing outside the temporary directory, which it removes.
+ *
+ * @example
+ * ```ts
+ * const files = await render({ from: "baml_src", to: "baml_client" }) // { "index.ts": "...", ... }
+ * ```
+ * @since 0.1.0
+ * @category generation
+ */
+export const render = async (options: Options): Promise<Record<string, string>> => {
+  const files = await readSources(options.from)
+  const { cli, version } = await engine()
+  return withTemporary(Os.tmpdir(), "effect-baml-", async (temp) => {
+    for (const [path, text] of Object.entries(files)) {
+      const target = Path.join(temp, "baml_src", path)
+      await io(`cannot copy ${path}`, async () => {
+        await Fs.mkdir(Path.dirname(target), { recursive: true })
+        await Fs.writeFile(target, Codegen.withoutGenerators(text))
+      })
+    }
+    const generator = Path.join(temp, "baml_src", "effect_baml_generator.baml")
+    const block = Codegen.generatorBlock(version, "../engine")
+    await io("cannot write the generator block", () => Fs.writeFile(generator, block))
+    await runEngine(cli, temp, options.from)
+    const read = (name: string) =>
+      io(`the engine did not write ${name}`, () => Fs.readFile(Path.join(temp, "engine", "baml_client", name), "utf8"))
+    const asyncClient = await read("async_client.ts")
+    const types = await read("types.ts")
+    const partialTypes = await read("partial_types.ts")
+    const signatures = attempt("cannot read the engine's client", () => Codegen.signatures(asyncClient))
+    return attempt("cannot generate the client", () =>
+      Codegen.render({
+        signatures,
+        types,
+        partialTypes,
+        files,
+        importPath: `./${Path.basename(Path.resolve(options.to))}/index.js`,
+        effect: options.effect ?? detectEffectLine(options.to)
+      }))
+  })
+}
+
+/**
+ * Generates the client into `to`, replacing what is there in one step: the files are written to a sibling directory
+ * first, so a failure leaves `to` as it was. Refuses to replace a directory that effect-baml did not write. Returns
+ * the names of the files written.
+ *
+ * @example
+ * ```ts
+ * const written = await generate({ from: "baml_src", to: "baml_client" })
+ * console.log(`wrote ${written.length} files`)
+ * ```
+ * @since 0.1.0
+ * @category generation
+ */
+export const generate = async (options: Options): Promise<ReadonlyArray<string>> => {
+  const output = await render(options)
+  const to = Path.resolve(options.to)
+  if (await exists(to)) {
+    const entries = await io(`cannot read ${options.to}`, () => Fs.readdir(to))
+    const index = await Fs.readFile(Path.join(to, "index.ts"), "utf8").catch(() => "")
+    if (entries.length > 0 && !index.startsWith(Codegen.marker)) {
+      throw new GenerateError(
+        `${options.to} was not written by effect-baml generate; choose another --to, or remove it first`
+      )
+    }
+  }
+  const parent = Path.dirname(to)
+  await io(`cannot create ${parent}`, () => Fs.mkdir(parent, { recursive: true }))
+  return withTemporary(parent, `.${Path.basename(to)}-`, async (staging) => {
+    const next = Path.join(staging, "next")
+    const previous = Path.join(staging, "previous")
+    await io(`cannot write into ${parent}`, async () => {
+      await Fs.mkdir(next)
+      for (const [name, text] of Object.entries(output)) await Fs.writeFile(Path.join(next, name), text)
+    })
+    const replacing = await exists(to)
+    if (replacing) await io(`cannot move ${options.to} aside`, () => Fs.rename(to, previous))
+    try {
+      await io(`cannot move the new client to ${options.to}`, () => Fs.rename(next, to))
+    } catch (error) {
+      if (replacing) await Fs.rename(previous, to).catch(() => undefined)
+      throw error
+    }
+    return Object.keys(output)
+  })
+}
+
+/**
+ * Compares what `generate` would write with what is in `to`, without writing there. Returns the differences, one line
+ * each; none means the client is up to date.
+ *
+ * @example
+ * ```ts
+ * const upToDate = (await check({ from: "baml_src", to: "baml_client" })).length === 0
+ * ```
+ * @since 0.1.0
+ * @category generation
+ */
+export const check = async (options: Options): Promise<ReadonlyArray<string>> => {
+  const output = await render(options)
+  const to = Path.resolve(options.to)
+  if (!(await exists(to))) return [`${options.to} does not exist`]
+  const present = await io(`cannot read ${options.to}`, () => Fs.readdir(to))
+  const differences: Array<string> = []
+  for (const [name, text] of Object.entries(output)) {
+    const current = await Fs.readFile(Path.join(to, name), "utf8").catch(() => undefined)
+    if (current === undefined) differences.push(`${name} is missing`)
+    else if (current !== text) differences.push(`${name} differs`)
+  }
+  for (const name of present.sort()) {
+    if (!(name in output)) differences.push(`${name} is not generated`)
+  }
+  return differences
+}
+
+const usage = [
+  "Usage: effect-baml generate [--from <dir>] [--to <dir>] [--effect 3|4] [--check]",
+  "       effect-baml --version",
+  "",
+  "Generates a typed Effect client for the BAML functions in --from (default: baml_src) into --to (default:",
+  "baml_client), a directory of its own. With --check, writes nothing and exits with 1 if --to is out of date.",
+  "--effect chooses the Effect line the client imports (4: \"effect-baml\", 3: \"effect-baml/effect3\"); by default",
+  "it is the major version of the `effect` package installed where --to is."
+].join("\n")
+
+type Parsed =
+  | { readonly _tag: "Help" }
+  | { readonly _tag: "Version" }
+  | { readonly _tag: "Generate"; readonly options: Options; readonly check: boolean }
+  | { readonly _tag: "Usage"; readonly problem: string }
+
+const parse = (args: ReadonlyArray<string>): Parsed => {
+  let parsed: ReturnType<typeof parseCommandLine>
+  try {
+    parsed = parseCommandLine(args)
+  } catch (error) {
+    return { _tag: "Usage", problem: describe(error) }
+  }
+  const { positionals, values } = parsed
+  if (values.help === true) return { _tag: "Help" }
+  if (values.version === true) return { _tag: "Version" }
+  const [command, ...extra] = positionals
+  if (command !== "generate") {
+    return { _tag: "Usage", problem: command === undefined ? "missing command" : `unknown command: ${command}` }
+  }
+  if (extra.length > 0) return { _tag: "Usage", problem: `unexpected argument: ${extra[0]}` }
+  for (const flag of ["from", "to"] as const) {
+    if (values[flag] === "") return { _tag: "Usage", problem: `--${flag} needs a directory` }
+  }
+  const effect = values.effect
+  if (effect !== undefined && effect !== "3" && effect !== "4") {
+    return { _tag: "Usage", problem: `--effect must be 3 or 4, not ${effect}` }
+  }
+  return {
+    _tag: "Generate",
+    options: {
+      from: values.from ?? "baml_src",
+      to: values.to ?? "baml_client",
+      ...(effect === undefined ? {} : { effect: effect === "3" ? 3 : 4 })
+    },
+    check: values.check === true
+  }
+}
+
+const parseCommandLine = (args: ReadonlyArray<string>) =>
+  parseArgs({
+    args: [...args],
+    allowPositionals: true,
+    strict: true,
+    options: {
+      from: { type: "string" },
+      to: { type: "string" },
+      effect: { type: "string" },
+      check: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+      version: { type: "boolean", short: "v" }
+    }
+  })
+
+/**
+ * Where the command writes: `out` for results, `err` for problems (each takes one message, without its newline).
+ *
+ * @example
+ * ```ts
+ * const lines: Array<string> = []
+ * const console: Output = { out: (line) => lines.push(line), err: (line) => lines.push(line) }
+ * ```
+ * @since 0.1.0
+ * @category cli
+ */
+export interface Output {
+  readonly out: (message: string) => void
+  readonly err: (message: string) => void
+}
+
+const processOutput: Output = { out: (message) => console.log(message), err: (message) => console.error(message) }
+
+/**
+ * The command line: `generate`, `generate --check` or `--version`. Returns the process exit code (0 done or up to
+ * date, 1 failed or out of date, 2 wrong usage).
+ *
+ * @example
+ * ```ts
+ * process.exitCode = await run(["generate", "--check"], "0.1.0")
+ * ```
+ * @since 0.1.0
+ * @category cli
+ */
+export const run = async (
+  args: ReadonlyArray<string>,
+  version: string,
+  output: Output = processOutput
+): Promise<number> => {
+  const parsed = parse(args)
+  switch (parsed._tag) {
+    case "Help":
+      output.out(usage)
+      return 0
+    case "Version":
+      output.out(version)
+      return 0
+    case "Usage":
+      output.err(`effect-baml: ${parsed.problem}\n\n${usage}`)
+      return 2
+    case "Generate":
+      break
+  }
+  const { options } = parsed
+  try {
+    if (parsed.check) {
+      const differences = await check(options)
+      if (differences.length === 0) {
+        output.out(`${options.to} is up to date with ${options.from}`)
+        return 0
+      }
+      const effect = options.effect === undefined ? "" : ` --effect ${options.effect}`
+      output.err(
+        `${options.to} is out of date with ${options.from}:\n${differences.map((d) => `  ${d}`).join("\n")}\n` +
+          `Run: effect-baml generate --from ${options.from} --to ${options.to}${effect}`
+      )
+      return 1
+    }
+    const files = await generate(options)
+    output.out(`Generated ${options.to} (${files.join(", ")}) from ${options.from}`)
+    return 0
+  } catch (error) {
+    if (!(error instanceof GenerateError)) throw error
+    output.err(`effect-baml generate: ${error.message}`)
+    return 1
+  }
+}

@@ -1,0 +1,126 @@
+// The engine's arguments, and the checks the engine does not make itself. No Effect here: Baml.ts wraps these calls.
+import * as Engine from "@boundaryml/baml"
+import type { RuntimeContextManager, TypeBuilder as NativeTypeBuilder } from "@boundaryml/baml/native"
+
+/** A type builder: the engine's native one, `@boundaryml/baml/type_builder`'s, or a generated client's. */
+export type TypeBuilder =
+  | NativeTypeBuilder
+  | { readonly _tb: () => NativeTypeBuilder }
+  | { readonly __tb: () => NativeTypeBuilder }
+
+/** Per-call options, as the official BAML client takes them (public as `Baml.Options`). */
+export interface CallOptions {
+  /**
+   * The client to use instead of the function's own. With a `clientRegistry` too, it sets that registry's primary
+   * client, as the official client does: the registry keeps it for later calls.
+   */
+  readonly client?: string | undefined
+  /** Clients defined at run time; the engine's own `ClientRegistry`. */
+  readonly clientRegistry?: Engine.ClientRegistry | undefined
+  /** Dynamic types (`@@dynamic` classes and enums). */
+  readonly typeBuilder?: TypeBuilder | undefined
+  /** The engine's `Collector`s, which record usage, timings and raw HTTP traffic of this call. */
+  readonly collectors?: ReadonlyArray<Engine.Collector> | undefined
+  /** Tags recorded with the call's trace. */
+  readonly tags?: Readonly<Record<string, string>> | undefined
+  /** Values for `env.X`, layered over the runtime's environment for this call only. */
+  readonly env?: Readonly<Record<string, string | undefined>> | undefined
+}
+
+/** Drops `undefined` values, which the engine does not accept. */
+export const definedEnv = (env: Readonly<Record<string, string | undefined>>): Record<string, string> => {
+  const out: Record<string, string> = {}
+  for (const [key, value] of Object.entries(env)) {
+    if (value !== undefined) out[key] = value
+  }
+  return out
+}
+
+const nativeTypeBuilder = (tb: TypeBuilder | undefined): NativeTypeBuilder | undefined => {
+  if (tb === undefined) return undefined
+  if ("__tb" in tb) return tb.__tb()
+  if ("_tb" in tb) return tb._tb()
+  return tb
+}
+
+/** The per-call options as the native call takes them. */
+export interface CallArgs {
+  readonly ctx: RuntimeContextManager
+  /** The environment of this call: the runtime's, with the call's `env` over it. */
+  readonly env: Record<string, string>
+  /** The native call's arguments from the context to the environment, with `collector` after the user's own. */
+  readonly options: (collector: Engine.Collector) => readonly [
+    ctx: RuntimeContextManager,
+    typeBuilder: NativeTypeBuilder | undefined,
+    clientRegistry: Engine.ClientRegistry | undefined,
+    collectors: Array<Engine.Collector>,
+    tags: Record<string, string>,
+    env: Record<string, string>
+  ]
+}
+
+/** Resolves per-call options the way the official client does (`client` sets the registry's primary). Throws. */
+export const callArgs = (
+  engine: Engine.BamlRuntime,
+  baseEnv: Readonly<Record<string, string>>,
+  options: CallOptions | undefined
+): CallArgs => {
+  let clientRegistry = options?.clientRegistry
+  if (options?.client !== undefined) {
+    clientRegistry ??= new Engine.ClientRegistry()
+    clientRegistry.setPrimary(options.client)
+  }
+  const ctx = engine.createContextManager()
+  const typeBuilder = nativeTypeBuilder(options?.typeBuilder)
+  const collectors = [...(options?.collectors ?? [])]
+  const tags = { ...options?.tags }
+  // The engine only reads it: without a per-call `env`, every call shares the runtime's (no copy per call to hold).
+  const env: Record<string, string> = options?.env ? { ...baseEnv, ...definedEnv(options.env) } : baseEnv
+  return {
+    ctx,
+    env,
+    options: (collector) => [ctx, typeBuilder, clientRegistry, [...collectors, collector], tags, env]
+  }
+}
+
+// The engine converts arguments recursively on the native stack: a cycle, or nesting a few thousand levels deep,
+// overflows it and kills the process (measured: 2,000 nested arrays do) instead of failing the call.
+const maxDepth = 256
+
+const problemIn = (value: unknown, path: string, depth: number, seen: Set<object>): string | undefined => {
+  if (typeof value === "function" || typeof value === "symbol" || typeof value === "bigint") {
+    return `${path}: a ${typeof value} is not a value BAML can take (use a string, number, boolean, array or object)`
+  }
+  if (typeof value !== "object" || value === null || ArrayBuffer.isView(value)) return undefined
+  if (seen.has(value)) return `${path}: the value contains itself (a circular reference), which BAML cannot take`
+  if (depth >= maxDepth) return `${path}: nested more than ${maxDepth} levels deep, which BAML cannot take`
+  seen.add(value)
+  let problem: string | undefined
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length && problem === undefined; i++) {
+      problem = problemIn(value[i], `${path}[${i}]`, depth + 1, seen)
+    }
+  } else {
+    for (const key in value) {
+      if (problem !== undefined) break
+      if (Object.hasOwn(value, key)) {
+        problem = problemIn((value as Record<string, unknown>)[key], `${path}.${key}`, depth + 1, seen)
+      }
+    }
+  }
+  seen.delete(value)
+  return problem
+}
+
+/** Why the engine cannot take `args`, or `undefined` when it can (whether they match the function, it checks). */
+export const argsProblem = (args: unknown): string | undefined => {
+  if (typeof args !== "object" || args === null || Array.isArray(args)) {
+    const got = args === null ? "null" : Array.isArray(args) ? "an array" : typeof args
+    return `arguments must be an object with one entry per parameter of the BAML function, got ${got}`
+  }
+  for (const [name, value] of Object.entries(args)) {
+    const problem = problemIn(value, name, 0, new Set())
+    if (problem !== undefined) return problem
+  }
+  return undefined
+}

@@ -1,0 +1,34 @@
+/**
+ * @since 0.1.0
+ */
+export * as Baml from "./Baml.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as BamlError from "./BamlError.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as BamlHttp from "./BamlHttp.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as BamlMedia from "./BamlMedia.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as BamlMetrics from "./BamlMetrics.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as BamlRuntime from "./BamlRuntime.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as TokenBudget from "./TokenBudget.js"

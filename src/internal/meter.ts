@@ -1,0 +1,122 @@
+// The meter of one call or stream: it is told what happened (the native stream started, a partial reached the
+// consumer's queue, the engine settled, the engine received an event) and, when the call or stream's scope closes,
+// reads the usage, charges the budget, and records the metrics and the span's attributes. It stands in no path: the
+// stream decides what to do with what the meter answers, and the trip-wire is the stream's alone.
+import * as Engine from "@boundaryml/baml"
+import { Cause, Effect, Exit, Option } from "effect"
+import type * as Scope from "effect/Scope"
+import { BudgetExceeded } from "../BamlError.js"
+import * as TokenBudget from "../TokenBudget.js"
+import * as Budget from "../core/budget.js"
+import { endingOf, type Exited, type Settled } from "../core/ending.js"
+import { annotate, record, type Report, streamSpan } from "./telemetry.js"
+import { readUsage, type Usage } from "../core/usage.js"
+
+/** What a call or stream tells its meter. */
+export interface Meter {
+  /** A Collector of this call alone (a user's Collector may hold many calls, so it cannot say which is this one). */
+  readonly collector: Engine.Collector
+  /** The native stream has started: from now on, how the engine settles says how the stream ended. */
+  readonly started: () => void
+  /** A partial reached the consumer's queue; only the first one counts (the time to the first partial). */
+  readonly firstPartial: () => void
+  /** The engine settled the stream; the first report wins. */
+  readonly settled: (settled: Settled) => void
+  /**
+   * The engine received one server-sent event. While the request is still wanted (`aborted` false), the event is
+   * charged to the budget as one output token; the answer is the error to cut the stream off with when that went over
+   * the budget.
+   */
+  readonly onTick: (aborted: boolean) => BudgetExceeded | undefined
+}
+
+const exitedOf = (exit: Exit.Exit<unknown, unknown>): Exited => {
+  if (Exit.isSuccess(exit)) return { _tag: "Success" }
+  const error = Cause.findErrorOption(exit.cause)
+  if (Option.isSome(error)) {
+    return Cause.isDone(error.value) ? { _tag: "Success" } : { _tag: "Failure", error: error.value }
+  }
+  if (Cause.hasInterruptsOnly(exit.cause)) return { _tag: "Interrupted" }
+  return { _tag: "Defect" }
+}
+
+/**
+ * Starts metering one call or stream. Acquire it before the trip-wire: its finalizer then runs after the wire is
+ * tripped, and reads what the engine had received by the abort. Fails with `BudgetExceeded` when the budget in the
+ * context is already spent, before anything is sent.
+ */
+export const meter = (
+  kind: "call" | "stream",
+  functionName: string,
+  clientOption: string | undefined
+): Effect.Effect<Meter, BudgetExceeded, Scope.Scope> =>
+  Effect.gen(function*() {
+    const budget = Option.getOrUndefined(yield* Effect.serviceOption(TokenBudget.TokenBudget))
+    // A stream's span lives in the stream's own scope; a call runs in its span.
+    const span = kind === "stream"
+      ? yield* streamSpan(functionName)
+      : Option.getOrUndefined(yield* Effect.option(Effect.currentSpan))
+    const startedAt = performance.now()
+    const collector = new Engine.Collector("effect-baml")
+    let started = false
+    let firstPartialAt: number | undefined
+    let settled: Settled | undefined
+    // server-sent events received, and those charged to the budget as they came (one output token each)
+    let ticks = 0
+    let charged = 0
+    // whether the budget cut the stream off
+    let cut = false
+
+    yield* Effect.addFinalizer((exit) =>
+      Effect.suspend(() => {
+        let usage: Usage
+        try {
+          usage = readUsage(collector.last, clientOption)
+        } catch {
+          // The engine's records are read natively; if that fails, the call's outcome still counts, without usage.
+          usage = readUsage(null, clientOption)
+        }
+        const ending = endingOf(kind, started, settled, exitedOf(exit))
+        const report: Report = {
+          ...usage,
+          ...ending,
+          kind,
+          functionName,
+          aborted: ending.outcome === "interrupted" || cut,
+          chunks: ticks,
+          timeToFirstPartial: firstPartialAt === undefined ? undefined : firstPartialAt - startedAt
+        }
+        // Live counting charged one token per event; the provider's count (or the estimate) replaces it.
+        budget?.unsafeAdd({
+          inputTokens: usage.inputTokens,
+          cachedInputTokens: usage.cachedInputTokens,
+          outputTokens: usage.outputTokens - charged
+        })
+        if (span !== undefined) annotate(span, report)
+        // The engine keeps every event of the call until its Collectors let go of it.
+        collector.clear()
+        return record(report)
+      })
+    )
+
+    if (budget !== undefined && Budget.isSpent(budget.options, budget.unsafeUsed(), "before-start")) {
+      return yield* new BudgetExceeded(Budget.exceeded(budget.options, budget.unsafeUsed(), functionName, 0))
+    }
+
+    return {
+      collector,
+      started: () => void (started = true),
+      firstPartial: () => void (firstPartialAt ??= performance.now()),
+      settled: (how) => void (settled ??= how),
+      onTick: (aborted) => {
+        ticks++
+        if (budget === undefined || aborted || cut) return undefined
+        budget.unsafeAdd({ outputTokens: 1 })
+        charged++
+        const used = budget.unsafeUsed()
+        if (!Budget.isSpent(budget.options, used, "while-running")) return undefined
+        cut = true
+        return new BudgetExceeded(Budget.exceeded(budget.options, used, functionName, ticks))
+      }
+    }
+  })

@@ -1,0 +1,300 @@
+import { describe, expect, layer } from "@effect/vitest"
+import { Cause, Effect, Exit, Fiber, Option, Scope, Stream } from "effect"
+import { Baml, type BamlRuntime } from "effect-baml"
+import { ScriptedProvider } from "effect-baml/testing"
+import {
+  longResume,
+  marker,
+  scriptFor,
+  scriptLong,
+  sentAtLeast,
+  settled,
+  shortResume,
+  TestLayer
+} from "./fixtures.js"
+
+const Provider = ScriptedProvider.ScriptedProvider
+
+/** The facts every early exit must show: the provider saw the client close early, and few chunks followed. */
+const expectAborted = (mark: string, exitedAt: number) =>
+  Effect.gen(function*() {
+    const record = yield* settled(mark)
+    expect(record.status).toBe("closed-early")
+    expect(record.closedEarly).toBe(true)
+    expect(record.sent).toBeLessThan(record.planned)
+    // generous: at 5 ms pacing an abort that takes effect at once lets one or two chunks through
+    expect(ScriptedProvider.chunksAfter(record, exitedAt)).toBeLessThanOrEqual(10)
+    return record
+  })
+
+/**
+ * The early exits a consumer of a long reply can take: each leaves in its own way, checks what it saw, and returns
+ * when it left (the chunks sent after that are counted). Every one must end with the request aborted.
+ */
+const earlyExits: ReadonlyArray<{
+  readonly name: string
+  readonly label: string
+  readonly leave: (
+    mark: string
+  ) => Effect.Effect<number, unknown, BamlRuntime.BamlRuntime | ScriptedProvider.ScriptedProvider | Scope.Scope>
+}> = [
+  {
+    name: "Fiber.interrupt on a call",
+    label: "interrupt-call",
+    leave: (mark) =>
+      Effect.gen(function*() {
+        const fiber = yield* Effect.forkChild(Baml.call("ExtractResume", { resume: mark }))
+        yield* sentAtLeast(mark, 20)
+        const exitedAt = performance.now()
+        yield* Fiber.interrupt(fiber)
+        const exit = yield* Fiber.await(fiber)
+        expect(Exit.hasInterrupts(exit)).toBe(true)
+        return exitedAt
+      })
+  },
+  {
+    name: "Fiber.interrupt on a stream",
+    label: "interrupt-stream",
+    leave: (mark) =>
+      Effect.gen(function*() {
+        const fiber = yield* Effect.forkChild(Stream.runDrain(Baml.stream("ExtractResume", { resume: mark })))
+        yield* sentAtLeast(mark, 20)
+        const exitedAt = performance.now()
+        yield* Fiber.interrupt(fiber)
+        const exit = yield* Fiber.await(fiber)
+        expect(Exit.hasInterrupts(exit)).toBe(true)
+        return exitedAt
+      })
+  },
+  {
+    name: "Stream.take",
+    label: "take",
+    leave: (mark) =>
+      Effect.gen(function*() {
+        let exitedAt = 0
+        const taken = yield* Baml.stream("ExtractResume", { resume: mark }).pipe(
+          Stream.take(2),
+          Stream.tap(() => Effect.sync(() => (exitedAt = performance.now()))),
+          Stream.runCollect
+        )
+        expect(taken.length).toBe(2)
+        return exitedAt
+      })
+  },
+  {
+    name: "Stream.interruptWhen",
+    label: "interruptWhen",
+    leave: (mark) =>
+      Effect.gen(function*() {
+        let exitedAt = 0
+        const stop = sentAtLeast(mark, 20).pipe(Effect.tap(() => Effect.sync(() => (exitedAt = performance.now()))))
+        const received = yield* Baml.stream("ExtractResume", { resume: mark }).pipe(
+          Stream.interruptWhen(stop),
+          Stream.runCount
+        )
+        expect(received).toBeGreaterThan(0)
+        return exitedAt
+      })
+  },
+  {
+    name: "Effect.timeout on a call",
+    label: "timeout-call",
+    leave: (mark) =>
+      Effect.gen(function*() {
+        const startedAt = performance.now()
+        const result = yield* Baml.call("ExtractResume", { resume: mark }).pipe(
+          Effect.timeout("300 millis"),
+          Effect.flip
+        )
+        expect(result._tag).toBe("TimeoutError")
+        return startedAt + 300
+      })
+  },
+  {
+    name: "Effect.timeout on a stream",
+    label: "timeout-stream",
+    leave: (mark) =>
+      Effect.gen(function*() {
+        const startedAt = performance.now()
+        const result = yield* Baml.stream("ExtractResume", { resume: mark }).pipe(
+          Stream.runDrain,
+          Effect.timeout("300 millis"),
+          Effect.flip
+        )
+        expect(result._tag).toBe("TimeoutError")
+        return startedAt + 300
+      })
+  },
+  {
+    name: "Effect.race: the loser is aborted",
+    label: "race",
+    leave: (mark) =>
+      Effect.gen(function*() {
+        let exitedAt = 0
+        const winner = sentAtLeast(mark, 20).pipe(
+          Effect.tap(() => Effect.sync(() => (exitedAt = performance.now()))),
+          Effect.as("winner")
+        )
+        const result = yield* Effect.race(Baml.call("ExtractResume", { resume: mark }), winner)
+        expect(result).toBe("winner")
+        return exitedAt
+      })
+  },
+  {
+    name: "a failing downstream stage (Stream.mapEffect)",
+    label: "mapEffect",
+    leave: (mark) =>
+      Effect.gen(function*() {
+        let exitedAt = 0
+        const error = yield* Baml.stream("ExtractResume", { resume: mark }).pipe(
+          Stream.zipWithIndex,
+          Stream.mapEffect(([partial, i]) =>
+            i < 2 ? Effect.succeed(partial) : Effect.sync(() => (exitedAt = performance.now())).pipe(
+              Effect.andThen(Effect.fail("downstream says no" as const))
+            )
+          ),
+          Stream.runDrain,
+          Effect.flip
+        )
+        expect(error).toBe("downstream says no")
+        return exitedAt
+      })
+  },
+  {
+    name: "a defect thrown in user code",
+    label: "defect",
+    leave: (mark) =>
+      Effect.gen(function*() {
+        let exitedAt = 0
+        const exit = yield* Baml.stream("ExtractResume", { resume: mark }).pipe(
+          Stream.map(() => {
+            exitedAt = performance.now()
+            throw new Error("bug in user code")
+          }),
+          Stream.runDrain,
+          Effect.exit
+        )
+        expect(Exit.isFailure(exit)).toBe(true)
+        expect(String(Exit.isFailure(exit) ? Cause.squash(exit.cause) : "")).toContain("bug in user code")
+        return exitedAt
+      })
+  },
+  {
+    name: "a closed Scope",
+    label: "scope",
+    leave: (mark) =>
+      Effect.gen(function*() {
+        const scope = yield* Scope.make()
+        const pull = yield* Stream.toPull(Baml.stream("ExtractResume", { resume: mark })).pipe(Scope.provide(scope))
+        yield* pull
+        yield* sentAtLeast(mark, 20)
+        const exitedAt = performance.now()
+        yield* Scope.close(scope, Exit.void)
+        return exitedAt
+      })
+  }
+]
+
+layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("Baml", (it) => {
+  describe("early exits abort the LLM request", () => {
+    for (const { label, leave, name } of earlyExits) {
+      it.effect(name, () =>
+        Effect.gen(function*() {
+          const mark = marker(label)
+          yield* scriptLong(mark)
+          const exitedAt = yield* leave(mark)
+          yield* expectAborted(mark, exitedAt)
+        }), 20_000)
+    }
+
+    it.effect("an interrupted pull aborts at once, with the scope still open; the stream has then ended", () =>
+      Effect.gen(function*() {
+        const mark = marker("pull")
+        yield* scriptFor(
+          mark,
+          ScriptedProvider.json(longResume("Ada Lovelace"), { delayMs: 2, fault: { _tag: "Stall", afterChunks: 60 } })
+        )
+        const scope = yield* Scope.make()
+        const pull = yield* Stream.toPull(Baml.stream("ExtractResume", { resume: mark })).pipe(Scope.provide(scope))
+        yield* pull
+        yield* sentAtLeast(mark, 60)
+        // take what arrived before the stall, until a pull has to wait for a partial that will not come
+        let waiting = yield* Effect.forkChild(pull)
+        while (Option.isSome(yield* waiting.pipe(Fiber.await, Effect.timeout("300 millis"), Effect.option))) {
+          waiting = yield* Effect.forkChild(pull)
+        }
+        const exitedAt = performance.now()
+        yield* Fiber.interrupt(waiting)
+        yield* expectAborted(mark, exitedAt)
+        const next = yield* pull.pipe(Effect.exit, Effect.timeout("5 seconds"))
+        expect(Exit.hasInterrupts(next)).toBe(true)
+        yield* Scope.close(scope, Exit.void)
+      }), 20_000)
+  })
+
+  describe("results", () => {
+    it.effect("a stream's partials keep every field already seen, and its last element is the call's result", () =>
+      Effect.gen(function*() {
+        const mark = marker("collect")
+        const provider = yield* Provider
+        yield* provider.script({
+          match: (prompt) => prompt.includes(mark),
+          script: ScriptedProvider.json(shortResume("Grace Hopper"), { delayMs: 5 })
+        })
+        const elements = (yield* Stream.runCollect(Baml.stream("ExtractResume", { resume: mark }))) as ReadonlyArray<
+          Record<string, unknown>
+        >
+        const final = yield* Baml.call("ExtractResume", { resume: mark })
+
+        expect(elements.length).toBeGreaterThan(1)
+        expect(elements[elements.length - 1]).toEqual(final)
+        expect(final).toEqual(shortResume("Grace Hopper"))
+        for (let i = 1; i < elements.length; i++) {
+          const before = elements[i - 1]!
+          const after = elements[i]!
+          for (const [key, value] of Object.entries(before)) {
+            if (value === null || value === undefined) continue
+            expect(after[key], `field ${key} of partial ${i}`).not.toBeNull()
+            if (Array.isArray(value)) expect((after[key] as Array<unknown>).length).toBeGreaterThanOrEqual(value.length)
+          }
+        }
+        // the client may have read the whole reply a moment before the server sees the response finish
+        const records = (yield* provider.awaitRequests((rs) =>
+          rs.filter((r) => r.prompt.includes(mark) && r.status !== "open").length === 2
+        )).filter((r) => r.prompt.includes(mark))
+        expect(records.map((r) => [r.stream, r.status])).toEqual([[true, "completed"], [false, "completed"]])
+      }), 20_000)
+
+    it.effect("combinators that time their upstream (groupedWithin, debounce) leave the request running", () =>
+      Effect.gen(function*() {
+        const runs = {
+          groupedWithin: (mark: string) =>
+            Baml.stream("ExtractResume", { resume: mark }).pipe(
+              Stream.groupedWithin(100, "15 millis"),
+              Stream.flattenIterable,
+              Stream.runLast
+            ),
+          debounce: (mark: string) =>
+            Baml.stream("ExtractResume", { resume: mark }).pipe(Stream.debounce("15 millis"), Stream.runLast)
+        }
+        for (const [name, run] of Object.entries(runs)) {
+          const mark = marker(name)
+          yield* scriptFor(mark, ScriptedProvider.json(shortResume("Grace Hopper"), { delayMs: 5 }))
+          const last = yield* run(mark)
+          expect(Option.getOrUndefined(last), name).toEqual(shortResume("Grace Hopper"))
+          const record = yield* settled(mark)
+          expect([name, record.status, record.sent]).toEqual([name, "completed", record.planned])
+        }
+      }), 20_000)
+
+    it.effect("a string function streams text and returns it", () =>
+      Effect.gen(function*() {
+        const mark = marker("summary")
+        const provider = yield* Provider
+        const text = `A short summary ${mark} of a long text, written slowly.`
+        yield* provider.script({ match: (prompt) => prompt.includes(mark), script: { reply: text, delayMs: 10 } })
+        const result = yield* Stream.runLast(Baml.stream("Summarize", { text: mark }))
+        expect(Option.getOrThrow(result)).toBe(text)
+      }), 20_000)
+  })
+})

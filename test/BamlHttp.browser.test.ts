@@ -1,0 +1,153 @@
+import { describe, expect, it, layer } from "@effect/vitest"
+import { Context, Effect, Layer } from "effect"
+import { HttpServer } from "effect/http"
+import { ScriptedProvider } from "effect-baml/testing"
+import { existsSync } from "node:fs"
+import { mkdtemp, rm } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { type BrowserContext, chromium, type Page } from "playwright-core"
+import * as WebApp from "../examples/web/server.js"
+import { longResume, marker, scriptFor, settled, shortResume } from "./fixtures.js"
+
+const executablePath = "/usr/bin/chromium"
+const hasChromium = existsSync(executablePath)
+
+/** The browser, with a profile of its own that is deleted when the layer closes. */
+class Browser extends Context.Service<Browser, BrowserContext>()("test/Browser") {}
+
+const BrowserLive = Layer.effect(
+  Browser,
+  Effect.acquireRelease(
+    Effect.promise(async () => {
+      const profile = await mkdtemp(join(tmpdir(), "effect-baml-chromium-"))
+      const context = await chromium.launchPersistentContext(profile, {
+        executablePath,
+        headless: true,
+        timeout: 20_000,
+        args: [
+          "--headless",
+          "--no-sandbox",
+          "--disable-gpu",
+          "--disable-background-networking",
+          "--disable-component-update",
+          "--no-first-run",
+          "--disable-quic",
+          "--disable-sync"
+        ]
+      })
+      return Object.assign(context, { profile })
+    }),
+    (context) =>
+      Effect.promise(async () => {
+        await context.close().catch(() => undefined)
+        await rm(context.profile, { recursive: true, force: true })
+      })
+  )
+)
+
+const AppLayer = Layer.merge(WebApp.layer({ port: 0 }), BrowserLive)
+
+const waitMs = 10_000
+
+/** A page on the app, closed when the test's scope closes (unless the test closed it). */
+const openPage = Effect.gen(function*() {
+  const browser = yield* Browser
+  const url = yield* HttpServer.addressFormattedWith((address) => Effect.succeed(address))
+  const page = yield* Effect.acquireRelease(
+    Effect.promise(() => browser.newPage()),
+    (page) => Effect.promise(() => page.close().catch(() => undefined))
+  )
+  yield* Effect.promise(() => page.goto(url))
+  return page
+})
+
+const page = <A>(run: () => Promise<A>) => Effect.promise(run)
+
+/** Starts a generation for `text` with the page's Extract button, over `transport`. */
+const start = (p: Page, text: string, transport: "sse" | "ndjson") =>
+  page(async () => {
+    await p.fill("#resume", text)
+    await p.selectOption("#transport", transport)
+    await p.click("#start")
+  })
+
+const partialsShown = (p: Page, n: number) =>
+  page(() =>
+    p.waitForFunction(
+      (n) => Number(/partial (\d+)/.exec(document.getElementById("count")!.textContent ?? "")?.[1] ?? 0) >= n,
+      n,
+      { timeout: waitMs }
+    )
+  )
+
+const state = (p: Page, name: string) =>
+  page(() => p.waitForSelector(`body[data-state="${name}"]`, { timeout: waitMs, state: "attached" }))
+
+if (!hasChromium) {
+  describe("BamlHttp in a real browser", () => {
+    it.skip(`skipped: no Chromium at ${executablePath} (apt-get install -y chromium; CI installs it)`, () => {})
+  })
+} else {
+  layer(AppLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlHttp in a real browser", (it) => {
+    it.effect("Stop, then closing the page, each abort the upstream LLM request", () =>
+      Effect.gen(function*() {
+        const p = yield* openPage
+        const stopped = marker("browser-stop")
+        yield* scriptFor(stopped, ScriptedProvider.json(longResume("Ada Lovelace"), { delayMs: 10 }))
+        yield* start(p, `Ada Lovelace ${stopped}`, "sse")
+        yield* partialsShown(p, 3)
+        expect(yield* page(() => p.locator("#name").textContent())).toContain("Ada")
+        yield* page(() => p.click("#stop"))
+        const first = yield* settled(stopped)
+        expect(first.status).toBe("closed-early")
+        expect(first.sent).toBeLessThan(first.planned)
+        yield* state(p, "stopped")
+        // the page asks the server what the provider saw
+        yield* page(() =>
+          p.waitForFunction(
+            () => document.getElementById("upstream")!.textContent!.includes("closed-early"),
+            undefined,
+            { timeout: waitMs }
+          )
+        )
+
+        const closed = marker("browser-close")
+        yield* scriptFor(closed, ScriptedProvider.json(longResume("Ada Lovelace"), { delayMs: 10 }))
+        yield* start(p, `Ada Lovelace ${closed}`, "ndjson")
+        yield* partialsShown(p, 3)
+        yield* page(() => p.close())
+        const second = yield* settled(closed)
+        expect(second.status).toBe("closed-early")
+        expect(second.sent).toBeLessThan(second.planned)
+      }), 30_000)
+
+    it.effect("a generation that runs to its end renders the final result, over SSE and over NDJSON", () =>
+      Effect.gen(function*() {
+        const p = yield* openPage
+        for (const transport of ["sse", "ndjson"] as const) {
+          const mark = marker(`browser-full-${transport}`)
+          yield* scriptFor(mark, ScriptedProvider.json(shortResume("Grace Hopper"), { delayMs: 5 }))
+          yield* start(p, `Grace Hopper ${mark}`, transport)
+          yield* state(p, "done")
+          expect(yield* page(() => p.locator("#name").textContent())).toBe("Grace Hopper")
+          expect(yield* page(() => p.locator(".chip").allTextContents())).toEqual(shortResume("Grace Hopper").skills)
+          expect(yield* page(() => p.locator(".job").count())).toBe(2)
+          expect(yield* page(() => p.locator("#status").textContent())).toMatch(/^Done: \d+ partials/)
+          const record = yield* settled(mark)
+          expect(record.status).toBe("completed")
+        }
+      }), 30_000)
+
+    it.effect("a typed error from the server is shown with its tag", () =>
+      Effect.gen(function*() {
+        const p = yield* openPage
+        const mark = marker("browser-error")
+        yield* scriptFor(mark, { reply: "unused", fault: { _tag: "HttpError", status: 500 } })
+        yield* start(p, `Grace Hopper ${mark}`, "sse")
+        yield* state(p, "error")
+        expect(yield* page(() => p.locator("#view").textContent())).toContain("BamlClientHttpError")
+        expect(yield* page(() => p.locator("#status").textContent())).toBe("Failed with BamlClientHttpError.")
+      }), 30_000)
+  })
+}

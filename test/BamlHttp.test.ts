@@ -1,0 +1,287 @@
+import { NodeHttpServer } from "@effect/platform-node"
+import { describe, expect, it, layer } from "@effect/vitest"
+import { type Duration, Effect, Exit, Layer, Schema, Stream } from "effect"
+import { HttpRouter, HttpServer, HttpServerRequest } from "effect/http"
+import { Baml, BamlError, BamlHttp } from "effect-baml"
+import { ScriptedProvider } from "effect-baml/testing"
+import * as Http from "node:http"
+import { marker, scriptFor, scriptLong, settled, shortResume, TestLayer } from "./fixtures.js"
+
+const Provider = ScriptedProvider.ScriptedProvider
+const Args = Schema.Struct({ resume: Schema.String })
+
+const Routes = Layer.mergeAll(
+  HttpRouter.add(
+    "GET",
+    "/sse",
+    Effect.flatMap(
+      HttpServerRequest.schemaSearchParams(Args),
+      ({ resume }) => BamlHttp.sse(Baml.stream("ExtractResume", { resume }))
+    )
+  ),
+  HttpRouter.add(
+    "GET",
+    "/ndjson",
+    Effect.flatMap(
+      HttpServerRequest.schemaSearchParams(Args),
+      ({ resume }) =>
+        Baml.stream("ExtractResume", { resume }).pipe(BamlHttp.ndjson({ headers: { "x-kind": "ndjson" } }))
+    )
+  ),
+  HttpRouter.add(
+    "GET",
+    "/defect",
+    BamlHttp.sse(Stream.concat(Stream.make(1), Stream.die(new Error("secret detail"))))
+  )
+)
+
+const ServerLayer = HttpRouter.serve(Routes, { disableListenLog: true, disableLogger: true }).pipe(
+  Layer.provideMerge(NodeHttpServer.layer(() => Http.createServer(), { port: 0, host: "127.0.0.1" })),
+  Layer.provideMerge(TestLayer)
+)
+
+/** The port the test server listens on. */
+const serverPort = Effect.map(HttpServer.HttpServer, (server) => "port" in server.address ? server.address.port : 0)
+
+const timeoutFail = (duration: Duration.Input, message: string) =>
+  Effect.timeoutOrElse({ duration, orElse: () => Effect.fail(new Error(message)) })
+
+interface Message {
+  readonly event: string
+  readonly data: any
+}
+
+interface Response {
+  readonly status: number
+  readonly headers: Http.IncomingHttpHeaders
+  readonly messages: ReadonlyArray<Message>
+  /** Whether the server ended the response (rather than the client leaving). */
+  readonly ended: boolean
+}
+
+// Only what this suite sends: one `event:` and one `data:` line per event, comments skipped.
+const parseSse = (block: string): ReadonlyArray<Message> => {
+  const lines = block.split("\n").filter((line) => line !== "" && !line.startsWith(":"))
+  if (lines.length === 0) return []
+  const field = (name: string) => lines.find((line) => line.startsWith(`${name}: `))?.slice(name.length + 2)
+  return [{ event: field("event") ?? "message", data: JSON.parse(field("data") ?? "null") }]
+}
+
+const parseNdjson = (line: string): ReadonlyArray<Message> => line === "" ? [] : [JSON.parse(line) as Message]
+
+/**
+ * A plain node:http client: reads messages until `leaveWhen` holds, then destroys its socket (a client going away),
+ * or until the server ends the response.
+ */
+const read = (
+  path: string,
+  options: { readonly leaveWhen?: (messages: ReadonlyArray<Message>) => boolean } = {}
+): Effect.Effect<Response, Error, HttpServer.HttpServer> =>
+  Effect.flatMap(serverPort, (port) =>
+    Effect.callback<Response, Error>((resume) => {
+      const messages: Array<Message> = []
+      const request = Http.get({ host: "127.0.0.1", port, path, agent: false }, (response) => {
+        const ndjson = path.startsWith("/ndjson")
+        const separator = ndjson ? "\n" : "\n\n"
+        let buffer = ""
+        const done = (ended: boolean) =>
+          resume(Effect.succeed({ status: response.statusCode ?? 0, headers: response.headers, messages, ended }))
+        const check = () => {
+          if (options.leaveWhen?.(messages) === true) {
+            request.destroy()
+            done(false)
+            return true
+          }
+          return false
+        }
+        if (check()) return
+        response.setEncoding("utf8")
+        response.on("data", (text: string) => {
+          buffer += text
+          let at: number
+          while ((at = buffer.indexOf(separator)) >= 0) {
+            const frame = buffer.slice(0, at)
+            buffer = buffer.slice(at + separator.length)
+            messages.push(...(ndjson ? parseNdjson(frame) : parseSse(frame)))
+            if (check()) return
+          }
+        })
+        response.on("end", () => done(true))
+      })
+      request.on("error", (error) => resume(Effect.fail(error)))
+      return Effect.sync(() => request.destroy())
+    })
+  ).pipe(timeoutFail("15 seconds", `reading ${path} took too long`))
+
+/** Opens a request and waits for the response's headers, without reading the body; the scope closing leaves. */
+const connect = (path: string) =>
+  Effect.flatMap(serverPort, (port) =>
+    Effect.acquireRelease(
+      Effect.callback<{ readonly status: number; readonly leave: () => void }, Error>((resume) => {
+        const request = Http.get({ host: "127.0.0.1", port, path, agent: false }, (response) =>
+          resume(Effect.succeed({ status: response.statusCode ?? 0, leave: () => request.destroy() })))
+        request.on("error", (error) => resume(Effect.fail(error)))
+        return Effect.sync(() => request.destroy())
+      }),
+      (request) => Effect.sync(request.leave)
+    )
+  ).pipe(timeoutFail("10 seconds", `no response from ${path}`))
+
+const query = (mark: string) => `resume=${encodeURIComponent(`Ada Lovelace, mathematician ${mark}`)}`
+
+describe("BamlHttp.events", () => {
+  it.effect("sends every element as a partial and the last one again as the final", () =>
+    Effect.gen(function*() {
+      const events = yield* Stream.runCollect(BamlHttp.events(Stream.make(1, 2, 3)))
+      expect(events).toEqual([
+        { event: "partial", data: 1 },
+        { event: "partial", data: 2 },
+        { event: "partial", data: 3 },
+        { event: "final", data: 3 }
+      ])
+    }), 10_000)
+
+  it.effect("an empty stream sends nothing, not a final", () =>
+    Effect.gen(function*() {
+      const events = yield* Stream.runCollect(BamlHttp.events(Stream.empty))
+      expect(events).toEqual([])
+    }), 10_000)
+
+  it.effect("a failure ends with an error event carrying the encoded error, and no final", () =>
+    Effect.gen(function*() {
+      const error = new BamlError.BamlClientHttpError({
+        message: "rate limited",
+        clientName: "Scripted",
+        statusCode: 429,
+        detailedMessage: "429 Too Many Requests"
+      })
+      const events = yield* Stream.runCollect(BamlHttp.events(Stream.concat(Stream.make("a"), Stream.fail(error))))
+      expect(events).toEqual([
+        { event: "partial", data: "a" },
+        {
+          event: "error",
+          data: {
+            _tag: "BamlClientHttpError",
+            message: "rate limited",
+            clientName: "Scripted",
+            statusCode: 429,
+            detailedMessage: "429 Too Many Requests"
+          }
+        }
+      ])
+    }), 10_000)
+
+  it.effect("an interruption is not turned into an event", () =>
+    Effect.gen(function*() {
+      const collected: Array<unknown> = []
+      const exit = yield* BamlHttp.events(Stream.concat(Stream.make(1), Stream.fromEffect(Effect.interrupt))).pipe(
+        Stream.runForEach((event) => Effect.sync(() => collected.push(event))),
+        Effect.exit
+      )
+      expect(Exit.hasInterrupts(exit)).toBe(true)
+      expect(collected).toEqual([{ event: "partial", data: 1 }])
+    }), 10_000)
+})
+
+layer(ServerLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlHttp over a real socket", (it) => {
+  describe("a client that goes away aborts the LLM request", () => {
+    for (const [transport, path] of [["SSE", "sse"], ["NDJSON", "ndjson"]] as const) {
+      it.effect(`${transport}: the client reads a few messages and destroys its socket`, () =>
+        Effect.gen(function*() {
+          const mark = marker(`${path}-leave`)
+          yield* scriptLong(mark)
+          const response = yield* read(`/${path}?${query(mark)}`, {
+            leaveWhen: (messages) => messages.length >= 3
+          })
+          expect(response.ended).toBe(false)
+          expect(response.messages.map((m) => m.event)).toEqual(["partial", "partial", "partial"])
+          const record = yield* settled(mark)
+          expect(record.status).toBe("closed-early")
+          expect(record.sent).toBeLessThan(record.planned)
+        }), 30_000)
+    }
+
+    it.effect("SSE: a client that leaves before the first token also aborts the request", () =>
+      Effect.gen(function*() {
+        const mark = marker("sse-leave-early")
+        yield* scriptFor(mark, ScriptedProvider.json(shortResume("Ada Lovelace"), { firstByteDelayMs: 3_000 }))
+        const provider = yield* Provider
+        // The response opens at once, so the client sees it while the provider is still silent, and leaves then.
+        const request = yield* connect(`/sse?${query(mark)}`)
+        expect(request.status).toBe(200)
+        yield* provider.awaitRequests((records) => records.some((r) => r.prompt.includes(mark)))
+        request.leave()
+        const record = yield* settled(mark)
+        expect(record.status).toBe("closed-early")
+        expect(record.sent).toBe(0)
+      }), 30_000)
+  })
+
+  describe("a stream that runs to its end", () => {
+    it.effect("SSE: partials, then the last one again as the final; the request completes", () =>
+      Effect.gen(function*() {
+        const mark = marker("sse-full")
+        yield* scriptFor(mark, ScriptedProvider.json(shortResume("Grace Hopper"), { delayMs: 5 }))
+        const response = yield* read(`/sse?${query(mark)}`)
+        expect(response.status).toBe(200)
+        expect(response.headers["content-type"]).toBe("text/event-stream")
+        expect(response.headers["cache-control"]).toBe("no-cache")
+        expect(response.ended).toBe(true)
+        const events = response.messages.map((m) => m.event)
+        expect(events.length).toBeGreaterThan(2)
+        expect(events.slice(0, -1).every((event) => event === "partial")).toBe(true)
+        expect(events[events.length - 1]).toBe("final")
+        const final = response.messages[response.messages.length - 1]!
+        expect(final.data).toEqual(shortResume("Grace Hopper"))
+        expect(response.messages[response.messages.length - 2]!.data).toEqual(final.data)
+        const record = yield* settled(mark)
+        expect(record.status).toBe("completed")
+      }), 30_000)
+
+    it.effect("NDJSON: the same messages, one JSON line each", () =>
+      Effect.gen(function*() {
+        const mark = marker("ndjson-full")
+        yield* scriptFor(mark, ScriptedProvider.json(shortResume("Grace Hopper"), { delayMs: 5 }))
+        const response = yield* read(`/ndjson?${query(mark)}`)
+        expect(response.headers["content-type"]).toBe("application/x-ndjson")
+        expect(response.headers["x-kind"]).toBe("ndjson")
+        expect(response.ended).toBe(true)
+        const events = response.messages.map((m) => m.event)
+        expect(events.length).toBeGreaterThan(2)
+        expect(events.slice(0, -1).every((event) => event === "partial")).toBe(true)
+        expect(response.messages[response.messages.length - 1]).toEqual({
+          event: "final",
+          data: shortResume("Grace Hopper")
+        })
+        const record = yield* settled(mark)
+        expect(record.status).toBe("completed")
+      }), 30_000)
+  })
+
+  describe("failures", () => {
+    it.effect("a BamlError ends the response with an error event that decodes to the same error class", () =>
+      Effect.gen(function*() {
+        const mark = marker("sse-error")
+        yield* scriptFor(mark, { reply: "unused", fault: { _tag: "HttpError", status: 500 } })
+        const response = yield* read(`/sse?${query(mark)}`)
+        expect(response.ended).toBe(true)
+        const last = response.messages[response.messages.length - 1]!
+        expect(last.event).toBe("error")
+        expect(response.messages.some((m) => m.event === "final")).toBe(false)
+        expect(last.data._tag).toBe("BamlClientHttpError")
+        expect(typeof last.data.message).toBe("string")
+        const error = Schema.decodeUnknownSync(BamlError.BamlError)(last.data)
+        expect(error).toBeInstanceOf(BamlError.BamlClientHttpError)
+        expect(error._tag === "BamlClientHttpError" && error.statusCode).toBe(500)
+      }), 30_000)
+
+    it.effect("a defect ends the response with an InternalServerError event that does not leak the defect", () =>
+      Effect.gen(function*() {
+        const response = yield* read("/defect")
+        expect(response.ended).toBe(true)
+        expect(response.messages.map((m) => m.event)).toEqual(["partial", "error"])
+        expect(response.messages[1]!.data._tag).toBe("InternalServerError")
+        expect(JSON.stringify(response.messages)).not.toContain("secret detail")
+      }), 30_000)
+  })
+})

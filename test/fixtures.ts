@@ -1,0 +1,131 @@
+import type * as Engine from "@boundaryml/baml"
+import { Effect, Layer } from "effect"
+import { BamlRuntime } from "effect-baml"
+import { ScriptedProvider } from "effect-baml/testing"
+
+/** The scripted provider and a runtime loaded from the project's baml_src, pointed at it. */
+export const TestLayer = Layer.unwrap(
+  Effect.map(
+    ScriptedProvider.ScriptedProvider,
+    (provider) => BamlRuntime.layerFromDirectory("baml_src", { env: { SCRIPTED_BASE_URL: provider.baseUrl } })
+  )
+).pipe(Layer.provideMerge(ScriptedProvider.layer()))
+
+/** A resume as a model would write it, long enough that streaming it takes a few seconds at 5 ms a chunk. */
+export const longResume = (name: string, skills = 120) => ({
+  name,
+  email: `${name.toLowerCase().replace(/\W+/g, ".")}@example.com`,
+  skills: Array.from({ length: skills }, (_, i) => `skill number ${i}`),
+  experience: [
+    { company: "Analytical Engines Ltd", title: "Programmer", years: 3 },
+    { company: "Royal Society", title: "Correspondent", years: 9 }
+  ]
+})
+
+/** A short resume that streams in well under a second. */
+export const shortResume = (name: string) => longResume(name, 6)
+
+let counter = 0
+/** A marker unique to one test, put in the input so that a rule matches only that test's requests. */
+export const marker = (label: string) => `[${label}-${++counter}-${Math.random().toString(36).slice(2, 8)}]`
+
+/** Waits until the provider has finished the one request whose prompt contains `mark` (completed or closed). */
+export const settled = (mark: string) =>
+  Effect.flatMap(ScriptedProvider.ScriptedProvider, (provider) =>
+    provider.awaitRequests((records) => records.some((r) => r.prompt.includes(mark) && r.status !== "open"))
+  ).pipe(
+    Effect.map((records) => records.find((r) => r.prompt.includes(mark))!),
+    Effect.timeoutOrElse({
+      duration: "10 seconds",
+      orElse: () => Effect.fail(new Error(`request ${mark} never settled`))
+    })
+  )
+
+/** Waits until the provider has ended every request whose prompt contains `mark`: completed, failed or closed. */
+export const settledAll = (mark: string) =>
+  Effect.flatMap(ScriptedProvider.ScriptedProvider, (provider) =>
+    provider.awaitRequests((records) => {
+      const mine = records.filter((r) => r.prompt.includes(mark))
+      return mine.length > 0 && mine.every((r) => r.status !== "open")
+    })).pipe(
+      Effect.map((records) => records.filter((r) => r.prompt.includes(mark))),
+      Effect.timeoutOrElse({
+        duration: "10 seconds",
+        orElse: () => Effect.fail(new Error(`requests ${mark} never settled`))
+      })
+    )
+
+/** Waits until the provider has sent at least `n` chunks for the request whose prompt contains `mark`. */
+export const sentAtLeast = (mark: string, n: number) =>
+  Effect.flatMap(ScriptedProvider.ScriptedProvider, (provider) =>
+    provider.awaitRequests((records) => records.some((r) => r.prompt.includes(mark) && r.sent >= n)))
+
+/** Scripts the reply to the requests whose prompt contains `mark` (and that ask for `model`, if given). */
+export const scriptFor = (mark: string, script: ScriptedProvider.Rule["script"], model?: string) =>
+  Effect.flatMap(ScriptedProvider.ScriptedProvider, (provider) =>
+    provider.script({ ...(model === undefined ? {} : { model }), match: (prompt) => prompt.includes(mark), script }))
+
+/** Scripts a long reply (hundreds of 5 ms chunks) for the requests whose prompt contains `mark`. */
+export const scriptLong = (mark: string) =>
+  scriptFor(mark, ScriptedProvider.json(longResume("Ada Lovelace"), { delayMs: 5 }))
+
+/** What the engine saw of one native call or stream: its arguments, callback releases and trip-wire pulls. */
+export interface Observed {
+  readonly kind: "call" | "stream"
+  readonly args: Readonly<Record<string, unknown>>
+  releases: number
+  aborts: number
+  /** The call's abort signal, held weakly: once the call is over, nothing should keep it alive. */
+  readonly signal: WeakRef<AbortSignal>
+}
+
+/** Records one native call or stream, and counts the aborts of its signal. */
+const watch = (
+  observed: Array<Observed>,
+  kind: Observed["kind"],
+  args: Observed["args"],
+  signal: AbortSignal
+): Observed => {
+  const seen: Observed = { kind, args, releases: 0, aborts: 0, signal: new WeakRef(signal) }
+  observed.push(seen)
+  signal.addEventListener("abort", () => seen.aborts++)
+  return seen
+}
+
+/**
+ * Observes the native calls and streams the library makes, from outside it: a proxy over the engine that records,
+ * per call or stream, the aborts of its signal (the trip-wire) and the releases of its `onEvent` callback (the
+ * stream's finalizer).
+ */
+const observe = (engine: Engine.BamlRuntime, observed: Array<Observed>): Engine.BamlRuntime =>
+  new Proxy(engine, {
+    get(target, key) {
+      const value = Reflect.get(target, key, target)
+      if (key === "callFunction") {
+        return (...args: Parameters<Engine.BamlRuntime["callFunction"]>) => {
+          watch(observed, "call", args[1], args[8] as AbortSignal)
+          return target.callFunction(...args)
+        }
+      }
+      if (key === "streamFunction") {
+        return (...args: Parameters<Engine.BamlRuntime["streamFunction"]>) => {
+          const seen = watch(observed, "stream", args[1], args[9] as AbortSignal)
+          const handle = target.streamFunction(...args)
+          const onEvent = handle.onEvent.bind(handle)
+          handle.onEvent = (callback) => {
+            if (callback === undefined) seen.releases++
+            onEvent(callback)
+          }
+          return handle
+        }
+      }
+      return typeof value === "function" ? value.bind(target) : value
+    }
+  })
+
+/** {@link TestLayer} with its engine observed: every native call and stream is pushed onto `observed`. */
+export const observingLayer = (observed: Array<Observed>) =>
+  Layer.effect(
+    BamlRuntime.BamlRuntime,
+    Effect.map(BamlRuntime.BamlRuntime, (runtime) => ({ ...runtime, engine: observe(runtime.engine, observed) }))
+  ).pipe(Layer.provideMerge(TestLayer))
