@@ -1,19 +1,25 @@
 /**
- * The three ways to stream a BAML function that the benchmark compares, each written as its users write it:
+ * The four ways to stream a BAML function that the benchmark compares, each written as its users write it:
  *
  * - `native`: the engine's `streamFunction(...).onEvent(cb)` and `done()`, with nothing between the native
  *   runtime and user code (the floor);
  * - `official`: the generated client's `b.stream.F(args, { signal })`, a `BamlStream` consumed with `for await`;
- * - `effect-baml`: `Baml.stream(F, args)` consumed with `Stream.runForEach`.
+ * - `effect-baml`: the Effect 4 line, `Baml.stream(F, args)` consumed with `Stream.runForEach`;
+ * - `effect-baml/effect3`: the Effect 3 line, the same on Effect 3 (effect3/bench/line.ts runs it in its own
+ *   runtime and hands the harness Promises).
  */
 import * as Engine from "@boundaryml/baml"
 import { Effect, Stream } from "effect"
+import * as Effect3 from "../effect3/bench/line.js"
 import { Baml, BamlRuntime } from "../src/index.js"
 import type { Target } from "./target.js"
 
-export type Client = "native" | "official" | "effect-baml"
+export type Client = "native" | "official" | "effect-baml" | "effect-baml/effect3"
 
-export const clients: ReadonlyArray<Client> = ["native", "official", "effect-baml"]
+export const clients: ReadonlyArray<Client> = ["native", "official", "effect-baml", "effect-baml/effect3"]
+
+/** The two Effect lines, as their rows are labelled. */
+export const lines = { effect4: "effect-baml", effect3: "effect-baml/effect3" } as const
 
 export type Args = Readonly<Record<string, unknown>>
 
@@ -164,6 +170,8 @@ export const runToEnd = (
       return Effect.tryPromise(() => officialToEnd(target, fn, args, onValue))
     case "effect-baml":
       return effectBamlStream(fn, args, onValue).pipe(Effect.provideService(BamlRuntime.BamlRuntime, target.service))
+    case "effect-baml/effect3":
+      return Effect.tryPromise(() => Effect3.streamToEnd(target.service, fn, args, onValue))
   }
 }
 
@@ -175,9 +183,10 @@ export interface ManyHooks {
 
 /**
  * Streams `count` calls of `fn` at once with `client`, each as its users would: promises with `Promise.all` for
- * `native` and `official`, fibers with `Effect.forEach` for effect-baml. User code keeps only the latest partial.
- * The promise clients stop early when `signal` aborts (an aborted stream counts as ended, not failed); effect-baml's
- * streams stop when the fiber running them is interrupted.
+ * `native` and `official`, fibers with `Effect.forEach` for the Effect lines. User code keeps only the latest partial.
+ * The promise clients stop early when `signal` aborts (an aborted stream counts as ended, not failed); the Effect
+ * lines' streams stop when the fiber running them is interrupted (for the Effect 3 line: the Effect 4 fiber waiting
+ * for them interrupts the Effect 3 fiber running them, and waits for it to end).
  */
 export const runManyToEnd = (
   client: Client,
@@ -215,5 +224,10 @@ export const runManyToEnd = (
         (i) => effectBamlStream(fn, argsFor(i), consumer()).pipe(Effect.ensuring(Effect.sync(hooks.end))),
         { concurrency: "unbounded", discard: true }
       ).pipe(Effect.provideService(BamlRuntime.BamlRuntime, target.service))
+    case "effect-baml/effect3":
+      return Effect.suspend(() => {
+        const running = Effect3.streamMany(target.service, fn, count, argsFor, hooks)
+        return Effect.tryPromise(() => running.done).pipe(Effect.onInterrupt(() => Effect.promise(running.stop)))
+      })
   }
 }

@@ -1,24 +1,33 @@
 /**
- * What any Effect stream fed by a callback costs before effect-baml adds anything: `Stream.asyncPush` with a sliding
- * buffer of one (the bridge effect-baml builds on), fed like the stub engine feeds the clients, consumed with
- * `Stream.runForEach`. Its rows are the floor under effect-baml's, as the native rows are the floor under all.
+ * What any Effect stream fed by a callback costs before effect-baml adds anything, on each Effect line: Effect 4's
+ * `Stream.callback` and Effect 3's `Stream.asyncPush` (effect3/bench/floor.ts), each with a sliding buffer of one (the
+ * bridge each line builds on), fed like the stub engine feeds the clients, consumed with `Stream.runForEach`; and a
+ * fiber running `Stream.runDrain(Stream.never)`, any running stream. Their rows are the floor under each line's rows,
+ * as the native rows are the floor under all.
  */
-import { Effect, Exit, Stream } from "effect"
+import { Effect, Fiber, Queue, Stream } from "effect"
+import * as Floor3 from "../effect3/bench/floor.js"
 
-export const floorLabel = "effect floor: Stream.asyncPush"
+export const floorLabels = {
+  effect4: "effect 4 floor: Stream.callback",
+  effect4Never: "effect 4 floor: Stream.never",
+  effect3: "effect 3 floor: Stream.asyncPush",
+  effect3Never: "effect 3 floor: Stream.never"
+} as const
 
-/** A push-bridged stream of `partials` ready-made partials, one per macrotask, then the final value; or no end. */
+/** A callback-bridged stream of `partials` ready-made partials, one per macrotask, then the final value; or no end. */
 const bridged = (partials: number, end: boolean) =>
-  Stream.asyncPush<unknown>(
-    (emit) =>
+  Stream.callback<unknown>(
+    (queue) =>
       Effect.sync(() => {
         let sent = 0
         const next = () => {
           if (sent < partials) {
-            emit.single({ name: "Ada Lovelace", skills: ["analysis"], sent: ++sent })
+            Queue.offerUnsafe(queue, { name: "Ada Lovelace", skills: ["analysis"], sent: ++sent })
             setImmediate(next)
           } else if (end) {
-            emit.done(Exit.succeed({ name: "Ada Lovelace", skills: ["analysis"], sent }))
+            Queue.offerUnsafe(queue, { name: "Ada Lovelace", skills: ["analysis"], sent })
+            Queue.endUnsafe(queue)
           }
         }
         setImmediate(next)
@@ -27,7 +36,7 @@ const bridged = (partials: number, end: boolean) =>
   )
 
 /** `count` such streams at once, each consumed keeping only its latest element, as the clients' users do. */
-export const runFloor = (count: number, partials: number, end: boolean, first: () => void = () => undefined) =>
+const many = (count: number, partials: number, end: boolean, first: () => void = () => undefined) =>
   Effect.forEach(
     Array.from({ length: count }),
     () =>
@@ -41,3 +50,35 @@ export const runFloor = (count: number, partials: number, end: boolean, first: (
       }),
     { concurrency: "unbounded", discard: true }
   )
+
+/** `count` bridged streams of `partials` partials and a final value, run to their end, on `line`. */
+export const runFloor = (line: "effect4" | "effect3", count: number, partials: number): Effect.Effect<void, unknown> =>
+  line === "effect4" ? many(count, partials, true) : Effect.tryPromise(() => Floor3.runFloor(count, partials))
+
+/** An open floor: `stop` ends every stream of it. */
+export interface OpenFloor {
+  readonly stop: Effect.Effect<void>
+}
+
+/** `count` fibers holding an open stream (a bridged one has delivered one partial), on `line`, until stopped. */
+export const openFloor = (
+  line: "effect4" | "effect3",
+  count: number,
+  kind: "never" | "bridged"
+): Effect.Effect<OpenFloor> =>
+  line === "effect3"
+    ? Effect.sync(() => {
+      const running = Floor3.openFloor(count, kind === "never" ? "never" : "asyncPush")
+      return { stop: Effect.promise(running.stop) }
+    })
+    : Effect.map(
+      Effect.forkDetach(
+        kind === "never"
+          ? Effect.forEach(Array.from({ length: count }), () => Stream.runDrain(Stream.never), {
+            concurrency: "unbounded",
+            discard: true
+          })
+          : many(count, 1, false)
+      ),
+      (fiber) => ({ stop: Fiber.interrupt(fiber) })
+    )

@@ -5,7 +5,7 @@
  * all others), sends its base URL to the parent, answers the parent's queries (`Query`), and stops when the parent
  * disconnects.
  */
-import { Effect, Runtime } from "effect"
+import { Effect } from "effect"
 import { ScriptedProvider } from "../src/testing/index.js"
 
 export interface Route {
@@ -46,12 +46,11 @@ Effect.runFork(
   Effect.scoped(
     Effect.gen(function*() {
       const provider = yield* ScriptedProvider.make({ rules })
-      const run = Runtime.runFork(yield* Effect.runtime<never>())
       process.on("message", (query: Query) => {
-        run(Effect.flatMap(answer(provider, query), (reply) => Effect.sync(() => process.send?.(reply))))
+        Effect.runFork(Effect.flatMap(answer(provider, query), (reply) => Effect.sync(() => process.send?.(reply))))
       })
       process.send?.({ baseUrl: provider.baseUrl })
-      yield* Effect.async<void>((resume) => {
+      yield* Effect.callback<void>((resume) => {
         process.once("disconnect", () => resume(Effect.void))
       })
     })

@@ -45,7 +45,7 @@ const shifted = (record: ScriptedProvider.RequestRecord, offset: number): Script
 export const remoteProvider = (routes: ReadonlyArray<Route>) =>
   Effect.gen(function*() {
     const { baseUrl, child } = yield* Effect.acquireRelease(
-      Effect.async<{ readonly baseUrl: string; readonly child: ReturnType<typeof fork> }, Error>((resume) => {
+      Effect.callback<{ readonly baseUrl: string; readonly child: ReturnType<typeof fork> }, Error>((resume) => {
         const child = fork(fileURLToPath(new URL("provider-process.ts", import.meta.url)), [JSON.stringify(routes)], {
           execArgv: ["--import", "tsx"],
           stdio: ["ignore", "inherit", "inherit", "ipc"]
@@ -77,7 +77,10 @@ export const remoteProvider = (routes: ReadonlyArray<Route>) =>
       settled: (contains) =>
         Effect.promise(() => ask({ op: "settled", contains })).pipe(
           Effect.map((answer) => shifted(answer.record!, offset)),
-          Effect.timeoutFail({ duration: "30 seconds", onTimeout: () => new Error(`request ${contains} never settled`) })
+          Effect.timeoutOrElse({
+            duration: "30 seconds",
+            orElse: () => Effect.fail(new Error(`request ${contains} never settled`))
+          })
         )
     }
     return provider

@@ -75,13 +75,16 @@ export const mark = (label: string) => `[bench-${label}-${++counter}]`
 
 /** Makes `script` the provider's answer to every request, and forgets earlier records. */
 export const useScript = (provider: ScriptedProvider.Service, script: ScriptedProvider.Script) =>
-  Effect.zipRight(provider.reset, provider.script({ script }))
+  Effect.andThen(provider.reset, provider.script({ script }))
 
 /** The provider's record of the request marked `label`, once its connection has closed. */
 export const settled = (provider: ScriptedProvider.Service, label: string) =>
   provider.awaitRequests((records) => records.some((r) => r.prompt.includes(label) && r.status !== "open")).pipe(
     Effect.map((records) => records.find((r) => r.prompt.includes(label))!),
-    Effect.timeoutFail({ duration: "30 seconds", onTimeout: () => new Error(`request ${label} never settled`) })
+    Effect.timeoutOrElse({
+      duration: "30 seconds",
+      orElse: () => Effect.fail(new Error(`request ${label} never settled`))
+    })
   )
 
 /**
@@ -90,7 +93,7 @@ export const settled = (provider: ScriptedProvider.Service, label: string) =>
  */
 export const heapAfterGc: Effect.Effect<number> = Effect.gen(function*() {
   const gc = globalThis.gc
-  if (gc === undefined) return yield* Effect.dieMessage("run with node --expose-gc")
+  if (gc === undefined) return yield* Effect.die(new Error("run with node --expose-gc"))
   for (let i = 0; i < 3; i++) {
     gc()
     yield* Effect.sleep("10 millis")

@@ -8,7 +8,7 @@
  */
 import type * as EngineTypes from "@boundaryml/baml"
 import { setLogLevel } from "@boundaryml/baml/logging"
-import { Cause, Effect, Exit, Fiber, Layer, Option, Schedule, Schema, Stream } from "effect"
+import { Cause, Effect, Exit, Fiber, Layer, Option, Schema, Stream } from "effect"
 import { Baml, BamlError, BamlRuntime } from "../src/index.js"
 import { ScriptedProvider } from "../src/testing/index.js"
 
@@ -99,7 +99,7 @@ const runOne = (i: number, plans: Map<number, Plan>) =>
     const program: Effect.Effect<unknown, BamlError.BamlError, BamlRuntime.BamlRuntime> = p._tag === "Take"
       ? Stream.runCollect(Stream.take(stream, p.n))
       : Stream.runLast(stream)
-    const fiber = yield* Effect.fork(program)
+    const fiber = yield* Effect.forkChild(program)
     // a stall never ends by itself: its user gives up, as a timeout would
     const afterMs = p._tag === "Interrupt"
       ? p.afterMs
@@ -146,23 +146,30 @@ const runBatch = (
     const exits = yield* Effect.forEach(ids, (i) => runOne(i, plans), { concurrency })
     for (const exit of exits) {
       if (Exit.isSuccess(exit)) totals.succeeded++
-      else if (Cause.isInterruptedOnly(exit.cause)) totals.interrupted++
-      else if (Cause.isDie(exit.cause)) problems.push(`a defect escaped: ${Cause.pretty(exit.cause)}`)
-      else if (![...Cause.failures(exit.cause)].every(isBamlError)) {
+      else if (Cause.hasInterruptsOnly(exit.cause)) totals.interrupted++
+      else if (Cause.hasDies(exit.cause)) problems.push(`a defect escaped: ${Cause.pretty(exit.cause)}`)
+      else if (!exit.cause.reasons.filter(Cause.isFailReason).every((reason) => isBamlError(reason.error))) {
         problems.push(`a failure that is not a BamlError: ${Cause.pretty(exit.cause)}`)
       } else totals.failed++
     }
     const records = yield* provider.awaitRequests((rs) => rs.every((r) => r.status !== "open")).pipe(
       Effect.timeout("10 seconds"),
-      Effect.catchAll(() => Effect.sync(() => problems.push("a provider request stayed open")).pipe(Effect.as([])))
+      Effect.catch(() =>
+        Effect.sync((): ReadonlyArray<ScriptedProvider.RequestRecord> => {
+          problems.push("a provider request stayed open")
+          return []
+        })
+      )
     )
     totals.completed += records.filter((r) => r.status === "completed").length
     totals.closedEarly += records.filter((r) => r.status === "closed-early").length
     totals.providerFailed += records.filter((r) => r.status === "failed").length
-    const open = yield* Effect.repeat(provider.openSockets, {
-      until: (n) => n === 0,
-      schedule: Schedule.spaced("10 millis").pipe(Schedule.upTo("5 seconds"))
-    })
+    // sockets close a moment after their requests settle: wait up to 5 s for the last ones
+    let open = yield* provider.openSockets
+    for (let waited = 0; open !== 0 && waited < 5_000; waited += 10) {
+      yield* Effect.sleep("10 millis")
+      open = yield* provider.openSockets
+    }
     if (open !== 0) problems.push(`${open} sockets stayed open to the provider`)
     const broken = seen.filter((s) => s.releases !== 1 || s.aborts > 1).length
     if (broken > 0) problems.push(`${broken} streams did not run their finalizer exactly once`)
@@ -243,7 +250,7 @@ const main = Effect.gen(function*() {
   else console.log("every invariant held")
 })
 
-const Runtime = Layer.unwrapEffect(
+const Runtime = Layer.unwrap(
   Effect.map(
     ScriptedProvider.ScriptedProvider,
     (provider) => BamlRuntime.layerFromDirectory("baml_src", { env: { SCRIPTED_BASE_URL: provider.baseUrl } })

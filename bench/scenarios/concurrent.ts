@@ -10,7 +10,7 @@
  * - wall and CPU time: the same number of streams of a short reply, run to their end.
  */
 import { setMaxListeners } from "node:events"
-import { Effect, Fiber, Stream } from "effect"
+import { Effect, Fiber } from "effect"
 import { BamlRuntime } from "../../src/index.js"
 import { ScriptedProvider } from "../../src/testing/index.js"
 import type { Client } from "../clients.js"
@@ -18,7 +18,8 @@ import { clients, runManyToEnd } from "../clients.js"
 import type { Route } from "../provider-process.js"
 import { remoteProvider } from "../remote.js"
 import { resume } from "../replies.js"
-import { floorLabel, runFloor } from "../floor.js"
+import type { OpenFloor } from "../floor.js"
+import { floorLabels, openFloor } from "../floor.js"
 import type { Scenario } from "../scenario.js"
 import { collector, cpuMsSince, heapAfterGc } from "../scenario.js"
 import { rotate } from "../stats.js"
@@ -59,7 +60,7 @@ const heapPerStream = (client: Client, target: Target, n: number) =>
       (i) => ({ resume: `${stallMark} stream ${i}` }),
       { first: () => started++, end: () => ended++ },
       controller.signal
-    ).pipe(Effect.fork)
+    ).pipe(Effect.forkChild)
     yield* until(() => started === n)
     const open = yield* heapAfterGc
     controller.abort()
@@ -68,23 +69,22 @@ const heapPerStream = (client: Client, target: Target, n: number) =>
     return (open - (yield* heapAfterGc)) / n / 1024
   })
 
-const neverLabel = "effect floor: Stream.never"
-
-/** Heap per fiber of `n` fibers running `effect`, in KB: what any running Effect stream of that kind holds. */
-const floorPerStream = (n: number, effect: Effect.Effect<void>) =>
+/** Heap per fiber of `n` fibers holding an open stream, in KB: what any open Effect stream of that kind holds. */
+const floorPerStream = (n: number, start: Effect.Effect<OpenFloor>) =>
   Effect.gen(function*() {
-    const fiber = yield* Effect.fork(effect)
+    const floor = yield* start
     yield* Effect.sleep("100 millis")
     const open = yield* heapAfterGc
-    yield* Fiber.interrupt(fiber)
+    yield* floor.stop
     return (open - (yield* heapAfterGc)) / n / 1024
   })
 
-const neverFloor = (n: number) =>
-  Effect.forEach(Array.from({ length: n }), () => Stream.runDrain(Stream.never), {
-    concurrency: "unbounded",
-    discard: true
-  })
+const floors = [
+  { label: floorLabels.effect4Never, start: (n: number) => openFloor("effect4", n, "never") },
+  { label: floorLabels.effect4, start: (n: number) => openFloor("effect4", n, "bridged") },
+  { label: floorLabels.effect3Never, start: (n: number) => openFloor("effect3", n, "never") },
+  { label: floorLabels.effect3, start: (n: number) => openFloor("effect3", n, "bridged") }
+] as const
 
 export const concurrent: Scenario = {
   name: "concurrent",
@@ -105,8 +105,7 @@ export const concurrent: Scenario = {
           heap.add(client, yield* heapPerStream(client, target, n))
           bench.tick(`${n} open streams: ${client}`)
         }
-        heap.add(neverLabel, yield* floorPerStream(n, neverFloor(n)))
-        heap.add(floorLabel, yield* floorPerStream(n, runFloor(n, 1, false)))
+        for (const floor of rotate(floors, round)) heap.add(floor.label, yield* floorPerStream(n, floor.start(n)))
         bench.tick(`${n} open streams: effect floors`)
         for (const client of rotate(clients, round)) {
           const since = process.cpuUsage()
@@ -130,9 +129,10 @@ export const concurrent: Scenario = {
           method: `${n} streams whose reply stalls after 4 chunks. \`heapUsed\` after full GCs once every stream ` +
             "has delivered a partial, minus `heapUsed` after full GCs once they have been stopped and have all " +
             "ended, divided by the streams. The provider runs in a child process. The floor rows hold no engine " +
-            `and no effect-baml: ${n} fibers running \`Stream.runDrain(Stream.never)\` (any running Effect ` +
-            `stream), and ${n} fibers each consuming a \`Stream.asyncPush\` stream (sliding buffer of one) ` +
-            "that has delivered one partial (any Effect stream fed by a callback)."
+            `and no effect-baml, on each Effect line: ${n} fibers running \`Stream.runDrain(Stream.never)\` ` +
+            `(any running Effect stream), and ${n} fibers each consuming a callback-bridged stream (Effect 4's ` +
+            "`Stream.callback`, Effect 3's `Stream.asyncPush`, sliding buffer of one) that has delivered one " +
+            "partial (any Effect stream fed by a callback)."
         },
         {
           id: "cpuConcurrent",

@@ -9,7 +9,7 @@
 import { Effect } from "effect"
 import { ScriptedProvider } from "../../src/testing/index.js"
 import { clients, runManyToEnd, runToEnd } from "../clients.js"
-import { floorLabel, runFloor } from "../floor.js"
+import { floorLabels, runFloor } from "../floor.js"
 import { resume } from "../replies.js"
 import type { Scenario } from "../scenario.js"
 import { collector, cpuMsSince, mark, useScript } from "../scenario.js"
@@ -26,7 +26,7 @@ const ignore = { first: () => undefined, end: () => undefined }
 
 export const cpu: Scenario = {
   name: "cpu",
-  steps: (rounds) => (rounds.cpu + 2 * rounds.layer) * clients.length + rounds.layer,
+  steps: (rounds) => (rounds.cpu + 2 * rounds.layer) * clients.length + 2 * rounds.layer,
   run: (bench) =>
     Effect.gen(function*() {
       yield* useScript(bench.provider, ScriptedProvider.json(resume(120), { delayMs: 0 }))
@@ -67,10 +67,12 @@ export const cpu: Scenario = {
           perStream.add(client, (cpuMsSince(since) * 1000) / stubStreams)
           bench.tick(`cpu per stream (stub engine): ${client}`)
         }
-        const since = process.cpuUsage()
-        yield* runFloor(stubStreams, 1, true)
-        perStream.add(floorLabel, (cpuMsSince(since) * 1000) / stubStreams)
-        bench.tick(`cpu per stream: ${floorLabel}`)
+        for (const line of rotate(["effect4", "effect3"] as const, round)) {
+          const since = process.cpuUsage()
+          yield* runFloor(line, stubStreams, 1)
+          perStream.add(floorLabels[line], (cpuMsSince(since) * 1000) / stubStreams)
+          bench.tick(`cpu per stream: ${floorLabels[line]}`)
+        }
       }
 
       return [
@@ -98,9 +100,10 @@ export const cpu: Scenario = {
           method: `Per sample: ${stubStreams} concurrent streams (the official iterator sleeps 100 ms when its ` +
             "queue is empty, so one after another would measure its sleeps), each of one partial and the final " +
             "value from the stub engine; `process.cpuUsage()` divided by the streams: the fixed cost of starting " +
-            "and ending a stream. The floor row is the same streams as bare `Stream.asyncPush` streams (sliding " +
-            "buffer of one) fed by a callback: what any Effect stream of this kind costs before effect-baml adds " +
-            "its trip-wire, span, metrics and engine call."
+            "and ending a stream. The floor rows are the same streams as bare callback-bridged streams (Effect 4's " +
+            "`Stream.callback`, Effect 3's `Stream.asyncPush`, sliding buffer of one) fed by a callback: what any " +
+            "Effect stream of this kind costs on each line before effect-baml adds its trip-wire, span, metrics " +
+            "and engine call."
         }
       ]
     })

@@ -5,6 +5,7 @@
  * runs against a provider in its own process (as a real provider is elsewhere) and against one in this process.
  */
 import { Deferred, Effect, Fiber, Stream } from "effect"
+import * as Effect3 from "../../effect3/bench/line.js"
 import { Baml, BamlRuntime } from "../../src/index.js"
 import { ScriptedProvider } from "../../src/testing/index.js"
 import type { Args } from "../clients.js"
@@ -49,7 +50,7 @@ const ways: ReadonlyArray<{ readonly label: string; readonly leave: Leave }> = [
         let seen = 0
         const fiber = yield* Baml.stream(fn, args).pipe(
           Stream.runForEach(() => ++seen === take ? Deferred.succeed(enough, undefined) : Effect.void),
-          Effect.fork
+          Effect.forkChild
         )
         yield* Deferred.await(enough)
         const leftAt = performance.now()
@@ -74,6 +75,14 @@ const ways: ReadonlyArray<{ readonly label: string; readonly leave: Leave }> = [
           Effect.provideService(BamlRuntime.BamlRuntime, target.service)
         )
       })
+  },
+  {
+    label: "effect-baml/effect3: Fiber.interrupt",
+    leave: (target, args) => Effect.tryPromise(() => Effect3.leaveByInterrupt(target.service, fn, args, take))
+  },
+  {
+    label: "effect-baml/effect3: Stream.take",
+    leave: (target, args) => Effect.tryPromise(() => Effect3.leaveByTake(target.service, fn, args, take))
   },
   {
     label: "official: abort signal + break",
