@@ -3,16 +3,15 @@
  *
  * @since 0.1.0
  */
-import type * as Engine from "@boundaryml/baml"
-import type { TypeBuilder as NativeTypeBuilder } from "@boundaryml/baml/native"
 import { Cause, Chunk, Effect, Exit, FiberId, Mailbox, Option, Stream } from "effect"
 import type * as Scope from "effect/Scope"
+import * as Engine from "../../src/core/engine.js"
+import * as TripWire from "../../src/core/tripWire.js"
 import type { BamlError } from "./BamlError.js"
 import { BamlInvalidArgumentError, fromEngine } from "./BamlError.js"
 import { BamlRuntime } from "./BamlRuntime.js"
-import { argsProblem, callArgs } from "./internal/engine.js"
-import type { Emit } from "./internal/meter.js"
-import { callSpan, meter } from "./internal/meter.js"
+import { meter } from "./internal/meter.js"
+import { callSpan } from "./internal/telemetry.js"
 
 /**
  * A type builder for dynamic types: the engine's native one, `@boundaryml/baml/type_builder`'s, or the one a
@@ -20,7 +19,7 @@ import { callSpan, meter } from "./internal/meter.js"
  *
  * @example
  * ```ts
- * import { Baml, BamlRuntime } from "effect-baml"
+ * import { Baml, BamlRuntime } from "effect-baml/effect3"
  * import { TypeBuilder } from "@boundaryml/baml/type_builder"
  * import { Effect } from "effect"
  *
@@ -34,17 +33,14 @@ import { callSpan, meter } from "./internal/meter.js"
  * @since 0.1.0
  * @category models
  */
-export type TypeBuilder =
-  | NativeTypeBuilder
-  | { readonly _tb: () => NativeTypeBuilder }
-  | { readonly __tb: () => NativeTypeBuilder }
+export type TypeBuilder = Engine.TypeBuilder
 
 /**
  * Per-call options, as the official BAML client takes them.
  *
  * @example
  * ```ts
- * import { Baml } from "effect-baml"
+ * import { Baml } from "effect-baml/effect3"
  * import { Collector } from "@boundaryml/baml"
  *
  * const collector = new Collector("resumes")
@@ -54,52 +50,18 @@ export type TypeBuilder =
  * @since 0.1.0
  * @category models
  */
-export interface Options {
-  /**
-   * The client to use instead of the function's own. With a `clientRegistry` too, it sets that registry's primary
-   * client, as the official client does: the registry keeps it for later calls.
-   */
-  readonly client?: string | undefined
-  /** Clients defined at run time; the engine's own `ClientRegistry`. */
-  readonly clientRegistry?: Engine.ClientRegistry | undefined
-  /** Dynamic types (`@@dynamic` classes and enums). */
-  readonly typeBuilder?: TypeBuilder | undefined
-  /** The engine's `Collector`s, which record usage, timings and raw HTTP traffic of this call. */
-  readonly collectors?: ReadonlyArray<Engine.Collector> | undefined
-  /** Tags recorded with the call's trace. */
-  readonly tags?: Readonly<Record<string, string>> | undefined
-  /** Values for `env.X`, layered over the runtime's environment for this call only. */
-  readonly env?: Readonly<Record<string, string | undefined>> | undefined
-}
+export interface Options extends Engine.CallOptions {}
 
-/**
- * The trip-wire: an AbortController whose signal goes to the native call. Closing the scope pulls it, and the engine
- * then drops the HTTP request. A call the engine has settled has nothing left to abort, and pulling the wire would
- * still cost an exception object and the engine's abort listener: settling disarms it.
- */
-interface TripWire {
-  readonly controller: AbortController
-  armed: boolean
-}
-
-const armedWire = (): TripWire => ({ controller: new AbortController(), armed: true })
-
-const pull = (wire: TripWire): void => {
-  if (wire.armed) wire.controller.abort()
-}
-
-const tripWire: Effect.Effect<TripWire, never, Scope.Scope> = Effect.acquireRelease(
-  Effect.sync(armedWire),
-  (wire) => Effect.sync(() => pull(wire))
+/** The trip-wire of one native call, owned by the scope: closing the scope trips it, whatever the exit. */
+const tripWire: Effect.Effect<TripWire.TripWire, never, Scope.Scope> = Effect.acquireRelease(
+  Effect.sync(TripWire.make),
+  (wire) => Effect.sync(() => TripWire.trip(wire))
 )
-
-const engineCall = <A>(evaluate: () => A, toError: (cause: unknown) => BamlError): Effect.Effect<A, BamlError> =>
-  Effect.try({ try: evaluate, catch: toError })
 
 // Arguments the engine cannot convert (a cycle, a function) would crash it or be dropped without a word.
 const checkArgs = (args: unknown): Effect.Effect<void, BamlInvalidArgumentError> =>
   Effect.suspend(() => {
-    const problem = argsProblem(args)
+    const problem = Engine.argsProblem(args)
     return problem === undefined ? Effect.void : Effect.fail(new BamlInvalidArgumentError({ message: problem }))
   })
 
@@ -108,10 +70,10 @@ const prepare = (args: Readonly<Record<string, unknown>>, options: Options | und
   Effect.gen(function*() {
     const runtime = yield* BamlRuntime
     yield* checkArgs(args)
-    const native = yield* engineCall(
-      () => callArgs(runtime.engine, runtime.env, options),
-      (cause) => fromEngine(cause, { env: runtime.env })
-    )
+    const native = yield* Effect.try({
+      try: () => Engine.callArgs(runtime.engine, runtime.env, options),
+      catch: (cause) => fromEngine(cause, { env: runtime.env })
+    })
     // The engine quotes the provider, which may echo the credentials it was sent: the call's env is redacted.
     const toError = (cause: unknown) => fromEngine(cause, { env: native.env })
     return { engine: runtime.engine, native, toError }
@@ -122,7 +84,7 @@ const prepare = (args: Readonly<Record<string, unknown>>, options: Options | und
  *
  * @example
  * ```ts
- * import { Baml, BamlRuntime } from "effect-baml"
+ * import { Baml, BamlRuntime } from "effect-baml/effect3"
  * import { Effect } from "effect"
  *
  * const program = Baml.call("ExtractResume", { resume: "Ada Lovelace, mathematician" }).pipe(
@@ -141,19 +103,19 @@ export const call = (
   Effect.scoped(
     Effect.gen(function*() {
       // Usage, metrics and the token budget. Acquired before the wire, so that it reads what the engine had received
-      // once the wire is pulled.
+      // once the wire is tripped.
       const usage = yield* meter("call", functionName, options?.client)
       const { engine, native, toError } = yield* prepare(args, options)
       const wire = yield* tripWire
       const result = yield* Effect.tryPromise({
         try: () =>
-          engine.callFunction(functionName, args, ...native.options(usage.collector), wire.controller.signal)
-            .finally(() => (wire.armed = false)),
-        // Only an interrupt pulls the wire, and an interrupted fiber has stopped waiting for this promise: every
+          engine.callFunction(functionName, args, ...native.options(usage.collector), wire.signal)
+            .finally(() => TripWire.disarm(wire)),
+        // Only an interrupt trips the wire, and an interrupted fiber has stopped waiting for this promise: every
         // rejection that arrives here is a real failure.
         catch: toError
       })
-      return yield* engineCall(() => result.parsed(false), toError)
+      return yield* Effect.try({ try: () => result.parsed(false), catch: toError })
     })
   ).pipe(callSpan(functionName))
 
@@ -165,7 +127,7 @@ export const call = (
  *
  * @example
  * ```ts
- * import { Baml } from "effect-baml"
+ * import { Baml } from "effect-baml/effect3"
  * import { Stream } from "effect"
  *
  * // Only the first three partials are generated and paid for: the request is aborted after them.
@@ -190,62 +152,84 @@ export const stream = (
       )
       const usage = yield* meter("stream", functionName, options?.client)
       const { engine, native, toError } = yield* prepare(args, options)
-      // One resource: the trip-wire and the native stream it guards. Closing the scope pulls the wire first (nothing
-      // else stands between the consumer leaving and the abort), then releases the callback, which the native
-      // stream holds (with all it captures) until it is released.
-      const { emit, handle, wire } = yield* Effect.acquireRelease(
-        engineCall(() => {
-          const wire = armedWire()
-          // `emit` notes the first partial and how the engine ended; `onTick` counts each event against the token
-          // budget, and pulls the wire when the budget is spent.
-          const { emit, onTick } = usage.watch(emitTo(mailbox), wire.controller)
-          const tick = releasable(onTick)
-          const handle = engine.streamFunction(
-            functionName,
-            args,
-            undefined,
-            ...native.options(usage.collector),
-            wire.controller.signal,
-            tick.call
-          )
-          return { emit, handle, tick, wire }
-        }, toError),
+      // One resource: the trip-wire and the native stream it guards. Closing the scope trips the wire first (nothing
+      // else stands between the consumer leaving and the abort), then releases the callbacks, which the engine holds
+      // (with all they capture) until they are released.
+      const { handle, wire } = yield* Effect.acquireRelease(
+        Effect.try({
+          try: () => {
+            const wire = TripWire.make()
+            // Each event the engine receives is counted against the token budget; when it goes over, the stream fails
+            // and the request is cut off at once, however busy the consumer is.
+            const tick = TripWire.releasable(() => {
+              const exceeded = usage.onTick(wire.tripped)
+              if (exceeded === undefined) return
+              usage.settled({ _tag: "Failure", error: exceeded })
+              mailbox.unsafeDone(Exit.fail(exceeded))
+              TripWire.trip(wire)
+            })
+            const handle = engine.streamFunction(
+              functionName,
+              args,
+              undefined,
+              ...native.options(usage.collector),
+              wire.signal,
+              tick.call
+            )
+            return { handle, tick, wire }
+          },
+          catch: toError
+        }),
         ({ handle, tick, wire }) =>
           Effect.sync(() => {
-            pull(wire)
+            TripWire.trip(wire)
             handle.onEvent(undefined)
             tick.release()
           })
       )
-      // Once the wire is pulled the consumer has gone, and the engine's abort report has nobody to go to. Whether
-      // the wire was pulled is the test, not the error's text: a model's reply can say "Operation was aborted" too.
+      usage.started()
+      // Once the wire is tripped the consumer has gone, and the engine's abort report has nobody to go to. Whether
+      // the wire was tripped is the test, not the error's text: a model's reply can say "Operation was aborted" too.
       const fail = (cause: unknown) => {
-        if (!wire.controller.signal.aborted) emit.fail(toError(cause))
+        if (wire.tripped) return
+        const error = toError(cause)
+        usage.settled({ _tag: "Failure", error })
+        mailbox.unsafeDone(Exit.fail(error))
       }
       let callbackError: unknown = undefined
       handle.onEvent((error, partial) => {
         if (error) callbackError ??= error
         // A partial that is not ok is a failed attempt (a retry or a fallback may follow); the final result says.
         else if (partial.isOk()) {
+          let value: unknown
           try {
-            emit.partial(partial.parsed(true))
+            value = partial.parsed(true)
           } catch {
             // a partial that cannot be read is skipped; the next snapshot or the final result replaces it
+            return
           }
+          usage.firstPartial()
+          // The newest partial replaces one the consumer has not taken yet.
+          mailbox.unsafeOffer(value)
         }
       })
       handle.done(native.ctx).then(
         (result) => {
-          wire.armed = false
+          TripWire.disarm(wire)
+          let value: unknown
           try {
             if (callbackError !== undefined) throw callbackError
-            emit.final(result.parsed(false))
+            value = result.parsed(false)
           } catch (cause) {
-            fail(cause)
+            return fail(cause)
           }
+          usage.settled({ _tag: "Success" })
+          // The final value, then the end: the mailbox is done once the consumer has taken it.
+          mailbox.unsafeOffer(value)
+          mailbox.unsafeDone(Exit.void)
         },
         (cause) => {
-          wire.armed = false
+          TripWire.disarm(wire)
           fail(cause)
         }
       )
@@ -254,35 +238,18 @@ export const stream = (
   )
 
 /**
- * A callback for the engine that lets go of `f` when released. The engine (0.226.2) keeps a stream's `onTick` after
- * the stream has ended, for good: holding `f` itself, it kept the whole stream (~17 KB a stream after `Stream.take`);
- * holding this forwarder, it keeps two small objects.
- */
-const releasable = (f: () => void) => {
-  const ref: { f: (() => void) | undefined } = { f }
-  return { call: () => ref.f?.(), release: () => void (ref.f = undefined) }
-}
-
-/** Where the engine's results go: the newest partial replaces one not yet taken; the final value, then the end. */
-const emitTo = (mailbox: Mailbox.Mailbox<unknown, BamlError>): Emit => ({
-  partial: (value) => void mailbox.unsafeOffer(value),
-  final: (value) => {
-    mailbox.unsafeOffer(value)
-    mailbox.unsafeDone(Exit.void)
-  },
-  fail: (error) => void mailbox.unsafeDone(Exit.fail(error))
-})
-
-/**
  * The stream's pull. When the fiber waiting in it is interrupted (`Fiber.interrupt`, a timeout, a lost race), the wire
- * is pulled at once, before Effect unwinds the consumer and closes the stream's scope. The stream has then ended: a
+ * is tripped at once, before Effect unwinds the consumer and closes the stream's scope. The stream has then ended: a
  * later pull (only possible with `Stream.toPull`) finds it interrupted rather than waiting for an aborted request.
  */
-const pullFrom = (mailbox: Mailbox.Mailbox<unknown, BamlError>, wire: TripWire) =>
+const pullFrom = (
+  mailbox: Mailbox.Mailbox<unknown, BamlError>,
+  wire: TripWire.TripWire
+): Effect.Effect<Chunk.Chunk<unknown>, Option.Option<BamlError>> =>
   mailbox.takeAll.pipe(
     Effect.onInterrupt((interruptors) =>
       Effect.sync(() => {
-        pull(wire)
+        TripWire.trip(wire)
         mailbox.unsafeDone(Exit.failCause(Cause.interrupt(FiberId.combineAll(interruptors))))
       })
     ),

@@ -3,16 +3,15 @@
  *
  * @since 0.1.0
  */
-import * as Engine from "@boundaryml/baml"
 import { Schema } from "effect"
-import { redact, secretsOf } from "./internal/redact.js"
+import { readEngineError } from "../../src/core/engineError.js"
 
 /**
  * The LLM replied, but the reply could not be parsed into the function's return type.
  *
  * @example
  * ```ts
- * import { Baml, BamlError } from "effect-baml"
+ * import { Baml, BamlError } from "effect-baml/effect3"
  * import { Effect } from "effect"
  *
  * const program = Baml.call("ExtractResume", { resume: "..." }).pipe(
@@ -34,7 +33,7 @@ export class BamlValidationError extends Schema.TaggedError<BamlValidationError>
  *
  * @example
  * ```ts
- * import { BamlError } from "effect-baml"
+ * import { BamlError } from "effect-baml/effect3"
  *
  * const isCutOff = (e: BamlError.BamlError) => e._tag === "BamlClientFinishReasonError"
  * ```
@@ -59,7 +58,7 @@ export class BamlClientFinishReasonError extends Schema.TaggedError<BamlClientFi
  *
  * @example
  * ```ts
- * import { Baml } from "effect-baml"
+ * import { Baml } from "effect-baml/effect3"
  * import { Effect } from "effect"
  *
  * const program = Baml.call("ExtractResume", { resume: "..." }).pipe(
@@ -84,7 +83,7 @@ export class BamlClientHttpError extends Schema.TaggedError<BamlClientHttpError>
  *
  * @example
  * ```ts
- * import { BamlError } from "effect-baml"
+ * import { BamlError } from "effect-baml/effect3"
  *
  * const isTimeout = (e: BamlError.BamlError) => e._tag === "BamlTimeoutError"
  * ```
@@ -102,7 +101,7 @@ export class BamlTimeoutError extends Schema.TaggedError<BamlTimeoutError>()("Ba
  *
  * @example
  * ```ts
- * import { Baml } from "effect-baml"
+ * import { Baml } from "effect-baml/effect3"
  * import { Effect } from "effect"
  *
  * const program = Baml.call("ExtractResume", { resume: 42 }).pipe(
@@ -122,7 +121,7 @@ export class BamlInvalidArgumentError extends Schema.TaggedError<BamlInvalidArgu
  *
  * @example
  * ```ts
- * import { BamlError } from "effect-baml"
+ * import { BamlError } from "effect-baml/effect3"
  *
  * const isClientError = (e: BamlError.BamlError) => e._tag === "BamlClientError"
  * ```
@@ -139,7 +138,7 @@ export class BamlClientError extends Schema.TaggedError<BamlClientError>()("Baml
  *
  * @example
  * ```ts
- * import { BamlRuntime } from "effect-baml"
+ * import { BamlRuntime } from "effect-baml/effect3"
  * import { Effect, Layer } from "effect"
  *
  * const program = Layer.launch(BamlRuntime.layerFromDirectory("./baml_src")).pipe(
@@ -162,7 +161,7 @@ export class BamlRuntimeError extends Schema.TaggedError<BamlRuntimeError>()("Ba
  *
  * @example
  * ```ts
- * import { Baml, TokenBudget } from "effect-baml"
+ * import { Baml, TokenBudget } from "effect-baml/effect3"
  * import { Effect, Stream } from "effect"
  *
  * const program = Baml.stream("ExtractResume", { resume: "..." }).pipe(
@@ -190,7 +189,7 @@ export class BudgetExceeded extends Schema.TaggedError<BudgetExceeded>()("Budget
  *
  * @example
  * ```ts
- * import { BamlError } from "effect-baml"
+ * import { BamlError } from "effect-baml/effect3"
  *
  * const describe = (error: BamlError.BamlError): string =>
  *   error._tag === "BamlClientHttpError" ? `provider answered ${error.statusCode}` : error.message
@@ -213,7 +212,7 @@ export type BamlError =
  *
  * @example
  * ```ts
- * import { BamlError } from "effect-baml"
+ * import { BamlError } from "effect-baml/effect3"
  * import { Schema } from "effect"
  *
  * const decode = Schema.decodeUnknownSync(BamlError.BamlError)
@@ -241,75 +240,13 @@ export const BamlError: Schema.Union<[
   BudgetExceeded
 )
 
-// The engine appends a Rust backtrace (when RUST_BACKTRACE is set) and prefixes its class chain; neither helps a user.
-const clean = (text: string): string =>
-  text
-    .split(/\n+\s*Stack backtrace:/)[0]!
-    .replace(/^(?:Baml\w*Error: )+/, "")
-    .trim()
-
-const diagnostic = (text: string): { readonly file?: string; readonly line?: number } => {
-  const match = /-->\s+(\S+?):(\d+)/.exec(text)
-  return match ? { file: match[1]!, line: Number(match[2]) } : {}
-}
-
-const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null
-
-/**
- * Reads the JSON report most engine errors carry as their message, by its `type`. `Engine.toBamlError` searches the
- * whole text instead, which also holds the prompt and the model's reply: a reply that says "Operation was aborted"
- * would make a validation error look like an abort.
- */
-const fromReport = (error: unknown): Error | undefined => {
-  if (!(error instanceof Error)) return undefined
-  let report: unknown
-  try {
-    report = JSON.parse(error.message)
-  } catch {
-    return undefined
-  }
-  if (!isRecord(report)) return undefined
-  const text = (key: string) => typeof report[key] === "string" ? report[key] : ""
-  const optional = (key: string) => typeof report[key] === "string" ? report[key] : undefined
-  const message = text("message") || error.message
-  switch (report.type) {
-    case "BamlValidationError":
-      return new Engine.BamlValidationError(text("prompt"), text("raw_output"), message, text("detailed_message"))
-    case "BamlClientFinishReasonError":
-      return new Engine.BamlClientFinishReasonError(
-        text("prompt"),
-        text("raw_output"),
-        message,
-        optional("finish_reason"),
-        text("detailed_message")
-      )
-    case "BamlTimeoutError":
-      return Object.assign(new Engine.BamlTimeoutError(text("client_name"), message), {
-        detailed_message: text("detailed_message")
-      })
-    case "BamlClientHttpError": {
-      const status = typeof report.status_code === "number" ? report.status_code : -100
-      const detailed = text("detailed_message")
-      return new Engine.BamlClientHttpError(text("client_name"), message, status, detailed, optional("raw_response"))
-    }
-    case "BamlAbortError":
-      return new Engine.BamlAbortError(message, report.reason, text("detailed_message"))
-  }
-  return undefined
-}
-
-// The engine's own http timeouts (`request_timeout_ms`, `idle_timeout_ms`, ...) reach streams as HTTP errors with
-// status 408; a 408 the provider itself answered says "Request failed with status code" and stays an HTTP error.
-const isEngineTimeout = (e: Engine.BamlClientHttpError): boolean =>
-  e.status_code === 408 && !/^Request failed with status code/.test(clean(e.message))
-
 /**
  * What {@link fromEngine} removes from the errors it makes: the values of the credential-like variables of `env`
  * (`*_API_KEY`, `*_TOKEN`, `*_SECRET`, ...), the environment the call ran with.
  *
  * @example
  * ```ts
- * import { BamlError } from "effect-baml"
+ * import { BamlError } from "effect-baml/effect3"
  *
  * const redaction: BamlError.Redaction = { env: { OPENAI_API_KEY: "sk-..." } }
  * ```
@@ -327,7 +264,7 @@ export interface Redaction {
  *
  * @example
  * ```ts
- * import { BamlError } from "effect-baml"
+ * import { BamlError } from "effect-baml/effect3"
  *
  * const error = BamlError.fromEngine(new Error("BamlError: function 'Nope' not found"), { env: process.env })
  * // error._tag === "BamlRuntimeError"
@@ -336,48 +273,23 @@ export interface Redaction {
  * @category conversions
  */
 export const fromEngine = (error: unknown, redaction: Redaction = {}): BamlError => {
-  const secrets = secretsOf(redaction.env)
-  const safe = (text: string) => redact(text, secrets)
-  const e = fromReport(error) ?? Engine.toBamlError(error)
-  if (e instanceof Engine.BamlTimeoutError || (e instanceof Engine.BamlClientHttpError && isEngineTimeout(e))) {
-    return new BamlTimeoutError({
-      message: safe(clean(e.message)),
-      clientName: e.client_name,
-      detailedMessage: safe(clean(e.detailed_message))
-    })
+  const report = readEngineError(error, redaction.env)
+  switch (report._tag) {
+    case "BamlValidationError":
+      return new BamlValidationError(fieldsOf(report))
+    case "BamlClientFinishReasonError":
+      return new BamlClientFinishReasonError(fieldsOf(report))
+    case "BamlClientHttpError":
+      return new BamlClientHttpError(fieldsOf(report))
+    case "BamlTimeoutError":
+      return new BamlTimeoutError(fieldsOf(report))
+    case "BamlInvalidArgumentError":
+      return new BamlInvalidArgumentError(fieldsOf(report))
+    case "BamlClientError":
+      return new BamlClientError(fieldsOf(report))
+    case "BamlRuntimeError":
+      return new BamlRuntimeError(fieldsOf(report))
   }
-  if (e instanceof Engine.BamlClientHttpError) {
-    return new BamlClientHttpError({
-      message: safe(clean(e.message)),
-      clientName: e.client_name,
-      statusCode: e.status_code,
-      detailedMessage: safe(clean(e.detailed_message)),
-      ...(e.raw_response === undefined ? {} : { rawResponse: safe(e.raw_response) })
-    })
-  }
-  if (e instanceof Engine.BamlClientFinishReasonError) {
-    return new BamlClientFinishReasonError({
-      message: safe(clean(e.message)),
-      prompt: safe(e.prompt),
-      rawOutput: safe(e.raw_output),
-      detailedMessage: safe(clean(e.detailed_message)),
-      ...(e.finish_reason === undefined ? {} : { finishReason: e.finish_reason })
-    })
-  }
-  if (e instanceof Engine.BamlValidationError) {
-    return new BamlValidationError({
-      message: safe(clean(e.message)),
-      prompt: safe(e.prompt),
-      rawOutput: safe(e.raw_output),
-      detailedMessage: safe(clean(e.detailed_message))
-    })
-  }
-  const message = safe(e instanceof Error ? e.message : String(e))
-  if (e instanceof Engine.BamlInvalidArgumentError || message.includes("BamlInvalidArgumentError")) {
-    return new BamlInvalidArgumentError({ message: clean(message) })
-  }
-  if (e instanceof Engine.BamlClientError || /^BamlError: BamlClientError/.test(message)) {
-    return new BamlClientError({ message: clean(message) })
-  }
-  return new BamlRuntimeError({ message: clean(message), ...diagnostic(message) })
 }
+
+const fieldsOf = <R extends { readonly _tag: string }>({ _tag, ...fields }: R): Omit<R, "_tag"> => fields

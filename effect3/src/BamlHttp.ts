@@ -12,12 +12,12 @@ import { dual } from "effect/Function"
 import * as BamlError from "./BamlError.js"
 
 /**
- * What a client is sent when the stream dies of a defect: nothing of the defect itself, which stays on the server. The
- * tag is the one `@effect/platform`'s `HttpApiError` uses for the same case.
+ * What a client is sent when the stream dies of a defect: nothing of the defect itself, which stays in the server's
+ * log. The tag is the one `@effect/platform`'s `HttpApiError` uses for the same case.
  *
  * @example
  * ```ts
- * import type { BamlHttp } from "effect-baml"
+ * import type { BamlHttp } from "effect-baml/effect3"
  *
  * const isBug = (data: BamlHttp.ErrorData) => data._tag === "InternalServerError"
  * ```
@@ -35,8 +35,8 @@ export interface InternalServerError {
  *
  * @example
  * ```ts
- * import { BamlError } from "effect-baml"
- * import type { BamlHttp } from "effect-baml"
+ * import { BamlError } from "effect-baml/effect3"
+ * import type { BamlHttp } from "effect-baml/effect3"
  * import { Schema } from "effect"
  *
  * // in the browser, or any client: back to the error class
@@ -55,7 +55,7 @@ export type ErrorData = Schema.Schema.Encoded<typeof BamlError.BamlError> | Inte
  *
  * @example
  * ```ts
- * import type { BamlHttp } from "effect-baml"
+ * import type { BamlHttp } from "effect-baml/effect3"
  *
  * const render = (event: BamlHttp.Event<unknown>) =>
  *   event.event === "error" ? `failed: ${event.data.message}` : JSON.stringify(event.data)
@@ -77,14 +77,14 @@ const internalServerError: Event<never> = {
 
 /**
  * The messages of a response, as a stream that does not fail: partials, then the final, or an error. Interruption
- * passes through untouched, so that it still aborts the LLM request; a defect is announced with an
- * `InternalServerError` event and then passed through, so that the request's fiber still dies of it (for the server's
- * logging middleware). `sse` and `ndjson` are encodings of this stream; use it directly for another transport (e.g. a
- * WebSocket).
+ * passes through untouched, so that it still aborts the LLM request. A defect is announced with an
+ * `InternalServerError` event and logged (with its cause) at error level, and the stream then ends, so that the
+ * response ends with its last message rather than being cut off. `sse` and `ndjson` are encodings of this stream; use
+ * it directly for another transport (e.g. a WebSocket).
  *
  * @example
  * ```ts
- * import { Baml, BamlHttp } from "effect-baml"
+ * import { Baml, BamlHttp } from "effect-baml/effect3"
  * import { Stream } from "effect"
  *
  * const messages = BamlHttp.events(Baml.stream("ExtractResume", { resume: "..." })).pipe(
@@ -117,7 +117,10 @@ export const events = <A, E extends BamlError.BamlError, R>(
       Stream.catchAllCause((cause) =>
         Cause.isInterruptedOnly(cause)
           ? Stream.failCause(cause)
-          : Stream.concat(Stream.succeed(internalServerError), Stream.failCause(cause))
+          : Stream.concat(
+            Stream.succeed(internalServerError),
+            Stream.execute(Effect.logError("BamlHttp: the stream died while serving a response", cause))
+          )
       )
     )
   })
@@ -131,7 +134,7 @@ const json = (data: unknown): string => JSON.stringify(data) ?? "null"
  *
  * @example
  * ```ts
- * import { Baml, BamlHttp } from "effect-baml"
+ * import { Baml, BamlHttp } from "effect-baml/effect3"
  *
  * const serve: BamlHttp.Responder = BamlHttp.sse
  * const response = Baml.stream("ExtractResume", { resume: "..." }).pipe(serve())
@@ -162,6 +165,7 @@ const responder = (
       self: Stream.Stream<A, E, R>,
       options?: HttpServerResponse.Options.WithContent
     ): Effect.Effect<HttpServerResponse.HttpServerResponse, never, R> =>
+      // The response's body runs in the request's fiber, after the handler returned: it gets the handler's services.
       Effect.map(Effect.context<R>(), (context) =>
         HttpServerResponse.stream(
           Stream.encodeText(render(Stream.provideContext(events(self), context))),
@@ -189,7 +193,7 @@ const responder = (
  * @example
  * ```ts
  * import { HttpRouter, HttpServerRequest } from "@effect/platform"
- * import { Baml, BamlHttp } from "effect-baml"
+ * import { Baml, BamlHttp } from "effect-baml/effect3"
  * import { Effect, Schema } from "effect"
  *
  * const router = HttpRouter.empty.pipe(
@@ -219,7 +223,7 @@ export const sse: Responder = responder(
  * @example
  * ```ts
  * import { HttpRouter, HttpServerRequest } from "@effect/platform"
- * import { Baml, BamlHttp } from "effect-baml"
+ * import { Baml, BamlHttp } from "effect-baml/effect3"
  * import { Effect, Schema } from "effect"
  *
  * const router = HttpRouter.empty.pipe(

@@ -13,9 +13,9 @@
  *
  * @since 0.1.0
  */
+import { BamlAudio, BamlImage, BamlPdf, BamlVideo } from "@boundaryml/baml/native"
 import * as FileSystem from "@effect/platform/FileSystem"
 import type { PlatformError } from "@effect/platform/Error"
-import { BamlAudio, BamlImage, BamlPdf, BamlVideo } from "@boundaryml/baml/native"
 import { Effect } from "effect"
 import { BamlInvalidArgumentError } from "./BamlError.js"
 
@@ -24,7 +24,7 @@ import { BamlInvalidArgumentError } from "./BamlError.js"
  *
  * @example
  * ```ts
- * import { BamlMedia } from "effect-baml"
+ * import { BamlMedia } from "effect-baml/effect3"
  *
  * const logo = BamlMedia.Image.fromUrl("https://example.com/logo.png")
  * ```
@@ -33,6 +33,14 @@ import { BamlInvalidArgumentError } from "./BamlError.js"
  */
 export const Image: typeof BamlImage = BamlImage
 /**
+ * The type of an image argument.
+ *
+ * @example
+ * ```ts
+ * import { BamlMedia } from "effect-baml/effect3"
+ *
+ * const value: BamlMedia.Image = BamlMedia.image({ url: "https://example.com/logo.png" })
+ * ```
  * @since 0.1.0
  * @category models
  */
@@ -43,7 +51,7 @@ export type Image = BamlImage
  *
  * @example
  * ```ts
- * import { BamlMedia } from "effect-baml"
+ * import { BamlMedia } from "effect-baml/effect3"
  *
  * const clip = BamlMedia.Audio.fromBase64("audio/mp3", "SUQzBAAAAAAA")
  * ```
@@ -52,6 +60,14 @@ export type Image = BamlImage
  */
 export const Audio: typeof BamlAudio = BamlAudio
 /**
+ * The type of an audio argument.
+ *
+ * @example
+ * ```ts
+ * import { BamlMedia } from "effect-baml/effect3"
+ *
+ * const value: BamlMedia.Audio = BamlMedia.audio({ url: "https://example.com/clip.mp3" })
+ * ```
  * @since 0.1.0
  * @category models
  */
@@ -62,7 +78,7 @@ export type Audio = BamlAudio
  *
  * @example
  * ```ts
- * import { BamlMedia } from "effect-baml"
+ * import { BamlMedia } from "effect-baml/effect3"
  *
  * const paper = BamlMedia.Pdf.fromUrl("https://example.com/paper.pdf")
  * ```
@@ -71,6 +87,14 @@ export type Audio = BamlAudio
  */
 export const Pdf: typeof BamlPdf = BamlPdf
 /**
+ * The type of a pdf argument.
+ *
+ * @example
+ * ```ts
+ * import { BamlMedia } from "effect-baml/effect3"
+ *
+ * const value: BamlMedia.Pdf = BamlMedia.pdf({ url: "https://example.com/paper.pdf" })
+ * ```
  * @since 0.1.0
  * @category models
  */
@@ -81,7 +105,7 @@ export type Pdf = BamlPdf
  *
  * @example
  * ```ts
- * import { BamlMedia } from "effect-baml"
+ * import { BamlMedia } from "effect-baml/effect3"
  *
  * const talk = BamlMedia.Video.fromUrl("https://example.com/talk.mp4")
  * ```
@@ -90,6 +114,14 @@ export type Pdf = BamlPdf
  */
 export const Video: typeof BamlVideo = BamlVideo
 /**
+ * The type of a video argument.
+ *
+ * @example
+ * ```ts
+ * import { BamlMedia } from "effect-baml/effect3"
+ *
+ * const value: BamlMedia.Video = BamlMedia.video({ url: "https://example.com/talk.mp4" })
+ * ```
  * @since 0.1.0
  * @category models
  */
@@ -101,7 +133,7 @@ export type Video = BamlVideo
  *
  * @example
  * ```ts
- * import type { BamlMedia } from "effect-baml"
+ * import type { BamlMedia } from "effect-baml/effect3"
  *
  * const source: BamlMedia.Source = { base64: "iVBORw0KGgo=", mediaType: "image/png" }
  * ```
@@ -117,7 +149,7 @@ export type Source =
  *
  * @example
  * ```ts
- * import type { BamlMedia } from "effect-baml"
+ * import type { BamlMedia } from "effect-baml/effect3"
  *
  * const source: BamlMedia.PdfSource = { url: "https://example.com/paper.pdf" }
  * ```
@@ -131,7 +163,7 @@ export type PdfSource = { readonly url: string } | { readonly base64: string }
  *
  * @example
  * ```ts
- * import { BamlMedia } from "effect-baml"
+ * import { BamlMedia } from "effect-baml/effect3"
  *
  * const photo = BamlMedia.image({ url: "https://example.com/photo.jpg" })
  * ```
@@ -148,7 +180,7 @@ export const image = (source: Source): Image =>
  *
  * @example
  * ```ts
- * import { BamlMedia } from "effect-baml"
+ * import { BamlMedia } from "effect-baml/effect3"
  *
  * const voice = BamlMedia.audio({ base64: "SUQzBAAAAAAA", mediaType: "audio/mp3" })
  * ```
@@ -165,7 +197,7 @@ export const audio = (source: Source): Audio =>
  *
  * @example
  * ```ts
- * import { BamlMedia } from "effect-baml"
+ * import { BamlMedia } from "effect-baml/effect3"
  *
  * const contract = BamlMedia.pdf({ url: "https://example.com/contract.pdf" })
  * ```
@@ -180,7 +212,7 @@ export const pdf = (source: PdfSource): Pdf =>
  *
  * @example
  * ```ts
- * import { BamlMedia } from "effect-baml"
+ * import { BamlMedia } from "effect-baml/effect3"
  *
  * const demo = BamlMedia.video({ url: "https://example.com/demo.mp4", mediaType: "video/mp4" })
  * ```
@@ -197,7 +229,7 @@ export const video = (source: Source): Video =>
  *
  * @example
  * ```ts
- * import type { BamlMedia } from "effect-baml"
+ * import type { BamlMedia } from "effect-baml/effect3"
  *
  * type Picture = BamlMedia.Kinds["image"]
  * ```
@@ -231,11 +263,11 @@ const byExtension: Readonly<Record<string, string>> = {
 /**
  * Reads a file into a media argument, as base64 data. The media type comes from the file's extension unless given;
  * a file whose type cannot be told fails with a `BamlInvalidArgumentError`, and a file that cannot be read with the
- * platform's error.
+ * platform's `PlatformError` (a `SystemError` whose `reason` says why, e.g. `NotFound`).
  *
  * @example
  * ```ts
- * import { BamlMedia } from "effect-baml"
+ * import { BamlMedia } from "effect-baml/effect3"
  * import { NodeContext } from "@effect/platform-node"
  * import { Effect } from "effect"
  *

@@ -21,7 +21,7 @@ import { Metric, MetricBoundaries } from "effect"
  *
  * @example
  * ```ts
- * import { BamlMetrics } from "effect-baml"
+ * import { BamlMetrics } from "effect-baml/effect3"
  * import { Metric } from "effect"
  *
  * const extractions = Metric.value(BamlMetrics.calls.pipe(
@@ -44,7 +44,7 @@ export const calls: Metric.Metric.Counter<number> = Metric.counter("baml.calls",
  *
  * @example
  * ```ts
- * import { BamlMetrics } from "effect-baml"
+ * import { BamlMetrics } from "effect-baml/effect3"
  * import { Metric } from "effect"
  *
  * const cancelled = Metric.value(BamlMetrics.cancelled.pipe(
@@ -66,7 +66,7 @@ export const cancelled: Metric.Metric.Counter<number> = Metric.counter("baml.cal
  *
  * @example
  * ```ts
- * import { BamlMetrics } from "effect-baml"
+ * import { BamlMetrics } from "effect-baml/effect3"
  * import { Metric } from "effect"
  *
  * const httpErrors = Metric.value(BamlMetrics.failures.pipe(
@@ -90,7 +90,7 @@ export const failures: Metric.Metric.Counter<number> = Metric.counter("baml.call
  *
  * @example
  * ```ts
- * import { BamlMetrics } from "effect-baml"
+ * import { BamlMetrics } from "effect-baml/effect3"
  * import { Metric } from "effect"
  *
  * const input = Metric.value(BamlMetrics.inputTokens.pipe(
@@ -113,7 +113,7 @@ export const inputTokens: Metric.Metric.Counter<number> = Metric.counter("baml.t
  *
  * @example
  * ```ts
- * import { BamlMetrics } from "effect-baml"
+ * import { BamlMetrics } from "effect-baml/effect3"
  * import { Metric } from "effect"
  *
  * const output = Metric.value(BamlMetrics.outputTokens.pipe(
@@ -135,7 +135,7 @@ export const outputTokens: Metric.Metric.Counter<number> = Metric.counter("baml.
  *
  * @example
  * ```ts
- * import { BamlMetrics } from "effect-baml"
+ * import { BamlMetrics } from "effect-baml/effect3"
  * import { Metric } from "effect"
  *
  * const cached = Metric.value(BamlMetrics.cachedInputTokens.pipe(
@@ -159,7 +159,7 @@ export const cachedInputTokens: Metric.Metric.Counter<number> = Metric.counter("
  *
  * @example
  * ```ts
- * import { BamlMetrics } from "effect-baml"
+ * import { BamlMetrics } from "effect-baml/effect3"
  * import { Metric } from "effect"
  *
  * const wasted = Metric.value(BamlMetrics.abortedOutputTokens.pipe(
@@ -181,7 +181,7 @@ export const abortedOutputTokens: Metric.Metric.Counter<number> = Metric.counter
  *
  * @example
  * ```ts
- * import { BamlMetrics } from "effect-baml"
+ * import { BamlMetrics } from "effect-baml/effect3"
  * import { Metric } from "effect"
  *
  * const received = Metric.value(BamlMetrics.abortedCharacters.pipe(
@@ -203,7 +203,7 @@ export const abortedCharacters: Metric.Metric.Counter<number> = Metric.counter("
  *
  * @example
  * ```ts
- * import { BamlMetrics } from "effect-baml"
+ * import { BamlMetrics } from "effect-baml/effect3"
  * import { Metric } from "effect"
  *
  * const latency = Metric.value(BamlMetrics.timeToFirstPartial.pipe(

@@ -7,14 +7,14 @@ import * as Engine from "@boundaryml/baml"
 import { Context, Effect, Layer } from "effect"
 import type * as Scope from "effect/Scope"
 import { BamlRuntimeError, fromEngine } from "./BamlError.js"
-import { definedEnv } from "./internal/engine.js"
+import { definedEnv } from "../../src/core/engine.js"
 
 /**
  * Options for loading the engine.
  *
  * @example
  * ```ts
- * import { BamlRuntime } from "effect-baml"
+ * import { BamlRuntime } from "effect-baml/effect3"
  *
  * const options: BamlRuntime.Options = { env: { ...process.env, BAML_LOG: "warn" } }
  * const layer = BamlRuntime.layerFromDirectory("./baml_src", options)
@@ -36,7 +36,7 @@ export interface Options {
  *
  * @example
  * ```ts
- * import { BamlRuntime } from "effect-baml"
+ * import { BamlRuntime } from "effect-baml/effect3"
  * import { Effect } from "effect"
  *
  * const hasKey = Effect.map(BamlRuntime.BamlRuntime, (runtime: BamlRuntime.Service) => "OPENAI_API_KEY" in runtime.env)
@@ -54,7 +54,7 @@ export interface Service {
  *
  * @example
  * ```ts
- * import { BamlRuntime } from "effect-baml"
+ * import { BamlRuntime } from "effect-baml/effect3"
  * import { Effect } from "effect"
  *
  * // the engine's own runtime, e.g. to build an engine TypeBuilder for dynamic types
@@ -71,7 +71,7 @@ export class BamlRuntime extends Context.Tag("effect-baml/BamlRuntime")<BamlRunt
  *
  * @example
  * ```ts
- * import { BamlRuntime } from "effect-baml"
+ * import { BamlRuntime } from "effect-baml/effect3"
  * import * as Engine from "@boundaryml/baml"
  *
  * const runtime = BamlRuntime.make((env) => Engine.BamlRuntime.fromDirectory("./baml_src", env))
@@ -103,7 +103,7 @@ export const make = (
  *
  * @example
  * ```ts
- * import { BamlRuntime } from "effect-baml"
+ * import { BamlRuntime } from "effect-baml/effect3"
  *
  * const runtime = BamlRuntime.fromDirectory("./baml_src")
  * ```
@@ -122,7 +122,7 @@ export const fromDirectory = (
  *
  * @example
  * ```ts
- * import { BamlRuntime } from "effect-baml"
+ * import { BamlRuntime } from "effect-baml/effect3"
  *
  * const runtime = BamlRuntime.fromFiles({ "hello.baml": "function Hello(name: string) -> string { ... }" })
  * ```
@@ -141,7 +141,7 @@ export const fromFiles = (
  *
  * @example
  * ```ts
- * import { Baml, BamlRuntime } from "effect-baml"
+ * import { Baml, BamlRuntime } from "effect-baml/effect3"
  * import { Effect } from "effect"
  *
  * const program = Baml.call("ExtractResume", { resume: "..." }).pipe(
@@ -159,7 +159,7 @@ export const layerFromDirectory = (directory: string, options?: Options): Layer.
  *
  * @example
  * ```ts
- * import { BamlRuntime } from "effect-baml"
+ * import { BamlRuntime } from "effect-baml/effect3"
  * import { readFileSync } from "node:fs"
  *
  * const layer = BamlRuntime.layerFromFiles({ "resume.baml": readFileSync("baml_src/resume.baml", "utf8") })

@@ -12,13 +12,14 @@
  */
 import { Context, Effect, Layer, Stream } from "effect"
 import { dual } from "effect/Function"
+import { costOf } from "../../src/core/budget.js"
 
 /**
  * Prices for the estimated cost, in any currency, per million tokens (the way providers quote them).
  *
  * @example
  * ```ts
- * import type { TokenBudget } from "effect-baml"
+ * import type { TokenBudget } from "effect-baml/effect3"
  *
  * const gpt4oMini: TokenBudget.Cost = { max: 0.5, perMillionInputTokens: 0.15, perMillionOutputTokens: 0.6 }
  * ```
@@ -42,7 +43,7 @@ export interface Cost {
  *
  * @example
  * ```ts
- * import type { TokenBudget } from "effect-baml"
+ * import type { TokenBudget } from "effect-baml/effect3"
  *
  * const options: TokenBudget.Options = { maxOutputTokens: 2_000 }
  * ```
@@ -62,7 +63,7 @@ export interface Options {
  *
  * @example
  * ```ts
- * import type { TokenBudget } from "effect-baml"
+ * import type { TokenBudget } from "effect-baml/effect3"
  *
  * const left = (options: TokenBudget.Options, used: TokenBudget.Used) =>
  *   (options.maxOutputTokens ?? Infinity) - used.outputTokens
@@ -84,7 +85,7 @@ export interface Used {
  *
  * @example
  * ```ts
- * import { TokenBudget } from "effect-baml"
+ * import { TokenBudget } from "effect-baml/effect3"
  * import { Effect } from "effect"
  *
  * // charge tokens spent by another LLM client to the same budget
@@ -111,7 +112,7 @@ export interface Service {
  *
  * @example
  * ```ts
- * import { TokenBudget } from "effect-baml"
+ * import { TokenBudget } from "effect-baml/effect3"
  * import { Effect } from "effect"
  *
  * const report = Effect.flatMap(TokenBudget.TokenBudget, (budget) => budget.used)
@@ -121,19 +122,12 @@ export interface Service {
  */
 export class TokenBudget extends Context.Tag("effect-baml/TokenBudget")<TokenBudget, Service>() {}
 
-const costOf = (cost: Cost | undefined, input: number, output: number, cached: number): number => {
-  if (cost === undefined) return 0
-  const cachedPrice = cost.perMillionCachedInputTokens ?? cost.perMillionInputTokens
-  const uncached = Math.max(0, input - cached)
-  return (uncached * cost.perMillionInputTokens + cached * cachedPrice + output * cost.perMillionOutputTokens) / 1e6
-}
-
 /**
  * Makes a budget that starts with nothing used.
  *
  * @example
  * ```ts
- * import { TokenBudget } from "effect-baml"
+ * import { TokenBudget } from "effect-baml/effect3"
  *
  * const budget = TokenBudget.make({ maxOutputTokens: 1_000 })
  * ```
@@ -169,7 +163,7 @@ export const make = (options: Options): Effect.Effect<Service> =>
  *
  * @example
  * ```ts
- * import { Baml, TokenBudget } from "effect-baml"
+ * import { Baml, TokenBudget } from "effect-baml/effect3"
  * import { Effect } from "effect"
  *
  * const program = Baml.call("Summarize", { text: "..." }).pipe(
@@ -187,7 +181,7 @@ export const layer = (options: Options): Layer.Layer<TokenBudget> => Layer.effec
  *
  * @example
  * ```ts
- * import { Baml, TokenBudget } from "effect-baml"
+ * import { Baml, TokenBudget } from "effect-baml/effect3"
  * import { Effect } from "effect"
  *
  * const both = Effect.all([
@@ -213,7 +207,7 @@ export const limit: {
  *
  * @example
  * ```ts
- * import { Baml, TokenBudget } from "effect-baml"
+ * import { Baml, TokenBudget } from "effect-baml/effect3"
  *
  * const capped = Baml.stream("ExtractResume", { resume: "..." }).pipe(
  *   TokenBudget.limitStream({ maxOutputTokens: 300 })
@@ -236,7 +230,7 @@ export const limitStream: {
  *
  * @example
  * ```ts
- * import { Baml, TokenBudget } from "effect-baml"
+ * import { Baml, TokenBudget } from "effect-baml/effect3"
  * import { Effect } from "effect"
  *
  * const program = Effect.gen(function*() {

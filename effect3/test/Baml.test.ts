@@ -1,15 +1,19 @@
 import { describe, expect, layer } from "@effect/vitest"
 import { Cause, Chunk, Effect, Exit, Fiber, Option, Scope, Stream } from "effect"
-import { Baml } from "effect-baml/effect3"
+import { Baml, type BamlRuntime } from "effect-baml/effect3"
 import { ScriptedProvider } from "effect-baml/effect3/testing"
-import { longResume, marker, scriptFor, scriptLong, settled, shortResume, TestLayer } from "./fixtures.js"
+import {
+  longResume,
+  marker,
+  scriptFor,
+  scriptLong,
+  sentAtLeast,
+  settled,
+  shortResume,
+  TestLayer
+} from "./fixtures.js"
 
 const Provider = ScriptedProvider.ScriptedProvider
-
-/** Waits until the provider has sent at least `n` chunks for the request marked `mark`. */
-const sentAtLeast = (mark: string, n: number) =>
-  Effect.flatMap(Provider, (p) =>
-    p.awaitRequests((records) => records.some((r) => r.prompt.includes(mark) && r.sent >= n)))
 
 /** The facts every early exit must show: the provider saw the client close early, and few chunks followed. */
 const expectAborted = (mark: string, exitedAt: number) =>
@@ -23,36 +27,48 @@ const expectAborted = (mark: string, exitedAt: number) =>
     return record
   })
 
-layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("Baml", (it) => {
-  describe("early exits abort the LLM request", () => {
-    it.effect("Fiber.interrupt on a call", () =>
+/**
+ * The early exits a consumer of a long reply can take: each leaves in its own way, checks what it saw, and returns
+ * when it left (the chunks sent after that are counted). Every one must end with the request aborted.
+ */
+const earlyExits: ReadonlyArray<{
+  readonly name: string
+  readonly label: string
+  readonly leave: (
+    mark: string
+  ) => Effect.Effect<number, unknown, BamlRuntime.BamlRuntime | ScriptedProvider.ScriptedProvider | Scope.Scope>
+}> = [
+  {
+    name: "Fiber.interrupt on a call",
+    label: "interrupt-call",
+    leave: (mark) =>
       Effect.gen(function*() {
-        const mark = marker("interrupt-call")
-        yield* scriptLong(mark)
         const fiber = yield* Effect.fork(Baml.call("ExtractResume", { resume: mark }))
         yield* sentAtLeast(mark, 20)
         const exitedAt = performance.now()
         const exit = yield* Fiber.interrupt(fiber)
         expect(Exit.isInterrupted(exit)).toBe(true)
-        yield* expectAborted(mark, exitedAt)
-      }), 20_000)
-
-    it.effect("Fiber.interrupt on a stream", () =>
+        return exitedAt
+      })
+  },
+  {
+    name: "Fiber.interrupt on a stream",
+    label: "interrupt-stream",
+    leave: (mark) =>
       Effect.gen(function*() {
-        const mark = marker("interrupt-stream")
-        yield* scriptLong(mark)
         const fiber = yield* Effect.fork(Stream.runDrain(Baml.stream("ExtractResume", { resume: mark })))
         yield* sentAtLeast(mark, 20)
         const exitedAt = performance.now()
         const exit = yield* Fiber.interrupt(fiber)
         expect(Exit.isInterrupted(exit)).toBe(true)
-        yield* expectAborted(mark, exitedAt)
-      }), 20_000)
-
-    it.effect("Stream.take", () =>
+        return exitedAt
+      })
+  },
+  {
+    name: "Stream.take",
+    label: "take",
+    leave: (mark) =>
       Effect.gen(function*() {
-        const mark = marker("take")
-        yield* scriptLong(mark)
         let exitedAt = 0
         const taken = yield* Baml.stream("ExtractResume", { resume: mark }).pipe(
           Stream.take(2),
@@ -60,13 +76,14 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("Baml", (
           Stream.runCollect
         )
         expect(Chunk.size(taken)).toBe(2)
-        yield* expectAborted(mark, exitedAt)
-      }), 20_000)
-
-    it.effect("Stream.interruptWhen", () =>
+        return exitedAt
+      })
+  },
+  {
+    name: "Stream.interruptWhen",
+    label: "interruptWhen",
+    leave: (mark) =>
       Effect.gen(function*() {
-        const mark = marker("interruptWhen")
-        yield* scriptLong(mark)
         let exitedAt = 0
         const stop = sentAtLeast(mark, 20).pipe(Effect.tap(() => Effect.sync(() => (exitedAt = performance.now()))))
         const received = yield* Baml.stream("ExtractResume", { resume: mark }).pipe(
@@ -74,23 +91,28 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("Baml", (
           Stream.runCount
         )
         expect(received).toBeGreaterThan(0)
-        yield* expectAborted(mark, exitedAt)
-      }), 20_000)
-
-    it.effect("Effect.timeout on a call", () =>
+        return exitedAt
+      })
+  },
+  {
+    name: "Effect.timeout on a call",
+    label: "timeout-call",
+    leave: (mark) =>
       Effect.gen(function*() {
-        const mark = marker("timeout-call")
-        yield* scriptLong(mark)
         const startedAt = performance.now()
-        const result = yield* Baml.call("ExtractResume", { resume: mark }).pipe(Effect.timeout("300 millis"), Effect.flip)
+        const result = yield* Baml.call("ExtractResume", { resume: mark }).pipe(
+          Effect.timeout("300 millis"),
+          Effect.flip
+        )
         expect(result._tag).toBe("TimeoutException")
-        yield* expectAborted(mark, startedAt + 300)
-      }), 20_000)
-
-    it.effect("Effect.timeout on a stream", () =>
+        return startedAt + 300
+      })
+  },
+  {
+    name: "Effect.timeout on a stream",
+    label: "timeout-stream",
+    leave: (mark) =>
       Effect.gen(function*() {
-        const mark = marker("timeout-stream")
-        yield* scriptLong(mark)
         const startedAt = performance.now()
         const result = yield* Baml.stream("ExtractResume", { resume: mark }).pipe(
           Stream.runDrain,
@@ -98,13 +120,14 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("Baml", (
           Effect.flip
         )
         expect(result._tag).toBe("TimeoutException")
-        yield* expectAborted(mark, startedAt + 300)
-      }), 20_000)
-
-    it.effect("Effect.race: the loser is aborted", () =>
+        return startedAt + 300
+      })
+  },
+  {
+    name: "Effect.race: the loser is aborted",
+    label: "race",
+    leave: (mark) =>
       Effect.gen(function*() {
-        const mark = marker("race")
-        yield* scriptLong(mark)
         let exitedAt = 0
         const winner = sentAtLeast(mark, 20).pipe(
           Effect.tap(() => Effect.sync(() => (exitedAt = performance.now()))),
@@ -112,13 +135,14 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("Baml", (
         )
         const result = yield* Effect.race(Baml.call("ExtractResume", { resume: mark }), winner)
         expect(result).toBe("winner")
-        yield* expectAborted(mark, exitedAt)
-      }), 20_000)
-
-    it.effect("a failing downstream stage (Stream.mapEffect)", () =>
+        return exitedAt
+      })
+  },
+  {
+    name: "a failing downstream stage (Stream.mapEffect)",
+    label: "mapEffect",
+    leave: (mark) =>
       Effect.gen(function*() {
-        const mark = marker("mapEffect")
-        yield* scriptLong(mark)
         let exitedAt = 0
         const error = yield* Baml.stream("ExtractResume", { resume: mark }).pipe(
           Stream.zipWithIndex,
@@ -131,13 +155,14 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("Baml", (
           Effect.flip
         )
         expect(error).toBe("downstream says no")
-        yield* expectAborted(mark, exitedAt)
-      }), 20_000)
-
-    it.effect("a defect thrown in user code", () =>
+        return exitedAt
+      })
+  },
+  {
+    name: "a defect thrown in user code",
+    label: "defect",
+    leave: (mark) =>
       Effect.gen(function*() {
-        const mark = marker("defect")
-        yield* scriptLong(mark)
         let exitedAt = 0
         const exit = yield* Baml.stream("ExtractResume", { resume: mark }).pipe(
           Stream.map(() => {
@@ -149,21 +174,36 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("Baml", (
         )
         expect(Exit.isFailure(exit)).toBe(true)
         expect(String(Exit.isFailure(exit) ? Cause.squash(exit.cause) : "")).toContain("bug in user code")
-        yield* expectAborted(mark, exitedAt)
-      }), 20_000)
-
-    it.effect("a closed Scope", () =>
+        return exitedAt
+      })
+  },
+  {
+    name: "a closed Scope",
+    label: "scope",
+    leave: (mark) =>
       Effect.gen(function*() {
-        const mark = marker("scope")
-        yield* scriptLong(mark)
         const scope = yield* Scope.make()
         const pull = yield* Stream.toPull(Baml.stream("ExtractResume", { resume: mark })).pipe(Scope.extend(scope))
         yield* pull
         yield* sentAtLeast(mark, 20)
         const exitedAt = performance.now()
         yield* Scope.close(scope, Exit.void)
-        yield* expectAborted(mark, exitedAt)
-      }), 20_000)
+        return exitedAt
+      })
+  }
+]
+
+layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("Baml", (it) => {
+  describe("early exits abort the LLM request", () => {
+    for (const { label, leave, name } of earlyExits) {
+      it.scoped(name, () =>
+        Effect.gen(function*() {
+          const mark = marker(label)
+          yield* scriptLong(mark)
+          const exitedAt = yield* leave(mark)
+          yield* expectAborted(mark, exitedAt)
+        }), 20_000)
+    }
 
     it.effect("an interrupted pull aborts at once, with the scope still open; the stream has then ended", () =>
       Effect.gen(function*() {

@@ -208,6 +208,22 @@ layer(Layer.merge(TestLayer, OtelLayer), { timeout: "60 seconds", excludeTestSer
         })
         expect(failedByTag).toBeGreaterThanOrEqual(1)
       }), 20_000)
+
+    it.effect("a stream the engine refuses at once (an unknown function) counts as a failure with its tag", () =>
+      Effect.gen(function*() {
+        const tags = { "baml.function": "NoSuchFunction", "baml.kind": "stream" }
+        const refused = Effect.flip(Stream.runDrain(Baml.stream("NoSuchFunction", {})))
+        const { delta, result } = yield* added(names, tags, refused)
+        expect(result._tag).toBe("BamlRuntimeError")
+        expect(delta["baml.calls"]).toBe(1)
+        expect(delta["baml.calls.failed"]).toBe(1)
+        expect(delta["baml.calls.cancelled"]).toBe(0)
+        const failedByTag = metricValue(yield* collect, "baml.calls.failed", {
+          ...tags,
+          "baml.error": "BamlRuntimeError"
+        })
+        expect(failedByTag).toBeGreaterThanOrEqual(1)
+      }), 20_000)
   })
 
   describe("cancellation accounting", () => {

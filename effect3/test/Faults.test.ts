@@ -3,7 +3,7 @@ import * as Engine from "@boundaryml/baml"
 import { Cause, type Duration, Effect, Exit, Fiber, Option, Stream } from "effect"
 import { Baml, type BamlError, type BamlRuntime } from "effect-baml/effect3"
 import { ScriptedProvider } from "effect-baml/effect3/testing"
-import { marker, scriptFor, shortResume, TestLayer } from "./fixtures.js"
+import { marker, scriptFor, settledAll, shortResume, TestLayer } from "./fixtures.js"
 
 const Provider = ScriptedProvider.ScriptedProvider
 
@@ -21,18 +21,6 @@ interface Outcome {
   /** The provider's records of this attempt, once none of them is open any more. */
   readonly records: ReadonlyArray<ScriptedProvider.RequestRecord>
 }
-
-/** Scripts the requests whose prompt contains `mark` (and, if given, for one model). */
-/** Waits until the provider has ended every request whose prompt contains `mark`: completed, failed or closed. */
-const settledAll = (mark: string) =>
-  Effect.flatMap(Provider, (provider) =>
-    provider.awaitRequests((records) => {
-      const mine = records.filter((r) => r.prompt.includes(mark))
-      return mine.length > 0 && mine.every((r) => r.status !== "open")
-    })).pipe(
-      Effect.map((records) => records.filter((r) => r.prompt.includes(mark))),
-      Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => new Error(`requests ${mark} never settled`) })
-    )
 
 /** Runs ExtractResume on `mark` as a call or a stream, optionally under `Effect.timeout(timeout)`. */
 const attempt = (kind: Kind, mark: string, options: Baml.Options = {}, timeout?: Duration.DurationInput) =>

@@ -36,6 +36,21 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("TokenBud
         expect(record.sent).toBeLessThanOrEqual(51 + 15)
       }), 20_000)
 
+    it.effect("limitStream gives a stream a budget of its own, and cuts it off when it goes over", () =>
+      Effect.gen(function*() {
+        const mark = marker("budget-limitStream")
+        yield* scriptLong(mark)
+        const capped = Baml.stream("ExtractResume", { resume: mark }).pipe(
+          TokenBudget.limitStream({ maxOutputTokens: 50 })
+        )
+        const error = expectBudgetExceeded(yield* Effect.flip(Stream.runDrain(capped)))
+        expect(error).toMatchObject({ functionName: "ExtractResume", outputTokens: 51, callOutputTokens: 51 })
+        expect(error.maxOutputTokens).toBe(50)
+        const record = yield* settled(mark)
+        expect(record.status).toBe("closed-early")
+        expect(record.sent).toBeLessThanOrEqual(51 + 15)
+      }), 20_000)
+
     it.effect("the budget aborts the request at once, even while the consumer is busy with a partial", () =>
       Effect.gen(function*() {
         const mark = marker("budget-busy")

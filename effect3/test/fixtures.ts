@@ -38,6 +38,22 @@ export const settled = (mark: string) =>
     Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => new Error(`request ${mark} never settled`) })
   )
 
+/** Waits until the provider has ended every request whose prompt contains `mark`: completed, failed or closed. */
+export const settledAll = (mark: string) =>
+  Effect.flatMap(ScriptedProvider.ScriptedProvider, (provider) =>
+    provider.awaitRequests((records) => {
+      const mine = records.filter((r) => r.prompt.includes(mark))
+      return mine.length > 0 && mine.every((r) => r.status !== "open")
+    })).pipe(
+      Effect.map((records) => records.filter((r) => r.prompt.includes(mark))),
+      Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => new Error(`requests ${mark} never settled`) })
+    )
+
+/** Waits until the provider has sent at least `n` chunks for the request whose prompt contains `mark`. */
+export const sentAtLeast = (mark: string, n: number) =>
+  Effect.flatMap(ScriptedProvider.ScriptedProvider, (provider) =>
+    provider.awaitRequests((records) => records.some((r) => r.prompt.includes(mark) && r.sent >= n)))
+
 /** Scripts the reply to the requests whose prompt contains `mark` (and that ask for `model`, if given). */
 export const scriptFor = (mark: string, script: ScriptedProvider.Rule["script"], model?: string) =>
   Effect.flatMap(ScriptedProvider.ScriptedProvider, (provider) =>
@@ -57,11 +73,6 @@ export interface Observed {
   readonly signal: WeakRef<AbortSignal>
 }
 
-/**
- * Observes the native calls and streams the library makes, from outside it: a proxy over the engine that records,
- * per call or stream, the aborts of its signal (the trip-wire) and the releases of its `onEvent` callback (the
- * stream's finalizer).
- */
 /** Records one native call or stream, and counts the aborts of its signal. */
 const watch = (
   observed: Array<Observed>,
@@ -75,6 +86,11 @@ const watch = (
   return seen
 }
 
+/**
+ * Observes the native calls and streams the library makes, from outside it: a proxy over the engine that records,
+ * per call or stream, the aborts of its signal (the trip-wire) and the releases of its `onEvent` callback (the
+ * stream's finalizer).
+ */
 const observe = (engine: Engine.BamlRuntime, observed: Array<Observed>): Engine.BamlRuntime =>
   new Proxy(engine, {
     get(target, key) {

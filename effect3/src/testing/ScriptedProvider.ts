@@ -1,6 +1,7 @@
 /**
  * An OpenAI-compatible chat-completions server that plays scripted replies at a scripted pace, injects
- * faults and records what each request received, for offline tests and demos.
+ * faults and records what each request received, for offline tests and demos. The server itself has no Effect in
+ * it; this module makes it a scoped service.
  *
  * @since 0.1.0
  */
@@ -8,151 +9,112 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
-import * as Http from "node:http"
-import type { Socket } from "node:net"
-import { setImmediate as immediate, setTimeout as sleep } from "node:timers/promises"
+import * as Server from "../../../src/core/scriptedServer.js"
 
 /**
  * A scripted reply: the text, how it is cut into chunks, its pace and an optional fault.
  *
- * @since 0.1.0
- * @category models
  * @example
- * import type { ScriptedProvider } from "effect-baml/testing"
+ * ```ts
+ * import type { ScriptedProvider } from "effect-baml/effect3/testing"
  *
  * const slow: ScriptedProvider.Script = { reply: "Hello there", chunkSize: 2, delayMs: 20 }
- */
-export interface Script {
-  /** The full reply text. */
-  readonly reply: string
-  /** Characters per content chunk (default 4). */
-  readonly chunkSize?: number
-  /** Pause between content chunks in milliseconds (default 5; 0 still yields to the event loop). */
-  readonly delayMs?: number
-  /** Pause before the response starts, in milliseconds (default 0). */
-  readonly firstByteDelayMs?: number
-  /** The `finish_reason` of the reply (default "stop"). */
-  readonly finishReason?: string
-  readonly fault?: Fault
-}
-
-/**
- * A fault to inject into a reply.
- *
- * `HttpError` answers with `status` (an OpenAI-shaped JSON error unless `body` is given); with `times`,
- * only the first `times` requests answered by the rule fail and later ones play the script.
- * `DropConnection` destroys the socket after `afterChunks` content chunks (a client may see an error or,
- * like undici after `connection: close`, a body that just ends early without `[DONE]`).
- * `MalformedSse` writes a truncated `data:` line after `afterChunks` chunks and ends the response there
- * (without streaming, it sends a JSON body cut short): the engine tolerates a broken line followed by good
- * ones, but fails on a final one with a client HTTP error ("Failed to parse SSE data as JSON").
- * `Stall` sends nothing after `afterChunks` chunks and holds the connection until the client or the
- * server's scope closes it.
- *
+ * ```
  * @since 0.1.0
  * @category models
+ */
+export type Script = Server.Script
+
+/**
+ * A fault to inject into a reply: `HttpError` (optionally only the first `times` requests), `DropConnection`,
+ * `MalformedSse` or `Stall` after `afterChunks` content chunks.
+ *
  * @example
- * import type { ScriptedProvider } from "effect-baml/testing"
+ * ```ts
+ * import type { ScriptedProvider } from "effect-baml/effect3/testing"
  *
  * const rateLimited: ScriptedProvider.Fault = { _tag: "HttpError", status: 429, retryAfterSeconds: 1, times: 1 }
+ * ```
+ * @since 0.1.0
+ * @category models
  */
-export type Fault =
-  | {
-    readonly _tag: "HttpError"
-    readonly status: number
-    readonly retryAfterSeconds?: number
-    readonly body?: string
-    readonly times?: number
-  }
-  | { readonly _tag: "DropConnection"; readonly afterChunks: number }
-  | { readonly _tag: "MalformedSse"; readonly afterChunks: number }
-  | { readonly _tag: "Stall"; readonly afterChunks: number }
+export type Fault = Server.Fault
 
 /**
  * What a script function sees of a request; `index` counts the earlier requests its rule answered.
  *
- * @since 0.1.0
- * @category models
  * @example
- * import type { ScriptedProvider } from "effect-baml/testing"
+ * ```ts
+ * import type { ScriptedProvider } from "effect-baml/effect3/testing"
  *
  * const numbered = (request: ScriptedProvider.ScriptRequest): ScriptedProvider.Script => ({
  *   reply: `reply ${request.index}`
  * })
+ * ```
+ * @since 0.1.0
+ * @category models
  */
-export interface ScriptRequest {
-  readonly model: string
-  readonly prompt: string
-  readonly index: number
-}
+export type ScriptRequest = Server.ScriptRequest
 
 /**
  * A routing rule: it answers requests for `model` (if given) whose prompt satisfies `match` (if given).
  *
- * @since 0.1.0
- * @category models
  * @example
- * import type { ScriptedProvider } from "effect-baml/testing"
+ * ```ts
+ * import type { ScriptedProvider } from "effect-baml/effect3/testing"
  *
  * const rule: ScriptedProvider.Rule = {
  *   model: "gpt-4o",
  *   match: (prompt) => prompt.includes("weather"),
  *   script: { reply: "Sunny" }
  * }
+ * ```
+ * @since 0.1.0
+ * @category models
  */
-export interface Rule {
-  readonly model?: string
-  readonly match?: (prompt: string) => boolean
-  readonly script: Script | ((request: ScriptRequest) => Script)
-}
+export type Rule = Server.Rule
 
 /**
  * A snapshot of what the provider did for one request.
  *
- * @since 0.1.0
- * @category models
  * @example
- * import type { ScriptedProvider } from "effect-baml/testing"
+ * ```ts
+ * import type { ScriptedProvider } from "effect-baml/effect3/testing"
  *
  * const wasted = (record: ScriptedProvider.RequestRecord) => record.planned - record.sent
+ * ```
+ * @since 0.1.0
+ * @category models
  */
-export interface RequestRecord {
-  /** 1, 2, 3 … in arrival order (restarts after `reset`). */
-  readonly id: number
-  readonly model: string
-  readonly stream: boolean
-  /** The text of all messages joined with "\n". */
-  readonly prompt: string
-  /** The parsed request body. */
-  readonly body: unknown
-  readonly headers: Readonly<Record<string, string | Array<string> | undefined>>
-  /** `performance.now()` when the request body was parsed. */
-  readonly startedAt: number
-  /** Content chunks the script planned. */
-  readonly planned: number
-  /** Content chunks actually written (without streaming: generated). */
-  readonly sent: number
-  /** `performance.now()` at each content chunk. */
-  readonly chunkTimes: ReadonlyArray<number>
-  /** `failed`: an injected `HttpError`, `DropConnection` or `MalformedSse` ended the reply, or no rule matched. */
-  readonly status: "open" | "completed" | "closed-early" | "failed"
-  /** The connection closed before the reply was complete (the client left, or the server's scope closed). */
-  readonly closedEarly: boolean
-  /** `performance.now()` when the connection closed, either way. */
-  readonly closedAt?: number
-}
+export type RequestRecord = Server.RequestRecord
+
+/**
+ * Options for `make` and `layer`: the initial rules and the host to bind (default "127.0.0.1").
+ *
+ * @example
+ * ```ts
+ * import type { ScriptedProvider } from "effect-baml/effect3/testing"
+ *
+ * const options: ScriptedProvider.Options = { rules: [{ script: { reply: "Hi" } }] }
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export type Options = Server.Options
 
 /**
  * The running provider.
  *
- * @since 0.1.0
- * @category models
  * @example
+ * ```ts
  * import { Effect } from "effect"
- * import { ScriptedProvider } from "effect-baml/testing"
+ * import { ScriptedProvider } from "effect-baml/effect3/testing"
  *
  * const completed = Effect.flatMap(ScriptedProvider.ScriptedProvider, (provider) =>
  *   provider.awaitRequests((records) => records.some((record) => record.status === "completed")))
+ * ```
+ * @since 0.1.0
+ * @category models
  */
 export interface Service {
   readonly port: number
@@ -174,60 +136,55 @@ export interface Service {
 /**
  * The scripted provider service.
  *
- * @since 0.1.0
- * @category tags
  * @example
+ * ```ts
  * import { Effect } from "effect"
- * import { ScriptedProvider } from "effect-baml/testing"
+ * import { ScriptedProvider } from "effect-baml/effect3/testing"
  *
  * const baseUrl = Effect.map(ScriptedProvider.ScriptedProvider, (provider) => provider.baseUrl)
+ * ```
+ * @since 0.1.0
+ * @category tags
  */
 export class ScriptedProvider
   extends Context.Tag("effect-baml/testing/ScriptedProvider")<ScriptedProvider, Service>()
 {}
 
-/**
- * Options for `make` and `layer`: the initial rules and the host to bind (default "127.0.0.1").
- *
- * @since 0.1.0
- * @category models
- * @example
- * import type { ScriptedProvider } from "effect-baml/testing"
- *
- * const options: ScriptedProvider.Options = { rules: [{ script: { reply: "Hi" } }] }
- */
-export interface Options {
-  readonly rules?: ReadonlyArray<Rule>
-  readonly host?: string
-}
-
-type Entry = { -readonly [K in keyof RequestRecord]: RequestRecord[K] } & { chunkTimes: Array<number> }
-
-const isObject = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null
-
-const textOf = (content: unknown): ReadonlyArray<string> =>
-  typeof content === "string"
-    ? [content]
-    : Array.isArray(content)
-    ? content.flatMap((part) => isObject(part) && typeof part.text === "string" ? [part.text] : [])
-    : []
-
-const errorBody = (message: string, type: string) =>
-  JSON.stringify({ error: { message, type, param: null, code: null } })
-
-const send = (res: Http.ServerResponse, status: number, body: string, headers: Http.OutgoingHttpHeaders = {}) => {
-  res.writeHead(status, { "content-type": "application/json", connection: "close", ...headers })
-  res.end(body)
-}
+const awaitRequests = (server: Server.ScriptedServer) =>
+(
+  predicate: (records: ReadonlyArray<RequestRecord>) => boolean
+): Effect.Effect<ReadonlyArray<RequestRecord>> =>
+  Effect.async<ReadonlyArray<RequestRecord>>((resume) => {
+    let unsubscribe = (): void => {}
+    const check = (): boolean => {
+      const records = server.requests()
+      let holds: boolean
+      try {
+        holds = predicate(records)
+      } catch (defect) {
+        // It runs inside node callbacks, where a throw would take the server down.
+        unsubscribe()
+        resume(Effect.die(defect))
+        return true
+      }
+      if (holds) {
+        unsubscribe()
+        resume(Effect.succeed(records))
+      }
+      return holds
+    }
+    if (check()) return
+    unsubscribe = server.subscribe(check)
+    return Effect.sync(unsubscribe)
+  })
 
 /**
  * Starts a provider on a free port; it stops, destroying any open connection, when the scope closes.
  *
- * @since 0.1.0
- * @category constructors
  * @example
+ * ```ts
  * import { Effect } from "effect"
- * import { ScriptedProvider } from "effect-baml/testing"
+ * import { ScriptedProvider } from "effect-baml/effect3/testing"
  *
  * const program = Effect.scoped(Effect.gen(function*() {
  *   const provider = yield* ScriptedProvider.make({ rules: [{ script: { reply: "Hi" } }] })
@@ -237,278 +194,68 @@ const send = (res: Http.ServerResponse, status: number, body: string, headers: H
  *   }))
  *   return yield* Effect.promise(() => response.json())
  * }))
+ * ```
+ * @since 0.1.0
+ * @category constructors
  */
 export const make = (options: Options = {}): Effect.Effect<Service, never, Scope.Scope> =>
-  Effect.gen(function*() {
-    const host = options.host ?? "127.0.0.1"
-    const initial = options.rules ?? []
-    // Node callbacks change this state synchronously and often (once per chunk); a plain store with a
-    // change notifier keeps those writes off the Effect runtime, and readers only ever get frozen copies.
-    let added: ReadonlyArray<Rule> = []
-    let entries: Array<Entry> = []
-    let nextId = 1
-    let counters = new Map<Rule, { answered: number; failed: number }>()
-    const sockets = new Set<Socket>()
-    const listeners = new Set<() => void>()
-    // A waiter re-reads every record on each chunk of each stream: cache the copies of unchanged records.
-    const frozen = new WeakMap<Entry, RequestRecord>()
-    const freeze = (entry: Entry): RequestRecord => {
-      const sent = entry.chunkTimes.length
-      let chunkTimes: ReadonlyArray<number> | undefined
-      return Object.freeze({
-        ...entry,
-        // Append-only, so a later copy of the first `sent` times is still this moment's view, and a long
-        // stream is not copied once per chunk.
-        get chunkTimes() {
-          return chunkTimes ??= Object.freeze(entry.chunkTimes.slice(0, sent))
-        }
-      })
-    }
-    const snapshot = (): ReadonlyArray<RequestRecord> =>
-      entries.map((entry) => frozen.get(entry) ?? frozen.set(entry, freeze(entry)).get(entry)!)
-    const notify = (changed?: Entry) => {
-      if (changed !== undefined) frozen.delete(changed)
-      listeners.forEach((listener) => listener())
-    }
-
-    const handle = async (req: Http.IncomingMessage, res: Http.ServerResponse): Promise<void> => {
-      const aborter = new AbortController()
-      const signal = aborter.signal
-      let entry: Entry | undefined
-      // The socket, not the response, is what the client holds: once it is gone nothing more is written.
-      req.socket.once("close", () => {
-        aborter.abort()
-        if (entry === undefined) return
-        entry.closedAt = performance.now()
-        if (entry.status === "open") entry.status = res.writableEnded ? "completed" : "closed-early"
-        entry.closedEarly = entry.status === "closed-early"
-        notify(entry)
-      })
-      const pause = (ms: number) => ms > 0 ? sleep(ms, undefined, { signal }) : immediate(undefined, { signal })
-
-      const path = (req.url ?? "").split("?")[0]
-      if (req.method !== "POST" || path !== "/v1/chat/completions") {
-        return send(res, 404, errorBody(`no route for ${req.method} ${path}`, "not_found_error"))
-      }
-      const chunks: Array<Buffer> = []
-      for await (const chunk of req) chunks.push(chunk as Buffer)
-      let body: unknown
-      try {
-        body = JSON.parse(Buffer.concat(chunks).toString("utf8"))
-      } catch (error) {
-        return send(res, 400, errorBody(`invalid JSON body: ${String(error)}`, "invalid_request_error"))
-      }
-      if (!isObject(body) || typeof body.model !== "string" || !Array.isArray(body.messages)) {
-        return send(res, 400, errorBody("expected a body with model and messages", "invalid_request_error"))
-      }
-      const model = body.model
-      const prompt = body.messages.flatMap((message) => isObject(message) ? textOf(message.content) : []).join("\n")
-      const stream = body.stream === true
-      const current: Entry = {
-        id: nextId++,
-        model,
-        stream,
-        prompt,
-        body,
-        headers: { ...req.headers },
-        startedAt: performance.now(),
-        planned: 0,
-        sent: 0,
-        chunkTimes: [],
-        status: "open",
-        closedEarly: false
-      }
-      entry = current
-      entries.push(current)
-      notify(current)
-
-      const rule = [...added, ...initial].find((rule) =>
-        (rule.model === undefined || rule.model === model) && (rule.match === undefined || rule.match(prompt))
-      )
-      if (rule === undefined) {
-        current.status = "failed"
-        notify(current)
-        return send(res, 400, errorBody(`no script matches model ${model}`, "invalid_request_error"))
-      }
-      const counter = counters.get(rule) ?? { answered: 0, failed: 0 }
-      counters.set(rule, counter)
-      const script = typeof rule.script === "function"
-        ? rule.script({ model, prompt, index: counter.answered })
-        : rule.script
-      counter.answered++
-      const fault = script.fault
-      // Decided on arrival so that concurrent retries see the failures in arrival order.
-      const httpError = fault?._tag === "HttpError" && counter.failed < (fault.times ?? Infinity) ? fault : undefined
-      if (httpError !== undefined) counter.failed++
-      const parts = Array.from(script.reply) // code points, so a chunk never splits a surrogate pair
-      const size = Math.max(1, script.chunkSize ?? 4)
-      const content = Array.from({ length: Math.ceil(parts.length / size) }, (_, i) =>
-        parts.slice(i * size, (i + 1) * size).join(""))
-      current.planned = content.length
-      notify(current)
-
-      if ((script.firstByteDelayMs ?? 0) > 0) await pause(script.firstByteDelayMs ?? 0)
-      if (httpError !== undefined) {
-        current.status = "failed"
-        notify(current)
-        const headers: Http.OutgoingHttpHeaders = httpError.retryAfterSeconds === undefined
-          ? {}
-          : { "retry-after": String(httpError.retryAfterSeconds) }
-        const type = httpError.status === 429 ? "rate_limit_error" : "server_error"
-        const reply = httpError.body ?? errorBody(`scripted HTTP ${httpError.status}`, type)
-        return send(res, httpError.status, reply, headers)
-      }
-
-      const id = `chatcmpl-scripted-${current.id}`
-      const created = Math.floor(Date.now() / 1000)
-      const frame = (choices: ReadonlyArray<unknown>, extra: object = {}) =>
-        `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model, choices, ...extra })}\n\n`
-      if (stream) {
-        res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "close" })
-        res.flushHeaders()
-      }
-      for (let i = 0; i <= content.length; i++) {
-        if (i > 0 && i < content.length) await pause(script.delayMs ?? 5)
-        if (signal.aborted) return
-        if (fault !== undefined && fault._tag !== "HttpError" && fault.afterChunks === i) {
-          if (fault._tag === "Stall") return
-          current.status = "failed"
-          notify(current)
-          if (fault._tag === "DropConnection") return void req.socket.destroy()
-          if (!stream) return send(res, 200, `{"id":"${id}","choices":[{"message":{"content":`)
-          res.write(`data: {"choices":[{"delta":{"content":\n\n`)
-          return void res.end()
-        }
-        if (i === content.length) break
-        const delta = i === 0 ? { role: "assistant", content: content[i] } : { content: content[i] }
-        if (stream) res.write(frame([{ index: 0, delta, finish_reason: null }]))
-        current.sent++
-        current.chunkTimes.push(performance.now())
-        notify(current)
-      }
-
-      const finish_reason = script.finishReason ?? "stop"
-      const prompt_tokens = Math.ceil(prompt.length / 4)
-      const usage = { prompt_tokens, completion_tokens: content.length, total_tokens: prompt_tokens + content.length }
-      if (!stream) {
-        const message = { role: "assistant", content: script.reply }
-        const choices = [{ index: 0, message, finish_reason }]
-        return send(res, 200, JSON.stringify({ id, object: "chat.completion", created, model, choices, usage }))
-      }
-      res.write(frame([{ index: 0, delta: {}, finish_reason }]))
-      const streamOptions = body.stream_options
-      if (isObject(streamOptions) && streamOptions.include_usage === true) res.write(frame([], { usage }))
-      res.write("data: [DONE]\n\n")
-      res.end()
-    }
-
-    const server = yield* Effect.acquireRelease(
-      Effect.async<Http.Server>((resume) => {
-        const server = Http.createServer((req, res) => {
-          handle(req, res).catch((error) => {
-            // An abort rejects the pending pause; anything else is a bug worth a visible 500.
-            if (res.headersSent || req.socket.destroyed) return void res.destroy()
-            send(res, 500, errorBody(String(error), "server_error"))
-          })
-        })
-        server.on("connection", (socket) => {
-          sockets.add(socket)
-          socket.once("close", () => sockets.delete(socket))
-        })
-        server.once("error", (error) => resume(Effect.die(error)))
-        server.listen(0, host, () => resume(Effect.succeed(server)))
-      }),
-      (server) =>
-        Effect.async<void>((resume) => {
-          // `close` alone waits for every connection to end, and a stalled one never would.
-          server.close(() => resume(Effect.void))
-          sockets.forEach((socket) => socket.destroy())
-        })
-    )
-    const address = server.address()
-    const port = typeof address === "object" && address !== null ? address.port : 0
-
-    return {
-      port,
-      baseUrl: `http://${host.includes(":") ? `[${host}]` : host}:${port}/v1`,
-      script: (...rules) =>
-        Effect.sync(() => {
-          added = [...rules, ...added]
-        }),
-      reset: Effect.sync(() => {
-        added = []
-        entries = []
-        nextId = 1
-        counters = new Map()
-        notify()
-      }),
-      requests: Effect.sync(snapshot),
-      openSockets: Effect.sync(() => sockets.size),
-      awaitRequests: (predicate) =>
-        Effect.async<ReadonlyArray<RequestRecord>>((resume) => {
-          const check = () => {
-            const records = snapshot()
-            let holds: boolean
-            try {
-              holds = predicate(records)
-            } catch (defect) {
-              // It runs inside node callbacks, where a throw would take the server down.
-              listeners.delete(check)
-              resume(Effect.die(defect))
-              return true
-            }
-            if (holds) {
-              listeners.delete(check)
-              resume(Effect.succeed(records))
-            }
-            return holds
-          }
-          if (check()) return
-          listeners.add(check)
-          return Effect.sync(() => listeners.delete(check))
-        })
-    } satisfies Service
-  })
+  Effect.map(
+    Effect.acquireRelease(
+      Effect.promise(() => Server.start(options)),
+      (server) => Effect.promise(server.close)
+    ),
+    (server): Service => ({
+      port: server.port,
+      baseUrl: server.baseUrl,
+      script: (...rules) => Effect.sync(() => server.script(rules)),
+      reset: Effect.sync(server.reset),
+      requests: Effect.sync(server.requests),
+      openSockets: Effect.sync(server.openSockets),
+      awaitRequests: awaitRequests(server)
+    })
+  )
 
 /**
  * The provider as a scoped layer.
  *
- * @since 0.1.0
- * @category layers
  * @example
- * import { ScriptedProvider } from "effect-baml/testing"
+ * ```ts
+ * import { ScriptedProvider } from "effect-baml/effect3/testing"
  *
  * const ProviderLive = ScriptedProvider.layer({ rules: [{ script: ScriptedProvider.json({ name: "Ada" }) }] })
+ * ```
+ * @since 0.1.0
+ * @category layers
  */
 export const layer = (options?: Options): Layer.Layer<ScriptedProvider> => Layer.scoped(ScriptedProvider, make(options))
 
 /**
  * A script whose reply is `value` as pretty-printed JSON (as models write it), optionally in a json fence.
  *
- * @since 0.1.0
- * @category constructors
  * @example
- * import { ScriptedProvider } from "effect-baml/testing"
+ * ```ts
+ * import { ScriptedProvider } from "effect-baml/effect3/testing"
  *
  * const script = ScriptedProvider.json({ name: "Ada", born: 1815 }, { fence: true, delayMs: 10 })
+ * ```
+ * @since 0.1.0
+ * @category constructors
  */
-export const json = (value: unknown, options: Omit<Script, "reply"> & { readonly fence?: boolean } = {}): Script => {
-  const { fence, ...rest } = options
-  const text = JSON.stringify(value, null, 2) ?? "null"
-  return { ...rest, reply: fence === true ? "```json\n" + text + "\n```" : text }
-}
+export const json: (value: unknown, options?: Omit<Script, "reply"> & { readonly fence?: boolean }) => Script =
+  Server.json
 
 /**
  * Content chunks of `record` written at or after `time` (a `performance.now()` value), e.g. after an interrupt.
  *
- * @since 0.1.0
- * @category utils
  * @example
- * import { ScriptedProvider } from "effect-baml/testing"
+ * ```ts
+ * import { ScriptedProvider } from "effect-baml/effect3/testing"
  *
  * declare const record: ScriptedProvider.RequestRecord
  * declare const interruptedAt: number
  * const wasted = ScriptedProvider.chunksAfter(record, interruptedAt)
+ * ```
+ * @since 0.1.0
+ * @category utils
  */
-export const chunksAfter = (record: RequestRecord, time: number): number =>
-  record.chunkTimes.filter((at) => at >= time).length
+export const chunksAfter: (record: RequestRecord, time: number) => number = Server.chunksAfter
