@@ -1,4 +1,6 @@
 /** The run's results as JSON, as a markdown page with tables, and as one SVG chart. */
+import { readFileSync } from "node:fs"
+import { floorLabels } from "./floor.js"
 import type { Measure } from "./scenario.js"
 import type { Summary } from "./stats.js"
 import { summarize } from "./stats.js"
@@ -12,6 +14,11 @@ export interface Meta {
   readonly loadAverage: ReadonlyArray<number>
   readonly engine: string
   readonly effect: string
+  readonly effect3: string
+  /** The commit measured, and the library's files (src/, effect3/src/) that differed from it. */
+  readonly commit: string
+  readonly uncommitted: ReadonlyArray<string>
+  readonly rounds: Readonly<Record<string, number>>
   readonly wallSeconds: number
 }
 
@@ -54,47 +61,64 @@ const medianOf = (measures: ReadonlyArray<MeasureResult>, id: string, label: str
 const target = (name: string, values: ReadonlyArray<number>, measured: string, met: boolean) =>
   values.every(Number.isFinite) ? [{ target: name, measured, met }] : []
 
+const lineNames = { "effect-baml": "Effect 4 line", "effect-baml/effect3": "Effect 3 line" } as const
+const lineLabels = ["effect-baml", "effect-baml/effect3"] as const
+
 /** The issue's targets, evaluated on the medians of this run; targets whose measures did not run are left out. */
 const evaluate = (measures: ReadonlyArray<MeasureResult>): ReadonlyArray<TargetResult> => {
   const median = (id: string, label: string) => medianOf(measures, id, label)
-  const first = {
-    native: median("firstPartial", "native"),
-    official: median("firstPartial", "official"),
-    effect: median("firstPartial", "effect-baml")
-  }
-  const exits = ["effect-baml: Fiber.interrupt", "effect-baml: Stream.take"]
-  const cpu = { native: median("cpuPerPartial", "native"), effect: median("cpuPerPartial", "effect-baml") }
-  const layer = median("cpuPerPartialStub", "effect-baml") - median("cpuPerPartialStub", "native")
-  const heap = {
-    official: median("heapPerStream", "official"),
-    effect: median("heapPerStream", "effect-baml"),
-    floor: median("heapPerStream", "effect floor: Stream.asyncPush")
-  }
+  const perLine = (f: (label: typeof lineLabels[number], name: string) => ReadonlyArray<TargetResult>) =>
+    lineLabels.flatMap((label) => f(label, lineNames[label]))
+  const heapNative = median("heapPerStream", "native")
   const unaborted = median("chunksAfterExit", "official: break, no abort")
+  const official = median("cpuPerStreamStub", "official")
   return [
-    ...target(
-      "first partial within 1 ms of the bare native callback (median)",
-      [first.effect, first.native],
-      `${fmt(first.effect)} ms vs ${fmt(first.native)} ms (+${fmt(first.effect - first.native)} ms)`,
-      first.effect - first.native <= 1
-    ),
-    ...target(
-      "first partial at least 5× sooner than the official BamlStream (median)",
-      [first.effect, first.official],
-      `${fmt(first.official)} ms / ${fmt(first.effect)} ms = ${fmt(first.official / first.effect)}×`,
-      first.official / first.effect >= 5
-    ),
-    ...exits.flatMap((label) => {
-      const close = median("closeAfterExit", label)
-      const wasted = median("chunksAfterExit", label)
+    ...perLine((label, name) => {
+      const first = { native: median("firstPartial", "native"), official: median("firstPartial", "official") }
+      const mine = median("firstPartial", label)
       return [
         ...target(
-          `${label}: provider (in its own process) sees the close ≤ 5 ms (median)`,
-          [close],
-          `${fmt(close)} ms`,
-          close <= 5
+          `${name}: first partial within 1 ms of the bare native callback (median)`,
+          [mine, first.native],
+          `${fmt(mine)} ms vs ${fmt(first.native)} ms (+${fmt(mine - first.native)} ms)`,
+          mine - first.native <= 1
         ),
-        ...target(`${label}: ≤ 1 chunk sent after leaving (median)`, [wasted], `${fmt(wasted)} chunks`, wasted <= 1)
+        ...target(
+          `${name}: first partial at least 5× sooner than the official BamlStream (median)`,
+          [mine, first.official],
+          `${fmt(first.official)} ms / ${fmt(mine)} ms = ${fmt(first.official / mine)}×`,
+          first.official / mine >= 5
+        )
+      ]
+    }),
+    ...perLine((label, name) => {
+      const native = median("closeAfterExit", "native: abort signal")
+      const interrupt = median("closeAfterExit", `${label}: Fiber.interrupt`)
+      return [
+        ...target(
+          `${name}: Fiber.interrupt → provider (in its own process) sees the close ≤ 1 ms over the native abort (median)`,
+          [interrupt, native],
+          `${fmt(interrupt)} ms vs ${fmt(native)} ms (+${fmt(interrupt - native)} ms)`,
+          interrupt - native <= 1
+        ),
+        ...["Fiber.interrupt", "Stream.take"].flatMap((way) => {
+          const close = median("closeAfterExit", `${label}: ${way}`)
+          const wasted = median("chunksAfterExit", `${label}: ${way}`)
+          return [
+            ...target(
+              `${name}: ${way}: provider (in its own process) sees the close ≤ 5 ms (median)`,
+              [close],
+              `${fmt(close)} ms`,
+              close <= 5
+            ),
+            ...target(
+              `${name}: ${way}: ≤ 1 chunk sent after leaving (median)`,
+              [wasted],
+              `${fmt(wasted)} chunks`,
+              wasted <= 1
+            )
+          ]
+        })
       ]
     }),
     ...target(
@@ -103,30 +127,85 @@ const evaluate = (measures: ReadonlyArray<MeasureResult>): ReadonlyArray<TargetR
       `${fmt(unaborted)} chunks sent after leaving`,
       true
     ),
-    ...target(
-      "CPU per partial ≤ 10% over the bare native callback (end to end, median)",
-      [cpu.effect, cpu.native],
-      `${fmt(cpu.effect)} µs vs ${fmt(cpu.native)} µs (${fmt((cpu.effect / cpu.native - 1) * 100)}%)`,
-      cpu.effect <= cpu.native * 1.1
+    ...perLine((label, name) =>
+      (["stream", "call"] as const).flatMap((kind) => {
+        const id = kind === "stream" ? "streamFailure" : "callFailure"
+        const mine = median(id, label)
+        const native = median(id, "native")
+        return target(
+          `${name}: an HTTP 500 on a ${kind} reaches user code ≤ 2 ms after the engine hands it to JS (median)`,
+          [mine, native],
+          `${fmt(mine)} ms (native ${fmt(native)} ms)`,
+          mine <= 2
+        )
+      })
     ),
-    ...target(
-      "the same, from the layer's own cost (stub engine) over the engine's CPU per partial (end to end)",
-      [layer, cpu.native],
-      `${fmt(layer)} µs over ${fmt(cpu.native)} µs (${fmt((layer / cpu.native) * 100)}%)`,
-      layer <= cpu.native * 0.1
-    ),
-    ...target(
-      "heap per open stream no worse than the official client's (median)",
-      [heap.effect, heap.official],
-      `${fmt(heap.effect)} KB vs ${fmt(heap.official)} KB`,
-      heap.effect <= heap.official
-    ),
-    ...target(
-      "the same, what effect-baml adds over a bare `Stream.asyncPush` stream, the Effect floor (shown)",
-      [heap.effect, heap.floor],
-      `${fmt(heap.effect - heap.floor)} KB over ${fmt(heap.floor)} KB`,
-      true
-    )
+    ...perLine((label, name) => {
+      const native = median("cpuPerPartial", "native")
+      const mine = median("cpuPerPartial", label)
+      const layer = median("cpuPerPartialStub", label) - median("cpuPerPartialStub", "native")
+      return [
+        ...target(
+          `${name}: CPU per partial ≤ 10% over the bare native callback (end to end, median)`,
+          [mine, native],
+          `${fmt(mine)} µs vs ${fmt(native)} µs (${fmt((mine / native - 1) * 100)}%)`,
+          mine <= native * 1.1
+        ),
+        ...target(
+          `${name}: the same, from the layer's own cost (stub engine) over the engine's CPU per partial`,
+          [layer, native],
+          `${fmt(layer)} µs over ${fmt(native)} µs (${fmt((layer / native) * 100)}%)`,
+          layer <= native * 0.1
+        )
+      ]
+    }),
+    ...perLine((label, name) => {
+      const mine = median("cpuPerStreamStub", label)
+      const floor = median("cpuPerStreamStub", label === "effect-baml" ? floorLabels.effect4 : floorLabels.effect3)
+      return label === "effect-baml"
+        ? target(
+          `${name}: CPU per stream (stub engine) ≤ 3× the official client's (median)`,
+          [mine, official, floor],
+          `${fmt(mine)} µs vs ${fmt(official)} µs = ${fmt(mine / official)}× (its Effect floor: ${fmt(floor)} µs)`,
+          mine <= official * 3
+        )
+        : target(
+          `${name}: CPU per stream (stub engine) against the official client's (shown)`,
+          [mine, official, floor],
+          `${fmt(mine)} µs vs ${fmt(official)} µs = ${fmt(mine / official)}× (its Effect floor: ${fmt(floor)} µs)`,
+          true
+        )
+    }),
+    ...perLine((label, name) => {
+      const mine = median("heapPerStream", label)
+      if (label === "effect-baml") {
+        const floor = median("heapPerStream", floorLabels.effect4)
+        return target(
+          `${name}: heap per open stream ≤ 12 KB over the native floor (1,000 streams, median)`,
+          [mine, heapNative, floor],
+          `${fmt(mine)} KB vs ${fmt(heapNative)} KB (+${fmt(mine - heapNative)} KB; bare Stream.callback: ` +
+            `${fmt(floor)} KB)`,
+          mine - heapNative <= 12
+        )
+      }
+      const floor = median("heapPerStream", floorLabels.effect3)
+      return target(
+        `${name}: heap per open stream, its own share over a bare Stream.asyncPush stream ≤ 8 KB (median)`,
+        [mine, floor],
+        `${fmt(mine)} KB vs ${fmt(floor)} KB (+${fmt(mine - floor)} KB; native ${fmt(heapNative)} KB)`,
+        mine - floor <= 8
+      )
+    }),
+    ...perLine((label, name) => {
+      const mine = median("largeCpu", label)
+      const native = median("largeCpu", "native")
+      return target(
+        `${name}: ~80 KB object to its end: CPU ≤ 10% over the bare native callback (median)`,
+        [mine, native],
+        `${fmt(mine)} ms vs ${fmt(native)} ms (${fmt((mine / native - 1) * 100)}%)`,
+        mine <= native * 1.1
+      )
+    })
   ]
 }
 
@@ -145,11 +224,16 @@ export const results = (meta: Meta, measures: ReadonlyArray<Measure>): Results =
 // ---------------------------------------------------------------------------------------------------------------
 // SVG: medians of the measures in milliseconds as horizontal bars on a log scale, a whisker to the p95.
 
-const colors: Record<string, string> = { native: "#8a8a8a", official: "#e08a2c", "effect-baml": "#2f6fd6" }
+const colors: Record<string, string> = {
+  native: "#8a8a8a",
+  official: "#e08a2c",
+  "effect-baml": "#2f6fd6",
+  "effect-baml/effect3": "#7a3fc4"
+}
 const colorOf = (label: string) => colors[label.split(":")[0] ?? ""] ?? "#555"
 const escape = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
 
-export const chartIds: ReadonlyArray<string> = ["firstPartial", "delivery", "closeAfterExit"]
+export const chartIds: ReadonlyArray<string> = ["firstPartial", "delivery", "closeAfterExit", "streamFailure"]
 
 export const svg = (r: Results): string => {
   const measures = chartIds.flatMap((id) => r.measures.filter((m) => m.id === id))
@@ -207,32 +291,81 @@ const table = (head: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<st
   [`| ${head.join(" | ")} |`, `| ${head.map(() => "---").join(" | ")} |`, ...rows.map((r) => `| ${r.join(" | ")} |`)]
     .join("\n")
 
+/** The side-by-side table: one line per measure, the medians of every client and the lines' ratios to the floor. */
+const sideBySide = (r: Results): string => {
+  const columns = ["native", "official", "effect-baml", "effect-baml/effect3"]
+  const rows = r.measures.filter((m) => columns.some((c) => m.rows.some((row) => row.label === c)))
+  const cell = (m: MeasureResult, label: string) => {
+    const row = m.rows.find((x) => x.label === label)
+    return row === undefined ? "–" : fmt(row.summary.median)
+  }
+  const ratio = (m: MeasureResult, label: string) => {
+    const mine = m.rows.find((x) => x.label === label)?.summary.median
+    const native = m.rows.find((x) => x.label === "native")?.summary.median
+    return mine === undefined || native === undefined || native === 0 ? "–" : `${fmt(mine / native)}×`
+  }
+  return table(
+    ["measure", "native", "official", "Effect 4 line", "Effect 3 line", "Effect 4 / native", "Effect 3 / native"],
+    rows.map((m) => [
+      `${m.title} (${m.unit})`,
+      ...columns.map((c) => cell(m, c)),
+      ratio(m, "effect-baml"),
+      ratio(m, "effect-baml/effect3")
+    ])
+  )
+}
+
+/** What a later profiling run found (bench/profile.ts writes it), when there is one. */
+const breakdown = (): ReadonlyArray<string> => {
+  try {
+    return ["", readFileSync(new URL("breakdown.md", import.meta.url), "utf8").trimEnd()]
+  } catch {
+    return []
+  }
+}
+
 export const markdown = (r: Results): string => {
   const { meta } = r
+  const rounds = Object.entries(meta.rounds).map(([k, v]) => `${k} ${v}`).join(", ")
   return [
     "# Benchmarks",
     "",
-    "effect-baml side by side with the official client and with the engine's bare native callback, measured in one",
-    "process against the scripted provider (`effect-baml/testing`, in the same process or, where said, in a child",
-    "process as a real provider is elsewhere), clients interleaved round by round. Run it with",
-    "`npm run bench` (three to five minutes on two cores); it rewrites `bench/results.json`, this page and",
-    "`benchmarks.svg`. The machine's load shows in every number: compare rows of the same run, not runs.",
+    "Both Effect lines of effect-baml side by side with the official client and with the engine's bare native",
+    "callback, measured in one process (both Effect runtimes loaded side by side) against the scripted provider",
+    "(`effect-baml/testing`, in the same process or, where said, in a child process as a real provider is",
+    "elsewhere), clients interleaved round by round on one shared engine. Run it with `npm run bench` (about",
+    `${Math.max(1, Math.round(meta.wallSeconds / 60))} minutes on this machine); it rewrites \`bench/results.json\`, ` +
+    "this page and `benchmarks.svg`. The machine's load shows in every number: compare rows of the same run, not runs.",
     "",
     "- **native**: `runtime.streamFunction(...).onEvent(cb)` and `done()`, the floor: nothing between the engine and",
     "  user code.",
     "- **official**: what a generated client's `b.stream.F(args, { signal })` builds, a `BamlStream`, consumed with",
     "  `for await`.",
-    "- **effect-baml**: `Baml.stream(F, args)` consumed with `Stream.runForEach` (or left as named).",
+    "- **effect-baml**: the Effect 4 line (`import { Baml } from \"effect-baml\"`), `Baml.stream(F, args)` consumed",
+    "  with `Stream.runForEach` (or left as named).",
+    "- **effect-baml/effect3**: the Effect 3 line (`\"effect-baml/effect3\"`), the same code on Effect 3; its",
+    "  programs live in `effect3/bench/` and run in their own Effect 3 runtime, which hands the harness Promises.",
+    "- **effect 4 floor / effect 3 floor**: no engine and no effect-baml, what each Effect line costs by itself (below).",
     "",
     `Run on ${meta.date}: Node ${meta.node}, ${meta.platform}, ${meta.cores} × ${meta.cpu} ` +
     `(load average ${meta.loadAverage.map((l) => l.toFixed(1)).join(" / ")} at the start), ` +
-    `@boundaryml/baml ${meta.engine}, effect ${meta.effect}; ${Math.round(meta.wallSeconds)} s in all.`,
+    `@boundaryml/baml ${meta.engine}, effect ${meta.effect} and ${meta.effect3}; ${Math.round(meta.wallSeconds)} s ` +
+    `in all. Commit ${meta.commit}` +
+    (meta.uncommitted.length === 0
+      ? "."
+      : `, with uncommitted changes in ${meta.uncommitted.map((f) => `\`${f}\``).join(", ")}.`) +
+    ` Rounds: ${rounds}.`,
     "",
     "![Latency chart](benchmarks.svg)",
     "",
     "## Targets",
     "",
     table(["target", "this run", "met"], r.targets.map((t) => [t.target, t.measured, t.met ? "yes" : "**no**"])),
+    ...breakdown(),
+    "",
+    "## Both lines side by side (medians)",
+    "",
+    sideBySide(r),
     "",
     "## Results",
     "",
@@ -261,20 +394,20 @@ export const markdown = (r: Results): string => {
     "The **native** rows are what the engine itself allows; no client can do better. The engine emits a partial at",
     "most about every 50 ms however fast chunks arrive, so any client's first partial sometimes waits up to ~50 ms",
     "for that tick (a p95 near 50 ms). The official `BamlStream` iterator sleeps 100 ms whenever its queue is empty,",
-    "which sets its first-partial time and its delivery delay. Aborting is the engine's too: after the signal fires it",
-    "drops the HTTP request within a millisecond or two, so at most one chunk is in flight.",
+    "which sets its first-partial time, its delivery delay and how late it reports a failure. Aborting is the",
+    "engine's too: after the signal fires it drops the HTTP request within a millisecond or two, so at most one chunk",
+    "is in flight.",
     "",
-    "The **effect floor** rows are what Effect 3 itself costs, with no engine and no effect-baml: a fiber running",
-    "`Stream.runDrain(Stream.never)`, and a `Stream.asyncPush` stream (sliding buffer of one, the bridge effect-baml",
-    "builds on) fed by a callback. Every open Effect stream holds a fiber, a channel executor and a scope, tens of KB",
-    "against the few KB of a promise-based iterator: no Effect stream can meet \"heap no worse than the official",
-    "client's\", and what effect-baml adds over the floor (its trip-wire, span, metrics and engine call) is shown",
-    "beside it. The same holds for the fixed CPU cost of starting and ending a stream.",
+    "The **effect floor** rows are what each Effect line itself costs, with no engine and no effect-baml: a fiber",
+    "running `Stream.runDrain(Stream.never)`, and a callback-bridged stream (Effect 4's `Stream.callback`, Effect 3's",
+    "`Stream.asyncPush`, sliding buffer of one: the bridge each line builds on) fed by a callback. Every open Effect",
+    "stream holds a fiber, its stream machinery and a scope, against the few KB of a promise-based iterator: what",
+    "effect-baml adds over its line's floor (its trip-wire, span, metrics and engine call) is the difference.",
     "",
     "The in-process provider notices a closed connection only when the client's JS yields the event loop. After",
-    "pulling the wire, Effect still unwinds the consumer's fiber and closes the stream's scope (a few ms on this",
-    "machine), so the in-process close rows show that work too; a provider elsewhere, like the child-process one,",
-    "sees the close as soon as the engine's native side drops the connection.",
+    "pulling the wire, Effect still unwinds the consumer's fiber and closes the stream's scope, so the in-process",
+    "close rows show that work too; a provider elsewhere, like the child-process one, sees the close as soon as the",
+    "engine's native side drops the connection.",
     ""
   ].join("\n")
 }

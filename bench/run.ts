@@ -3,8 +3,9 @@
  * provider. A full run writes bench/results.json, docs/benchmarks.md and docs/benchmarks.svg; a partial one
  * (`--quick`: fewer rounds and streams; `--only=`: some scenarios) writes its results to the temp directory.
  *
- *   node --expose-gc --import tsx bench/run.ts [--quick] [--only=latency,exit,cpu,concurrent,large]
+ *   node --expose-gc --import tsx bench/run.ts [--quick] [--only=latency,exit,failure,cpu,concurrent,large]
  */
+import { execFileSync } from "node:child_process"
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { cpus, loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
@@ -20,6 +21,7 @@ import { mark, useScript } from "./scenario.js"
 import { concurrent } from "./scenarios/concurrent.js"
 import { cpu } from "./scenarios/cpu.js"
 import { exit } from "./scenarios/exit.js"
+import { failure } from "./scenarios/failure.js"
 import { large } from "./scenarios/large.js"
 import { latency } from "./scenarios/latency.js"
 import { resume } from "./replies.js"
@@ -33,16 +35,32 @@ const quick = flags.includes("--quick")
 const only = flags.find((f) => f.startsWith("--only="))?.slice("--only=".length).split(",")
 
 const rounds: Rounds = quick
-  ? { latency: 2, exit: 2, cpu: 2, layer: 2, concurrent: 1, large: 1 }
-  : { latency: 10, exit: 6, cpu: 12, layer: 8, concurrent: 2, large: 3 }
+  ? { latency: 2, exit: 2, failure: 2, cpu: 2, layer: 2, concurrent: 1, large: 1 }
+  : { latency: 10, exit: 10, failure: 20, cpu: 12, layer: 8, concurrent: 2, large: 3 }
 
-const scenarios: ReadonlyArray<Scenario> = [latency, exit, cpu, concurrent, large]
+const scenarios: ReadonlyArray<Scenario> = [latency, exit, failure, cpu, concurrent, large]
   .filter((s) => only === undefined || only.includes(s.name))
 
-const versionOf = (pkg: string): string =>
-  (JSON.parse(readFileSync(new URL(`../node_modules/${pkg}/package.json`, import.meta.url), "utf8")) as {
+const versionOf = (pkg: string, root = "../"): string =>
+  (JSON.parse(readFileSync(new URL(`${root}node_modules/${pkg}/package.json`, import.meta.url), "utf8")) as {
     readonly version: string
   }).version
+
+/** The commit being measured, and the library files that differ from it (other work in the same checkout). */
+const checkout = () => {
+  const git = (...args: ReadonlyArray<string>) => {
+    try {
+      return execFileSync("git", args, { encoding: "utf8" }).trim()
+    } catch {
+      return ""
+    }
+  }
+  return {
+    commit: git("rev-parse", "--short", "HEAD") || "unknown",
+    uncommitted: git("status", "--porcelain", "--", "src", "effect3/src").split("\n").filter((l) => l.length > 0)
+      .map((l) => l.slice(3))
+  }
+}
 
 /** One short stream per client before measuring, so that no client pays for loading code or opening the pool. */
 const warmUp = (bench: Bench) =>
@@ -99,6 +117,9 @@ const main = Effect.scoped(
       loadAverage,
       engine: versionOf("@boundaryml/baml"),
       effect: versionOf("effect"),
+      effect3: versionOf("effect", "../effect3/"),
+      ...checkout(),
+      rounds: { ...rounds, concurrentStreams: bench.concurrentStreams },
       wallSeconds: (performance.now() - startedAt) / 1000
     }, measures)
     write(report)

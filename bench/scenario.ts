@@ -21,6 +21,7 @@ export interface Measure {
 export interface Rounds {
   readonly latency: number
   readonly exit: number
+  readonly failure: number
   readonly cpu: number
   readonly layer: number
   readonly concurrent: number

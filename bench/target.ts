@@ -50,13 +50,17 @@ const stampedStream = (stream: FunctionResultStream, emittedAt: EmittedAt): Func
   done: (ctx) => stream.done(ctx)
 }) as FunctionResultStream
 
-/** The same engine seen through a Proxy that passes every `streamFunction` call and its result through `wrap`. */
+/**
+ * The same engine seen through a Proxy that passes every `streamFunction` call and its result through `wrap`, and
+ * every `callFunction` promise through `wrapCall`.
+ */
 const intercept = (
   target: Target,
   wrap: (
     args: Parameters<Engine.BamlRuntime["streamFunction"]>,
     stream: FunctionResultStream
-  ) => FunctionResultStream
+  ) => FunctionResultStream,
+  wrapCall: (result: Promise<FunctionResult>) => Promise<FunctionResult> = (result) => result
 ): Target => {
   const engine = new Proxy(target.engine, {
     get(object, key) {
@@ -64,6 +68,9 @@ const intercept = (
       if (key === "streamFunction") {
         return (...args: Parameters<Engine.BamlRuntime["streamFunction"]>) =>
           wrap(args, object.streamFunction(...args))
+      }
+      if (key === "callFunction") {
+        return (...args: Parameters<Engine.BamlRuntime["callFunction"]>) => wrapCall(object.callFunction(...args))
       }
       // native methods check their receiver, so they are called on the engine itself
       return typeof member === "function" ? member.bind(object) : member
@@ -86,3 +93,42 @@ export const watchingAborts = (target: Target, aborted: (at: number) => void): T
     signal?.addEventListener("abort", () => aborted(performance.now()), { once: true })
     return stream
   })
+
+/**
+ * The same engine, reporting the moment the native side hands a call's or a stream's outcome to JS: the `done()` (or
+ * call) promise settling, or an error given to the `onEvent` callback, whichever comes first for that call.
+ */
+export const watchingOutcomes = (target: Target, settled: (at: number) => void): Target => {
+  const settles = <A>(promise: Promise<A>, first: () => void) =>
+    promise.then((value) => {
+      first()
+      return value
+    }, (error: unknown) => {
+      first()
+      throw error
+    })
+  const once = () => {
+    let seen = false
+    return () => {
+      if (!seen) settled(performance.now())
+      seen = true
+    }
+  }
+  return intercept(
+    target,
+    (_, stream) => {
+      const first = once()
+      return {
+        onEvent: (callback) =>
+          stream.onEvent(
+            callback === undefined ? undefined : (error, result) => {
+              if (error) first()
+              callback(error, result)
+            }
+          ),
+        done: (ctx) => settles(stream.done(ctx), first)
+      } as FunctionResultStream
+    },
+    (result) => settles(result, once())
+  )
+}
