@@ -1,7 +1,7 @@
 import { HttpRouter, HttpServer, HttpServerRequest } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { describe, expect, it, layer } from "@effect/vitest"
-import { Chunk, Effect, Exit, Layer, Schema, Stream } from "effect"
+import { Cause, Chunk, Effect, Exit, Layer, Logger, Schema, Stream } from "effect"
 import { Baml, BamlError, BamlHttp } from "effect-baml/effect3"
 import { ScriptedProvider } from "effect-baml/effect3/testing"
 import * as Http from "node:http"
@@ -273,5 +273,21 @@ layer(ServerLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlHt
         expect(response.messages[1]!.data._tag).toBe("InternalServerError")
         expect(JSON.stringify(response.messages)).not.toContain("secret detail")
       }), 30_000)
+
+    it.effect("a defect is logged with its cause at error level, and the events then end without it", () =>
+      Effect.gen(function*() {
+        const logged: Array<{ readonly level: string; readonly cause: string }> = []
+        const logger = Logger.make(({ cause, logLevel }) =>
+          logged.push({ level: logLevel.label, cause: Cause.pretty(cause) })
+        )
+        const events = yield* BamlHttp.events(Stream.concat(Stream.make(1), Stream.dieMessage("secret detail"))).pipe(
+          Stream.runCollect,
+          Effect.provide(Logger.replace(Logger.defaultLogger, logger))
+        )
+        expect(Chunk.toReadonlyArray(events).map((event) => event.event)).toEqual(["partial", "error"])
+        expect(logged).toHaveLength(1)
+        expect(logged[0]!.level).toBe("ERROR")
+        expect(logged[0]!.cause).toContain("secret detail")
+      }))
   })
 })
