@@ -4,7 +4,6 @@ import type { Audio, Image, Pdf } from "@boundaryml/baml"
 import { Baml, type BamlError, BamlRuntime } from "effect-baml"
 import { ScriptedProvider } from "effect-baml/testing"
 import { execFile } from "node:child_process"
-import { readFileSync } from "node:fs"
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -356,25 +355,6 @@ describe("effect-baml generate", () => {
       expect(help.code).toBe(0)
       expect(help.stdout).toContain("--effect 3|4")
     }), 20_000)
-
-  it("the command and everything it imports import no Effect, so it runs in a project on either line", () => {
-    const seen = new Set<string>()
-    const visit = (file: string) => {
-      if (seen.has(file)) return
-      seen.add(file)
-      const text = readFileSync(file, "utf8")
-      for (const [, specifier] of text.matchAll(/^(?:(?:import|export|\})[^"\n]*from\s+|import\s+)"([^"]+)"/gm)) {
-        expect(specifier, `${file} imports ${specifier}`).not.toMatch(/^(effect|@effect\/)/)
-        if (specifier!.startsWith(".")) visit(Path.resolve(Path.dirname(file), specifier!.replace(/\.js$/, ".ts")))
-      }
-    }
-    visit(Path.resolve("src/cli/bin.ts"))
-    expect([...seen].map((file) => Path.relative(".", file)).sort()).toEqual([
-      "src/cli/bin.ts",
-      "src/cli/generate.ts",
-      "src/internal/codegen.ts"
-    ])
-  })
 
   it("generator blocks are blanked out line for line; the same text inside a prompt is kept", () => {
     const source = [

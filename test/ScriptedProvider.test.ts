@@ -3,7 +3,6 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Scope from "effect/Scope"
-import { readFileSync } from "node:fs"
 import { ScriptedProvider } from "../src/testing/index.js"
 
 const Provider = ScriptedProvider.ScriptedProvider
@@ -308,13 +307,6 @@ describe("ScriptedProvider scope", () => {
       expect(record?.closedAt).toBeDefined()
       expect(yield* provider.openSockets).toBe(0)
     }), 10_000)
-
-  it("the server and its wire format import no Effect, so that either Effect line can wrap them", () => {
-    const source = readFileSync(new URL("../src/internal/scriptedServer.ts", import.meta.url), "utf8")
-    const imports = Array.from(source.matchAll(/^(?:(?:import|export|\})[^"\n]*from\s+|import\s+)"([^"]+)"/gm), (match) => match[1])
-    expect(imports.length).toBeGreaterThan(0)
-    expect(imports.filter((specifier) => !specifier!.startsWith("node:"))).toEqual([])
-  })
 
   it("json pretty-prints the value and can fence it", () => {
     expect(ScriptedProvider.json({ a: [1] }).reply).toBe("{\n  \"a\": [\n    1\n  ]\n}")

@@ -5,13 +5,11 @@
  *
  * @since 0.1.0
  */
-import { readFileSync } from "node:fs"
+import { createRequire } from "node:module"
 import { run } from "./generate.js"
 
-// The manifest is two directories up from both src/cli/bin.ts and dist/cli/bin.js.
-const manifest = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
-  readonly version: string
-}
+// The package's own manifest, by its exported name: the same from src/cli/bin.ts and from the built dist.
+const manifest = createRequire(import.meta.url)("effect-baml/package.json") as { readonly version: string }
 
 run(process.argv.slice(2), manifest.version).then(
   (code) => {
