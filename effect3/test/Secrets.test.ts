@@ -75,7 +75,10 @@ const everythingSaid = <A, R>(effect: Effect.Effect<A, BamlError.BamlError, R>) 
       },
       context: (f, fiber) => base.context(f, fiber)
     })
-    const logger = Logger.make(({ annotations, message }) => lines.push(JSON.stringify([message, [...annotations]])))
+    // Every line with its annotations and its cause, if any: a key could hide in either.
+    const logger = Logger.make(({ annotations, cause, message }) =>
+      lines.push(JSON.stringify([message, [...annotations], Cause.pretty(cause)]))
+    )
     const exit = yield* effect.pipe(
       Effect.exit,
       Effect.withTracer(tracer),
