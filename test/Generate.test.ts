@@ -247,6 +247,10 @@ describe("effect-baml generate", () => {
       expect(yield* check({ from: "baml_src", to: "baml_client" })).toEqual([])
       expect(yield* check({ from: "test/fixtures/kinds/baml_src", to: "test/fixtures/kinds/baml_client" })).toEqual([])
       expect(yield* check({ from: "examples/basic/baml_src", to: "examples/basic/src/baml_client" })).toEqual([])
+      // the Effect 3 line's clients: no flag, the line is read from the effect installed where they are
+      expect(yield* check({ from: "baml_src", to: "effect3/test/fixtures/baml_client" })).toEqual([])
+      expect(yield* check({ from: "test/fixtures/kinds/baml_src", to: "effect3/test/fixtures/kinds/baml_client" }))
+        .toEqual([])
     }), 20_000)
 
   it.live("--check fails after a .baml edit, and passes again once generated", () =>

@@ -31,9 +31,8 @@ const expected = [
   /Cannot find module '@opentelemetry\/exporter-(metrics|trace)-otlp-http'/
 ]
 
-it("every TypeScript example in the README compiles against the library as it is", () => {
-  const blocks = snippets()
-  expect(blocks.length).toBeGreaterThanOrEqual(7)
+/** Type-checks `blocks` as files in `dir` under the project `tsconfig`; returns every diagnostic's text. */
+const diagnostics = (blocks: ReadonlyArray<{ readonly line: number; readonly code: string }>, dir: string, tsconfig: string) => {
   rmSync(dir, { recursive: true, force: true })
   mkdirSync(dir, { recursive: true })
   const files = blocks.map(({ code, line }) => {
@@ -42,7 +41,7 @@ it("every TypeScript example in the README compiles against the library as it is
     writeFileSync(file, code.replaceAll("\"./baml_client/index.js\"", "\"../baml_client/index.js\""))
     return file
   })
-  const config = ts.getParsedCommandLineOfConfigFile(join(root, "tsconfig.json"), {}, {
+  const config = ts.getParsedCommandLineOfConfigFile(tsconfig, {}, {
     ...ts.sys,
     onUnRecoverableConfigFileDiagnostic: (diagnostic) => {
       throw new Error(ts.flattenDiagnosticMessageText(diagnostic.messageText, "\n"))
@@ -55,6 +54,20 @@ it("every TypeScript example in the README compiles against the library as it is
     return where + ts.flattenDiagnosticMessageText(d.messageText, " ")
   })
   rmSync(dir, { recursive: true, force: true })
+  return problems
+}
+
+/** An example for the Effect 3 line imports `effect-baml/effect3`: it is checked where `effect` is Effect 3. */
+const isEffect3 = (block: { readonly code: string }) => block.code.includes("\"effect-baml/effect3")
+
+it("every TypeScript example in the README compiles against the library as it is", () => {
+  const blocks = snippets()
+  expect(blocks.length).toBeGreaterThanOrEqual(7)
+  expect(blocks.filter(isEffect3).length).toBeGreaterThanOrEqual(1)
+  const problems = [
+    ...diagnostics(blocks.filter((block) => !isEffect3(block)), dir, join(root, "tsconfig.json")),
+    ...diagnostics(blocks.filter(isEffect3), join(root, "effect3", ".readme-check"), join(root, "effect3", "tsconfig.json"))
+  ]
   expect(problems.filter((p) => !expected.some((e) => e.test(p))), problems.join("\n")).toEqual([])
   // and the two things the README shows but this repository lacks are still what keeps those examples from compiling
   expect(expected.every((e) => problems.some((p) => e.test(p)))).toBe(true)
