@@ -33,7 +33,11 @@ layer(Observing, { timeout: "120 seconds", excludeTestServices: true })("Baml un
         plans,
         ({ i, interruptAfterMs }) =>
           Effect.gen(function*() {
-            const fiber = yield* Effect.forkChild(Stream.runLast(Baml.stream("ExtractResume", { resume: `person ${i}` })))
+            // Started at once: Effect 4 runs a forked fiber on a later tick, and one interrupted before it ran never starts
+            // its stream, which would leave it unobserved.
+            const fiber = yield* Effect.forkChild(Stream.runLast(Baml.stream("ExtractResume", { resume: `person ${i}` })), {
+              startImmediately: true
+            })
             if (Option.isSome(interruptAfterMs)) {
               yield* Effect.sleep(interruptAfterMs.value)
               yield* Fiber.interrupt(fiber)
