@@ -25,6 +25,7 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^effect-baml\/testing$/, replacement: src("testing/index.ts") },
+      { find: /^effect-baml\/client$/, replacement: src("client/index.ts") },
       { find: /^effect-baml$/, replacement: src("index.ts") }
     ]
   },

@@ -10,6 +10,7 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^effect-baml\/effect3\/testing$/, replacement: here("src/testing/index.ts") },
+      { find: /^effect-baml\/effect3\/client$/, replacement: here("src/client/index.ts") },
       { find: /^effect-baml\/effect3$/, replacement: here("src/index.ts") }
     ]
   },

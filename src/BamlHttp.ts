@@ -8,8 +8,11 @@
 import { Cause, Effect, Option, Schema, Stream } from "effect"
 import { Ndjson, Sse } from "effect/encoding"
 import { dual } from "effect/Function"
-import { Headers, HttpServerResponse } from "effect/http"
+import { Headers, HttpServerRequest, HttpServerResponse } from "effect/http"
+import * as Baml from "./Baml.js"
 import * as BamlError from "./BamlError.js"
+import type { BamlRuntime } from "./BamlRuntime.js"
+import * as Wire from "./core/wire.js"
 
 /**
  * What a client is sent when the stream dies of a defect: nothing of the defect itself, which stays in the server's
@@ -70,10 +73,7 @@ export type Event<A> =
 
 const encodeError = Schema.encodeSync(BamlError.BamlError)
 
-const internalServerError: Event<never> = {
-  event: "error",
-  data: { _tag: "InternalServerError", message: "The server failed while streaming the response." }
-}
+const internalServerError: Event<never> = { event: "error", data: Wire.internalServerError }
 
 /**
  * The messages of a response, as a stream that does not fail: partials, then the final, or an error. Interruption
@@ -124,9 +124,6 @@ export const events = <A, E extends BamlError.BamlError, R>(
       )
     )
   })
-
-// `undefined` (a void function's result) has no JSON form; `null` is the closest a client can read.
-const orNull = (data: unknown): unknown => data === undefined ? null : data
 
 /**
  * A function that serves a stream as a streaming HTTP response: `BamlHttp.sse` and `BamlHttp.ndjson`. It takes the
@@ -185,7 +182,7 @@ const sseEvent = <A>(event: Event<A>): Sse.Event => ({
   _tag: "Event",
   event: event.event,
   id: undefined,
-  data: JSON.stringify(orNull(event.data))
+  data: JSON.stringify(Wire.orNull(event.data))
 })
 
 /**
@@ -222,7 +219,7 @@ export const sse: Responder = responder(
       Stream.succeed(": stream\n\n"),
       events.pipe(Stream.map(sseEvent), Stream.pipeThroughChannel(Sse.encode<never, unknown>()))
     ),
-  "text/event-stream"
+  Wire.contentTypes.sse
 )
 
 /**
@@ -251,10 +248,76 @@ export const sse: Responder = responder(
 export const ndjson: Responder = responder(
   (events) =>
     events.pipe(
-      Stream.map((event) => ({ event: event.event, data: orNull(event.data) })),
+      Stream.map((event) => ({ event: event.event, data: Wire.orNull(event.data) })),
       Stream.pipeThroughChannel(Ndjson.encodeString<never, unknown>()),
       // A value JSON cannot write (a bigint) is a bug in what the function returned, not a client's mistake.
       Stream.orDie
     ),
-  "application/x-ndjson"
+  Wire.contentTypes.ndjson
 )
+
+/**
+ * Serves a stream as the request asks: NDJSON when its `accept` header names `application/x-ndjson` (and not
+ * `text/event-stream`), Server-Sent Events otherwise. `BamlClient` asks with `accept`.
+ *
+ * @example
+ * ```ts
+ * import { Baml, BamlHttp } from "effect-baml"
+ * import { HttpRouter } from "effect/http"
+ *
+ * const Summarize = HttpRouter.add("POST", "/summarize", BamlHttp.respond(Baml.stream("Summarize", { text: "..." })))
+ * ```
+ * @since 0.2.0
+ * @category responses
+ */
+export const respond = <A, E extends BamlError.BamlError, R>(
+  self: Stream.Stream<A, E, R>,
+  options?: HttpServerResponse.Options.WithContent
+): Effect.Effect<HttpServerResponse.HttpServerResponse, never, R | HttpServerRequest.HttpServerRequest> =>
+  Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
+    Wire.preferredFormat(request.headers.accept) === "ndjson" ? ndjson(self, options) : sse(self, options))
+
+/**
+ * Options of {@link handler}: the per-call options of every stream it starts.
+ *
+ * @example
+ * ```ts
+ * import type { BamlHttp } from "effect-baml"
+ *
+ * const options: BamlHttp.HandlerOptions = { options: { client: "OpenAI" } }
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export interface HandlerOptions {
+  readonly options?: Baml.Options | undefined
+}
+
+const Args = Schema.Record(Schema.String, Schema.Unknown)
+
+/**
+ * An HTTP handler that streams the BAML function `functionName`: it reads the arguments from the request's JSON body
+ * (an object, by parameter name), runs `Baml.stream` and {@link respond}s with it, the request `BamlClient.stream`
+ * sends. A body that is not a JSON object is answered with a 400; arguments the function does not take fail the
+ * stream with a `BamlInvalidArgumentError`, before anything reaches the provider.
+ *
+ * @example
+ * ```ts
+ * import { BamlHttp } from "effect-baml"
+ * import { HttpRouter } from "effect/http"
+ *
+ * const ExtractResume = HttpRouter.add("POST", "/api/baml/ExtractResume", BamlHttp.handler("ExtractResume"))
+ * ```
+ * @since 0.2.0
+ * @category handlers
+ */
+export const handler = (
+  functionName: string,
+  options?: HandlerOptions
+): Effect.Effect<HttpServerResponse.HttpServerResponse, never, BamlRuntime | HttpServerRequest.HttpServerRequest> =>
+  HttpServerRequest.schemaBodyJson(Args).pipe(
+    Effect.matchEffect({
+      onFailure: (error) => Effect.succeed(HttpServerResponse.text(error.message, { status: 400 })),
+      onSuccess: (args) => respond(Baml.stream(functionName, args, options?.options))
+    })
+  )

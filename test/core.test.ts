@@ -48,3 +48,19 @@ describe("core", () => {
     expect(outside).toEqual([])
   })
 })
+
+describe("client", () => {
+  it("the browser's entry points (effect-baml/client, effect-baml/effect3/client) never reach the BAML engine", () => {
+    const entries = ["src/client/index.ts", "effect3/src/client/index.ts"].map((file) => Path.resolve(file))
+    const reachable = graph(entries)
+    const engineImports = [...reachable].flatMap(([file, imports]) =>
+      imports.filter((specifier) => specifier.startsWith("@boundaryml/") || specifier.startsWith("node:")).map((
+        specifier
+      ) => `${Path.relative(".", file)} imports ${specifier}`)
+    )
+    expect(reachable.size).toBeGreaterThan(3)
+    expect([...reachable.keys()].map((file) => Path.relative(".", file))).toContain("src/core/wire.ts")
+    expect(engineImports).toEqual([])
+  })
+})
+

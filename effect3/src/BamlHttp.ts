@@ -6,10 +6,14 @@
  * @since 0.1.0
  */
 import * as Headers from "@effect/platform/Headers"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Cause, Effect, Option, Predicate, Schema, Stream } from "effect"
 import { dual } from "effect/Function"
+import * as Wire from "../../src/core/wire.js"
+import * as Baml from "./Baml.js"
 import * as BamlError from "./BamlError.js"
+import type { BamlRuntime } from "./BamlRuntime.js"
 
 /**
  * What a client is sent when the stream dies of a defect: nothing of the defect itself, which stays in the server's
@@ -70,10 +74,7 @@ export type Event<A> =
 
 const encodeError = Schema.encodeSync(BamlError.BamlError)
 
-const internalServerError: Event<never> = {
-  event: "error",
-  data: { _tag: "InternalServerError", message: "The server failed while streaming the response." }
-}
+const internalServerError: Event<never> = { event: "error", data: Wire.internalServerError }
 
 /**
  * The messages of a response, as a stream that does not fail: partials, then the final, or an error. Interruption
@@ -212,7 +213,7 @@ export const sse: Responder = responder(
       Stream.succeed(": stream\n\n"),
       Stream.map(events, (event) => `event: ${event.event}\ndata: ${json(event.data)}\n\n`)
     ),
-  "text/event-stream"
+  Wire.contentTypes.sse
 )
 
 /**
@@ -238,5 +239,73 @@ export const sse: Responder = responder(
  */
 export const ndjson: Responder = responder(
   (events) => Stream.map(events, (event) => `{"event":"${event.event}","data":${json(event.data)}}\n`),
-  "application/x-ndjson"
+  Wire.contentTypes.ndjson
 )
+
+/**
+ * Serves a stream as the request asks: NDJSON when its `accept` header names `application/x-ndjson` (and not
+ * `text/event-stream`), Server-Sent Events otherwise. `BamlClient` asks with `accept`.
+ *
+ * @example
+ * ```ts
+ * import { HttpRouter } from "@effect/platform"
+ * import { Baml, BamlHttp } from "effect-baml/effect3"
+ *
+ * const router = HttpRouter.empty.pipe(
+ *   HttpRouter.post("/summarize", BamlHttp.respond(Baml.stream("Summarize", { text: "..." })))
+ * )
+ * ```
+ * @since 0.2.0
+ * @category responses
+ */
+export const respond = <A, E extends BamlError.BamlError, R>(
+  self: Stream.Stream<A, E, R>,
+  options?: HttpServerResponse.Options.WithContent
+): Effect.Effect<HttpServerResponse.HttpServerResponse, never, R | HttpServerRequest.HttpServerRequest> =>
+  Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
+    Wire.preferredFormat(request.headers.accept) === "ndjson" ? ndjson(self, options) : sse(self, options))
+
+/**
+ * Options of {@link handler}: the per-call options of every stream it starts.
+ *
+ * @example
+ * ```ts
+ * import type { BamlHttp } from "effect-baml/effect3"
+ *
+ * const options: BamlHttp.HandlerOptions = { options: { client: "OpenAI" } }
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export interface HandlerOptions {
+  readonly options?: Baml.Options | undefined
+}
+
+const Args = Schema.Record({ key: Schema.String, value: Schema.Unknown })
+
+/**
+ * An HTTP handler that streams the BAML function `functionName`: it reads the arguments from the request's JSON body
+ * (an object, by parameter name), runs `Baml.stream` and {@link respond}s with it, the request `BamlClient.stream`
+ * sends. A body that is not a JSON object is answered with a 400; arguments the function does not take fail the
+ * stream with a `BamlInvalidArgumentError`, before anything reaches the provider.
+ *
+ * @example
+ * ```ts
+ * import { HttpRouter } from "@effect/platform"
+ * import { BamlHttp } from "effect-baml/effect3"
+ *
+ * const router = HttpRouter.empty.pipe(HttpRouter.post("/api/baml/ExtractResume", BamlHttp.handler("ExtractResume")))
+ * ```
+ * @since 0.2.0
+ * @category handlers
+ */
+export const handler = (
+  functionName: string,
+  options?: HandlerOptions
+): Effect.Effect<HttpServerResponse.HttpServerResponse, never, BamlRuntime | HttpServerRequest.HttpServerRequest> =>
+  HttpServerRequest.schemaBodyJson(Args).pipe(
+    Effect.matchEffect({
+      onFailure: (error) => Effect.succeed(HttpServerResponse.text(error.message, { status: 400 })),
+      onSuccess: (args) => respond(Baml.stream(functionName, args, options?.options))
+    })
+  )

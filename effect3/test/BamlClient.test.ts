@@ -1,0 +1,177 @@
+import {
+  FetchHttpClient,
+  HttpClient,
+  HttpClientRequest,
+  HttpRouter,
+  HttpServer,
+  HttpServerResponse
+} from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
+import { expect, it, layer } from "@effect/vitest"
+import { Chunk, Effect, Exit, Fiber, Layer, Stream } from "effect"
+import { BamlError as ServerErrors, BamlHttp } from "effect-baml/effect3"
+import { BamlClient, BamlError } from "effect-baml/effect3/client"
+import { ScriptedProvider } from "effect-baml/effect3/testing"
+import * as Http from "node:http"
+import { longResume, marker, scriptFor, sentAtLeast, settled, shortResume, TestLayer } from "./fixtures.js"
+
+interface Resume {
+  readonly name: string
+  readonly skills: ReadonlyArray<string>
+}
+type PartialResume = { readonly [K in keyof Resume]?: Resume[K] | null }
+
+const router = HttpRouter.empty.pipe(
+  HttpRouter.post("/baml/ExtractResume", BamlHttp.handler("ExtractResume")),
+  HttpRouter.post("/baml/Summarize", BamlHttp.handler("Summarize")),
+  HttpRouter.post(
+    "/baml/Cut",
+    HttpServerResponse.text("event: partial\ndata: {}\n\n", { contentType: "text/event-stream" })
+  ),
+  HttpRouter.post("/baml/Html", HttpServerResponse.text("<html></html>", { contentType: "text/html" }))
+)
+
+/** The server, and an `HttpClient` (fetch) whose requests go to it under /baml. */
+const AppLayer = Layer.unwrapEffect(Effect.map(HttpServer.HttpServer, (server) => {
+  const base = `http://127.0.0.1:${"port" in server.address ? server.address.port : 0}/baml/`
+  return Layer.effect(
+    HttpClient.HttpClient,
+    Effect.map(HttpClient.HttpClient, HttpClient.mapRequest(HttpClientRequest.prependUrl(base)))
+  ).pipe(Layer.provide(FetchHttpClient.layer))
+})).pipe(
+  Layer.provideMerge(HttpServer.serve(router)),
+  Layer.provideMerge(NodeHttpServer.layer(() => Http.createServer(), { port: 0, host: "127.0.0.1" })),
+  Layer.provideMerge(TestLayer)
+)
+
+const extract = (resume: string, format: "sse" | "ndjson") =>
+  BamlClient.stream<PartialResume, Resume>("ExtractResume", { resume }, { format })
+
+const formats = ["sse", "ndjson"] as const
+
+layer(AppLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlClient", (it) => {
+  it.effect.each(formats)("a stream read to its end: typed partials, then the final result (%s)", (format) =>
+    Effect.gen(function*() {
+      const mark = marker(`client-full-${format}`)
+      yield* scriptFor(mark, ScriptedProvider.json(shortResume("Grace Hopper"), { delayMs: 2 }))
+      const messages = Chunk.toReadonlyArray(yield* Stream.runCollect(extract(`Grace Hopper ${mark}`, format)))
+      const last = messages.at(-1)!
+      expect(last.event).toBe("final")
+      expect(last.data).toEqual(shortResume("Grace Hopper"))
+      expect(messages.slice(0, -1).every((m) => m.event === "partial")).toBe(true)
+      expect(messages.length).toBeGreaterThan(2)
+      expect((yield* settled(mark)).status).toBe("completed")
+    }), 20_000)
+
+  it.effect("call: the final result alone", () =>
+    Effect.gen(function*() {
+      const mark = marker("client-call")
+      yield* scriptFor(mark, { reply: "A short summary.", chunkSize: 4, delayMs: 2 })
+      expect(yield* BamlClient.call<string>("Summarize", { text: `text ${mark}` })).toBe("A short summary.")
+    }), 20_000)
+
+  const earlyExits = [
+    ["Stream.take", (s: Stream.Stream<unknown, unknown, HttpClient.HttpClient>) => s.pipe(Stream.take(3), Stream.runDrain)],
+    [
+      "Effect.timeout",
+      (s: Stream.Stream<unknown, unknown, HttpClient.HttpClient>) =>
+        s.pipe(Stream.runDrain, Effect.timeout("300 millis"), Effect.ignore)
+    ],
+    [
+      "Fiber.interrupt (a component unmounting)",
+      (s: Stream.Stream<unknown, unknown, HttpClient.HttpClient>) =>
+        Effect.gen(function*() {
+          const fiber = yield* Effect.fork(Stream.runDrain(s))
+          yield* Effect.sleep("300 millis")
+          yield* Fiber.interrupt(fiber)
+        })
+    ]
+  ] as const
+
+  it.effect.each(earlyExits.flatMap(([name]) => formats.map((format) => [name, format] as const)))(
+    "%s closes the provider's request (%s)",
+    ([name, format]) =>
+      Effect.gen(function*() {
+        const exit = earlyExits.find(([n]) => n === name)![1]
+        const mark = marker(`client-${name.split(" ")[0]}-${format}`)
+        yield* scriptFor(mark, ScriptedProvider.json(longResume("Ada Lovelace"), { delayMs: 5 }))
+        yield* exit(extract(`Ada Lovelace ${mark}`, format))
+        const record = yield* settled(mark)
+        expect(record.status).toBe("closed-early")
+        expect(record.closedEarly).toBe(true)
+        expect(record.sent).toBeLessThan(record.planned)
+      }),
+    20_000
+  )
+
+  it.effect.each(formats)("a provider error arrives as its BamlError class (%s)", (format) =>
+    Effect.gen(function*() {
+      const mark = marker(`client-error-${format}`)
+      yield* scriptFor(mark, { reply: "unused", fault: { _tag: "HttpError", status: 500 } })
+      const error = yield* Effect.flip(Stream.runDrain(extract(`Ada ${mark}`, format)))
+      expect(error).toBeInstanceOf(BamlError.BamlClientHttpError)
+      // the very class the server's `BamlError` module exports
+      expect(error).toBeInstanceOf(ServerErrors.BamlClientHttpError)
+      expect(error._tag === "BamlClientHttpError" && error.statusCode).toBe(500)
+    }), 20_000)
+
+  it.effect("an error after partials ends the stream with it, after the partials", () =>
+    Effect.gen(function*() {
+      const mark = marker("client-drop")
+      yield* scriptFor(
+        mark,
+        ScriptedProvider.json(longResume("Ada Lovelace"), { delayMs: 2, fault: { _tag: "DropConnection", afterChunks: 60 } })
+      )
+      const seen: Array<string> = []
+      const exit = yield* extract(`Ada ${mark}`, "ndjson").pipe(
+        Stream.runForEach((m) => Effect.sync(() => seen.push(m.event))),
+        Effect.exit
+      )
+      expect(seen.length).toBeGreaterThan(0)
+      expect(seen.every((event) => event === "partial")).toBe(true)
+      expect(Exit.isFailure(exit) && exit.cause.toString()).toContain("BamlClientHttpError")
+    }), 20_000)
+
+  it.effect("a body that is not an object is a 400 (HttpClientError's ResponseError), and reaches no provider", () =>
+    Effect.gen(function*() {
+      const provider = yield* ScriptedProvider.ScriptedProvider
+      const before = (yield* provider.requests).length
+      const error = yield* Effect.flip(
+        BamlClient.events(HttpClientRequest.post("ExtractResume").pipe(HttpClientRequest.bodyUnsafeJson([1, 2]))).pipe(
+          Stream.runDrain
+        )
+      )
+      expect(error._tag).toBe("ResponseError")
+      expect(error._tag === "ResponseError" && "response" in error && error.response.status).toBe(400)
+      expect((yield* provider.requests).length).toBe(before)
+    }), 20_000)
+
+  it.effect("a response cut before its final, or of another content type, is a MalformedResponse", () =>
+    Effect.gen(function*() {
+      const cut = yield* Effect.flip(Stream.runDrain(BamlClient.stream("Cut", {})))
+      expect(cut).toBeInstanceOf(BamlClient.MalformedResponse)
+      expect(cut.message).toContain("ended before its final")
+      const html = yield* Effect.flip(Stream.runDrain(BamlClient.stream("Html", {})))
+      expect(html).toBeInstanceOf(BamlClient.MalformedResponse)
+      expect(html.message).toContain("text/html")
+    }), 20_000)
+
+  it.effect("the request is aborted at once: the provider stops within a few chunks of the exit", () =>
+    Effect.gen(function*() {
+      const mark = marker("client-prompt")
+      yield* scriptFor(mark, ScriptedProvider.json(longResume("Ada Lovelace"), { delayMs: 10 }))
+      const fiber = yield* Effect.fork(Stream.runDrain(extract(`Ada ${mark}`, "sse")))
+      yield* sentAtLeast(mark, 20)
+      yield* Fiber.interrupt(fiber)
+      const record = yield* settled(mark)
+      expect(record.status).toBe("closed-early")
+      expect(record.sent).toBeLessThan(record.planned / 2)
+    }), 20_000)
+})
+
+it("the client module's graph never reaches the BAML engine", () => {
+  // checked by test/core.test.ts's import-graph test; here, that it loads and names what it exports
+  expect(Object.keys(BamlClient).sort()).toEqual(
+    ["InternalServerError", "MalformedResponse", "call", "events", "fromResponse", "request", "stream"]
+  )
+})

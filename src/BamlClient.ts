@@ -1,0 +1,314 @@
+/**
+ * The client half of `BamlHttp`: a streamed BAML response read back as a typed `Stream`, in a browser or in Node.
+ * Requests go through `effect/http`'s `HttpClient` (provide `FetchHttpClient.layer`), responses are read with
+ * `effect/encoding`'s `Sse` or `Ndjson` decoder, whichever the response's content type names, and errors come back as
+ * the `BamlError` classes. The request is tied to the stream's scope: ending the stream early in any way (a timeout,
+ * `Stream.take`, an interrupted fiber when a component unmounts) aborts it, the server's request fiber is interrupted,
+ * and with it the LLM request.
+ *
+ * This module never loads the BAML engine: import it from `effect-baml/client`.
+ *
+ * @since 0.2.0
+ */
+import { Effect, Option, Predicate, Schema, Stream } from "effect"
+import { Ndjson, Sse } from "effect/encoding"
+import { Headers, HttpClient, HttpClientError, HttpClientRequest, type HttpClientResponse } from "effect/http"
+import * as Wire from "./core/wire.js"
+import * as BamlError from "./internal/errors.js"
+
+/**
+ * What the server sent when its stream died of a defect: the defect itself stays in the server's log.
+ *
+ * @example
+ * ```ts
+ * import { BamlClient } from "effect-baml/client"
+ *
+ * const isServerBug = (e: BamlClient.ClientError) => e._tag === "InternalServerError"
+ * ```
+ * @since 0.2.0
+ * @category errors
+ */
+export class InternalServerError extends Schema.TaggedError<InternalServerError>()("InternalServerError", {
+  message: Schema.String
+}) {}
+
+/**
+ * The response is not a streamed BAML response: an unexpected content type, a message that does not decode, or a
+ * response that ended without its `final` or `error` message (the connection was cut).
+ *
+ * @example
+ * ```ts
+ * import { BamlClient } from "effect-baml/client"
+ *
+ * const wasCut = (e: BamlClient.ClientError) => e._tag === "MalformedResponse"
+ * ```
+ * @since 0.2.0
+ * @category errors
+ */
+export class MalformedResponse extends Schema.TaggedError<MalformedResponse>()("MalformedResponse", {
+  message: Schema.String
+}) {}
+
+/**
+ * Every error a streamed response can end with: the function's own `BamlError`, as the server's stream failed with
+ * it, or a failure of the transport (`effect/http`'s `HttpClientError`, e.g. a 400 for arguments the server
+ * refused), of the response, or of the server.
+ *
+ * @example
+ * ```ts
+ * import { BamlClient } from "effect-baml/client"
+ *
+ * const describe = (e: BamlClient.ClientError) => `${e._tag}: ${e.message}`
+ * ```
+ * @since 0.2.0
+ * @category errors
+ */
+export type ClientError =
+  | BamlError.BamlError
+  | InternalServerError
+  | MalformedResponse
+  | HttpClientError.HttpClientError
+
+/**
+ * One element of a streamed response: a partial result, or the final one (always the last element). The final is
+ * typed as the function's result; partials as its partial type.
+ *
+ * @example
+ * ```ts
+ * import type { BamlClient } from "effect-baml/client"
+ *
+ * const show = (message: BamlClient.Message<{ name?: string | null }, { name: string }>) =>
+ *   message.event === "final" ? `done: ${message.data.name}` : `so far: ${message.data.name ?? "…"}`
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export type Message<Partial, Final> =
+  | { readonly event: "partial"; readonly data: Partial }
+  | { readonly event: "final"; readonly data: Final }
+
+/**
+ * How to ask for a streamed response: the encoding (`sse`, the default, or `ndjson`), the URL (by default the
+ * function's name, resolved against the page or the `HttpClient`'s base URL, e.g. with
+ * `HttpClient.mapRequest(HttpClientRequest.prependUrl("/api/baml"))`), and extra headers.
+ *
+ * @example
+ * ```ts
+ * import type { BamlClient } from "effect-baml/client"
+ *
+ * const options: BamlClient.RequestOptions = { url: "/api/extract", format: "ndjson" }
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export interface RequestOptions {
+  readonly url?: string | undefined
+  readonly format?: Wire.Format | undefined
+  readonly headers?: Headers.Input | undefined
+}
+
+/**
+ * The request for a BAML function's stream: a POST of its arguments as JSON, asking for the chosen encoding. The
+ * server reads the arguments with `BamlHttp.handler` (or its own route) and answers with `BamlHttp.sse` or
+ * `BamlHttp.ndjson`.
+ *
+ * @example
+ * ```ts
+ * import { BamlClient } from "effect-baml/client"
+ *
+ * const request = BamlClient.request("ExtractResume", { resume: "..." }, { url: "/api/extract" })
+ * ```
+ * @since 0.2.0
+ * @category constructors
+ */
+export const request = (
+  functionName: string,
+  args: Readonly<Record<string, unknown>>,
+  options?: RequestOptions
+): HttpClientRequest.HttpClientRequest =>
+  HttpClientRequest.post(options?.url ?? functionName).pipe(
+    HttpClientRequest.bodyJsonUnsafe(args),
+    HttpClientRequest.setHeaders(Headers.fromInput(options?.headers)),
+    HttpClientRequest.accept(Wire.contentTypes[options?.format ?? "sse"])
+  )
+
+const responseError = (message: string) => new MalformedResponse({ message })
+
+const decodeError = (data: unknown): Effect.Effect<never, ClientError> =>
+  Wire.isInternalServerError(data)
+    ? Effect.fail(new InternalServerError({ message: data.message }))
+    : Schema.decodeUnknownEffect(BamlError.BamlError)(data).pipe(
+      Effect.mapError((error) => responseError(`an "error" message that is not a BamlError: ${error.message}`)),
+      Effect.flatMap(Effect.fail)
+    )
+
+/** The wire messages of a response body, decoded as its content type says. */
+const wireMessages = (
+  response: HttpClientResponse.HttpClientResponse
+): Stream.Stream<Wire.Message, ClientError> => {
+  const format = Wire.formatOf(response.headers["content-type"])
+  // The transport's own failures pass through; what the decoders reject is a response that is not ours.
+  const decoding = (error: unknown): ClientError =>
+    HttpClientError.isHttpClientError(error)
+      ? error
+      : responseError(`the response does not decode: ${Predicate.hasProperty(error, "message") ? error.message : ""}`)
+  switch (format) {
+    case "sse":
+      return response.stream.pipe(
+        Stream.decodeText,
+        Stream.pipeThroughChannel(Sse.decode()),
+        Stream.mapError(decoding),
+        Stream.mapEffect((event) => {
+          // Events with other names (none are sent today) are skipped, as an `EventSource` would.
+          const message = Wire.messageOfEvent(event.event, event.data)
+          return message !== undefined && "malformed" in message
+            ? Effect.fail(responseError(message.malformed))
+            : Effect.succeed(message)
+        }),
+        Stream.filter(Predicate.isNotUndefined)
+      )
+    case "ndjson":
+      return response.stream.pipe(
+        Stream.pipeThroughChannel(Ndjson.decode({ ignoreEmptyLines: true })),
+        Stream.mapError(decoding),
+        Stream.mapEffect((line) => {
+          const message = Wire.messageOfLine(line)
+          return message === undefined
+            ? Effect.fail(responseError("an NDJSON line that is not a message"))
+            : Effect.succeed(message)
+        })
+      )
+    case undefined:
+      return Stream.fail(responseError(
+        `expected ${Wire.contentTypes.sse} or ${Wire.contentTypes.ndjson}, got ${
+          response.headers["content-type"] ?? "no content type"
+        }`
+      ))
+  }
+}
+
+/**
+ * Reads a streamed BAML response as its messages: partials as they arrive, then the final one, or the error the
+ * server's stream failed with. The response must be the one a scoped request returned (`HttpClient.withScope`): the
+ * stream reads it, and it is the scope that aborts the request. Use {@link events} unless the request is made
+ * elsewhere.
+ *
+ * @example
+ * ```ts
+ * import { BamlClient } from "effect-baml/client"
+ * import { Effect, Stream } from "effect"
+ * import { HttpClient, HttpClientRequest } from "effect/http"
+ *
+ * const messages = Stream.unwrap(Effect.gen(function*() {
+ *   const client = HttpClient.filterStatusOk(yield* HttpClient.HttpClient)
+ *   const response = yield* client.execute(HttpClientRequest.get("/api/extract.sse?resume=..."))
+ *   return BamlClient.fromResponse<unknown, unknown>(response)
+ * }))
+ * ```
+ * @since 0.2.0
+ * @category streams
+ */
+export const fromResponse = <Partial, Final = Partial>(
+  response: HttpClientResponse.HttpClientResponse
+): Stream.Stream<Message<Partial, Final>, ClientError> =>
+  Stream.suspend(() => {
+    let ended = false
+    return wireMessages(response).pipe(
+      Stream.mapEffect((message): Effect.Effect<Message<Partial, Final>, ClientError> => {
+        if (message.event === "error") return decodeError(message.data)
+        ended = message.event === "final"
+        // The generated types say what the server's stream produced; the wire carries it as JSON.
+        return Effect.succeed(message as Message<Partial, Final>)
+      }),
+      // Nothing follows a final: stop reading there rather than wait for the server to close.
+      Stream.takeUntil((message) => message.event === "final"),
+      Stream.concat(Stream.suspend(() =>
+        ended ? Stream.empty : Stream.fail(responseError("the response ended before its final result"))
+      ))
+    )
+  })
+
+/**
+ * Sends `request` and reads the streamed BAML response as its messages (see {@link fromResponse}). The request lives
+ * as long as the stream: ending the stream early aborts it, and the server aborts the LLM request. A status other
+ * than 2xx fails with `HttpClientError`.
+ *
+ * @example
+ * ```ts
+ * import { BamlClient } from "effect-baml/client"
+ * import { Stream } from "effect"
+ * import { HttpClientRequest } from "effect/http"
+ *
+ * const firstTwo = BamlClient.events(HttpClientRequest.get("/api/extract.sse?resume=...")).pipe(Stream.take(2))
+ * ```
+ * @since 0.2.0
+ * @category streams
+ */
+export const events = <Partial, Final = Partial>(
+  request: HttpClientRequest.HttpClientRequest
+): Stream.Stream<Message<Partial, Final>, ClientError, HttpClient.HttpClient> =>
+  Stream.unwrap(Effect.gen(function*() {
+    const client = HttpClient.withScope(HttpClient.filterStatusOk(yield* HttpClient.HttpClient))
+    const response = yield* client.execute(request)
+    return fromResponse<Partial, Final>(response)
+  }))
+
+/**
+ * Streams the BAML function `functionName` from a server: POSTs its arguments (see {@link request}) and reads the
+ * response as its messages, partials typed `Partial` and the final one typed `Final`. The generated client's
+ * `http.ts` offers one typed function per BAML function over this.
+ *
+ * @example
+ * ```ts
+ * import { BamlClient } from "effect-baml/client"
+ * import { Effect, Stream } from "effect"
+ * import { FetchHttpClient } from "effect/http"
+ *
+ * interface Resume { readonly name: string }
+ *
+ * const program = BamlClient.stream<Partial<Resume>, Resume>("ExtractResume", { resume: "..." }).pipe(
+ *   Stream.runForEach((message) => Effect.log(message.event, message.data)),
+ *   Effect.timeout("30 seconds"), // the request, and the LLM request on the server, are aborted on timeout
+ *   Effect.provide(FetchHttpClient.layer)
+ * )
+ * ```
+ * @since 0.2.0
+ * @category streams
+ */
+export const stream = <Partial, Final = Partial>(
+  functionName: string,
+  args: Readonly<Record<string, unknown>>,
+  options?: RequestOptions
+): Stream.Stream<Message<Partial, Final>, ClientError, HttpClient.HttpClient> =>
+  events<Partial, Final>(request(functionName, args, options))
+
+/**
+ * The final result of a streamed BAML function from a server, without its partials. The response still streams:
+ * interrupting the effect aborts the request, and the server aborts the LLM request.
+ *
+ * @example
+ * ```ts
+ * import { BamlClient } from "effect-baml/client"
+ * import { Effect } from "effect"
+ * import { FetchHttpClient } from "effect/http"
+ *
+ * const summary = BamlClient.call<string>("Summarize", { text: "..." }).pipe(Effect.provide(FetchHttpClient.layer))
+ * ```
+ * @since 0.2.0
+ * @category constructors
+ */
+export const call = <Final>(
+  functionName: string,
+  args: Readonly<Record<string, unknown>>,
+  options?: RequestOptions
+): Effect.Effect<Final, ClientError, HttpClient.HttpClient> =>
+  stream<unknown, Final>(functionName, args, options).pipe(
+    Stream.filter((message): message is { readonly event: "final"; readonly data: Final } =>
+      message.event === "final"
+    ),
+    Stream.runHead,
+    Effect.flatMap(Option.match({
+      onNone: () => Effect.fail(responseError("the response ended before its final result")),
+      onSome: (message) => Effect.succeed(message.data)
+    }))
+  )

@@ -1,0 +1,78 @@
+/**
+ * The wire format of a streamed BAML response, shared by the server (`BamlHttp`) and the client (`BamlClient`) of
+ * both Effect lines: the message names, what each carries, and the two encodings' content types.
+ *
+ * A response is a sequence of messages: a `partial` for every element of the stream as soon as it arrives, then
+ * either a `final` with the last element again, or an `error` with the encoded `BamlError` (or an
+ * `InternalServerError`). Nothing follows a `final` or an `error`. A response that ends without either was cut off.
+ */
+import { isRecord } from "./isRecord.js"
+
+/** The name of a message: `event:` of a server-sent event, `event` of an NDJSON line. */
+export type MessageName = "partial" | "final" | "error"
+
+/** A message as it crosses the wire: its data is JSON, not yet decoded. */
+export interface Message {
+  readonly event: MessageName
+  readonly data: unknown
+}
+
+/** The content types of the two encodings, as the server sends them and as a client asks for them. */
+export const contentTypes = {
+  sse: "text/event-stream",
+  ndjson: "application/x-ndjson"
+} as const
+
+/** An encoding of a response: Server-Sent Events or newline-delimited JSON. */
+export type Format = keyof typeof contentTypes
+
+/** Which encoding a `content-type` header names, if any. */
+export const formatOf = (contentType: string | undefined): Format | undefined => {
+  const type = contentType?.split(";")[0]?.trim().toLowerCase()
+  return type === contentTypes.sse ? "sse" : type === contentTypes.ndjson ? "ndjson" : undefined
+}
+
+/**
+ * Which encoding a request's `accept` header prefers: NDJSON only when it names NDJSON and not SSE, since
+ * `EventSource` and most clients ask for SSE.
+ */
+export const preferredFormat = (accept: string | undefined): Format => {
+  const types = (accept ?? "").split(",").map((part) => part.split(";")[0]!.trim().toLowerCase())
+  return types.includes(contentTypes.ndjson) && !types.includes(contentTypes.sse) ? "ndjson" : "sse"
+}
+
+/** The tag and message of the error sent when the server's stream died of a defect (its details stay in the log). */
+export const internalServerError = {
+  _tag: "InternalServerError",
+  message: "The server failed while streaming the response."
+} as const
+
+/** `undefined` (a void function's result) has no JSON form; `null` is the closest a client can read. */
+export const orNull = (data: unknown): unknown => data === undefined ? null : data
+
+const isMessageName = (name: unknown): name is MessageName =>
+  name === "partial" || name === "final" || name === "error"
+
+/** An NDJSON line, already parsed as JSON, as a message; `undefined` when it is not one. */
+export const messageOfLine = (line: unknown): Message | undefined =>
+  isRecord(line) && isMessageName(line.event) && "data" in line ? { event: line.event, data: line.data } : undefined
+
+/**
+ * A server-sent event as a message; `undefined` when its name is not a message's. Its data is one line of JSON: one
+ * that does not parse is reported as `SyntaxError`'s message.
+ */
+export const messageOfEvent = (
+  event: string,
+  data: string
+): Message | { readonly malformed: string } | undefined => {
+  if (!isMessageName(event)) return undefined
+  try {
+    return { event, data: JSON.parse(data) as unknown }
+  } catch (error) {
+    return { malformed: `the data of a "${event}" event is not JSON: ${String(error)}` }
+  }
+}
+
+/** Whether an error message's data is the server's report of a defect rather than an encoded `BamlError`. */
+export const isInternalServerError = (data: unknown): data is typeof internalServerError =>
+  isRecord(data) && data._tag === internalServerError._tag
