@@ -319,7 +319,16 @@ describe("effect-baml generate", () => {
       expect(effect3["index.ts"]).toContain("import { Baml, type BamlError, BamlRuntime } from \"effect-baml/effect3\"")
       expect(effect3["index.ts"]).not.toContain("from \"effect-baml\"")
       expect(effect3["index.ts"]!.replace("\"effect-baml/effect3\"", "\"effect-baml\"")).toBe(effect4["index.ts"])
-      expect({ ...effect3, "index.ts": "" }).toEqual({ ...effect4, "index.ts": "" })
+      // http.ts, the browser's client, imports the line's client module and its HttpClient; nothing else differs
+      expect(effect3["http.ts"]).toContain("import { BamlClient } from \"effect-baml/effect3/client\"")
+      expect(effect3["http.ts"]).toContain("import type { HttpClient } from \"@effect/platform\"")
+      expect(
+        effect3["http.ts"]!.replace("\"effect-baml/effect3/client\"", "\"effect-baml/client\"").replace(
+          "\"@effect/platform\"",
+          "\"effect/http\""
+        )
+      ).toBe(effect4["http.ts"])
+      expect({ ...effect3, "index.ts": "", "http.ts": "" }).toEqual({ ...effect4, "index.ts": "", "http.ts": "" })
       // a client for the other line is out of date for this one, and --check says how to regenerate it
       const stale = yield* cli(["generate", "--check", "--from", from, "--to", to])
       expect(stale.code).toBe(1)

@@ -8,9 +8,10 @@ import {
 } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { expect, it, layer } from "@effect/vitest"
-import { Chunk, Effect, Exit, Fiber, Layer, Stream } from "effect"
+import { Chunk, Effect, Exit, Fiber, Layer, Option, Stream } from "effect"
 import { BamlError as ServerErrors, BamlHttp } from "effect-baml/effect3"
 import { BamlClient, BamlError } from "effect-baml/effect3/client"
+import * as Generated from "./fixtures/baml_client/http.js"
 import { ScriptedProvider } from "effect-baml/effect3/testing"
 import * as Http from "node:http"
 import { longResume, marker, scriptFor, sentAtLeast, settled, shortResume, TestLayer } from "./fixtures.js"
@@ -61,6 +62,17 @@ layer(AppLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlClien
       expect(messages.slice(0, -1).every((m) => m.event === "partial")).toBe(true)
       expect(messages.length).toBeGreaterThan(2)
       expect((yield* settled(mark)).status).toBe("completed")
+    }), 20_000)
+
+  it.effect("the generated http.ts: one typed function per BAML function", () =>
+    Effect.gen(function*() {
+      const mark = marker("client-generated")
+      yield* scriptFor(mark, ScriptedProvider.json(shortResume("Grace Hopper"), { delayMs: 2 }))
+      const last = yield* Stream.runLast(Generated.ExtractResume(`Grace Hopper ${mark}`, { format: "ndjson" }))
+      const message = Option.getOrThrow(last)
+      // the final is typed as the function's result: `skills` is an array of strings, not a partial
+      const skills: ReadonlyArray<string> | undefined = message.event === "final" ? message.data.skills : undefined
+      expect(skills).toEqual(shortResume("Grace Hopper").skills)
     }), 20_000)
 
   it.effect("call: the final result alone", () =>

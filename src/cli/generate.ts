@@ -15,6 +15,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { parseArgs } from "node:util"
 import * as Codegen from "../core/codegen.js"
+import * as CodegenHttp from "../core/codegenHttp.js"
 
 /**
  * Why a generation failed: the engine's diagnostic for broken .baml sources, or a file system problem.
@@ -214,7 +215,7 @@ export const render = async (options: Options): Promise<Record<string, string>> 
     const partialTypes = await read("partial_types.ts")
     const signatures = attempt("cannot read the engine's client", () => Codegen.signatures(asyncClient))
     try {
-      return Codegen.render({
+      const input: Codegen.RenderInput = {
         signatures,
         types,
         partialTypes,
@@ -222,7 +223,8 @@ export const render = async (options: Options): Promise<Record<string, string>> 
         importPath: `./${Path.basename(Path.resolve(options.to))}/index.js`,
         effect: options.effect ?? detectEffectLine(options.to),
         sourceDir: options.from
-      })
+      }
+      return { ...Codegen.render(input), "http.ts": CodegenHttp.render(input) }
     } catch (cause) {
       throw new GenerateError(
         cause instanceof Codegen.NameCollisionError

@@ -400,6 +400,7 @@ const moduleNames: ReadonlyMap<string, string> = new Map([
     [name, "the generated index.ts declares it"] as const
   ),
   ["files", "the generated sources.ts declares it"] as const,
+  ...["BamlClient", "HttpClient"].map((name) => [name, "the generated http.ts imports it"] as const),
   ...["Image", "Audio", "Pdf", "Video"].map((name) =>
     [name, "the engine's types.ts imports it from @boundaryml/baml"] as const
   ),
@@ -481,7 +482,17 @@ export class NameCollisionError extends Error {
 // JavaScript identifier, not reserved and no helper's; otherwise that name with `_` for each character JavaScript does
 // not allow, and `_` appended until it is free (`default` → `default_`, `my-param` → `my_param`). The engine takes the
 // arguments by their BAML names, to which the generated code maps these back.
-const bindings = (names: ReadonlyArray<string>): Array<string> => {
+/**
+ * The names the generated code binds BAML parameters to: a reserved word or a helper's name gets another.
+ *
+ * @example
+ * ```ts
+ * bindings(["default", "text"]) // ["default_", "text"]
+ * ```
+ * @since 0.2.0
+ * @category rendering
+ */
+export const bindings = (names: ReadonlyArray<string>): Array<string> => {
   const taken = new Set(names)
   const free = (name: string) => !taken.has(name) && !reservedWords.has(name) && !helpers.has(name)
   return names.map((name) => {
@@ -513,8 +524,17 @@ const builtins = new Set([
 ])
 const media = new Set(["Image", "Audio", "Pdf", "Video"])
 
-// The names a type text refers to, without string literals and without members of a namespace (`types.Resume`).
-const references = (type: string): Array<string> => {
+/**
+ * The names a type text refers to, without string literals and without members of a namespace (`types.Resume`).
+ *
+ * @example
+ * ```ts
+ * references("types.Resume | Image") // ["types", "Image"]
+ * ```
+ * @since 0.2.0
+ * @category rendering
+ */
+export const references = (type: string): Array<string> => {
   const names: Array<string> = []
   const pattern = /"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|(\.\s*)?([A-Za-z_$][\w$]*)/g
   for (let match = pattern.exec(type); match !== null; match = pattern.exec(type)) {
@@ -523,7 +543,17 @@ const references = (type: string): Array<string> => {
   return names
 }
 
-const exportedNames = (source: string): Set<string> =>
+/**
+ * The names a TypeScript source exports at its top level.
+ *
+ * @example
+ * ```ts
+ * exportedNames("export interface Resume {}") // Set { "Resume" }
+ * ```
+ * @since 0.2.0
+ * @category rendering
+ */
+export const exportedNames = (source: string): Set<string> =>
   new Set(
     Array.from(
       source.matchAll(/^export\s+(?:declare\s+)?(?:interface|type|enum|class|function|const|namespace)\s+([\w$]+)/gm),
@@ -531,9 +561,29 @@ const exportedNames = (source: string): Set<string> =>
     )
   )
 
-const fileHeader = (what: string): string => `${marker}\n/**\n * ${what}\n */\n`
+/**
+ * The head of a generated file: the marker, then a comment saying what the file is.
+ *
+ * @example
+ * ```ts
+ * fileHeader("The sources.")
+ * ```
+ * @since 0.2.0
+ * @category rendering
+ */
+export const fileHeader = (what: string): string => `${marker}\n/**\n * ${what}\n */\n`
 
-const jsDoc = (lines: ReadonlyArray<string>, indent: string): string =>
+/**
+ * A JSDoc comment of `lines`, indented by `indent`.
+ *
+ * @example
+ * ```ts
+ * jsDoc(["Streams it."], "  ")
+ * ```
+ * @since 0.2.0
+ * @category rendering
+ */
+export const jsDoc = (lines: ReadonlyArray<string>, indent: string): string =>
   [`${indent}/**`, ...lines.map((line) => line === "" ? `${indent} *` : `${indent} * ${line}`), `${indent} */`]
     .join("\n")
 
