@@ -1,18 +1,20 @@
 /**
- * The web example's server: one page, and ExtractResume streamed to it as Server-Sent Events (GET, for an
- * `EventSource`) or as NDJSON (POST, for `fetch`). Closing the tab, pressing Stop or losing the connection interrupts
- * the request's fiber, which aborts the LLM request; `/api/requests` shows what the scripted provider saw.
+ * The web example's server: one page, its browser code (app.ts, bundled at start), and ExtractResume served with
+ * `BamlHttp.handler` under /api/baml, as Server-Sent Events or NDJSON, as the page's `BamlClient` asks. Closing the
+ * tab, pressing Stop, unmounting the view or losing the connection interrupts the request's fiber, which aborts the
+ * LLM request; `/api/requests` shows what the scripted provider saw.
  *
  * The LLM is the scripted provider from effect-baml/testing unless `client` names another BAML client (main.ts uses
  * the OpenAI client when OPENAI_API_KEY is set).
  */
 import { NodeHttpServer } from "@effect/platform-node"
-import { Effect, Layer, Schema } from "effect"
-import { HttpRouter, type HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
-import { Baml, BamlHttp, BamlRuntime } from "effect-baml"
+import { Effect, Layer } from "effect"
+import { HttpRouter, HttpServerResponse } from "effect/http"
+import { BamlHttp, BamlRuntime } from "effect-baml"
 import { ScriptedProvider } from "effect-baml/testing"
 import { createServer } from "node:http"
 import { fileURLToPath } from "node:url"
+import { bundle } from "./bundle.js"
 
 /** What the scripted provider answers: the extraction of the page's sample resume, as a model would write it. */
 export const reply = {
@@ -44,28 +46,19 @@ export interface Options {
 
 const file = (name: string) => fileURLToPath(new URL(name, import.meta.url))
 
-const Args = Schema.Struct({ resume: Schema.String.check(Schema.isMaxLength(20_000)) })
-
-// Arguments that do not decode, or a body that cannot be read, are the client's mistake, not the server's.
-const badRequest = <R>(
-  handler: Effect.Effect<HttpServerResponse.HttpServerResponse, Schema.SchemaError | HttpServerError.HttpServerError, R>
-) => Effect.catch(handler, (error) => Effect.succeed(HttpServerResponse.text(error.message, { status: 400 })))
+// Built once, on the first request for it.
+const app = Effect.cached(Effect.promise(() => bundle(file("app.ts")))).pipe(Effect.runSync)
 
 const routes = (options: Options) => {
   const callOptions = options.client === undefined ? undefined : { client: options.client }
-  const extract = (args: typeof Args.Type) => Baml.stream("ExtractResume", args, callOptions)
   return Layer.mergeAll(
     HttpRouter.add("GET", "/", HttpServerResponse.file(file("index.html"))),
     HttpRouter.add(
       "GET",
-      "/api/extract.sse",
-      badRequest(Effect.flatMap(HttpServerRequest.schemaSearchParams(Args), (args) => BamlHttp.sse(extract(args))))
+      "/app.js",
+      Effect.map(app, (code) => HttpServerResponse.text(code, { contentType: "text/javascript" }))
     ),
-    HttpRouter.add(
-      "POST",
-      "/api/extract.ndjson",
-      badRequest(Effect.flatMap(HttpServerRequest.schemaBodyJson(Args), (args) => BamlHttp.ndjson(extract(args))))
-    ),
+    HttpRouter.add("POST", "/api/baml/ExtractResume", BamlHttp.handler("ExtractResume", { options: callOptions })),
     HttpRouter.add(
       "GET",
       "/api/requests",
