@@ -122,6 +122,23 @@ if (!hasChromium) {
         expect(second.sent).toBeLessThan(second.planned)
       }), 30_000)
 
+    it.scoped("unmounting the view (its fiber interrupted) aborts the upstream LLM request, over SSE and NDJSON", () =>
+      Effect.gen(function*() {
+        const p = yield* openPage
+        for (const transport of ["sse", "ndjson"] as const) {
+          const mark = marker(`browser-unmount-${transport}`)
+          yield* scriptFor(mark, ScriptedProvider.json(longResume("Ada Lovelace"), { delayMs: 10 }))
+          yield* start(p, `Ada Lovelace ${mark}`, transport)
+          yield* partialsShown(p, 3)
+          yield* page(() => p.click("#unmount"))
+          const record = yield* settled(mark)
+          expect(record.status).toBe("closed-early")
+          expect(record.sent).toBeLessThan(record.planned)
+          yield* state(p, "unmounted")
+          expect(yield* page(() => p.locator("#view").count())).toBe(0)
+        }
+      }), 30_000)
+
     it.scoped("a generation that runs to its end renders the final result, over SSE and over NDJSON", () =>
       Effect.gen(function*() {
         const p = yield* openPage
@@ -139,7 +156,7 @@ if (!hasChromium) {
         }
       }), 30_000)
 
-    it.scoped("a typed error from the server is shown with its tag", () =>
+    it.scoped("a provider error arrives in the browser as its BamlError class", () =>
       Effect.gen(function*() {
         const p = yield* openPage
         const mark = marker("browser-error")
@@ -148,6 +165,8 @@ if (!hasChromium) {
         yield* state(p, "error")
         expect(yield* page(() => p.locator("#view").textContent())).toContain("BamlClientHttpError")
         expect(yield* page(() => p.locator("#status").textContent())).toBe("Failed with BamlClientHttpError.")
+        // decoded in the browser into the class itself, not only its tag
+        expect(yield* page(() => p.evaluate(() => document.body.dataset.errorClass))).toBe("BamlClientHttpError")
       }), 30_000)
   })
 }

@@ -1,18 +1,20 @@
 /**
- * The web example's server: one page, and ExtractResume streamed to it as Server-Sent Events (GET, for an
- * `EventSource`) or as NDJSON (POST, for `fetch`). Closing the tab, pressing Stop or losing the connection interrupts
- * the request's fiber, which aborts the LLM request; `/api/requests` shows what the scripted provider saw.
+ * The web example's server (Effect 3): one page, its browser code (app.ts, bundled at start), and ExtractResume
+ * served with `BamlHttp.handler` under /api/baml, as Server-Sent Events or NDJSON, as the page's `BamlClient` asks.
+ * Closing the tab, pressing Stop, unmounting the view or losing the connection interrupts the request's fiber, which
+ * aborts the LLM request; `/api/requests` shows what the scripted provider saw.
  *
  * The LLM is the scripted provider from effect-baml/testing unless `client` names another BAML client (main.ts uses
  * the OpenAI client when OPENAI_API_KEY is set).
  */
-import { HttpRouter, HttpServer, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { HttpRouter, HttpServer, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Effect, Layer, Schema } from "effect"
-import { Baml, BamlHttp, BamlRuntime } from "effect-baml/effect3"
+import { Effect, Layer } from "effect"
+import { BamlHttp, BamlRuntime } from "effect-baml/effect3"
 import { ScriptedProvider } from "effect-baml/effect3/testing"
 import { createServer } from "node:http"
 import { fileURLToPath } from "node:url"
+import { bundle } from "../../../examples/web/bundle.js"
 
 /** What the scripted provider answers: the extraction of the page's sample resume, as a model would write it. */
 export const reply = {
@@ -44,21 +46,15 @@ export interface Options {
 
 const file = (name: string) => fileURLToPath(new URL(name, import.meta.url))
 
-const Args = Schema.Struct({ resume: Schema.String.pipe(Schema.maxLength(20_000)) })
+// Built once, on the first request for it.
+const app = Effect.runSync(Effect.cached(Effect.promise(() => bundle(file("app.ts")))))
 
 const router = (options: Options) => {
   const callOptions = options.client === undefined ? undefined : { client: options.client }
-  const extract = (args: typeof Args.Type) => Baml.stream("ExtractResume", args, callOptions)
   return HttpRouter.empty.pipe(
     HttpRouter.get("/", HttpServerResponse.file(file("../../../examples/web/index.html"))),
-    HttpRouter.get(
-      "/api/extract.sse",
-      Effect.flatMap(HttpServerRequest.schemaSearchParams(Args), (args) => BamlHttp.sse(extract(args)))
-    ),
-    HttpRouter.post(
-      "/api/extract.ndjson",
-      Effect.flatMap(HttpServerRequest.schemaBodyJson(Args), (args) => BamlHttp.ndjson(extract(args)))
-    ),
+    HttpRouter.get("/app.js", Effect.map(app, (code) => HttpServerResponse.text(code, { contentType: "text/javascript" }))),
+    HttpRouter.post("/api/baml/ExtractResume", BamlHttp.handler("ExtractResume", { options: callOptions })),
     HttpRouter.get(
       "/api/requests",
       Effect.flatMap(ScriptedProvider.ScriptedProvider, (provider) => provider.requests).pipe(
@@ -67,10 +63,7 @@ const router = (options: Options) => {
         ),
         Effect.flatMap((records) => HttpServerResponse.json(records))
       )
-    ),
-    // A malformed request is the client's mistake, not the server's.
-    Effect.catchTag("ParseError", (error) => HttpServerResponse.text(error.message, { status: 400 })),
-    Effect.catchTag("RequestError", (error) => HttpServerResponse.text(error.message, { status: 400 }))
+    )
   )
 }
 
