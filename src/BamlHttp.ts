@@ -5,13 +5,14 @@
  *
  * @since 0.1.0
  */
-import { Cause, Effect, Option, Schema, Stream } from "effect"
+import { Cause, Context, Deferred, type Duration, Effect, Layer, Option, Schema, Stream } from "effect"
 import { Ndjson, Sse } from "effect/encoding"
-import { dual } from "effect/Function"
+import { dual, identity } from "effect/Function"
 import { Headers, HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as Baml from "./Baml.js"
 import * as BamlError from "./BamlError.js"
 import type { BamlRuntime } from "./BamlRuntime.js"
+import * as Signals from "./core/signals.js"
 import * as Wire from "./core/wire.js"
 
 /**
@@ -163,9 +164,12 @@ const responder = (
       options?: HttpServerResponse.Options.WithContent
     ): Effect.Effect<HttpServerResponse.HttpServerResponse, never, R> =>
       // The response's body runs in the request's fiber, after the handler returned: it gets the handler's services.
-      Effect.map(Effect.context<R>(), (context) =>
+      Effect.map(Effect.all([Effect.context<R>(), Effect.serviceOption(Shutdown)]), ([context, shutdown]) =>
         HttpServerResponse.stream(
-          Stream.encodeText(encode(Stream.provideContext(events(self), context))),
+          Stream.encodeText(encode(Stream.provideContext(events(self), context))).pipe(
+            // At shutdown the response is cut, with no `final`: the stream is interrupted, not finished.
+            Option.match(shutdown, { onNone: () => identity, onSome: (s) => Stream.interruptWhen(s.started) })
+          ),
           {
             ...options,
             contentType,
@@ -319,5 +323,81 @@ export const handler = (
     Effect.matchEffect({
       onFailure: (error) => Effect.succeed(HttpServerResponse.text(error.message, { status: 400 })),
       onSuccess: (args) => respond(Baml.stream(functionName, args, options?.options))
+    })
+  )
+
+/**
+ * The server's shutdown, as the responses of {@link sse}, {@link ndjson} and {@link respond} see it: when `started`
+ * completes, every response still streaming is cut and its stream interrupted, which aborts its LLM request. Provided
+ * by {@link layerShutdown}; without it, responses run to their end.
+ *
+ * @example
+ * ```ts
+ * import { BamlHttp } from "effect-baml"
+ * import { Effect } from "effect"
+ *
+ * const waitForShutdown = Effect.flatMap(BamlHttp.Shutdown.asEffect(), (shutdown) => shutdown.started)
+ * ```
+ * @since 0.2.0
+ * @category shutdown
+ */
+export class Shutdown extends Context.Service<Shutdown, { readonly started: Effect.Effect<void> }>()(
+  "effect-baml/BamlHttp/Shutdown"
+) {}
+
+/**
+ * Options of {@link layerShutdown}: how long in-flight generations may go on after the signal (default none), and
+ * which signals mean shutdown (default SIGINT and SIGTERM).
+ *
+ * @example
+ * ```ts
+ * import type { BamlHttp } from "effect-baml"
+ *
+ * const options: BamlHttp.ShutdownOptions = { grace: "5 seconds" }
+ * ```
+ * @since 0.2.0
+ * @category shutdown
+ */
+export interface ShutdownOptions {
+  readonly grace?: Duration.Input | undefined
+  readonly signals?: ReadonlyArray<Signals.Signal> | undefined
+}
+
+/**
+ * Stops in-flight generations when the process is asked to stop (SIGINT, SIGTERM): after the `grace` period, every
+ * streamed response still running is cut and its LLM request aborted, instead of generating to its end while the
+ * server waits for it to close. Provide it to the server (the responses run in its request fibers, which have its
+ * services); the process's own handler (`NodeRuntime.runMain`) still closes the server.
+ *
+ * @example
+ * ```ts
+ * import { BamlHttp } from "effect-baml"
+ * import { Layer } from "effect"
+ * import { HttpRouter } from "effect/http"
+ *
+ * const Routes = HttpRouter.add("POST", "/api/baml/ExtractResume", BamlHttp.handler("ExtractResume"))
+ * const Server = HttpRouter.serve(Routes).pipe(Layer.provide(BamlHttp.layerShutdown({ grace: "2 seconds" })))
+ * ```
+ * @since 0.2.0
+ * @category shutdown
+ */
+export const layerShutdown = (options?: ShutdownOptions): Layer.Layer<Shutdown> =>
+  Layer.effect(
+    Shutdown,
+    Effect.gen(function*() {
+      const signalled = yield* Deferred.make<void>()
+      const started = yield* Deferred.make<void>()
+      yield* Effect.acquireRelease(
+        Effect.sync(() =>
+          Signals.onSignals(options?.signals ?? ["SIGINT", "SIGTERM"], () => Deferred.doneUnsafe(signalled, Effect.void))
+        ),
+        (remove) => Effect.sync(remove)
+      )
+      yield* Deferred.await(signalled).pipe(
+        Effect.andThen(Effect.sleep(options?.grace ?? 0)),
+        Effect.andThen(Deferred.succeed(started, undefined)),
+        Effect.forkScoped
+      )
+      return { started: Deferred.await(started) }
     })
   )
