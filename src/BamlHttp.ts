@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Context, Deferred, type Duration, Effect, Layer, Option, Schema, Stream } from "effect"
+import { Cause, Context, Deferred, type Duration, Effect, Fiber, Layer, Option, Schema, Stream } from "effect"
 import { Ndjson, Sse } from "effect/encoding"
 import { dual, identity } from "effect/Function"
 import { Headers, HttpServerRequest, HttpServerResponse } from "effect/http"
@@ -393,10 +393,15 @@ export const layerShutdown = (options?: ShutdownOptions): Layer.Layer<Shutdown> 
         ),
         (remove) => Effect.sync(remove)
       )
-      yield* Deferred.await(signalled).pipe(
+      // The grace period runs past this layer's release: the server's teardown may release it before the server has
+      // closed, i.e. while the responses it is to cut are still running. Without a signal, nothing is left running.
+      const timer = yield* Deferred.await(signalled).pipe(
         Effect.andThen(Effect.sleep(options?.grace ?? 0)),
         Effect.andThen(Deferred.succeed(started, undefined)),
-        Effect.forkScoped
+        Effect.forkDetach
+      )
+      yield* Effect.addFinalizer(() =>
+        Effect.flatMap(Deferred.isDone(signalled), (isDone) => isDone ? Effect.void : Fiber.interrupt(timer))
       )
       return { started: Deferred.await(started) }
     })

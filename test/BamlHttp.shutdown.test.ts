@@ -51,7 +51,7 @@ const request = (child: Child, resume: string) => {
 
 const TestProvider = ScriptedProvider.layer()
 
-layer(TestProvider, { timeout: "60 seconds", excludeTestServices: true })("BamlHttp at shutdown", (it) => {
+layer(TestProvider, { timeout: "120 seconds", excludeTestServices: true })("BamlHttp at shutdown", (it) => {
   it.effect.each(["SIGTERM", "SIGINT"] as const)("%s aborts the in-flight LLM request, and the server exits", (signal) =>
     Effect.gen(function*() {
       const child = yield* serve({})
@@ -69,7 +69,7 @@ layer(TestProvider, { timeout: "60 seconds", excludeTestServices: true })("BamlH
       expect(text).not.toContain("\"event\":\"final\"")
       const code = yield* Effect.promise(() => child.exited)
       expect(code).not.toBeNull()
-    }).pipe(Effect.scoped), 30_000)
+    }).pipe(Effect.scoped), 60_000)
 
   it.effect("the grace period lets a generation that ends within it finish", () =>
     Effect.gen(function*() {
@@ -83,7 +83,7 @@ layer(TestProvider, { timeout: "60 seconds", excludeTestServices: true })("BamlH
       const record = yield* settled(mark)
       expect(record.status).toBe("completed")
       expect(yield* Effect.promise(() => body)).toContain("\"event\":\"final\"")
-    }).pipe(Effect.scoped), 30_000)
+    }).pipe(Effect.scoped), 60_000)
 
   it.effect("without layerShutdown, the signal lets the generation run to its end (what layerShutdown changes)", () =>
     Effect.gen(function*() {
@@ -96,5 +96,5 @@ layer(TestProvider, { timeout: "60 seconds", excludeTestServices: true })("BamlH
       const record = yield* settled(mark)
       expect(record.status).toBe("completed")
       expect(yield* Effect.promise(() => body)).toContain("\"event\":\"final\"")
-    }).pipe(Effect.scoped), 30_000)
+    }).pipe(Effect.scoped), 60_000)
 })

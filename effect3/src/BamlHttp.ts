@@ -8,8 +8,9 @@
 import * as Headers from "@effect/platform/Headers"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { Cause, Effect, Option, Predicate, Schema, Stream } from "effect"
-import { dual } from "effect/Function"
+import { Cause, Context, Deferred, type Duration, Effect, Fiber, Layer, Option, Predicate, Schema, Stream } from "effect"
+import { dual, identity } from "effect/Function"
+import * as Signals from "../../src/core/signals.js"
 import * as Wire from "../../src/core/wire.js"
 import * as Baml from "./Baml.js"
 import * as BamlError from "./BamlError.js"
@@ -167,9 +168,12 @@ const responder = (
       options?: HttpServerResponse.Options.WithContent
     ): Effect.Effect<HttpServerResponse.HttpServerResponse, never, R> =>
       // The response's body runs in the request's fiber, after the handler returned: it gets the handler's services.
-      Effect.map(Effect.context<R>(), (context) =>
+      Effect.map(Effect.all([Effect.context<R>(), Effect.serviceOption(Shutdown)]), ([context, shutdown]) =>
         HttpServerResponse.stream(
-          Stream.encodeText(render(Stream.provideContext(events(self), context))),
+          Stream.encodeText(render(Stream.provideContext(events(self), context))).pipe(
+            // At shutdown the response is cut, with no `final`: the stream is interrupted, not finished.
+            Option.match(shutdown, { onNone: () => identity, onSome: (s) => Stream.interruptWhen(s.started) })
+          ),
           {
             ...options,
             contentType,
@@ -307,5 +311,87 @@ export const handler = (
     Effect.matchEffect({
       onFailure: (error) => Effect.succeed(HttpServerResponse.text(error.message, { status: 400 })),
       onSuccess: (args) => respond(Baml.stream(functionName, args, options?.options))
+    })
+  )
+
+/**
+ * The server's shutdown, as the responses of {@link sse}, {@link ndjson} and {@link respond} see it: when `started`
+ * completes, every response still streaming is cut and its stream interrupted, which aborts its LLM request. Provided
+ * by {@link layerShutdown}; without it, responses run to their end.
+ *
+ * @example
+ * ```ts
+ * import { BamlHttp } from "effect-baml/effect3"
+ * import { Effect } from "effect"
+ *
+ * const waitForShutdown = Effect.flatMap(BamlHttp.Shutdown, (shutdown) => shutdown.started)
+ * ```
+ * @since 0.2.0
+ * @category shutdown
+ */
+export class Shutdown extends Context.Tag("effect-baml/BamlHttp/Shutdown")<
+  Shutdown,
+  { readonly started: Effect.Effect<void> }
+>() {}
+
+/**
+ * Options of {@link layerShutdown}: how long in-flight generations may go on after the signal (default none), and
+ * which signals mean shutdown (default SIGINT and SIGTERM).
+ *
+ * @example
+ * ```ts
+ * import type { BamlHttp } from "effect-baml/effect3"
+ *
+ * const options: BamlHttp.ShutdownOptions = { grace: "5 seconds" }
+ * ```
+ * @since 0.2.0
+ * @category shutdown
+ */
+export interface ShutdownOptions {
+  readonly grace?: Duration.DurationInput | undefined
+  readonly signals?: ReadonlyArray<Signals.Signal> | undefined
+}
+
+/**
+ * Stops in-flight generations when the process is asked to stop (SIGINT, SIGTERM): after the `grace` period, every
+ * streamed response still running is cut and its LLM request aborted, instead of generating to its end while the
+ * server waits for it to close. Provide it to the server (the responses run in its request fibers, which have its
+ * services); the process's own handler (`NodeRuntime.runMain`) still closes the server.
+ *
+ * @example
+ * ```ts
+ * import { HttpRouter, HttpServer } from "@effect/platform"
+ * import { BamlHttp } from "effect-baml/effect3"
+ * import { Layer } from "effect"
+ *
+ * const router = HttpRouter.empty.pipe(HttpRouter.post("/api/baml/ExtractResume", BamlHttp.handler("ExtractResume")))
+ * const Server = HttpServer.serve(router).pipe(Layer.provide(BamlHttp.layerShutdown({ grace: "2 seconds" })))
+ * ```
+ * @since 0.2.0
+ * @category shutdown
+ */
+export const layerShutdown = (options?: ShutdownOptions): Layer.Layer<Shutdown> =>
+  Layer.scoped(
+    Shutdown,
+    Effect.gen(function*() {
+      const signalled = yield* Deferred.make<void>()
+      const started = yield* Deferred.make<void>()
+      yield* Effect.acquireRelease(
+        Effect.sync(() =>
+          Signals.onSignals(options?.signals ?? ["SIGINT", "SIGTERM"], () => Deferred.unsafeDone(signalled, Effect.void))
+        ),
+        (remove) => Effect.sync(remove)
+      )
+      // The grace period runs past this layer's release: the server's teardown may release it before the server has
+      // closed, i.e. while the responses it is to cut are still running. Without a signal, nothing is left running.
+      const timer = yield* Deferred.await(signalled).pipe(
+        Effect.andThen(Effect.sleep(options?.grace ?? 0)),
+        Effect.andThen(Deferred.succeed(started, undefined)),
+        Effect.forkDaemon
+      )
+      yield* Effect.addFinalizer(() =>
+        Effect.flatMap(Deferred.isDone(signalled), (isDone) => isDone ? Effect.void : Fiber.interrupt(timer))
+      )
+      return { started: Deferred.await(started) }
     })
   )
