@@ -3,7 +3,7 @@ import { Cause, Effect, Exit, Fiber, Option, Schedule, Schema, Stream } from "ef
 import { Baml, BamlError, BamlRuntime } from "effect-baml"
 import { ScriptedProvider } from "effect-baml/testing"
 import fc from "fast-check"
-import { type Observed, observedFor, observingLayer, shortResume } from "./fixtures.js"
+import { type Observed, observedFor, observingLayer, shortResume, type Snapshot, snapshotOf } from "./fixtures.js"
 
 const observed: Array<Observed> = []
 const Observing = observingLayer(observed)
@@ -71,26 +71,14 @@ const scriptOf = (op: Op): ScriptedProvider.Script => {
 const tagOf = (i: number) => `[soak-op-${i}]`
 const isBamlError = Schema.is(BamlError.BamlError)
 
-/**
- * What an op's native call or stream had seen when the op was over, its scope closed: whether the engine had settled
- * it before any pull of its wire, and how often its wire had been pulled. `undefined` when the op ended before its
- * native call began.
- */
-interface AtEnd {
-  readonly settledFirst: boolean
-  readonly aborts: number
-}
-
 /** Runs one op; a stall always gets an interrupt, as a user's timeout would give it. */
-const runOp = (op: Op, i: number, finalized: Array<number>, atEnd: Array<AtEnd | undefined>) =>
+const runOp = (op: Op, i: number, finalized: Array<number>, atEnd: Array<Snapshot | undefined>) =>
   Effect.gen(function*() {
     const args = { resume: tagOf(i) }
+    // what its native call had seen when the op was over, its scope closed (`undefined`: it never began)
     const over = Effect.sync(() => {
       const seen = observedFor(observed, args.resume)
-      atEnd[i] = seen && {
-        settledFirst: seen.settledAt !== undefined && (seen.abortedAt === undefined || seen.settledAt < seen.abortedAt),
-        aborts: seen.aborts
-      }
+      atEnd[i] = seen && snapshotOf(seen)
     })
     // `ensuring` runs after the stream's (and the call's) own finalizers
     const stream = Baml.stream("ExtractResume", args).pipe(
@@ -122,7 +110,7 @@ const runPlan = (plan: { readonly concurrency: number; readonly ops: ReadonlyArr
       script: (request) => scriptOf(plan.ops[Number(/\[soak-op-(\d+)\]/.exec(request.prompt)?.[1])]!)
     })
     const finalized = plan.ops.map(() => 0)
-    const atEnd: Array<AtEnd | undefined> = plan.ops.map(() => undefined)
+    const atEnd: Array<Snapshot | undefined> = plan.ops.map(() => undefined)
     const exits = yield* Effect.forEach(plan.ops, (op, i) => runOp(op, i, finalized, atEnd), {
       concurrency: plan.concurrency
     })

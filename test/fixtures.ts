@@ -124,6 +124,21 @@ export const observedFor = (observed: ReadonlyArray<Observed>, resume: string): 
   observed.find((seen) => seen.args.resume === resume)
 
 /**
+ * What a native call or stream had seen so far: whether the engine settled it before any pull of its wire, and how
+ * often its wire was pulled. Taken when a consumer is done with it, `aborts` must be `settledFirst ? 0 : 1`.
+ */
+export interface Snapshot {
+  readonly settledFirst: boolean
+  readonly aborts: number
+}
+
+/** A {@link Snapshot} of `seen`, now. */
+export const snapshotOf = (seen: Observed): Snapshot => ({
+  settledFirst: seen.settledAt !== undefined && (seen.abortedAt === undefined || seen.settledAt < seen.abortedAt),
+  aborts: seen.aborts
+})
+
+/**
  * Observes the native calls and streams the library makes, from outside it: a proxy over the engine that records,
  * per call or stream, the aborts of its signal (the trip-wire), the releases of its `onEvent` callback (the stream's
  * finalizer) and when the engine settled it.
