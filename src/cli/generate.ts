@@ -436,8 +436,13 @@ export const run = async (
       )
       return 1
     }
-    const files = await generate(options)
-    output.out(`Generated ${options.to} (${files.join(", ")}) from ${options.from}`)
+    const line = options.effect ?? detectEffectLine(options.to)
+    const files = await generate({ ...options, effect: line })
+    const how = options.effect === undefined ? "the effect installed there" : "--effect"
+    output.out(
+      `Generated ${options.to} (${files.join(", ")}) from ${options.from}, ` +
+        `for Effect ${line} (${how}): it imports ${line === 3 ? "effect-baml/effect3" : "effect-baml"}`
+    )
     return 0
   } catch (error) {
     if (!(error instanceof GenerateError)) throw error
