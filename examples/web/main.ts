@@ -5,12 +5,15 @@
 import { NodeRuntime } from "@effect/platform-node"
 import { Layer } from "effect"
 import { HttpServer } from "effect/http"
+import { BamlHttp } from "effect-baml"
 import * as WebApp from "./server.js"
 
 const openAi = (process.env.OPENAI_API_KEY ?? "") !== ""
 
 WebApp.layer({ port: Number(process.env.PORT ?? 3000), ...(openAi ? { client: "OpenAI" } : {}) }).pipe(
   HttpServer.withLogAddress,
+  // Ctrl-C aborts the generations in flight rather than waiting for them to end
+  Layer.provide(BamlHttp.layerShutdown()),
   Layer.launch,
   NodeRuntime.runMain
 )
