@@ -71,25 +71,21 @@ layer(TestProvider, { timeout: "120 seconds", excludeTestServices: true })("Baml
       expect(code).not.toBeNull()
     }), 60_000)
 
-  it.scoped("the grace period lets a generation that ends within it finish", () =>
-    Effect.gen(function*() {
-      const child = yield* serve({ GRACE_MS: "20000" })
-      const mark = marker("shutdown-grace")
-      // about 1.5 s of chunks: well within the 20 s grace
-      yield* scriptFor(mark, ScriptedProvider.json(longResume("Ada Lovelace", 12), { delayMs: 10 }))
-      const body = request(child, `Ada Lovelace ${mark}`)
-      yield* sentAtLeast(mark, 5)
-      child.process.kill("SIGTERM")
-      const record = yield* settled(mark)
-      expect(record.status).toBe("completed")
-      expect(yield* Effect.promise(() => body)).toContain("\"event\":\"final\"")
-    }), 60_000)
+  const runsToItsEnd = [
+    // about 1.5 s of chunks: well within the 20 s grace
+    { name: "the grace period lets a generation that ends within it finish", env: { GRACE_MS: "20000" }, skills: 12 },
+    {
+      name: "without layerShutdown, the signal lets the generation run to its end (what layerShutdown changes)",
+      env: { SHUTDOWN: "off" },
+      skills: 30
+    }
+  ]
 
-  it.scoped("without layerShutdown, the signal lets the generation run to its end (what layerShutdown changes)", () =>
+  it.scoped.each(runsToItsEnd)("$name", ({ env, skills }) =>
     Effect.gen(function*() {
-      const child = yield* serve({ SHUTDOWN: "off" })
-      const mark = marker("shutdown-off")
-      yield* scriptFor(mark, ScriptedProvider.json(longResume("Ada Lovelace", 30), { delayMs: 5 }))
+      const child = yield* serve(env)
+      const mark = marker("shutdown-completes")
+      yield* scriptFor(mark, ScriptedProvider.json(longResume("Ada Lovelace", skills), { delayMs: 10 }))
       const body = request(child, `Ada Lovelace ${mark}`)
       yield* sentAtLeast(mark, 5)
       child.process.kill("SIGTERM")
