@@ -1,9 +1,20 @@
 /** `Baml.withUsage` and `Baml.callWithUsage`: usage as a value, with the result, without a metric reader. */
 import { describe, expect, layer } from "@effect/vitest"
 import { Effect, Exit, Fiber, Stream } from "effect"
-import { Baml, TokenBudget } from "effect-baml/effect3"
+import { Baml, BamlRuntime, TokenBudget } from "effect-baml/effect3"
+import { countTokens, decode, encode } from "gpt-tokenizer/encoding/o200k_base"
 import { ScriptedProvider } from "effect-baml/effect3/testing"
-import { marker, scriptFor, scriptLong, sentAtLeast, settled, settledAll, shortResume, TestLayer } from "./fixtures.js"
+import {
+  longResume,
+  marker,
+  scriptFor,
+  scriptLong,
+  sentAtLeast,
+  settled,
+  settledAll,
+  shortResume,
+  TestLayer
+} from "./fixtures.js"
 
 const resume = shortResume("Ada Lovelace")
 const reply = (options: Omit<ScriptedProvider.Script, "reply"> = {}) =>
@@ -101,6 +112,34 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("Usage", 
         expect(usages[0]!.outputTokens).toBeGreaterThanOrEqual(20)
         expect(usages[0]!.outputTokens).toBeLessThanOrEqual(20 + 15)
         expect(usages[1]).toMatchObject({ outputTokens: 0, inputTokens: 0, attempts: 1 })
+      }), 20_000)
+
+    it.effect("with a tokenizer (BamlRuntime's countTokens), an aborted stream's estimate is the tokens it received", () =>
+      Effect.gen(function*() {
+        const mark = marker("usage-tokenizer")
+        const provider = yield* ScriptedProvider.ScriptedProvider
+        // four real tokens per event, as providers that send several at once do
+        const reply = JSON.stringify(longResume("Ada Lovelace"), null, 2)
+        const tokens = encode(reply)
+        const chunks = Array.from({ length: Math.ceil(tokens.length / 4) }, (_, i) => decode(tokens.slice(i * 4, i * 4 + 4)))
+        yield* scriptFor(mark, { reply, chunks, delayMs: 5 })
+        const Runtime = BamlRuntime.layerFromDirectory("baml_src", {
+          env: { SCRIPTED_BASE_URL: provider.baseUrl },
+          countTokens
+        })
+        const [, [usage]] = yield* Baml.withUsage(Effect.gen(function*() {
+          const fiber = yield* Effect.fork(Stream.runDrain(Baml.stream("ExtractResume", { resume: mark })))
+          yield* sentAtLeast(mark, 40)
+          yield* Fiber.interrupt(fiber)
+        })).pipe(Effect.provide(Runtime))
+        const record = yield* settled(mark)
+        expect(record.status).toBe("closed-early")
+        expect(usage).toMatchObject({ aborted: true, reported: { outputTokens: false } })
+        // the tokenizer counts what arrived: four tokens per event sent, but for an event or two on their way
+        expect(usage!.outputTokens).toBeGreaterThanOrEqual(4 * (record.sent - 2))
+        expect(usage!.outputTokens).toBeLessThanOrEqual(4 * record.sent)
+        // characters / 4 would have said about a fifth less for pretty-printed JSON
+        expect(Math.ceil(usage!.characters / 4)).toBeLessThan(usage!.outputTokens)
       }), 20_000)
 
     it.effect("nested: the inner sees its own calls, the outer sees them all", () =>

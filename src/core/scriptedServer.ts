@@ -28,6 +28,11 @@ export interface Script {
   readonly reply: string
   /** Characters per content chunk (default 4). */
   readonly chunkSize?: number
+  /**
+   * The reply cut into chunks as given, instead of by `chunkSize`; they should join into `reply`. E.g. a tokenizer's
+   * tokens, so that the reply streams one token per event, as OpenAI's do, and its usage counts real tokens.
+   */
+  readonly chunks?: ReadonlyArray<string>
   /** Pause between content chunks in milliseconds (default 5; 0 still yields to the event loop). */
   readonly delayMs?: number
   /** Pause before the response starts, in milliseconds (default 0). */
@@ -325,8 +330,10 @@ export const start = (options: Options = {}): Promise<ScriptedServer> => {
     if (httpError !== undefined) counter.failed++
     const parts = Array.from(script.reply) // code points, so a chunk never splits a surrogate pair
     const size = Math.max(1, script.chunkSize ?? 4)
-    const content = Array.from({ length: Math.ceil(parts.length / size) }, (_, i) =>
-      parts.slice(i * size, (i + 1) * size).join(""))
+    const content = script.chunks !== undefined ? [...script.chunks] : Array.from(
+      { length: Math.ceil(parts.length / size) },
+      (_, i) => parts.slice(i * size, (i + 1) * size).join("")
+    )
     current.planned = content.length
     notify(current)
 

@@ -228,7 +228,7 @@ const requestModel = (call: LlmCall | LlmStreamCall): string | undefined => {
 export const estimateTokens = (text: string): number => Math.ceil(text.length / 4)
 
 /** One attempt's usage: the provider's counts where they hold, estimates where they are missing or too low. */
-const usageOf = (call: LlmCall | LlmStreamCall) => {
+const usageOf = (call: LlmCall | LlmStreamCall, countTokens: (text: string) => number) => {
   // An attempt the provider refused (a 429, a 500) used nothing.
   if ((call.httpResponse?.status ?? 200) >= 400) {
     const reported = { inputTokens: true, outputTokens: true, cachedInputTokens: true }
@@ -239,7 +239,7 @@ const usageOf = (call: LlmCall | LlmStreamCall) => {
   const { counts } = attempt
   // One event with text is at least one token; the text's estimate says more when events carry several tokens.
   const floor = attempt.contentEvents
-  const estimated = Math.max(floor, estimateTokens(attempt.text))
+  const estimated = Math.max(floor, countTokens(attempt.text))
   // The provider's count from the events (or body) stands when nothing received contradicts it. Without one, the
   // engine's stands for a call (its body is whole), and for a stream only where the events do not show more.
   const fromProvider = counts.output ?? (isStreamCall(call) ? undefined : num(engine?.outputTokens))
@@ -252,7 +252,7 @@ const usageOf = (call: LlmCall | LlmStreamCall) => {
   const reportedInput = max(counts.input, num(engine?.inputTokens))
   const reportedCached = counts.cached ?? num(engine?.cachedInputTokens)
   return {
-    input: reportedInput ?? estimateTokens(requestText(call)),
+    input: reportedInput ?? countTokens(requestText(call)),
     output: reportedOutput ?? Math.max(estimated, engineOutput ?? 0),
     cached: reportedCached ?? 0,
     reported: {
@@ -265,11 +265,18 @@ const usageOf = (call: LlmCall | LlmStreamCall) => {
   }
 }
 
-/** Reads the usage of one call or stream from its log (`null` when the engine has none, or it could not be read). */
-export const readUsage = (log: FunctionLog | null, clientOption: string | undefined): Counted => {
+/**
+ * Reads the usage of one call or stream from its log (`null` when the engine has none, or it could not be read).
+ * Estimates count tokens with `countTokens` (a tokenizer of the model's family, when the runtime was given one).
+ */
+export const readUsage = (
+  log: FunctionLog | null,
+  clientOption: string | undefined,
+  countTokens: (text: string) => number = estimateTokens
+): Counted => {
   const calls = log?.calls ?? []
   const chosen = calls.find((call) => call.selected) ?? calls[calls.length - 1]
-  const attempts = calls.map(usageOf)
+  const attempts = calls.map((call) => usageOf(call, countTokens))
   const all = (key: keyof Reported) => attempts.length > 0 && attempts.every((attempt) => attempt.reported[key])
   const total = (key: "input" | "output" | "cached" | "characters") =>
     attempts.reduce((n, attempt) => n + attempt[key], 0)

@@ -6,6 +6,7 @@ import * as Engine from "@boundaryml/baml"
 import { Cause, Context, Effect, Exit, Option } from "effect"
 import type * as Scope from "effect/Scope"
 import { BudgetExceeded } from "../BamlError.js"
+import { BamlRuntime } from "../BamlRuntime.js"
 import * as TokenBudget from "../TokenBudget.js"
 import * as Budget from "../core/budget.js"
 import { endingOf, type Exited, type Settled } from "../core/ending.js"
@@ -59,6 +60,7 @@ export const meter = (
   Effect.gen(function*() {
     const budget = Option.getOrUndefined(yield* Effect.serviceOption(TokenBudget.TokenBudget))
     const sink = Option.getOrUndefined(yield* Effect.serviceOption(UsageSink))
+    const countTokens = Option.getOrUndefined(yield* Effect.serviceOption(BamlRuntime))?.countTokens
     // A stream's span lives in the stream's own scope; a call runs in its span.
     const span = kind === "stream"
       ? yield* streamSpan(functionName)
@@ -78,10 +80,10 @@ export const meter = (
       Effect.suspend(() => {
         let counted: Counted
         try {
-          counted = readUsage(collector.last, clientOption)
+          counted = readUsage(collector.last, clientOption, countTokens)
         } catch {
           // The engine's records are read natively; if that fails, the call's outcome still counts, without usage.
-          counted = readUsage(null, clientOption)
+          counted = readUsage(null, clientOption, countTokens)
         }
         const ending = endingOf(kind, started, settled, exitedOf(exit))
         const usage: Usage = {
