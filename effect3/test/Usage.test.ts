@@ -85,10 +85,10 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("Usage", 
           aborted: true,
           reported: { inputTokens: false, outputTokens: false, cachedInputTokens: false }
         })
-        // one token per chunk of four characters: the estimate is what arrived, give or take the chunk in flight
-        expect(usage!.outputTokens).toBeGreaterThanOrEqual(25)
-        expect(usage!.outputTokens).toBeLessThanOrEqual(record.sent)
-        expect(usage!.characters).toBeGreaterThanOrEqual((usage!.outputTokens - 1) * 4)
+        // one token per chunk of four characters: the estimate is what arrived (the engine may lag behind the provider)
+        expect(usage!.characters).toBeGreaterThanOrEqual(40)
+        expect(usage!.characters).toBeLessThanOrEqual(record.sent * 4)
+        expect(Math.abs(usage!.outputTokens - usage!.characters / 4)).toBeLessThanOrEqual(1)
         // the input tokens are estimated from the request's text
         expect(Math.abs(usage!.inputTokens - Math.ceil(record.prompt.length / 4))).toBeLessThanOrEqual(3)
       }), 20_000)
@@ -135,11 +135,16 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("Usage", 
         const record = yield* settled(mark)
         expect(record.status).toBe("closed-early")
         expect(usage).toMatchObject({ aborted: true, reported: { outputTokens: false } })
-        // the tokenizer counts what arrived: four tokens per event sent, but for an event or two on their way
-        expect(usage!.outputTokens).toBeGreaterThanOrEqual(4 * (record.sent - 2))
-        expect(usage!.outputTokens).toBeLessThanOrEqual(4 * record.sent)
+        // What arrived is the first `k` chunks (the engine may lag behind what the provider wrote): the tokenizer
+        // counts their 4k tokens, give or take one where a chunk boundary re-tokenizes.
+        let k = 0
+        for (let length = 0; length < usage!.characters; k++) length += chunks[k]!.length
+        expect(chunks.slice(0, k).join("").length).toBe(usage!.characters)
+        expect(k).toBeGreaterThanOrEqual(10)
+        expect(k).toBeLessThanOrEqual(record.sent)
+        expect(Math.abs(usage!.outputTokens - 4 * k)).toBeLessThanOrEqual(2)
         // characters / 4 would have said about a fifth less for pretty-printed JSON
-        expect(Math.ceil(usage!.characters / 4)).toBeLessThan(usage!.outputTokens)
+        expect(Math.ceil(usage!.characters / 4)).toBeLessThan(4 * k - 4)
       }), 20_000)
 
     it.effect("nested: the inner sees its own calls, the outer sees them all", () =>
