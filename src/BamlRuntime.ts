@@ -28,6 +28,12 @@ export interface Options {
    * default; pass `{ ...process.env, X: "..." }` to extend it instead.
    */
   readonly env?: Readonly<Record<string, string | undefined>>
+  /**
+   * Counts the tokens of a text, for the estimates of what a provider did not count (an aborted stream's output, its
+   * input): a tokenizer of your models' family, e.g. `countTokens` from `gpt-tokenizer` for OpenAI's. Without it a
+   * token is estimated per four characters. Loading a tokenizer takes seconds and tens of MB: it is yours to choose.
+   */
+  readonly countTokens?: ((text: string) => number) | undefined
 }
 
 /**
@@ -47,6 +53,8 @@ export interface Options {
 export interface Service {
   readonly engine: Engine.BamlRuntime
   readonly env: Readonly<Record<string, string>>
+  /** The tokenizer the estimates use, if the runtime was given one (`Options.countTokens`). */
+  readonly countTokens?: ((text: string) => number) | undefined
 }
 
 /**
@@ -88,7 +96,8 @@ export const make = (
       // The environment is read when the runtime is built, not when the layer value is created (often at import).
       try: () => {
         const env = definedEnv(options?.env ?? process.env)
-        return { engine: load(env), env }
+        const countTokens = options?.countTokens
+        return { engine: load(env), env, ...(countTokens === undefined ? {} : { countTokens }) }
       },
       catch: (cause) => {
         const error = fromEngine(cause, { env: options?.env ?? process.env })

@@ -9,6 +9,7 @@ import {
   type Observed,
   observedFor,
   observingLayer,
+  providerClients,
   scriptFor,
   scriptLong,
   sentAtLeast,
@@ -80,15 +81,16 @@ const earlyExits: ReadonlyArray<{
   readonly name: string
   readonly label: string
   readonly leave: (
-    mark: string
+    mark: string,
+    options: Baml.Options
   ) => Effect.Effect<number, unknown, BamlRuntime.BamlRuntime | ScriptedProvider.ScriptedProvider | Scope.Scope>
 }> = [
   {
     name: "Fiber.interrupt on a call",
     label: "interrupt-call",
-    leave: (mark) =>
+    leave: (mark, options) =>
       Effect.gen(function*() {
-        const fiber = yield* Effect.forkChild(Baml.call("ExtractResume", { resume: mark }))
+        const fiber = yield* Effect.forkChild(Baml.call("ExtractResume", { resume: mark }, options))
         yield* sentAtLeast(mark, 20)
         const exitedAt = performance.now()
         yield* Fiber.interrupt(fiber)
@@ -100,9 +102,9 @@ const earlyExits: ReadonlyArray<{
   {
     name: "Fiber.interrupt on a stream",
     label: "interrupt-stream",
-    leave: (mark) =>
+    leave: (mark, options) =>
       Effect.gen(function*() {
-        const fiber = yield* Effect.forkChild(Stream.runDrain(Baml.stream("ExtractResume", { resume: mark })))
+        const fiber = yield* Effect.forkChild(Stream.runDrain(Baml.stream("ExtractResume", { resume: mark }, options)))
         yield* sentAtLeast(mark, 20)
         const exitedAt = performance.now()
         yield* Fiber.interrupt(fiber)
@@ -114,10 +116,10 @@ const earlyExits: ReadonlyArray<{
   {
     name: "Stream.take",
     label: "take",
-    leave: (mark) =>
+    leave: (mark, options) =>
       Effect.gen(function*() {
         let exitedAt = 0
-        const taken = yield* Baml.stream("ExtractResume", { resume: mark }).pipe(
+        const taken = yield* Baml.stream("ExtractResume", { resume: mark }, options).pipe(
           Stream.take(2),
           Stream.tap(() => Effect.sync(() => (exitedAt = performance.now()))),
           Stream.runCollect
@@ -129,11 +131,11 @@ const earlyExits: ReadonlyArray<{
   {
     name: "Stream.interruptWhen",
     label: "interruptWhen",
-    leave: (mark) =>
+    leave: (mark, options) =>
       Effect.gen(function*() {
         let exitedAt = 0
         const stop = sentAtLeast(mark, 20).pipe(Effect.tap(() => Effect.sync(() => (exitedAt = performance.now()))))
-        const received = yield* Baml.stream("ExtractResume", { resume: mark }).pipe(
+        const received = yield* Baml.stream("ExtractResume", { resume: mark }, options).pipe(
           Stream.interruptWhen(stop),
           Stream.runCount
         )
@@ -144,10 +146,10 @@ const earlyExits: ReadonlyArray<{
   {
     name: "Effect.timeout on a call",
     label: "timeout-call",
-    leave: (mark) =>
+    leave: (mark, options) =>
       Effect.gen(function*() {
         const startedAt = performance.now()
-        const result = yield* Baml.call("ExtractResume", { resume: mark }).pipe(
+        const result = yield* Baml.call("ExtractResume", { resume: mark }, options).pipe(
           Effect.timeout("300 millis"),
           Effect.flip
         )
@@ -158,10 +160,10 @@ const earlyExits: ReadonlyArray<{
   {
     name: "Effect.timeout on a stream",
     label: "timeout-stream",
-    leave: (mark) =>
+    leave: (mark, options) =>
       Effect.gen(function*() {
         const startedAt = performance.now()
-        const result = yield* Baml.stream("ExtractResume", { resume: mark }).pipe(
+        const result = yield* Baml.stream("ExtractResume", { resume: mark }, options).pipe(
           Stream.runDrain,
           Effect.timeout("300 millis"),
           Effect.flip
@@ -173,14 +175,14 @@ const earlyExits: ReadonlyArray<{
   {
     name: "Effect.race: the loser is aborted",
     label: "race",
-    leave: (mark) =>
+    leave: (mark, options) =>
       Effect.gen(function*() {
         let exitedAt = 0
         const winner = sentAtLeast(mark, 20).pipe(
           Effect.tap(() => Effect.sync(() => (exitedAt = performance.now()))),
           Effect.as("winner")
         )
-        const result = yield* Effect.race(Baml.call("ExtractResume", { resume: mark }), winner)
+        const result = yield* Effect.race(Baml.call("ExtractResume", { resume: mark }, options), winner)
         expect(result).toBe("winner")
         return exitedAt
       })
@@ -188,10 +190,10 @@ const earlyExits: ReadonlyArray<{
   {
     name: "a failing downstream stage (Stream.mapEffect)",
     label: "mapEffect",
-    leave: (mark) =>
+    leave: (mark, options) =>
       Effect.gen(function*() {
         let exitedAt = 0
-        const error = yield* Baml.stream("ExtractResume", { resume: mark }).pipe(
+        const error = yield* Baml.stream("ExtractResume", { resume: mark }, options).pipe(
           Stream.zipWithIndex,
           Stream.mapEffect(([partial, i]) =>
             i < 2 ? Effect.succeed(partial) : Effect.sync(() => (exitedAt = performance.now())).pipe(
@@ -208,10 +210,10 @@ const earlyExits: ReadonlyArray<{
   {
     name: "a defect thrown in user code",
     label: "defect",
-    leave: (mark) =>
+    leave: (mark, options) =>
       Effect.gen(function*() {
         let exitedAt = 0
-        const exit = yield* Baml.stream("ExtractResume", { resume: mark }).pipe(
+        const exit = yield* Baml.stream("ExtractResume", { resume: mark }, options).pipe(
           Stream.map(() => {
             exitedAt = performance.now()
             throw new Error("bug in user code")
@@ -227,10 +229,10 @@ const earlyExits: ReadonlyArray<{
   {
     name: "a closed Scope",
     label: "scope",
-    leave: (mark) =>
+    leave: (mark, options) =>
       Effect.gen(function*() {
         const scope = yield* Scope.make()
-        const pull = yield* Stream.toPull(Baml.stream("ExtractResume", { resume: mark })).pipe(Scope.provide(scope))
+        const pull = yield* Stream.toPull(Baml.stream("ExtractResume", { resume: mark }, options)).pipe(Scope.provide(scope))
         yield* pull
         yield* sentAtLeast(mark, 20)
         const exitedAt = performance.now()
@@ -242,18 +244,22 @@ const earlyExits: ReadonlyArray<{
 
 layer(observingLayer(observed), { timeout: "60 seconds", excludeTestServices: true })("Baml", (it) => {
   describe("early exits abort the LLM request", () => {
-    for (const { label, leave, name } of earlyExits) {
-      it.effect(name, () =>
-        Effect.gen(function*() {
-          const mark = marker(label)
-          yield* scriptLong(mark)
-          const exitedAt = yield* leave(mark)
-          yield* expectAborted(mark, exitedAt)
-          // the consumer left before the engine settled: the wire was pulled once, and the callback released once
-          const seen = nativeOf(mark)
-          expect([seen.aborts, seen.releases]).toEqual([1, seen.kind === "stream" ? 1 : 0])
-          if (seen.settledAt !== undefined) expect(seen.abortedAt!).toBeLessThan(seen.settledAt)
-        }), 20_000)
+    // every early exit, through a client of each provider format the scripted provider speaks
+    for (const { client, format } of providerClients) {
+      for (const { label, leave, name } of earlyExits) {
+        it.effect(format === "chat-completions" ? name : `${name} (${format})`, () =>
+          Effect.gen(function*() {
+            const mark = marker(`${label}-${format}`)
+            yield* scriptLong(mark)
+            const exitedAt = yield* leave(mark, { client })
+            const record = yield* expectAborted(mark, exitedAt)
+            expect(record.format).toBe(format)
+            // the consumer left before the engine settled: the wire was pulled once, and the callback released once
+            const seen = nativeOf(mark)
+            expect([seen.aborts, seen.releases]).toEqual([1, seen.kind === "stream" ? 1 : 0])
+            if (seen.settledAt !== undefined) expect(seen.abortedAt!).toBeLessThan(seen.settledAt)
+          }), 20_000)
+      }
     }
 
     it.effect("a call and a stream that run to their end are never aborted: the engine settled them first", () =>

@@ -10,7 +10,8 @@ import * as TripWire from "../../src/core/tripWire.js"
 import type { BamlError } from "./BamlError.js"
 import { BamlInvalidArgumentError, fromEngine } from "./BamlError.js"
 import { BamlRuntime } from "./BamlRuntime.js"
-import { meter } from "./internal/meter.js"
+import { meter, UsageSink } from "./internal/meter.js"
+import type * as CoreUsage from "../../src/core/usage.js"
 import { callSpan } from "./internal/telemetry.js"
 
 /**
@@ -282,3 +283,83 @@ const pullFrom = (
       done && Chunk.isEmpty(partials) ? Effect.fail(Option.none()) : Effect.succeed(partials)
     )
   )
+
+/**
+ * What one call or stream used and how it ended, handed over by {@link withUsage}: input, output and cached input
+ * tokens with, for each, whether the provider reported it (`reported`) or it is an estimate; the client that
+ * answered, its provider and models; the attempts; whether the request was aborted (`aborted`, `outcome`) and how far
+ * it got (`events` and `characters` received, `outputTokens`).
+ *
+ * @example
+ * ```ts
+ * import type { Baml } from "effect-baml/effect3"
+ *
+ * const describe = (usage: Baml.Usage) =>
+ *   `${usage.outputTokens} output tokens (${usage.reported.outputTokens ? "reported" : "estimated"}) from ${usage.client}`
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export interface Usage extends CoreUsage.Usage {}
+
+/**
+ * Runs `self` and returns its value with the usage of every `Baml.call` and `Baml.stream` that ran inside it (in the
+ * order they ended), without a metric reader or a span exporter. A stream cut short (`Stream.take`, an interrupt of a
+ * fiber forked inside, a budget) is there with `aborted: true` and what it had received. To keep the usage of an
+ * effect that fails, wrap it in `Effect.exit` first. Nested, each `withUsage` sees the calls inside it.
+ *
+ * @example
+ * ```ts
+ * import { Baml } from "effect-baml/effect3"
+ * import { Effect, Stream } from "effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const [partials, [usage]] = yield* Baml.stream("ExtractResume", { resume: "..." }).pipe(
+ *     Stream.take(3),
+ *     Stream.runCollect,
+ *     Baml.withUsage
+ *   )
+ *   // usage.aborted: true, usage.outputTokens: what arrived before the abort (usage.reported.outputTokens: false)
+ *   return { partials, usage }
+ * })
+ * ```
+ * @since 0.2.0
+ * @category usage
+ */
+export const withUsage = <A, E, R>(
+  self: Effect.Effect<A, E, R>
+): Effect.Effect<readonly [A, ReadonlyArray<Usage>], E, R> =>
+  Effect.suspend(() => {
+    const usages: Array<Usage> = []
+    return Effect.flatMap(Effect.serviceOption(UsageSink), (outer) => {
+      const sink = (usage: Usage) => {
+        usages.push(usage)
+        if (Option.isSome(outer)) outer.value(usage)
+      }
+      return Effect.map(Effect.provideService(self, UsageSink, sink), (value) => [value, usages] as const)
+    })
+  })
+
+/**
+ * {@link call}, returning the parsed result with what the call used.
+ *
+ * @example
+ * ```ts
+ * import { Baml } from "effect-baml/effect3"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const [resume, usage] = yield* Baml.callWithUsage("ExtractResume", { resume: "Ada Lovelace" })
+ *   yield* Effect.log(`${usage.inputTokens} in, ${usage.outputTokens} out, ${usage.attempts} attempt(s)`)
+ *   return resume
+ * })
+ * ```
+ * @since 0.2.0
+ * @category usage
+ */
+export const callWithUsage = (
+  functionName: string,
+  args: Readonly<Record<string, unknown>>,
+  options?: Options
+): Effect.Effect<readonly [unknown, Usage], BamlError, BamlRuntime> =>
+  Effect.map(withUsage(call(functionName, args, options)), ([value, usages]) => [value, usages[0]!] as const)

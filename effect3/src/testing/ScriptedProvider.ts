@@ -1,5 +1,6 @@
 /**
- * An OpenAI-compatible chat-completions server that plays scripted replies at a scripted pace, injects
+ * A provider that speaks OpenAI chat completions, the OpenAI Responses API, Anthropic Messages and Google Gemini
+ * (streaming and not, each with its own usage events and error bodies), plays scripted replies at a scripted pace, injects
  * faults and records what each request received, for offline tests and demos. The server itself has no Effect in
  * it; this module makes it a scoped service.
  *
@@ -55,6 +56,22 @@ export type Fault = Server.Fault
  * @category models
  */
 export type ScriptRequest = Server.ScriptRequest
+
+/**
+ * The provider APIs the scripted provider answers: `chat-completions` (`openai`, `openai-generic`), `responses`
+ * (`openai-responses`), `anthropic-messages` (`anthropic`) and `gemini` (`google-ai`). A BAML client of any of these
+ * providers reaches it with `base_url` set to the provider's `baseUrl`; each request's record says which it used.
+ *
+ * @example
+ * ```ts
+ * import type { ScriptedProvider } from "effect-baml/effect3/testing"
+ *
+ * const anthropicOnly = (request: ScriptedProvider.ScriptRequest) => request.format === "anthropic-messages"
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export type WireFormat = Server.WireFormat
 
 /**
  * A routing rule: it answers requests for `model` (if given) whose prompt satisfies `match` (if given).
@@ -118,7 +135,10 @@ export type Options = Server.Options
  */
 export interface Service {
   readonly port: number
-  /** `http://HOST:PORT/v1`, the `base_url` for an `openai-generic` client. */
+  /**
+   * `http://HOST:PORT/v1`, the `base_url` for a BAML client of any provider it speaks (`openai-generic`, `openai`,
+   * `openai-responses`, `anthropic`, `google-ai`).
+   */
   readonly baseUrl: string
   /** Adds rules that take precedence over every earlier rule. */
   readonly script: (...rules: ReadonlyArray<Rule>) => Effect.Effect<void>
