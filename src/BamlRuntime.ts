@@ -8,6 +8,7 @@ import { Context, Effect, Layer } from "effect"
 import type * as Scope from "effect/Scope"
 import { BamlRuntimeError, fromEngine } from "./BamlError.js"
 import { definedEnv } from "./core/engine.js"
+import { quietEngineLogs } from "./core/logging.js"
 
 /**
  * Options for loading the engine.
@@ -88,6 +89,7 @@ export const make = (
       // The environment is read when the runtime is built, not when the layer value is created (often at import).
       try: () => {
         const env = definedEnv(options?.env ?? process.env)
+        quietEngineLogs(env)
         return { engine: load(env), env }
       },
       catch: (cause) => {

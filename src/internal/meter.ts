@@ -10,6 +10,7 @@ import * as TokenBudget from "../TokenBudget.js"
 import * as Budget from "../core/budget.js"
 import { endingOf, type Exited, type Settled } from "../core/ending.js"
 import { annotate, record, type Report, streamSpan } from "./telemetry.js"
+import { describe, logAnnotations } from "../core/logging.js"
 import { readUsage, type Usage } from "../core/usage.js"
 
 /** What a call or stream tells its meter. */
@@ -95,7 +96,10 @@ export const meter = (
         if (span !== undefined) annotate(span, report)
         // The engine keeps every event of the call until its Collectors let go of it.
         collector.clear()
-        return record(report)
+        const described = { ...report, durationMs: performance.now() - startedAt }
+        // Debug: the outcome reaches the caller as a value; the line is for reading along, at the Logger's level.
+        const log = Effect.logDebug(describe(described)).pipe(Effect.annotateLogs(logAnnotations(described)))
+        return Effect.andThen(record(report), log)
       })
     )
 

@@ -78,7 +78,7 @@ const router = (options: Options) => {
 export const BamlLive = (options: Options) =>
   Layer.unwrapEffect(Effect.map(ScriptedProvider.ScriptedProvider, (provider) =>
     BamlRuntime.layerFromDirectory(file("../../../baml_src"), {
-      env: { ...process.env, BAML_LOG: process.env.BAML_LOG ?? "warn", SCRIPTED_BASE_URL: provider.baseUrl }
+      env: { ...process.env, SCRIPTED_BASE_URL: provider.baseUrl }
     }))).pipe(
       Layer.provideMerge(ScriptedProvider.layer({
         rules: [{ script: ScriptedProvider.json(reply, { chunkSize: 4, delayMs: options.delayMs ?? 15 }) }]

@@ -7,6 +7,7 @@ import { Cause, Effect, Exit, Option } from "effect"
 import type * as Scope from "effect/Scope"
 import * as Budget from "../../../src/core/budget.js"
 import { endingOf, type Exited, type Settled } from "../../../src/core/ending.js"
+import { describe, logAnnotations } from "../../../src/core/logging.js"
 import { readUsage, type Usage } from "../../../src/core/usage.js"
 import { BudgetExceeded } from "../BamlError.js"
 import * as TokenBudget from "../TokenBudget.js"
@@ -93,7 +94,10 @@ export const meter = (
         if (span !== undefined) annotate(span, report)
         // The engine keeps every event of the call until its Collectors let go of it.
         collector.clear()
-        return record(report)
+        const described = { ...report, durationMs: performance.now() - startedAt }
+        // Debug: the outcome reaches the caller as a value; the line is for reading along, at the Logger's level.
+        const log = Effect.logDebug(describe(described)).pipe(Effect.annotateLogs(logAnnotations(described)))
+        return Effect.andThen(record(report), log)
       })
     )
 
