@@ -3,13 +3,13 @@
  *
  * @since 0.1.0
  */
-import { Cause, Effect, Queue, Stream } from "effect"
+import { Cause, Effect, Option, Queue, Stream } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import type * as Pull from "effect/Pull"
 import type * as Scope from "effect/Scope"
 import type { BamlError } from "./BamlError.js"
 import { BamlInvalidArgumentError, fromEngine } from "./BamlError.js"
-import { BamlRuntime } from "./BamlRuntime.js"
+import { BamlRuntime, type Service } from "./BamlRuntime.js"
 import * as Engine from "./core/engine.js"
 import { meter } from "./internal/meter.js"
 import { callSpan } from "./internal/telemetry.js"
@@ -67,17 +67,24 @@ const checkArgs = (args: unknown): Effect.Effect<void, BamlInvalidArgumentError>
     return problem === undefined ? Effect.void : Effect.fail(new BamlInvalidArgumentError({ message: problem }))
   })
 
+// Effect's own report of a missing service names only its key; this one says which layer to provide.
+const requireRuntime = Effect.flatMap(
+  Effect.serviceOption(BamlRuntime),
+  Option.match({ onNone: () => Effect.die(new Error(Engine.missingRuntime)), onSome: Effect.succeed })
+) as Effect.Effect<Service, never, BamlRuntime>
+
 /** What a call and a stream both start with: checked arguments and the engine's view of the options. */
-const prepare = (args: Readonly<Record<string, unknown>>, options: Options | undefined) =>
+const prepare = (functionName: string, args: Readonly<Record<string, unknown>>, options: Options | undefined) =>
   Effect.gen(function*() {
-    const runtime = yield* BamlRuntime
+    const runtime = yield* requireRuntime
     yield* checkArgs(args)
     const native = yield* Effect.try({
       try: () => Engine.callArgs(runtime.engine, runtime.env, options),
       catch: (cause) => fromEngine(cause, { env: runtime.env })
     })
     // The engine quotes the provider, which may echo the credentials it was sent: the call's env is redacted.
-    const toError = (cause: unknown) => fromEngine(cause, { env: native.env })
+    const call = { functionName, functions: runtime.functions }
+    const toError = (cause: unknown) => fromEngine(cause, { env: native.env }, call)
     return { engine: runtime.engine, native, toError }
   })
 
@@ -107,7 +114,7 @@ export const call = (
       // Usage, metrics and the token budget. Acquired before the wire, so that it reads what the engine had received
       // once the wire is tripped.
       const usage = yield* meter("call", functionName, options?.client)
-      const { engine, native, toError } = yield* prepare(args, options)
+      const { engine, native, toError } = yield* prepare(functionName, args, options)
       const wire = yield* tripWire
       const result = yield* Effect.tryPromise({
         try: () =>
@@ -154,7 +161,7 @@ export const stream = (
         Queue.shutdown
       )
       const usage = yield* meter("stream", functionName, options?.client)
-      const { engine, native, toError } = yield* prepare(args, options)
+      const { engine, native, toError } = yield* prepare(functionName, args, options)
       // One resource: the trip-wire and the native stream it guards. Closing the scope trips the wire first (nothing
       // else stands between the consumer leaving and the abort), then releases the callbacks, which the engine holds
       // (with all they capture) until they are released.

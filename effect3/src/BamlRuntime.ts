@@ -8,6 +8,7 @@ import { Context, Effect, Layer } from "effect"
 import type * as Scope from "effect/Scope"
 import { BamlRuntimeError, fromEngine } from "./BamlError.js"
 import { definedEnv } from "../../src/core/engine.js"
+import { declarations, readDirectory } from "../../src/core/declarations.js"
 import { quietEngineLogs } from "../../src/core/logging.js"
 
 /**
@@ -48,6 +49,11 @@ export interface Options {
 export interface Service {
   readonly engine: Engine.BamlRuntime
   readonly env: Readonly<Record<string, string>>
+  /**
+   * The functions baml_src declares, with each parameter's BAML type as written: errors name them (an unknown
+   * function lists those that exist, a wrong argument says the type its parameter expects).
+   */
+  readonly functions?: ReadonlyMap<string, ReadonlyArray<{ readonly name: string; readonly type: string }>>
 }
 
 /**
@@ -116,7 +122,10 @@ export const fromDirectory = (
   directory: string,
   options?: Options
 ): Effect.Effect<Service, BamlRuntimeError, Scope.Scope> =>
-  make((env) => Engine.BamlRuntime.fromDirectory(directory, env), options)
+  Effect.map(
+    make((env) => Engine.BamlRuntime.fromDirectory(directory, env), options),
+    (service): Service => ({ ...service, functions: declarations(readDirectory(directory)) })
+  )
 
 /**
  * Loads .baml sources given as text, keyed by their path relative to baml_src (e.g. `"resume.baml"`). Needs no
@@ -135,7 +144,10 @@ export const fromFiles = (
   files: Readonly<Record<string, string>>,
   options?: Options
 ): Effect.Effect<Service, BamlRuntimeError, Scope.Scope> =>
-  make((env) => Engine.BamlRuntime.fromFiles("baml_src", { ...files }, env), options)
+  Effect.map(
+    make((env) => Engine.BamlRuntime.fromFiles("baml_src", { ...files }, env), options),
+    (service): Service => ({ ...service, functions: declarations(files) })
+  )
 
 /**
  * A layer that loads every .baml file under `directory`. A broken file fails the layer with a
