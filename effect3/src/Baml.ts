@@ -6,6 +6,7 @@
 import { Cause, Chunk, Effect, Exit, FiberId, Mailbox, Option, Stream } from "effect"
 import type * as Scope from "effect/Scope"
 import * as Engine from "../../src/core/engine.js"
+import * as Events from "../../src/core/streamEvent.js"
 import * as TripWire from "../../src/core/tripWire.js"
 import type { BamlError } from "./BamlError.js"
 import { BamlInvalidArgumentError, fromEngine } from "./BamlError.js"
@@ -149,6 +150,130 @@ export const stream = (
   functionName: string,
   args: Readonly<Record<string, unknown>>,
   options?: Options
+): Stream.Stream<unknown, BamlError, BamlRuntime> => streamWith(functionName, args, options, asValues)
+
+/**
+ * Streams a BAML function as events that say which element is which: `Partial` events while the LLM writes, then one
+ * `Final` event with the fully parsed result, so that the final value can be typed apart from the partials (the
+ * generated client types `Partial` with the function's partial type and `Final` with its final type). Everything else
+ * is as `stream`: the newest partial wins, the final event is never dropped, ending early aborts the request.
+ *
+ * @example
+ * ```ts
+ * import { Baml } from "effect-baml/effect3"
+ * import { Console, Stream } from "effect"
+ *
+ * const final = Baml.streamEvents("ExtractResume", { resume: "..." }).pipe(
+ *   Stream.tap((event) => event._tag === "Partial" ? Console.log("so far", event.value) : Console.log("done")),
+ *   Baml.final
+ * )
+ * ```
+ * @since 0.2.0
+ * @category streams
+ */
+export const streamEvents = (
+  functionName: string,
+  args: Readonly<Record<string, unknown>>,
+  options?: Options
+): Stream.Stream<StreamEvent<unknown, unknown>, BamlError, BamlRuntime> =>
+  // every element goes through `asEvents`
+  streamWith(functionName, args, options, asEvents) as Stream.Stream<StreamEvent<unknown, unknown>, BamlError, BamlRuntime>
+
+/**
+ * Runs a stream of events to its end and returns its final value, typed as the function's final type; the partials
+ * on the way are passed through whatever stages come before. A stream that ends without its final event (cut short
+ * by `Stream.take` before this) dies: that is a bug in the pipeline, not an outcome.
+ *
+ * @example
+ * ```ts
+ * import { Console, Effect, Stream } from "effect"
+ * import { Baml } from "effect-baml/effect3"
+ * import * as Client from "./baml_client/index.js"
+ *
+ * // Effect<Client.Resume, ...>: the partials are shown as they come, the result is the final type
+ * const resume: Effect.Effect<Client.Resume, unknown, unknown> = Client.stream.ExtractResume("Ada Lovelace, ...").pipe(
+ *   Stream.tap((event) => Console.log(event._tag, event.value.name)),
+ *   Baml.final
+ * )
+ * ```
+ * @since 0.2.0
+ * @category streams
+ */
+export const final = <P, F, E, R>(self: Stream.Stream<StreamEvent<P, F>, E, R>): Effect.Effect<F, E, R> =>
+  Effect.flatMap(Stream.runLast(self), (last) =>
+    Option.isSome(last) && last.value._tag === "Final"
+      ? Effect.succeed(last.value.value)
+      : Effect.die(new Error(Events.noFinal)))
+
+/**
+ * A partial result of `streamEvents`: fields still being written are null or missing, lists still growing.
+ *
+ * @example
+ * ```ts
+ * import type { Baml } from "effect-baml/effect3"
+ *
+ * const show = (event: Baml.Partial<{ readonly name: string | null }>) => event.value.name ?? "…"
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export type Partial<A> = Events.Partial<A>
+
+/**
+ * The final, fully parsed result of `streamEvents`: the last event of a stream that runs to its end.
+ *
+ * @example
+ * ```ts
+ * import type { Baml } from "effect-baml/effect3"
+ *
+ * const name = (event: Baml.Final<{ readonly name: string }>) => event.value.name
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export type Final<A> = Events.Final<A>
+
+/**
+ * An element of `streamEvents`: a `Partial` typed as the function's partial type, or the `Final`, as its final type.
+ *
+ * @example
+ * ```ts
+ * import type { Baml } from "effect-baml/effect3"
+ *
+ * const label = (event: Baml.StreamEvent<unknown, unknown>) => event._tag === "Final" ? "done" : "so far"
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export type StreamEvent<P, F> = Events.StreamEvent<P, F>
+
+/**
+ * Whether an element is an event of `streamEvents` (rather than a value of `stream`).
+ *
+ * @example
+ * ```ts
+ * import { Baml } from "effect-baml/effect3"
+ *
+ * const isEvent = Baml.isStreamEvent({ _tag: "Final", value: 1 }) // false: not made by streamEvents
+ * ```
+ * @since 0.2.0
+ * @category guards
+ */
+export const isStreamEvent: (u: unknown) => u is StreamEvent<unknown, unknown> = Events.isStreamEvent
+
+/** How the stream's queue holds the partials and the final value: bare, or as events. */
+interface Wrap {
+  readonly partial: (value: unknown) => unknown
+  readonly final: (value: unknown) => unknown
+}
+const asValues: Wrap = { partial: (value) => value, final: (value) => value }
+const asEvents: Wrap = { partial: Events.partial, final: Events.final }
+
+const streamWith = (
+  functionName: string,
+  args: Readonly<Record<string, unknown>>,
+  options: Options | undefined,
+  wrap: Wrap
 ): Stream.Stream<unknown, BamlError, BamlRuntime> =>
   Stream.unwrapScoped(
     Effect.gen(function*() {
@@ -217,7 +342,7 @@ export const stream = (
           }
           usage.firstPartial()
           // The newest partial replaces one the consumer has not taken yet.
-          mailbox.unsafeOffer(value)
+          mailbox.unsafeOffer(wrap.partial(value))
         }
       })
       handle.done(native.ctx).then(
@@ -232,7 +357,7 @@ export const stream = (
           }
           usage.settled({ _tag: "Success" })
           // The final value, then the end: the mailbox is done once the consumer has taken it.
-          mailbox.unsafeOffer(value)
+          mailbox.unsafeOffer(wrap.final(value))
           mailbox.unsafeDone(Exit.void)
         },
         (cause) => {

@@ -4,7 +4,7 @@
  * the request's fiber, which aborts the LLM request; `/api/requests` shows what the scripted provider saw.
  *
  * The LLM is the scripted provider from effect-baml/testing unless `client` names another BAML client (main.ts uses
- * the OpenAI client when OPENAI_API_KEY is set).
+ * the OpenAI client when EFFECT_BAML_REAL_PROVIDER=openai).
  */
 import { HttpRouter, HttpServer, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
