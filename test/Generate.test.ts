@@ -334,7 +334,7 @@ describe("effect-baml generate", () => {
       const effect3 = yield* snapshot(to)
       expect(effect3["index.ts"]).toContain("import { Baml, type BamlError, BamlRuntime } from \"effect-baml/effect3\"")
       expect(effect3["index.ts"]).not.toContain("from \"effect-baml\"")
-      expect(effect3["index.ts"]!.replace("\"effect-baml/effect3\"", "\"effect-baml\"")).toBe(effect4["index.ts"])
+      expect(effect3["index.ts"]!.replaceAll("\"effect-baml/effect3\"", "\"effect-baml\"")).toBe(effect4["index.ts"])
       expect({ ...effect3, "index.ts": "" }).toEqual({ ...effect4, "index.ts": "" })
       // a client for the other line is out of date for this one, and --check says how to regenerate it
       const stale = yield* cli(["generate", "--check", "--from", from, "--to", to])

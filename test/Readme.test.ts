@@ -1,5 +1,5 @@
 import { expect, it } from "@effect/vitest"
-import { mkdirSync, rmSync, writeFileSync } from "node:fs"
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import ts from "typescript"
 import { root, snippets } from "./readme.js"
@@ -56,3 +56,13 @@ it("every TypeScript example in the README compiles against the library as it is
   // and the two things the README shows but this repository lacks are still what keeps those examples from compiling
   expect(expected.every((e) => problems.some((p) => e.test(p)))).toBe(true)
 }, 120_000)
+
+it("the BAML client the README's testing section shows is the one baml_src declares for the scripted provider", () => {
+  const readme = readFileSync(join(root, "README.md"), "utf8")
+  const block = /```baml\n(client<llm> Scripted \{[\s\S]*?\n\})\n/.exec(readme)?.[1]
+  expect(block).toBeDefined()
+  const clients = readFileSync(join(root, "baml_src", "clients.baml"), "utf8")
+  for (const line of block!.split("\n").map((l) => l.trim()).filter((l) => l !== "")) {
+    expect(clients, line).toContain(line)
+  }
+})
