@@ -5,7 +5,7 @@
  * fiber running `Stream.runDrain(Stream.never)`, any running stream. Their rows are the floor under each line's rows,
  * as the native rows are the floor under all.
  */
-import { Effect, Fiber, Queue, Stream } from "effect"
+import { Cause, Effect, Fiber, Queue, Stream } from "effect"
 import * as Floor3 from "../effect3/bench/floor.js"
 
 export const floorLabels = {
@@ -82,3 +82,44 @@ export const openFloor = (
       ),
       (fiber) => ({ stop: Fiber.interrupt(fiber) })
     )
+
+/**
+ * How long Effect 4 itself takes to run an interrupted fiber's `onInterrupt`: a fiber waits in `Queue.takeAll` (where
+ * the Effect 4 line's stream waits for the engine) and is interrupted with `Fiber.interrupt`. The time from calling
+ * `Fiber.interrupt` to its `onInterrupt` running, in ms.
+ */
+export const interruptDelivery: Effect.Effect<number> = Effect.gen(function*() {
+  const queue = yield* Queue.make<unknown, Cause.Done>({ capacity: 1, strategy: "sliding" })
+  let ranAt = Number.NaN
+  const fiber = yield* Queue.takeAll(queue).pipe(
+    Effect.onInterrupt(() => Effect.sync(() => (ranAt = performance.now()))),
+    Effect.forkChild
+  )
+  yield* Effect.sleep("5 millis")
+  const interruptedAt = performance.now()
+  yield* Fiber.interrupt(fiber)
+  return ranAt - interruptedAt
+})
+
+/**
+ * How long Effect 4 itself takes to bring a failure from a callback to user code: a `Stream.callback` stream (sliding
+ * buffer of one) failed from a macrotask, drained with `Stream.runDrain` and caught with `Effect.catch`. The time from
+ * failing the queue to the handler, in ms.
+ */
+export const failureDelivery: Effect.Effect<number> = Effect.suspend(() => {
+  let failedAt = Number.NaN
+  const stream = Stream.callback<unknown, Error>(
+    (queue) =>
+      Effect.sync(() => {
+        setImmediate(() => {
+          failedAt = performance.now()
+          Queue.failCauseUnsafe(queue, Cause.fail(new Error("HTTP 500")))
+        })
+      }),
+    { bufferSize: 1, strategy: "sliding" }
+  )
+  return Stream.runDrain(stream).pipe(
+    Effect.as(Number.NaN),
+    Effect.catch(() => Effect.sync(() => performance.now() - failedAt))
+  )
+})

@@ -315,14 +315,18 @@ const sideBySide = (r: Results): string => {
   )
 }
 
-/** What a later profiling run found (bench/profile.ts writes it), when there is one. */
-const breakdown = (): ReadonlyArray<string> => {
-  try {
-    return ["", readFileSync(new URL("breakdown.md", import.meta.url), "utf8").trimEnd()]
-  } catch {
-    return []
-  }
-}
+/**
+ * The reading of the misses (bench/findings.md, written from this run's numbers) and what a later profiling run found
+ * (bench/profile.ts writes bench/breakdown.md), when there are.
+ */
+const breakdown = (): ReadonlyArray<string> =>
+  ["findings.md", "breakdown.md"].flatMap((file) => {
+    try {
+      return ["", readFileSync(new URL(file, import.meta.url), "utf8").trimEnd()]
+    } catch {
+      return []
+    }
+  })
 
 export const markdown = (r: Results): string => {
   const { meta } = r

@@ -1,7 +1,9 @@
 /**
- * `npm run bench`: effect-baml, the official client and the bare native callback, side by side on the scripted
- * provider. A full run writes bench/results.json, docs/benchmarks.md and docs/benchmarks.svg; a partial one
- * (`--quick`: fewer rounds and streams; `--only=`: some scenarios) writes its results to the temp directory.
+ * `npm run bench`: both Effect lines of effect-baml (Effect 4 at the root, Effect 3 through effect3/bench), the
+ * official client and the bare native callback, side by side on the scripted provider, with each Effect line's own
+ * floor. A full run writes bench/results.json, docs/benchmarks.md and docs/benchmarks.svg; a partial one (`--quick`:
+ * fewer rounds and streams; `--only=`: some scenarios) writes its results to the temp directory.
+ * `bench/profile.ts` breaks the misses down afterwards (bench/breakdown.md, included in docs/benchmarks.md).
  *
  *   node --expose-gc --import tsx bench/run.ts [--quick] [--only=latency,exit,failure,cpu,concurrent,large]
  */
@@ -50,7 +52,7 @@ const versionOf = (pkg: string, root = "../"): string =>
 const checkout = () => {
   const git = (...args: ReadonlyArray<string>) => {
     try {
-      return execFileSync("git", args, { encoding: "utf8" }).trim()
+      return execFileSync("git", args, { encoding: "utf8" }).trimEnd()
     } catch {
       return ""
     }

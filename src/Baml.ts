@@ -55,6 +55,30 @@ export type TypeBuilder = Engine.TypeBuilder
  */
 export interface Options extends Engine.CallOptions {}
 
+/**
+ * The engine's `ClientRegistry` (the same methods, accepted wherever the engine's is), which records what is added to
+ * it so that each call can use a copy: a call's `client` never changes it, and calls that share it can each name their
+ * own client. The engine's own registry cannot be copied, and with `client` a call fails with a
+ * `BamlInvalidArgumentError`.
+ *
+ * @example
+ * ```ts
+ * import { Baml } from "effect-baml"
+ * import { Effect } from "effect"
+ *
+ * const clientRegistry = new Baml.ClientRegistry()
+ * clientRegistry.addLlmClient("Fast", "openai", { model: "gpt-4o-mini", api_key: process.env.OPENAI_API_KEY })
+ * clientRegistry.addLlmClient("Careful", "openai", { model: "gpt-4o", api_key: process.env.OPENAI_API_KEY })
+ * const both = Effect.all([
+ *   Baml.call("Summarize", { text: "..." }, { clientRegistry, client: "Fast" }),
+ *   Baml.call("Summarize", { text: "..." }, { clientRegistry, client: "Careful" })
+ * ], { concurrency: 2 })
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export { ClientRegistry } from "./core/engine.js"
+
 /** The trip-wire of one native call, owned by the scope: closing the scope trips it, whatever the exit. */
 const tripWire: Effect.Effect<TripWire.TripWire, never, Scope.Scope> = Effect.acquireRelease(
   Effect.sync(TripWire.make),

@@ -12,72 +12,23 @@
  */
 import { Context, Effect, Layer, Stream } from "effect"
 import { dual } from "effect/Function"
-import { costOf } from "./core/budget.js"
+import * as Budget from "./core/budget.js"
+import type { Options, Used } from "./core/budget.js"
 
-/**
- * Prices for the estimated cost, in any currency, per million tokens (the way providers quote them).
- *
- * @example
- * ```ts
- * import type { TokenBudget } from "effect-baml"
- *
- * const gpt4oMini: TokenBudget.Cost = { max: 0.5, perMillionInputTokens: 0.15, perMillionOutputTokens: 0.6 }
- * ```
- * @since 0.1.0
- * @category models
- */
-export interface Cost {
-  /** The most the calls and streams may cost together. */
-  readonly max: number
-  readonly perMillionInputTokens: number
-  readonly perMillionOutputTokens: number
+export type {
   /**
-   * The price of cached input tokens, which providers count among the input tokens (as OpenAI reports them).
-   * Defaults to the input price.
+   * @since 0.1.0
    */
-  readonly perMillionCachedInputTokens?: number | undefined
-}
-
-/**
- * The limits of a budget. A budget without limits only counts.
- *
- * @example
- * ```ts
- * import type { TokenBudget } from "effect-baml"
- *
- * const options: TokenBudget.Options = { maxOutputTokens: 2_000 }
- * ```
- * @since 0.1.0
- * @category models
- */
-export interface Options {
-  /** The most output tokens the calls and streams may use together. */
-  readonly maxOutputTokens?: number | undefined
-  /** A cap on the estimated cost, from the token counts and these prices. */
-  readonly cost?: Cost | undefined
-}
-
-/**
- * What the calls and streams under a budget have used so far. `outputTokens` includes the live count of streams still
- * running; input tokens are known once the provider reports them, at the end of a call or stream.
- *
- * @example
- * ```ts
- * import type { TokenBudget } from "effect-baml"
- *
- * const left = (options: TokenBudget.Options, used: TokenBudget.Used) =>
- *   (options.maxOutputTokens ?? Infinity) - used.outputTokens
- * ```
- * @since 0.1.0
- * @category models
- */
-export interface Used {
-  readonly inputTokens: number
-  readonly outputTokens: number
-  readonly cachedInputTokens: number
-  /** The estimated cost, when the budget has prices; otherwise 0. */
-  readonly cost: number
-}
+  Cost,
+  /**
+   * @since 0.1.0
+   */
+  Options,
+  /**
+   * @since 0.1.0
+   */
+  Used
+} from "./core/budget.js"
 
 /**
  * A running budget. `unsafeUsed` and `unsafeAdd` are synchronous because the engine reports stream events from native
@@ -136,26 +87,8 @@ export class TokenBudget extends Context.Service<TokenBudget, Service>()("effect
  */
 export const make = (options: Options): Effect.Effect<Service> =>
   Effect.sync(() => {
-    // Counted from native callbacks (one per stream event), where a Ref would need a fiber per event.
-    let inputTokens = 0
-    let outputTokens = 0
-    let cachedInputTokens = 0
-    const unsafeUsed = (): Used => ({
-      inputTokens,
-      outputTokens,
-      cachedInputTokens,
-      cost: costOf(options.cost, inputTokens, outputTokens, cachedInputTokens)
-    })
-    return {
-      options,
-      used: Effect.sync(unsafeUsed),
-      unsafeUsed,
-      unsafeAdd: (tokens) => {
-        inputTokens += tokens.inputTokens ?? 0
-        outputTokens += tokens.outputTokens ?? 0
-        cachedInputTokens += tokens.cachedInputTokens ?? 0
-      }
-    }
+    const { unsafeAdd, unsafeUsed } = Budget.counter(options)
+    return { options, used: Effect.sync(unsafeUsed), unsafeUsed, unsafeAdd }
   })
 
 /**

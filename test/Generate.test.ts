@@ -331,6 +331,7 @@ describe("effect-baml generate", () => {
       const effect4 = yield* snapshot(to)
       const run = yield* cli(["generate", "--effect", "3", "--from", from, "--to", to])
       expect(run.code, run.stderr).toBe(0)
+      expect(run.stdout).toContain("for Effect 3 (--effect): it imports effect-baml/effect3")
       const effect3 = yield* snapshot(to)
       expect(effect3["index.ts"]).toContain("import { Baml, type BamlError, BamlRuntime } from \"effect-baml/effect3\"")
       expect(effect3["index.ts"]).not.toContain("from \"effect-baml\"")

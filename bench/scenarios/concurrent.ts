@@ -34,7 +34,7 @@ const delayMs = 200
  * per chunk, times a thousand streams, saturates a small machine.
  */
 const script = ScriptedProvider.json(resume(2, 1), { chunkSize, delayMs })
-const routes: ReadonlyArray<Route> = [
+export const routes: ReadonlyArray<Route> = [
   { contains: stallMark, script: { ...script, fault: { _tag: "Stall", afterChunks: 4 } } },
   { script }
 ]
@@ -44,8 +44,11 @@ const until = (done: () => boolean) =>
     while (!done()) yield* Effect.sleep("20 millis")
   })
 
-/** Heap per open stream, in KB, of `n` stalled streams of `client`. */
-const heapPerStream = (client: Client, target: Target, n: number) =>
+/**
+ * `measure` once `n` stalled streams of `client` are open and have each delivered a partial, and again once they have
+ * been stopped and have all ended.
+ */
+export const openThenStopped = <A>(client: Client, target: Target, n: number, measure: Effect.Effect<A>) =>
   Effect.gen(function*() {
     let started = 0
     let ended = 0
@@ -62,24 +65,32 @@ const heapPerStream = (client: Client, target: Target, n: number) =>
       controller.signal
     ).pipe(Effect.forkChild)
     yield* until(() => started === n)
-    const open = yield* heapAfterGc
+    const open = yield* measure
     controller.abort()
     yield* Fiber.interrupt(fiber)
     yield* until(() => ended === n)
-    return (open - (yield* heapAfterGc)) / n / 1024
+    return { open, stopped: yield* measure }
+  })
+
+/** Heap per open stream, in KB, of `n` stalled streams of `client`. */
+const heapPerStream = (client: Client, target: Target, n: number) =>
+  Effect.map(openThenStopped(client, target, n, heapAfterGc), ({ open, stopped }) => (open - stopped) / n / 1024)
+
+/** `measure` with `n` fibers holding an open stream of a floor, and again once they have been stopped. */
+export const floorOpenThenStopped = <A>(start: Effect.Effect<OpenFloor>, measure: Effect.Effect<A>) =>
+  Effect.gen(function*() {
+    const floor = yield* start
+    yield* Effect.sleep("100 millis")
+    const open = yield* measure
+    yield* floor.stop
+    return { open, stopped: yield* measure }
   })
 
 /** Heap per fiber of `n` fibers holding an open stream, in KB: what any open Effect stream of that kind holds. */
 const floorPerStream = (n: number, start: Effect.Effect<OpenFloor>) =>
-  Effect.gen(function*() {
-    const floor = yield* start
-    yield* Effect.sleep("100 millis")
-    const open = yield* heapAfterGc
-    yield* floor.stop
-    return (open - (yield* heapAfterGc)) / n / 1024
-  })
+  Effect.map(floorOpenThenStopped(start, heapAfterGc), ({ open, stopped }) => (open - stopped) / n / 1024)
 
-const floors = [
+export const floors = [
   { label: floorLabels.effect4Never, start: (n: number) => openFloor("effect4", n, "never") },
   { label: floorLabels.effect4, start: (n: number) => openFloor("effect4", n, "bridged") },
   { label: floorLabels.effect3Never, start: (n: number) => openFloor("effect3", n, "never") },

@@ -4,7 +4,7 @@
  * on) fed by a callback as the stub engine feeds the clients, consumed with `Stream.runForEach`. Handed to the
  * harness as Promises, like line.ts.
  */
-import { Effect, Exit, Fiber, Stream } from "effect"
+import { Effect, Exit, Fiber, Mailbox, Stream } from "effect"
 import type { Running } from "./line.js"
 
 export type FloorKind = "never" | "asyncPush"
@@ -62,4 +62,48 @@ export const openFloor = (count: number, kind: FloorKind): Running => {
     done: Effect.runPromise(Effect.asVoid(Fiber.await(fiber))),
     stop: () => Effect.runPromise(Fiber.interrupt(fiber)).then(() => undefined)
   }
+}
+
+/**
+ * How long Effect 3 itself takes to run an interrupted fiber's `onInterrupt`: a fiber waits in `Mailbox.takeAll`
+ * (where the Effect 3 line's stream waits for the engine) and is interrupted with `Fiber.interrupt`. Resolves with the
+ * time from calling `Fiber.interrupt` to its `onInterrupt` running, in ms.
+ */
+export const interruptDelivery = (): Promise<number> =>
+  Effect.runPromise(Effect.gen(function*() {
+    const mailbox = yield* Mailbox.make<unknown>({ capacity: 1, strategy: "sliding" })
+    let ranAt = Number.NaN
+    const fiber = yield* mailbox.takeAll.pipe(
+      Effect.onInterrupt(() => Effect.sync(() => (ranAt = performance.now()))),
+      Effect.fork
+    )
+    yield* Effect.sleep("5 millis")
+    const interruptedAt = performance.now()
+    yield* Fiber.interrupt(fiber)
+    return ranAt - interruptedAt
+  }))
+
+/**
+ * How long Effect 3 itself takes to bring a failure from a callback to user code: a `Stream.asyncPush` stream (sliding
+ * buffer of one) whose callback fails it from a macrotask, drained with `Stream.runDrain` and caught with
+ * `Effect.catchAll`. Resolves with the time from `emit.fail` to the handler, in ms.
+ */
+export const failureDelivery = (): Promise<number> => {
+  let failedAt = Number.NaN
+  const stream = Stream.asyncPush<unknown, Error>(
+    (emit) =>
+      Effect.sync(() => {
+        setImmediate(() => {
+          failedAt = performance.now()
+          emit.fail(new Error("HTTP 500"))
+        })
+      }),
+    { bufferSize: 1, strategy: "sliding" }
+  )
+  return Effect.runPromise(
+    Stream.runDrain(stream).pipe(
+      Effect.as(Number.NaN),
+      Effect.catchAll(() => Effect.sync(() => performance.now() - failedAt))
+    )
+  )
 }

@@ -213,15 +213,23 @@ export const render = async (options: Options): Promise<Record<string, string>> 
     const types = await read("types.ts")
     const partialTypes = await read("partial_types.ts")
     const signatures = attempt("cannot read the engine's client", () => Codegen.signatures(asyncClient))
-    return attempt("cannot generate the client", () =>
-      Codegen.render({
+    try {
+      return Codegen.render({
         signatures,
         types,
         partialTypes,
         files,
         importPath: `./${Path.basename(Path.resolve(options.to))}/index.js`,
-        effect: options.effect ?? detectEffectLine(options.to)
-      }))
+        effect: options.effect ?? detectEffectLine(options.to),
+        sourceDir: options.from
+      })
+    } catch (cause) {
+      throw new GenerateError(
+        cause instanceof Codegen.NameCollisionError
+          ? `${options.from} has names the generated client cannot use:\n${cause.message}`
+          : `cannot generate the client: ${describe(cause)}`
+      )
+    }
   })
 }
 
@@ -426,8 +434,13 @@ export const run = async (
       )
       return 1
     }
-    const files = await generate(options)
-    output.out(`Generated ${options.to} (${files.join(", ")}) from ${options.from}`)
+    const line = options.effect ?? detectEffectLine(options.to)
+    const files = await generate({ ...options, effect: line })
+    const how = options.effect === undefined ? "the effect installed there" : "--effect"
+    output.out(
+      `Generated ${options.to} (${files.join(", ")}) from ${options.from}, ` +
+        `for Effect ${line} (${how}): it imports ${line === 3 ? "effect-baml/effect3" : "effect-baml"}`
+    )
     return 0
   } catch (error) {
     if (!(error instanceof GenerateError)) throw error

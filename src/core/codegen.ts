@@ -102,6 +102,8 @@ export interface RenderInput {
   /** The Effect line the module is for. Only its import of effect-baml depends on it: the Effect API it uses
    * (`Effect.Effect`, `Stream.Stream`, `Layer.suspend`, `Effect.provide`, `Stream.runLast`) is the same on both. */
   readonly effect: EffectLine
+  /** The sources' directory as the user named it, for the locations in messages (default "baml_src"). */
+  readonly sourceDir?: string | undefined
 }
 
 /**
@@ -273,7 +275,8 @@ const methods = (body: string): Array<Method> => {
     if (typeEnd === -1) continue
     const params: Array<Param> = []
     for (const part of splitTopLevel(body.slice(open + 1, close))) {
-      const param = /^([A-Za-z_$][\w$]*)(\?)?\s*:\s*([\s\S]+)$/.exec(part)
+      // BAML allows a hyphen in a parameter's name (`my-param`), which the engine's client writes as it is.
+      const param = /^([A-Za-z_$][\w$-]*)(\?)?\s*:\s*([\s\S]+)$/.exec(part)
       if (param === null) throw new Error(`cannot read the parameter \`${part}\` of ${match[1]}`)
       if (param[1] === "__baml_options__") continue
       params.push({ name: param[1]!, optional: param[2] === "?", type: param[3]!.trim() })
@@ -330,6 +333,166 @@ export const signatures = (asyncClient: string): Array<Signature> => {
   return out
 }
 
+// JavaScript's reserved words in a module (strict mode), and the two names strict code cannot bind: no parameter of a
+// generated function is bound under one of them.
+const reservedWords = new Set([
+  "await",
+  "break",
+  "case",
+  "catch",
+  "class",
+  "const",
+  "continue",
+  "debugger",
+  "default",
+  "delete",
+  "do",
+  "else",
+  "enum",
+  "export",
+  "extends",
+  "false",
+  "finally",
+  "for",
+  "function",
+  "if",
+  "implements",
+  "import",
+  "in",
+  "instanceof",
+  "interface",
+  "let",
+  "new",
+  "null",
+  "package",
+  "private",
+  "protected",
+  "public",
+  "return",
+  "static",
+  "super",
+  "switch",
+  "this",
+  "throw",
+  "true",
+  "try",
+  "typeof",
+  "var",
+  "void",
+  "while",
+  "with",
+  "yield",
+  "arguments",
+  "eval"
+])
+
+// What a generated function's body refers to besides its parameters: a parameter of the same name would hide it.
+const helpers = new Set(["callAs", "streamAs"])
+
+// Every name the generated files declare, import or refer to besides the BAML ones, and where it comes from. A BAML
+// function or type of the same name would hide it or be hidden by it: the generator refuses such a name.
+const moduleNames: ReadonlyMap<string, string> = new Map([
+  ...["Effect", "Layer", "Stream"].map((name) => [name, "the generated index.ts imports it from effect"] as const),
+  ...["Baml", "BamlError", "BamlRuntime"].map((name) =>
+    [name, "the generated index.ts imports it from effect-baml"] as const
+  ),
+  ...["Streamed", "stream", "layer", "callAs", "streamAs"].map((name) =>
+    [name, "the generated index.ts declares it"] as const
+  ),
+  ["files", "the generated sources.ts declares it"] as const,
+  ...["Image", "Audio", "Pdf", "Video"].map((name) =>
+    [name, "the engine's types.ts imports it from @boundaryml/baml"] as const
+  ),
+  ...["types", "Checked", "Check", "RecursivePartialNull", "all_succeeded", "get_checks"].map((name) =>
+    [name, "the engine's types.ts declares it"] as const
+  ),
+  ...["partial_types", "StreamState"].map((name) => [name, "the engine's partial_types.ts declares it"] as const),
+  ...["Record", "Readonly", "ReadonlyArray", "Array", "Partial", "Object"].map((name) =>
+    [name, "the generated types refer to TypeScript's own"] as const
+  )
+])
+
+// A function, class, enum or type alias declared in a .baml file: the file (its path under baml_src) and the line.
+interface Declaration {
+  readonly kind: "function" | "class" | "enum" | "type"
+  readonly name: string
+  readonly file: string
+  readonly line: number
+}
+
+// What follows the name in each kind of declaration: `function F(`, `class C {`, `enum E {`, `type T =`.
+const opener: Record<Declaration["kind"], string> = { function: "(", class: "{", enum: "{", type: "=" }
+
+// The text with every comment and string blanked out (line breaks kept): what is left is BAML code.
+const codeOnly = (text: string): string => {
+  let out = ""
+  let i = 0
+  while (i < text.length) {
+    const skipped = skipString(text, i)
+    if (skipped > i) {
+      out += text.slice(i, skipped).replace(/[^\n]/g, " ")
+      i = skipped
+    } else {
+      out += text[i]
+      i++
+    }
+  }
+  return out
+}
+
+// The functions, classes, enums and type aliases the .baml sources declare, in the order of their files and lines.
+// Comments and strings (a prompt) are not code and declare nothing.
+const declarations = (files: Readonly<Record<string, string>>): Array<Declaration> => {
+  const found: Array<Declaration> = []
+  for (const file of Object.keys(files).sort()) {
+    const code = codeOnly(files[file]!)
+    for (const match of code.matchAll(/(^|[\s}])(function|class|enum|type)[ \t]+([A-Za-z_][\w-]*)\s*([({=])/g)) {
+      if (match[4] !== opener[match[2] as Declaration["kind"]]) continue
+      const at = match.index + match[1]!.length
+      const line = code.slice(0, at).split("\n").length
+      found.push({ kind: match[2] as Declaration["kind"], name: match[3]!, file, line })
+    }
+  }
+  return found
+}
+
+/**
+ * The BAML names that the generated client cannot use, each with the file and the line that declare it.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   render(input)
+ * } catch (error) {
+ *   if (error instanceof NameCollisionError) console.error(error.message)
+ * }
+ * ```
+ * @since 0.1.0
+ * @category names
+ */
+export class NameCollisionError extends Error {
+  constructor(readonly problems: ReadonlyArray<string>) {
+    super(problems.join("\n"))
+    this.name = "NameCollisionError"
+  }
+}
+
+// The names a function's parameters are bound under in the generated code: a parameter's own name when that is a
+// JavaScript identifier, not reserved and no helper's; otherwise that name with `_` for each character JavaScript does
+// not allow, and `_` appended until it is free (`default` → `default_`, `my-param` → `my_param`). The engine takes the
+// arguments by their BAML names, to which the generated code maps these back.
+const bindings = (names: ReadonlyArray<string>): Array<string> => {
+  const taken = new Set(names)
+  const free = (name: string) => !taken.has(name) && !reservedWords.has(name) && !helpers.has(name)
+  return names.map((name) => {
+    if (/^[A-Za-z_$][\w$]*$/.test(name) && !reservedWords.has(name) && !helpers.has(name)) return name
+    let binding = name.replace(/[^\w$]/g, "_")
+    while (!free(binding)) binding += "_"
+    taken.add(binding)
+    return binding
+  })
+}
+
 const builtins = new Set([
   "string",
   "number",
@@ -375,9 +538,38 @@ const jsDoc = (lines: ReadonlyArray<string>, indent: string): string =>
     .join("\n")
 
 /**
+ * Refuses the BAML functions and types whose names the generated client cannot use: a name the generated files use
+ * for something else (an import, a helper, a TypeScript global the types refer to) or a reserved word. Each problem
+ * names the file, the line and the name.
+ */
+const collisions = (input: RenderInput, typeExports: ReadonlySet<string>): void => {
+  const sourceDir = (input.sourceDir ?? "baml_src").replace(/\/+$/, "")
+  const declared = declarations(input.files)
+  const at = (d: Declaration | undefined) => d === undefined ? sourceDir : `${sourceDir}/${d.file}:${d.line}`
+  const clash = (name: string) =>
+    moduleNames.get(name) ?? (reservedWords.has(name) ? "it is a reserved word in JavaScript" : undefined)
+  const problems: Array<string> = []
+  const refuse = (where: string, kind: string, name: string, why: string) =>
+    problems.push(`${where}: the ${kind} name \`${name}\` cannot be used in the generated client (${why}); rename it`)
+  for (const f of input.signatures) {
+    const why = clash(f.name) ??
+      (typeExports.has(f.name) ? "the engine's types.ts exports a type of that name" : undefined)
+    if (why !== undefined) {
+      refuse(at(declared.find((d) => d.kind === "function" && d.name === f.name)), "function", f.name, why)
+    }
+  }
+  for (const d of declared) {
+    const why = d.kind === "function" ? undefined : clash(d.name)
+    if (why !== undefined) refuse(at(d), d.kind, d.name, why)
+  }
+  if (problems.length > 0) throw new NameCollisionError(problems)
+}
+
+/**
  * Renders the generated module's files: `index.ts` (the Effect client), `sources.ts` (the embedded .baml sources)
- * and the engine's `types.ts` and `partial_types.ts`, verbatim. Throws when a BAML name would collide with a name the
- * module defines.
+ * and the engine's `types.ts` and `partial_types.ts`, verbatim. Parameters are bound under names that are valid
+ * JavaScript and hide nothing (see {@link bindings}). Throws a {@link NameCollisionError} when a BAML function or type
+ * has a name the generated files use for something else.
  *
  * @example
  * ```ts
@@ -416,27 +608,7 @@ export const render = (input: RenderInput): Record<string, string> => {
   if (unknown.length > 0) {
     throw new Error(`the engine's client refers to ${unknown.join(", ")}, which the generated module cannot import`)
   }
-  const bound = new Set([
-    "stream",
-    "layer",
-    "files",
-    "Baml",
-    "BamlRuntime",
-    "BamlError",
-    "Effect",
-    "Layer",
-    "Stream",
-    "Streamed",
-    "callAs",
-    "streamAs",
-    ...known
-  ])
-  for (const f of functions) {
-    if (bound.has(f.name)) throw new Error(`the BAML function ${f.name} would collide with the generated ${f.name}`)
-  }
-  for (const name of ["stream", "layer", "files", "Streamed", "callAs", "streamAs"]) {
-    if (typeExports.has(name)) throw new Error(`the BAML type ${name} would collide with the generated ${name}`)
-  }
+  collisions(input, typeExports)
 
   const client = input.importPath
   const effectType = (a: string) => `Effect.Effect<${a}, BamlError.BamlError, BamlRuntime.BamlRuntime>`
@@ -449,18 +621,19 @@ export const render = (input: RenderInput): Record<string, string> => {
     return `${type.slice(0, open)}<\n${args.map((a) => `${indent}  ${a}`).join(",\n")}\n${indent}>`
   }
   const declaration = (f: Signature, head: string, returns: string, indent: string) => {
-    const names = new Set(f.params.map((p) => p.name))
-    const options = ["options", "bamlOptions", "__baml_options__"].find((name) => !names.has(name))!
+    const bound = bindings(f.params.map((p) => p.name))
+    // BAML names start with a letter: `__baml_options__` is always free.
+    const options = ["options", "bamlOptions", "__baml_options__"].find((name) => !bound.includes(name))!
     // TypeScript allows `?` only on trailing parameters; an optional one before a required one takes `undefined`.
     let trailing = f.params.length
     while (trailing > 0 && f.params[trailing - 1]!.optional) trailing--
     const params = [
       ...f.params.map((p, i) =>
         !p.optional
-          ? `${p.name}: ${p.type}`
+          ? `${bound[i]}: ${p.type}`
           : i >= trailing
-          ? `${p.name}?: ${p.type}`
-          : `${p.name}: ${p.type} | undefined`
+          ? `${bound[i]}?: ${p.type}`
+          : `${bound[i]}: ${p.type} | undefined`
       ),
       `${options}?: Baml.Options`
     ]
@@ -470,10 +643,20 @@ export const render = (input: RenderInput): Record<string, string> => {
       : `${indent}${head}(\n${params.map((p) => `${indent}  ${p}`).join(",\n")}\n${indent}): ${
         returnType(returns, indent)
       } =>`
-    const args = f.params.length === 0 ? "{}" : `{ ${f.params.map((p) => p.name).join(", ")} }`
-    return { signature, args: `${JSON.stringify(f.name)}, ${args}, ${options}` }
+    // The engine takes the arguments by the BAML names: a parameter bound under another name is mapped back.
+    const entries = f.params.map((p, i) => bound[i] === p.name ? p.name : `${JSON.stringify(p.name)}: ${bound[i]}`)
+    const args = f.params.length === 0 ? "{}" : `{ ${entries.join(", ")} }`
+    // The body: one line, or one argument per line when that would pass 120 columns.
+    const body = (helper: string) => {
+      const line = `${indent}  ${helper}(${JSON.stringify(f.name)}, ${args}, ${options})`
+      if (line.length <= 120) return line
+      const inner = `${indent}    `
+      return `${indent}  ${helper}(${JSON.stringify(f.name)}, {\n${entries.map((e) => `${inner}${e}`).join(",\n")}\n` +
+        `${indent}  }, ${options})`
+    }
+    return { signature, body }
   }
-  const example = (f: Signature) => `${f.name}(${f.params.map((p) => p.name).join(", ")})`
+  const example = (f: Signature) => `${f.name}(${bindings(f.params.map((p) => p.name)).join(", ")})`
   const usage = (value: string, pipe: ReadonlyArray<string>): Array<string> => {
     const line = `const program = ${value}.pipe(${pipe.join(", ")})`
     if (line.length <= 110) return [line]
@@ -494,7 +677,7 @@ export const render = (input: RenderInput): Record<string, string> => {
         "```"
       ], ""),
       d.signature,
-      `  callAs(${d.args})`
+      d.body("callAs")
     ].join("\n")
   })
   const streams = functions.map((f) => {
@@ -515,7 +698,7 @@ export const render = (input: RenderInput): Record<string, string> => {
         "```"
       ], "  "),
       d.signature,
-      `    streamAs(${d.args})`
+      d.body("streamAs")
     ].join("\n")
   })
 

@@ -11,11 +11,16 @@ export type TypeBuilder =
 /** Per-call options, as the official BAML client takes them (public as `Baml.Options`). */
 export interface CallOptions {
   /**
-   * The client to use instead of the function's own. With a `clientRegistry` too, it sets that registry's primary
-   * client, as the official client does: the registry keeps it for later calls.
+   * The client to use instead of the function's own (or the registry's primary): a client of baml_src or of the
+   * `clientRegistry`. It applies to this call only; the given registry is never changed, so calls that share one
+   * registry can each name their own client. With a registry, that registry must be a {@link ClientRegistry}.
    */
   readonly client?: string | undefined
-  /** Clients defined at run time; the engine's own `ClientRegistry`. */
+  /**
+   * Clients defined at run time. Each call uses its own copy of a {@link ClientRegistry}, taken when the call starts.
+   * The engine's own `ClientRegistry` (from `@boundaryml/baml`) cannot be copied: it is passed to the engine as it is,
+   * and only without `client`.
+   */
   readonly clientRegistry?: Engine.ClientRegistry | undefined
   /** Dynamic types (`@@dynamic` classes and enums). */
   readonly typeBuilder?: TypeBuilder | undefined
@@ -59,17 +64,88 @@ export interface CallArgs {
   ]
 }
 
-/** Resolves per-call options the way the official client does (`client` sets the registry's primary). Throws. */
+/** What was added to a {@link ClientRegistry}, in order, and its primary: enough to build a copy. */
+interface Recorded {
+  readonly clients: Array<Parameters<Engine.ClientRegistry["addLlmClient"]>>
+  primary: string | undefined
+}
+
+// Keyed by the registry, so that nothing of the record shows on the caller's object.
+const recorded = new WeakMap<Engine.ClientRegistry, Recorded>()
+
+/**
+ * The engine's `ClientRegistry`, which also records the clients added to it and its primary. The native registry
+ * cannot be read back or copied; from this record each call builds a registry of its own, so that choosing a call's
+ * client never changes the caller's registry, and a change to it after a call has started does not reach that call.
+ * Both Effect lines export it as `Baml.ClientRegistry`.
+ */
+export class ClientRegistry extends Engine.ClientRegistry {
+  constructor() {
+    super()
+    recorded.set(this, { clients: [], primary: undefined })
+  }
+
+  override addLlmClient(
+    name: string,
+    provider: string,
+    options: { [key: string]: unknown },
+    retryPolicy?: string | undefined | null
+  ): void {
+    // The engine first: what it refuses (an unknown provider) is not recorded.
+    super.addLlmClient(name, provider, options, retryPolicy)
+    recorded.get(this)?.clients.push([name, provider, copyOf(options), retryPolicy])
+  }
+
+  override setPrimary(primary: string): void {
+    super.setPrimary(primary)
+    const record = recorded.get(this)
+    if (record !== undefined) record.primary = primary
+  }
+}
+
+// The engine copies a client's options when it is added; the record does too, so that a later change to the
+// caller's object is not replayed. Options that cannot be cloned (a function in them) are recorded as they are.
+const copyOf = (options: { [key: string]: unknown }): { [key: string]: unknown } => {
+  try {
+    return structuredClone(options)
+  } catch {
+    return options
+  }
+}
+
+/**
+ * The registry one call uses, never the caller's own: `client` is that registry's primary. A registry from
+ * `@boundaryml/baml` cannot be copied: it is passed as it is, and refused with `client`, which would have to change
+ * it. The refusal is the engine's own `BamlInvalidArgumentError`, which each Effect line's `fromEngine` types.
+ */
+const registryFor = (
+  given: Engine.ClientRegistry | undefined,
+  client: string | undefined
+): Engine.ClientRegistry | undefined => {
+  const record = given === undefined ? undefined : recorded.get(given)
+  if (given !== undefined && record === undefined) {
+    if (client === undefined) return given
+    throw new Engine.BamlInvalidArgumentError(
+      `\`client: ${JSON.stringify(client)}\` with a ClientRegistry from @boundaryml/baml: that registry cannot be ` +
+        "copied, and choosing the call's client would change it for every call that shares it. Build it with " +
+        "`new Baml.ClientRegistry()` (the same methods), or set its primary and pass no `client`"
+    )
+  }
+  const primary = client ?? record?.primary
+  if (record === undefined && primary === undefined) return undefined
+  const registry = new Engine.ClientRegistry()
+  for (const added of record?.clients ?? []) registry.addLlmClient(...added)
+  if (primary !== undefined) registry.setPrimary(primary)
+  return registry
+}
+
+/** Resolves per-call options into what this call alone uses: nothing the caller passed is changed. Throws. */
 export const callArgs = (
   engine: Engine.BamlRuntime,
   baseEnv: Readonly<Record<string, string>>,
   options: CallOptions | undefined
 ): CallArgs => {
-  let clientRegistry = options?.clientRegistry
-  if (options?.client !== undefined) {
-    clientRegistry ??= new Engine.ClientRegistry()
-    clientRegistry.setPrimary(options.client)
-  }
+  const clientRegistry = registryFor(options?.clientRegistry, options?.client)
   const ctx = engine.createContextManager()
   const typeBuilder = nativeTypeBuilder(options?.typeBuilder)
   const collectors = [...(options?.collectors ?? [])]

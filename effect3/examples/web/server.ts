@@ -50,7 +50,7 @@ const router = (options: Options) => {
   const callOptions = options.client === undefined ? undefined : { client: options.client }
   const extract = (args: typeof Args.Type) => Baml.stream("ExtractResume", args, callOptions)
   return HttpRouter.empty.pipe(
-    HttpRouter.get("/", HttpServerResponse.file(file("index.html"))),
+    HttpRouter.get("/", HttpServerResponse.file(file("../../../examples/web/index.html"))),
     HttpRouter.get(
       "/api/extract.sse",
       Effect.flatMap(HttpServerRequest.schemaSearchParams(Args), (args) => BamlHttp.sse(extract(args)))
