@@ -174,7 +174,7 @@ export const stream = (
   functionName: string,
   args: Readonly<Record<string, unknown>>,
   options?: Options
-): Stream.Stream<unknown, BamlError, BamlRuntime> => streamWith(functionName, args, options, asValues)
+): Stream.Stream<unknown, BamlError, BamlRuntime> => streamWith(functionName, args, options, Events.asValues)
 
 /**
  * Streams a BAML function as events that say which element is which: `Partial` events while the LLM writes, then one
@@ -201,7 +201,7 @@ export const streamEvents = (
   options?: Options
 ): Stream.Stream<StreamEvent<unknown, unknown>, BamlError, BamlRuntime> =>
   // every element goes through `asEvents`
-  streamWith(functionName, args, options, asEvents) as Stream.Stream<StreamEvent<unknown, unknown>, BamlError, BamlRuntime>
+  streamWith(functionName, args, options, Events.asEvents) as Stream.Stream<StreamEvent<unknown, unknown>, BamlError, BamlRuntime>
 
 /**
  * Runs a stream of events to its end and returns its final value, typed as the function's final type; the partials
@@ -285,19 +285,11 @@ export type StreamEvent<P, F> = Events.StreamEvent<P, F>
  */
 export const isStreamEvent: (u: unknown) => u is StreamEvent<unknown, unknown> = Events.isStreamEvent
 
-/** How the stream's queue holds the partials and the final value: bare, or as events. */
-interface Wrap {
-  readonly partial: (value: unknown) => unknown
-  readonly final: (value: unknown) => unknown
-}
-const asValues: Wrap = { partial: (value) => value, final: (value) => value }
-const asEvents: Wrap = { partial: Events.partial, final: Events.final }
-
 const streamWith = (
   functionName: string,
   args: Readonly<Record<string, unknown>>,
   options: Options | undefined,
-  wrap: Wrap
+  wrap: Events.Wrap
 ): Stream.Stream<unknown, BamlError, BamlRuntime> =>
   Stream.unwrapScoped(
     Effect.gen(function*() {

@@ -122,16 +122,10 @@ export const events = <A, E extends BamlError.BamlError, R>(
     let finalSent = false
     return self.pipe(
       Stream.map((element): Event<ValueOf<A>> => {
-        if (Events.isStreamEvent(element)) {
-          const data = element.value as ValueOf<A>
-          if (element._tag === "Final") {
-            finalSent = true
-            return { event: "final", data }
-          }
-          return { event: "partial", data }
-        }
-        last = Option.some(element as ValueOf<A>)
-        return { event: "partial", data: element as ValueOf<A> }
+        const message = Events.messageOf(element) as Event<ValueOf<A>> & { readonly event: "partial" | "final" }
+        if (message.event === "final") finalSent = true
+        else if (!Events.isStreamEvent(element)) last = Option.some(message.data)
+        return message
       }),
       Stream.concat(Stream.suspend(() =>
         finalSent ? Stream.empty : Option.match(last, {

@@ -232,8 +232,17 @@ const matching = (text: string, open: number): number => {
   return -1
 }
 
-// Splits at the commas that are not inside brackets or string literals.
-const splitTopLevel = (text: string): Array<string> => {
+/**
+ * Splits at the commas that are not inside brackets or string literals (TypeScript or BAML type text, parameter lists).
+ *
+ * @example
+ * ```ts
+ * splitTopLevel("a: map<string, int>, b: \"x, y\"") // ["a: map<string, int>", "b: \"x, y\""]
+ * ```
+ * @since 0.2.0
+ * @category sources
+ */
+export const splitTopLevel = (text: string): Array<string> => {
   const parts: Array<string> = []
   let depth = 0
   let start = 0

@@ -2,6 +2,7 @@
 // when a call asks for a function that does not exist or passes an argument of the wrong type. No Effect here.
 import { readdirSync, readFileSync } from "node:fs"
 import { join, relative } from "node:path"
+import { splitTopLevel } from "./codegen.js"
 
 /** A parameter as baml_src declares it (`n: int`, `note: string?`). */
 export interface DeclaredParam {
@@ -17,27 +18,6 @@ export type Declarations = ReadonlyMap<string, ReadonlyArray<DeclaredParam>>
 const code = (text: string): string =>
   text.replace(/\/\/[^\n]*|(#+)"[\s\S]*?"\1/g, (m) => m.replace(/[^\n]/g, " "))
 
-// Splits at the commas that are not inside brackets or string literals.
-const topLevel = (text: string): Array<string> => {
-  const parts: Array<string> = []
-  let depth = 0
-  let start = 0
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!
-    if (c === "\"") {
-      i = text.indexOf("\"", i + 1)
-      if (i === -1) break
-    } else if ("([{<".includes(c)) depth++
-    else if (")]}>".includes(c)) depth--
-    else if (c === "," && depth === 0) {
-      parts.push(text.slice(start, i))
-      start = i + 1
-    }
-  }
-  parts.push(text.slice(start))
-  return parts.map((p) => p.trim()).filter((p) => p !== "")
-}
-
 /** The functions the sources declare. A source the scan cannot read only leaves its functions out. */
 export const declarations = (files: Readonly<Record<string, string>>): Declarations => {
   const found = new Map<string, ReadonlyArray<DeclaredParam>>()
@@ -51,7 +31,7 @@ export const declarations = (files: Readonly<Record<string, string>>): Declarati
         if (source[i] === "(") depth++
         else if (source[i] === ")") depth--
       }
-      const params = topLevel(source.slice(header.lastIndex, i - 1)).map((param) => {
+      const params = splitTopLevel(source.slice(header.lastIndex, i - 1)).map((param) => {
         const colon = param.indexOf(":")
         return { name: param.slice(0, colon).trim(), type: param.slice(colon + 1).trim().replace(/\s+/g, " ") }
       })

@@ -31,3 +31,22 @@ export const isStreamEvent = (u: unknown): u is StreamEvent<unknown, unknown> =>
 export const noFinal =
   "The stream ended without its final value: something before Baml.final ended it early (Stream.take, " +
   "Stream.takeUntil, Stream.filter). Read the final value from the stream as the function returns it."
+
+/** How a stream's queue holds the partials and the final value: bare (`Baml.stream`), or as events. */
+export interface Wrap {
+  readonly partial: (value: unknown) => unknown
+  readonly final: (value: unknown) => unknown
+}
+
+export const asValues: Wrap = { partial: (value) => value, final: (value) => value }
+
+export const asEvents: Wrap = { partial, final }
+
+/**
+ * What BamlHttp sends for one element: an event says whether it is the final value; a bare value is a partial (the
+ * final one is known only when the stream ends, and is sent again then).
+ */
+export const messageOf = (element: unknown): { readonly event: "partial" | "final"; readonly data: unknown } =>
+  isStreamEvent(element)
+    ? { event: element._tag === "Final" ? "final" : "partial", data: element.value }
+    : { event: "partial", data: element }
