@@ -86,7 +86,14 @@ const state = (p: Page, name: string) =>
 
 if (!hasChromium) {
   describe("BamlHttp in a real browser", () => {
-    it.skip(`skipped: no Chromium at ${executablePath} (apt-get install -y chromium; CI installs it)`, () => {})
+    // Without a browser these tests prove nothing: in CI (CI=true) that is a failure, not a skip.
+    if (process.env.CI === "true") {
+      it(`Chromium is installed at ${executablePath}`, () => {
+        expect.fail(`no Chromium at ${executablePath}: CI must install it (apt-get install -y chromium)`)
+      }, 5_000)
+    } else {
+      it.skip(`skipped: no Chromium at ${executablePath} (apt-get install -y chromium; CI installs it)`, () => {})
+    }
   })
 } else {
   layer(AppLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlHttp in a real browser", (it) => {

@@ -3,7 +3,7 @@ import { Cause, Effect, Exit, Fiber, Option, Schedule, Schema, Stream } from "ef
 import { Baml, BamlError, BamlRuntime } from "effect-baml"
 import { ScriptedProvider } from "effect-baml/testing"
 import fc from "fast-check"
-import { type Observed, observingLayer, shortResume } from "./fixtures.js"
+import { type Observed, observedFor, observingLayer, shortResume, type Snapshot, snapshotOf } from "./fixtures.js"
 
 const observed: Array<Observed> = []
 const Observing = observingLayer(observed)
@@ -72,12 +72,21 @@ const tagOf = (i: number) => `[soak-op-${i}]`
 const isBamlError = Schema.is(BamlError.BamlError)
 
 /** Runs one op; a stall always gets an interrupt, as a user's timeout would give it. */
-const runOp = (op: Op, i: number, finalized: Array<number>) =>
+const runOp = (op: Op, i: number, finalized: Array<number>, atEnd: Array<Snapshot | undefined>) =>
   Effect.gen(function*() {
     const args = { resume: tagOf(i) }
-    const stream = Baml.stream("ExtractResume", args).pipe(Stream.ensuring(Effect.sync(() => finalized[i]!++)))
+    // what its native call had seen when the op was over, its scope closed (`undefined`: it never began)
+    const over = Effect.sync(() => {
+      const seen = observedFor(observed, args.resume)
+      atEnd[i] = seen && snapshotOf(seen)
+    })
+    // `ensuring` runs after the stream's (and the call's) own finalizers
+    const stream = Baml.stream("ExtractResume", args).pipe(
+      Stream.ensuring(Effect.sync(() => finalized[i]!++)),
+      Stream.ensuring(over)
+    )
     const program: Effect.Effect<unknown, BamlError.BamlError, BamlRuntime.BamlRuntime> = op.kind === "call"
-      ? Baml.call("ExtractResume", args)
+      ? Effect.ensuring(Baml.call("ExtractResume", args), over)
       : op.kind === "stream"
       ? Stream.runLast(stream)
       : Stream.runCollect(Stream.take(stream, op.take))
@@ -101,7 +110,8 @@ const runPlan = (plan: { readonly concurrency: number; readonly ops: ReadonlyArr
       script: (request) => scriptOf(plan.ops[Number(/\[soak-op-(\d+)\]/.exec(request.prompt)?.[1])]!)
     })
     const finalized = plan.ops.map(() => 0)
-    const exits = yield* Effect.forEach(plan.ops, (op, i) => runOp(op, i, finalized), {
+    const atEnd: Array<Snapshot | undefined> = plan.ops.map(() => undefined)
+    const exits = yield* Effect.forEach(plan.ops, (op, i) => runOp(op, i, finalized, atEnd), {
       concurrency: plan.concurrency
     })
 
@@ -148,6 +158,13 @@ const runPlan = (plan: { readonly concurrency: number; readonly ops: ReadonlyArr
         expect(interrupted || op.kind === "take", `op ${i} closed early: ${JSON.stringify(op)}`).toBe(true)
       }
       if (record.status === "failed") expect(["HttpError", "DropConnection", "MalformedSse"]).toContain(op.fault._tag)
+      // And the other way: a request whose consumer left while it was still being answered was closed by the client.
+      const seen = observedFor(observed, tagOf(i))
+      if (record.status === "completed") expect(record.sent, `op ${i} completed`).toBe(record.planned)
+      if (seen?.aborts === 1 && record.sent < record.planned && record.status !== "failed") {
+        expect(record.status, `op ${i}'s wire was pulled mid-reply: ${JSON.stringify(op)}`).toBe("closed-early")
+      }
+      if (record.status === "closed-early") expect(seen?.aborts, `op ${i} closed early`).toBe(1)
     }
 
     // Zero sockets left open to the provider.
@@ -166,7 +183,17 @@ const runPlan = (plan: { readonly concurrency: number; readonly ops: ReadonlyArr
     for (const seen of observed) {
       expect(seen.aborts).toBeLessThanOrEqual(1)
       expect(seen.releases).toBe(seen.kind === "stream" ? 1 : 0)
+      // never pulled once the engine had settled the call
+      if (seen.abortedAt !== undefined && seen.settledAt !== undefined) {
+        expect(seen.abortedAt).toBeLessThan(seen.settledAt)
+      }
     }
+    // A consumer that was done with an op (it left) before the engine settled it had pulled its wire by the time the
+    // op was over, once; one that was done after the engine settled never did.
+    atEnd.forEach((end, i) => {
+      if (end === undefined) return
+      expect(end.aborts, `op ${i}: ${JSON.stringify({ ...end, op: plan.ops[i] })}`).toBe(end.settledFirst ? 0 : 1)
+    })
     const pulled = observed.filter((seen) => seen.aborts === 1).length
     expect(pulled).toBeGreaterThanOrEqual(records.filter((r) => r.status === "closed-early").length)
   })

@@ -1,5 +1,5 @@
 import { describe, expect, layer } from "@effect/vitest"
-import { Effect, Result, Schema, Stream } from "effect"
+import { Effect, Exit, Result, Schema, Scope, Stream } from "effect"
 import { Baml, BamlError, TokenBudget } from "effect-baml"
 import { ScriptedProvider } from "effect-baml/testing"
 import { marker, scriptLong, settled, shortResume, TestLayer } from "./fixtures.js"
@@ -74,6 +74,25 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("TokenBud
         expect(record.status).toBe("closed-early")
         // without the budget pulling the wire itself, the request would run until the consumer came back
         expect(record.sent).toBeLessThanOrEqual(51 + 15)
+      }), 20_000)
+
+    it.effect("the budget aborts the request while nobody pulls, with the stream's scope still open", () =>
+      Effect.gen(function*() {
+        const mark = marker("budget-idle")
+        yield* scriptLong(mark)
+        const scope = yield* Scope.make()
+        const pull = yield* Stream.toPull(Baml.stream("ExtractResume", { resume: mark })).pipe(
+          TokenBudget.limit({ maxOutputTokens: 50 }),
+          Scope.provide(scope)
+        )
+        yield* pull
+        // the consumer holds the stream and does not pull again: only the budget can end the request
+        const record = yield* settled(mark)
+        expect(record.status).toBe("closed-early")
+        expect(record.sent).toBeLessThanOrEqual(51 + 15)
+        // the partial taken from the queue last, if any, and then the budget's error
+        expectBudgetExceeded(yield* Effect.flip(Effect.forever(pull)))
+        yield* Scope.close(scope, Exit.void)
       }), 20_000)
 
     it.effect("a stream under the budget completes, and the budget then holds the provider's exact count", () =>

@@ -77,7 +77,13 @@ export interface Observed {
   aborts: number
   /** The call's abort signal, held weakly: once the call is over, nothing should keep it alive. */
   readonly signal: WeakRef<AbortSignal>
+  /** When the signal was aborted and when the engine settled the call (its promise ended), in event order. */
+  abortedAt: number | undefined
+  settledAt: number | undefined
 }
+
+// A counter rather than a clock: two events in one millisecond still have an order.
+let events = 0
 
 /** Records one native call or stream, and counts the aborts of its signal. */
 const watch = (
@@ -86,16 +92,56 @@ const watch = (
   args: Observed["args"],
   signal: AbortSignal
 ): Observed => {
-  const seen: Observed = { kind, args, releases: 0, aborts: 0, signal: new WeakRef(signal) }
+  const seen: Observed = {
+    kind,
+    args,
+    releases: 0,
+    aborts: 0,
+    signal: new WeakRef(signal),
+    abortedAt: undefined,
+    settledAt: undefined
+  }
   observed.push(seen)
-  signal.addEventListener("abort", () => seen.aborts++)
+  signal.addEventListener("abort", () => {
+    seen.aborts++
+    seen.abortedAt ??= ++events
+  })
   return seen
 }
 
 /**
+ * Notes when the engine settles `promise`. Attached before the library's own handlers, so it runs just before them: no
+ * other code runs between the engine settling and the library learning it.
+ */
+const whenSettled = <A>(seen: Observed, promise: Promise<A>): Promise<A> => {
+  const settle = () => void (seen.settledAt ??= ++events)
+  promise.then(settle, settle)
+  return promise
+}
+
+/** The native call or stream whose `resume` argument was `resume`. */
+export const observedFor = (observed: ReadonlyArray<Observed>, resume: string): Observed | undefined =>
+  observed.find((seen) => seen.args.resume === resume)
+
+/**
+ * What a native call or stream had seen so far: whether the engine settled it before any pull of its wire, and how
+ * often its wire was pulled. Taken when a consumer is done with it, `aborts` must be `settledFirst ? 0 : 1`.
+ */
+export interface Snapshot {
+  readonly settledFirst: boolean
+  readonly aborts: number
+}
+
+/** A {@link Snapshot} of `seen`, now. */
+export const snapshotOf = (seen: Observed): Snapshot => ({
+  settledFirst: seen.settledAt !== undefined && (seen.abortedAt === undefined || seen.settledAt < seen.abortedAt),
+  aborts: seen.aborts
+})
+
+/**
  * Observes the native calls and streams the library makes, from outside it: a proxy over the engine that records,
- * per call or stream, the aborts of its signal (the trip-wire) and the releases of its `onEvent` callback (the
- * stream's finalizer).
+ * per call or stream, the aborts of its signal (the trip-wire), the releases of its `onEvent` callback (the stream's
+ * finalizer) and when the engine settled it.
  */
 const observe = (engine: Engine.BamlRuntime, observed: Array<Observed>): Engine.BamlRuntime =>
   new Proxy(engine, {
@@ -103,8 +149,8 @@ const observe = (engine: Engine.BamlRuntime, observed: Array<Observed>): Engine.
       const value = Reflect.get(target, key, target)
       if (key === "callFunction") {
         return (...args: Parameters<Engine.BamlRuntime["callFunction"]>) => {
-          watch(observed, "call", args[1], args[8] as AbortSignal)
-          return target.callFunction(...args)
+          const seen = watch(observed, "call", args[1], args[8] as AbortSignal)
+          return whenSettled(seen, target.callFunction(...args))
         }
       }
       if (key === "streamFunction") {
@@ -116,6 +162,8 @@ const observe = (engine: Engine.BamlRuntime, observed: Array<Observed>): Engine.
             if (callback === undefined) seen.releases++
             onEvent(callback)
           }
+          const done = handle.done.bind(handle)
+          handle.done = (ctx) => whenSettled(seen, done(ctx))
           return handle
         }
       }

@@ -1,19 +1,65 @@
 import { describe, expect, layer } from "@effect/vitest"
-import { Cause, Chunk, Effect, Exit, Fiber, Option, Scope, Stream } from "effect"
+import { Cause, Chunk, Effect, Exit, Fiber, Option, Schedule, Scope, Stream } from "effect"
 import { Baml, type BamlRuntime } from "effect-baml/effect3"
 import { ScriptedProvider } from "effect-baml/effect3/testing"
 import {
   longResume,
   marker,
+  type Observed,
+  observedFor,
+  observingLayer,
   scriptFor,
   scriptLong,
   sentAtLeast,
   settled,
-  shortResume,
-  TestLayer
+  shortResume
 } from "./fixtures.js"
 
 const Provider = ScriptedProvider.ScriptedProvider
+const observed: Array<Observed> = []
+
+/** The native call or stream of the request marked `mark`. */
+const nativeOf = (mark: string): Observed => {
+  const seen = observedFor(observed, mark)
+  expect(seen, `a native call for ${mark}`).toBeDefined()
+  return seen!
+}
+
+/** Waits until the engine has settled the native call or stream marked `mark`, and the library has been told. */
+const engineSettled = (mark: string) =>
+  Effect.repeat(Effect.sync(() => observedFor(observed, mark)?.settledAt), {
+    until: (at) => at !== undefined,
+    schedule: Schedule.spaced("10 millis")
+  }).pipe(
+    Effect.andThen(Effect.sleep("20 millis")),
+    Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => new Error(`${mark} never settled`) })
+  )
+
+type Pull = Effect.Effect<unknown, unknown, BamlRuntime.BamlRuntime>
+
+/**
+ * A stream on a reply that stalls after 60 chunks, pulled through `Stream.toPull` in a scope of its own, each pull
+ * under a deadline set by `deadline` (which answers `None` when the deadline passed), until a pull has to wait for a
+ * partial that will not come and is left. Returns the scope, still open, and when the last pull began.
+ */
+const leaveWaitingPull = (
+  mark: string,
+  deadline: (pull: Pull) => Effect.Effect<Option.Option<unknown>, unknown, BamlRuntime.BamlRuntime>
+) =>
+  Effect.gen(function*() {
+    yield* scriptFor(
+      mark,
+      ScriptedProvider.json(longResume("Ada Lovelace"), { delayMs: 2, fault: { _tag: "Stall", afterChunks: 60 } })
+    )
+    const scope = yield* Scope.make()
+    const pull = yield* Stream.toPull(Baml.stream("ExtractResume", { resume: mark })).pipe(Scope.extend(scope))
+    yield* pull
+    yield* sentAtLeast(mark, 60)
+    // take what arrived before the stall, until a pull has to wait for a partial that will not come
+    let startedAt = performance.now()
+    while (Option.isSome(yield* deadline(pull))) startedAt = performance.now()
+    return { scope, startedAt }
+  })
 
 /** The facts every early exit must show: the provider saw the client close early, and few chunks followed. */
 const expectAborted = (mark: string, exitedAt: number) =>
@@ -193,7 +239,7 @@ const earlyExits: ReadonlyArray<{
   }
 ]
 
-layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("Baml", (it) => {
+layer(observingLayer(observed), { timeout: "60 seconds", excludeTestServices: true })("Baml", (it) => {
   describe("early exits abort the LLM request", () => {
     for (const { label, leave, name } of earlyExits) {
       it.scoped(name, () =>
@@ -202,8 +248,37 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("Baml", (
           yield* scriptLong(mark)
           const exitedAt = yield* leave(mark)
           yield* expectAborted(mark, exitedAt)
+          // the consumer left before the engine settled: the wire was pulled once, and the callback released once
+          const seen = nativeOf(mark)
+          expect([seen.aborts, seen.releases]).toEqual([1, seen.kind === "stream" ? 1 : 0])
+          if (seen.settledAt !== undefined) expect(seen.abortedAt!).toBeLessThan(seen.settledAt)
         }), 20_000)
     }
+
+    it.effect("a call and a stream that run to their end are never aborted: the engine settled them first", () =>
+      Effect.gen(function*() {
+        const mark = marker("to-the-end")
+        yield* scriptFor(mark, ScriptedProvider.json(shortResume("Grace Hopper"), { delayMs: 2 }))
+        const final = yield* Baml.call("ExtractResume", { resume: `${mark} call` })
+        const last = yield* Stream.runLast(Baml.stream("ExtractResume", { resume: `${mark} stream` }))
+        expect(final).toEqual(shortResume("Grace Hopper"))
+        expect(Option.getOrThrow(last)).toEqual(shortResume("Grace Hopper"))
+        for (const kind of ["call", "stream"] as const) {
+          const seen = nativeOf(`${mark} ${kind}`)
+          expect(seen.settledAt, kind).toBeDefined()
+          expect([kind, seen.aborts, seen.abortedAt, seen.releases]).toEqual([
+            kind,
+            0,
+            undefined,
+            kind === "stream" ? 1 : 0
+          ])
+        }
+        const records = yield* Effect.forEach(["call", "stream"], (kind) => settled(`${mark} ${kind}`))
+        expect(records.map((r) => [r.stream, r.status, r.sent === r.planned])).toEqual([
+          [false, "completed", true],
+          [true, "completed", true]
+        ])
+      }), 20_000)
 
     it.effect("an interrupted pull aborts at once, with the scope still open; the stream has then ended", () =>
       Effect.gen(function*() {
@@ -226,6 +301,77 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("Baml", (
         yield* expectAborted(mark, exitedAt)
         const next = yield* pull.pipe(Effect.exit, Effect.timeout("5 seconds"))
         expect(Exit.isInterrupted(next)).toBe(true)
+        yield* Scope.close(scope, Exit.void)
+      }), 20_000)
+
+    // With the scope still open, the stream's finalizer has not run (its callback is not released yet): the abort can
+    // only be the waiting pull's own.
+    const deadlines: ReadonlyArray<{
+      readonly name: string
+      readonly deadline: (pull: Pull) => Effect.Effect<Option.Option<unknown>, unknown, BamlRuntime.BamlRuntime>
+    }> = [
+      {
+        name: "Fiber.interrupt",
+        deadline: (pull) =>
+          Effect.gen(function*() {
+            const fiber = yield* Effect.fork(pull)
+            const done = yield* Fiber.await(fiber).pipe(Effect.timeoutOption("300 millis"))
+            if (Option.isNone(done)) yield* Fiber.interrupt(fiber)
+            return done
+          })
+      },
+      { name: "Effect.timeout", deadline: (pull) => Effect.timeoutOption(pull, "300 millis") },
+      {
+        name: "Effect.race (the pull loses)",
+        deadline: (pull) => Effect.race(Effect.map(pull, Option.some), Effect.as(Effect.sleep("300 millis"), Option.none()))
+      }
+    ]
+    for (const { deadline, name } of deadlines) {
+      it.effect(`a waiting pull left by ${name} aborts the request itself, before the stream's finalizer runs`, () =>
+        Effect.gen(function*() {
+          const mark = marker("waiting")
+          const { scope, startedAt } = yield* leaveWaitingPull(mark, deadline)
+          yield* expectAborted(mark, startedAt)
+          const seen = nativeOf(mark)
+          expect([seen.aborts, seen.releases]).toEqual([1, 0])
+          yield* Scope.close(scope, Exit.void)
+          expect([seen.aborts, seen.releases]).toEqual([1, 1])
+        }), 20_000)
+    }
+  })
+
+  describe("slow readers", () => {
+    it.effect("a reader that comes back after the engine has settled gets the final value alone, then the end", () =>
+      Effect.gen(function*() {
+        const mark = marker("slow-final")
+        yield* scriptFor(mark, ScriptedProvider.json(shortResume("Grace Hopper"), { delayMs: 5 }))
+        const scope = yield* Scope.make()
+        const pull = yield* Stream.toPull(Baml.stream("ExtractResume", { resume: mark })).pipe(Scope.extend(scope))
+        yield* pull
+        // every partial after the first, and the final value, arrive while nobody reads
+        yield* engineSettled(mark)
+        expect(Chunk.toReadonlyArray(yield* pull)).toEqual([shortResume("Grace Hopper")])
+        const end = yield* Effect.exit(pull)
+        expect(end).toEqual(Exit.fail(Option.none()))
+        yield* Scope.close(scope, Exit.void)
+        expect((yield* settled(mark)).status).toBe("completed")
+      }), 20_000)
+
+    it.effect("a reader that comes back mid-stream gets only the newest partial, not the ones it missed", () =>
+      Effect.gen(function*() {
+        const mark = marker("slow-partial")
+        yield* scriptLong(mark)
+        const scope = yield* Scope.make()
+        const pull = yield* Stream.toPull(Baml.stream("ExtractResume", { resume: mark })).pipe(Scope.extend(scope))
+        const first = Chunk.toReadonlyArray(yield* pull)
+        // ~100 chunks (half a second, ten partials or so) go by while nobody reads
+        yield* sentAtLeast(mark, 150)
+        yield* Effect.sleep("200 millis")
+        const next = Chunk.toReadonlyArray(yield* pull)
+        expect(first.length).toBe(1)
+        expect(next.length).toBe(1)
+        // the newest partial, not the one after the first: it holds most of what was sent meanwhile
+        expect(JSON.stringify(next[0]).length - JSON.stringify(first[0]).length).toBeGreaterThan(150)
         yield* Scope.close(scope, Exit.void)
       }), 20_000)
   })

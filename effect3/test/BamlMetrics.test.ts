@@ -3,9 +3,9 @@ import { describe, expect, layer } from "@effect/vitest"
 import { type ResourceMetrics, MetricReader } from "@opentelemetry/sdk-metrics"
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import { Effect, Exit, Fiber, Layer, Stream } from "effect"
-import { Baml } from "effect-baml/effect3"
+import { Baml, TokenBudget } from "effect-baml/effect3"
 import { ScriptedProvider } from "effect-baml/effect3/testing"
-import { longResume, marker, settled, shortResume, TestLayer } from "./fixtures.js"
+import { longResume, marker, scriptLong, settled, shortResume, TestLayer } from "./fixtures.js"
 
 const Provider = ScriptedProvider.ScriptedProvider
 
@@ -271,6 +271,60 @@ layer(Layer.merge(TestLayer, OtelLayer), { timeout: "60 seconds", excludeTestSer
         expect(delta["baml.aborted.characters"]).toBe(characters)
         expect(delta["baml.tokens.output"]).toBe(tokens)
         expect(delta["baml.tokens.input"]).toBe(0) // an aborted request has no usage report
+      }), 20_000)
+
+    it.effect("a stream cut off by its budget is reported as aborted, in its span and in baml.aborted.*", () =>
+      Effect.gen(function*() {
+        const mark = marker("budget-cut-metrics")
+        yield* scriptLong(mark)
+        const tags = { "baml.function": "ExtractResume", "baml.client": "Scripted", "baml.kind": "stream" }
+        const { delta, result: { exit, traceId } } = yield* added(
+          names,
+          tags,
+          traced(
+            Baml.stream("ExtractResume", { resume: mark }).pipe(
+              Stream.runDrain,
+              TokenBudget.limit({ maxOutputTokens: 50 })
+            )
+          )
+        )
+        expect(Exit.isFailure(exit)).toBe(true)
+        expect((yield* settled(mark)).status).toBe("closed-early")
+        const span = spanOf("Baml.stream ExtractResume", traceId)
+        expect(span.attributes).toMatchObject({ "baml.outcome": "failure", "baml.aborted": true })
+        const tokens = span.attributes["gen_ai.usage.output_tokens"] as number
+        const characters = span.attributes["baml.received.characters"] as number
+        expect(tokens).toBeGreaterThanOrEqual(50)
+        expect(delta["baml.calls.failed"]).toBe(1)
+        expect(delta["baml.aborted.output_tokens"]).toBe(tokens)
+        expect(delta["baml.aborted.characters"]).toBe(characters)
+        expect(characters).toBeGreaterThan(0)
+      }), 20_000)
+
+    it.effect("a stream that runs to its end under a budget is not reported as aborted", () =>
+      Effect.gen(function*() {
+        const mark = marker("budget-under-metrics")
+        const provider = yield* Provider
+        yield* provider.script({
+          match: (p) => p.includes(mark),
+          script: ScriptedProvider.json(shortResume("Grace Hopper"), { delayMs: 2 })
+        })
+        const tags = { "baml.function": "ExtractResume", "baml.client": "Scripted", "baml.kind": "stream" }
+        const { delta, result: { exit, traceId } } = yield* added(
+          names,
+          tags,
+          traced(
+            Baml.stream("ExtractResume", { resume: mark }).pipe(
+              Stream.runDrain,
+              TokenBudget.limit({ maxOutputTokens: 10_000 })
+            )
+          )
+        )
+        expect(Exit.isSuccess(exit)).toBe(true)
+        const span = spanOf("Baml.stream ExtractResume", traceId)
+        expect(span.attributes).toMatchObject({ "baml.outcome": "success", "baml.aborted": false })
+        expect(delta["baml.aborted.output_tokens"]).toBe(0)
+        expect(delta["baml.aborted.characters"]).toBe(0)
       }), 20_000)
 
     it.effect("an interrupted call is counted as cancelled; its reply had not arrived, so nothing was received", () =>
