@@ -8,6 +8,8 @@ import { Context, Effect, Layer } from "effect"
 import type * as Scope from "effect/Scope"
 import { BamlRuntimeError, fromEngine } from "./BamlError.js"
 import { definedEnv } from "../../src/core/engine.js"
+import { declarations, readDirectory } from "../../src/core/declarations.js"
+import { quietEngineLogs } from "../../src/core/logging.js"
 
 /**
  * Options for loading the engine.
@@ -55,6 +57,11 @@ export interface Service {
   readonly env: Readonly<Record<string, string>>
   /** The tokenizer the estimates use, if the runtime was given one (`Options.countTokens`). */
   readonly countTokens?: ((text: string) => number) | undefined
+  /**
+   * The functions baml_src declares, with each parameter's BAML type as written: errors name them (an unknown
+   * function lists those that exist, a wrong argument says the type its parameter expects).
+   */
+  readonly functions?: ReadonlyMap<string, ReadonlyArray<{ readonly name: string; readonly type: string }>>
 }
 
 /**
@@ -97,6 +104,7 @@ export const make = (
       try: () => {
         const env = definedEnv(options?.env ?? process.env)
         const countTokens = options?.countTokens
+        quietEngineLogs(env)
         return { engine: load(env), env, ...(countTokens === undefined ? {} : { countTokens }) }
       },
       catch: (cause) => {
@@ -123,7 +131,10 @@ export const fromDirectory = (
   directory: string,
   options?: Options
 ): Effect.Effect<Service, BamlRuntimeError, Scope.Scope> =>
-  make((env) => Engine.BamlRuntime.fromDirectory(directory, env), options)
+  Effect.map(
+    make((env) => Engine.BamlRuntime.fromDirectory(directory, env), options),
+    (service): Service => ({ ...service, functions: declarations(readDirectory(directory)) })
+  )
 
 /**
  * Loads .baml sources given as text, keyed by their path relative to baml_src (e.g. `"resume.baml"`). Needs no
@@ -142,7 +153,10 @@ export const fromFiles = (
   files: Readonly<Record<string, string>>,
   options?: Options
 ): Effect.Effect<Service, BamlRuntimeError, Scope.Scope> =>
-  make((env) => Engine.BamlRuntime.fromFiles("baml_src", { ...files }, env), options)
+  Effect.map(
+    make((env) => Engine.BamlRuntime.fromFiles("baml_src", { ...files }, env), options),
+    (service): Service => ({ ...service, functions: declarations(files) })
+  )
 
 /**
  * A layer that loads every .baml file under `directory`. A broken file fails the layer with a

@@ -437,6 +437,32 @@ layer(observingLayer(observed), { timeout: "60 seconds", excludeTestServices: tr
         }
       }), 20_000)
 
+    it.effect("streamEvents: Partial events, then one Final; Baml.final returns it; stream's last element is the same", () =>
+      Effect.gen(function*() {
+        const mark = marker("events")
+        yield* scriptFor(mark, ScriptedProvider.json(shortResume("Grace Hopper"), { delayMs: 5 }))
+        const events = Array.from(yield* Stream.runCollect(Baml.streamEvents("ExtractResume", { resume: mark })))
+        expect(events.length).toBeGreaterThan(2)
+        expect(events.map((e) => e._tag)).toEqual([...events.slice(1).map(() => "Partial"), "Final"])
+        expect(events.every(Baml.isStreamEvent)).toBe(true)
+        expect(events[events.length - 1]!.value).toEqual(shortResume("Grace Hopper"))
+        const final = yield* Baml.final(Baml.streamEvents("ExtractResume", { resume: mark }))
+        expect(final).toEqual(shortResume("Grace Hopper"))
+        const last = yield* Stream.runLast(Baml.stream("ExtractResume", { resume: mark }))
+        expect(Option.getOrThrow(last)).toEqual(final)
+        expect(Baml.isStreamEvent(final)).toBe(false)
+      }), 20_000)
+
+    it.effect("Baml.final on a stream cut short before its final event dies saying so; the request is aborted", () =>
+      Effect.gen(function*() {
+        const mark = marker("no-final")
+        yield* scriptLong(mark)
+        const exit = yield* Effect.exit(Baml.final(Baml.streamEvents("ExtractResume", { resume: mark }).pipe(Stream.take(2))))
+        expect(Exit.isFailure(exit) && Cause.pretty(exit.cause)).toContain("ended without its final value")
+        const record = yield* settled(mark)
+        expect(record.status).toBe("closed-early")
+      }), 20_000)
+
     it.effect("a string function streams text and returns it", () =>
       Effect.gen(function*() {
         const mark = marker("summary")

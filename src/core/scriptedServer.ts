@@ -144,11 +144,16 @@ export interface RequestRecord {
   readonly sent: number
   /** `performance.now()` at each content chunk. */
   readonly chunkTimes: ReadonlyArray<number>
-  /** `failed`: an injected `HttpError`, `DropConnection` or `MalformedSse` ended the reply, or no rule matched. */
+  /**
+   * `completed` as soon as the whole reply is written (before the client can have read it, so a call that has
+   * returned always finds its record completed); `closed-early` when the connection closed first, which the server
+   * learns a moment after the client leaves (wait for it with `settled` or `awaitRequests`); `failed`: an injected
+   * `HttpError`, `DropConnection` or `MalformedSse` ended the reply, or no rule matched.
+   */
   readonly status: "open" | "completed" | "closed-early" | "failed"
   /** The connection closed before the reply was complete (the client left, or the server closed). */
   readonly closedEarly: boolean
-  /** `performance.now()` when the connection closed, either way. */
+  /** `performance.now()` when the connection closed, either way (after `completed`, a moment later). */
   readonly closedAt?: number
 }
 
@@ -380,6 +385,10 @@ export const start = (options: Options = {}): Promise<ScriptedServer> => {
       notify(current)
     }
 
+    // The reply is complete once it is handed to the socket, in this same tick: a client cannot have read it, and its
+    // caller cannot have resumed, before the record says so. The socket closing comes later and only sets `closedAt`.
+    current.status = "completed"
+    notify(current)
     const finishReason = script.finishReason ?? format.finishReason
     if (!stream) return send(res, 200, format.whole(reply, script.reply, finishReason, counts))
     res.write(format.close(reply, script.reply, finishReason, counts, parsed.includeUsage))

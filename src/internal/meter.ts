@@ -18,6 +18,7 @@ import { type Counted, readUsage, type Usage } from "../core/usage.js"
  * it, the meter reads it.
  */
 export class UsageSink extends Context.Service<UsageSink, (usage: Usage) => void>()("effect-baml/UsageSink") {}
+import { describe, logAnnotations } from "../core/logging.js"
 
 /** What a call or stream tells its meter. */
 export interface Meter {
@@ -107,7 +108,9 @@ export const meter = (
         sink?.(usage)
         // The engine keeps every event of the call until its Collectors let go of it.
         collector.clear()
-        return record(usage)
+        // Debug: the outcome reaches the caller as a value; the line is for reading along, at the Logger's level.
+        const log = Effect.logDebug(describe(usage)).pipe(Effect.annotateLogs(logAnnotations(usage)))
+        return Effect.andThen(record(usage), log)
       })
     )
 

@@ -8,6 +8,7 @@ import type * as Scope from "effect/Scope"
 import * as Budget from "../../../src/core/budget.js"
 import { endingOf, type Exited, type Settled } from "../../../src/core/ending.js"
 import { type Counted, readUsage, type Usage } from "../../../src/core/usage.js"
+import { describe, logAnnotations } from "../../../src/core/logging.js"
 import { BudgetExceeded } from "../BamlError.js"
 import { BamlRuntime } from "../BamlRuntime.js"
 import * as TokenBudget from "../TokenBudget.js"
@@ -105,7 +106,9 @@ export const meter = (
         sink?.(usage)
         // The engine keeps every event of the call until its Collectors let go of it.
         collector.clear()
-        return record(usage)
+        // Debug: the outcome reaches the caller as a value; the line is for reading along, at the Logger's level.
+        const log = Effect.logDebug(describe(usage)).pipe(Effect.annotateLogs(logAnnotations(usage)))
+        return Effect.andThen(record(usage), log)
       })
     )
 

@@ -10,6 +10,8 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
+import type { BamlRuntimeError } from "../BamlError.js"
+import * as BamlRuntime from "../BamlRuntime.js"
 import * as Server from "../../../src/core/scriptedServer.js"
 
 /**
@@ -144,7 +146,17 @@ export interface Service {
   readonly script: (...rules: ReadonlyArray<Rule>) => Effect.Effect<void>
   /** Drops the added rules (keeping the initial ones), the records and the rules' counters. */
   readonly reset: Effect.Effect<void>
+  /**
+   * The records as they are now. A call or stream that has returned finds its request `completed` (or `failed`); a
+   * request its consumer left (an interrupt, `Stream.take`) is `open` until the provider sees the connection close,
+   * a moment later: read those through `settled`.
+   */
   readonly requests: Effect.Effect<ReadonlyArray<RequestRecord>>
+  /**
+   * The records once no request is `open`: each has completed, failed or been closed early. Use it after an early
+   * exit, before reading what the provider saw; it waits for as long as a request stays open.
+   */
+  readonly settled: Effect.Effect<ReadonlyArray<RequestRecord>>
   /** Sockets currently connected to the server. */
   readonly openSockets: Effect.Effect<number>
   /** Waits until the records satisfy `predicate`, re-checking on every record change. */
@@ -231,7 +243,8 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
       reset: Effect.sync(server.reset),
       requests: Effect.sync(server.requests),
       openSockets: Effect.sync(server.openSockets),
-      awaitRequests: awaitRequests(server)
+      awaitRequests: awaitRequests(server),
+      settled: awaitRequests(server)((records) => records.every((record) => record.status !== "open"))
     })
   )
 
@@ -248,6 +261,47 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
  * @category layers
  */
 export const layer = (options?: Options): Layer.Layer<ScriptedProvider> => Layer.scoped(ScriptedProvider, make(options))
+
+/**
+ * The provider and, beside it, the engine loaded from a baml_src directory with `env.SCRIPTED_BASE_URL` set to the
+ * provider's address (over `options.env`, or the process environment): what a test of your own BAML functions
+ * provides. Point their client at it in baml_src:
+ *
+ * ```baml
+ * client<llm> Scripted {
+ *   provider openai-generic
+ *   options {
+ *     base_url env.SCRIPTED_BASE_URL
+ *     model "scripted"
+ *   }
+ * }
+ * ```
+ *
+ * @example
+ * ```ts
+ * import { Baml } from "effect-baml/effect3"
+ * import { ScriptedProvider } from "effect-baml/effect3/testing"
+ * import { Effect } from "effect"
+ *
+ * const test = Effect.gen(function*() {
+ *   const provider = yield* ScriptedProvider.ScriptedProvider
+ *   yield* provider.script({ script: ScriptedProvider.json({ name: "Ada", skills: [], experience: [] }) })
+ *   return yield* Baml.call("ExtractResume", { resume: "Ada" })
+ * }).pipe(Effect.provide(ScriptedProvider.layerWithRuntime("baml_src")))
+ * ```
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerWithRuntime = (
+  directory: string,
+  options?: Options & BamlRuntime.Options
+): Layer.Layer<ScriptedProvider | BamlRuntime.BamlRuntime, BamlRuntimeError> =>
+  Layer.unwrapEffect(
+    Effect.map(ScriptedProvider, (provider) =>
+      BamlRuntime.layerFromDirectory(directory, {
+        env: { ...(options?.env ?? process.env), SCRIPTED_BASE_URL: provider.baseUrl }
+      }))
+  ).pipe(Layer.provideMerge(layer(options)))
 
 /**
  * A script whose reply is `value` as pretty-printed JSON (as models write it), optionally in a json fence.
