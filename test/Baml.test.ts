@@ -58,7 +58,16 @@ const leaveWaitingPull = (
     // take what arrived before the stall, until a pull has to wait for a partial that will not come
     let startedAt = performance.now()
     while (Option.isSome(yield* deadline(pull))) startedAt = performance.now()
-    return { scope, startedAt }
+    return { pull, scope, startedAt }
+  })
+
+/** Waits 300 ms for a pull in a fiber of its own, and interrupts it if it is still waiting. */
+const interruptAfter = (pull: Effect.Effect<unknown, unknown>) =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.forkChild(pull, { startImmediately: true })
+    const done = yield* Fiber.await(fiber).pipe(Effect.timeoutOption("300 millis"))
+    if (Option.isNone(done)) yield* Fiber.interrupt(fiber)
+    return Option.map(done, Exit.getSuccess)
   })
 
 /** The facts every early exit must show: the provider saw the client close early, and few chunks followed. */
@@ -290,22 +299,8 @@ layer(observingLayer(observed), { timeout: "60 seconds", excludeTestServices: tr
     it.effect("an interrupted pull aborts at once, with the scope still open; the stream has then ended", () =>
       Effect.gen(function*() {
         const mark = marker("pull")
-        yield* scriptFor(
-          mark,
-          ScriptedProvider.json(longResume("Ada Lovelace"), { delayMs: 2, fault: { _tag: "Stall", afterChunks: 60 } })
-        )
-        const scope = yield* Scope.make()
-        const pull = yield* Stream.toPull(Baml.stream("ExtractResume", { resume: mark })).pipe(Scope.provide(scope))
-        yield* pull
-        yield* sentAtLeast(mark, 60)
-        // take what arrived before the stall, until a pull has to wait for a partial that will not come
-        let waiting = yield* Effect.forkChild(pull)
-        while (Option.isSome(yield* waiting.pipe(Fiber.await, Effect.timeout("300 millis"), Effect.option))) {
-          waiting = yield* Effect.forkChild(pull)
-        }
-        const exitedAt = performance.now()
-        yield* Fiber.interrupt(waiting)
-        yield* expectAborted(mark, exitedAt)
+        const { pull, scope, startedAt } = yield* leaveWaitingPull(mark, interruptAfter)
+        yield* expectAborted(mark, startedAt)
         const next = yield* pull.pipe(Effect.exit, Effect.timeout("5 seconds"))
         expect(Exit.hasInterrupts(next)).toBe(true)
         yield* Scope.close(scope, Exit.void)
@@ -317,16 +312,7 @@ layer(observingLayer(observed), { timeout: "60 seconds", excludeTestServices: tr
       readonly name: string
       readonly deadline: (pull: Effect.Effect<unknown, unknown>) => Effect.Effect<Option.Option<unknown>, unknown>
     }> = [
-      {
-        name: "Fiber.interrupt",
-        deadline: (pull) =>
-          Effect.gen(function*() {
-            const fiber = yield* Effect.forkChild(pull, { startImmediately: true })
-            const done = yield* Fiber.await(fiber).pipe(Effect.timeoutOption("300 millis"))
-            if (Option.isNone(done)) yield* Fiber.interrupt(fiber)
-            return Option.map(done, Exit.getSuccess)
-          })
-      },
+      { name: "Fiber.interrupt", deadline: interruptAfter },
       { name: "Effect.timeout", deadline: (pull) => Effect.timeoutOption(pull, "300 millis") },
       {
         name: "Effect.race (the pull loses)",

@@ -59,7 +59,16 @@ const leaveWaitingPull = (
     // take what arrived before the stall, until a pull has to wait for a partial that will not come
     let startedAt = performance.now()
     while (Option.isSome(yield* deadline(pull))) startedAt = performance.now()
-    return { scope, startedAt }
+    return { pull, scope, startedAt }
+  })
+
+/** Waits 300 ms for a pull in a fiber of its own, and interrupts it if it is still waiting. */
+const interruptAfter = (pull: Pull) =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.fork(pull)
+    const done = yield* Fiber.await(fiber).pipe(Effect.timeoutOption("300 millis"))
+    if (Option.isNone(done)) yield* Fiber.interrupt(fiber)
+    return done
   })
 
 /** The facts every early exit must show: the provider saw the client close early, and few chunks followed. */
@@ -289,22 +298,8 @@ layer(observingLayer(observed), { timeout: "60 seconds", excludeTestServices: tr
     it.effect("an interrupted pull aborts at once, with the scope still open; the stream has then ended", () =>
       Effect.gen(function*() {
         const mark = marker("pull")
-        yield* scriptFor(
-          mark,
-          ScriptedProvider.json(longResume("Ada Lovelace"), { delayMs: 2, fault: { _tag: "Stall", afterChunks: 60 } })
-        )
-        const scope = yield* Scope.make()
-        const pull = yield* Stream.toPull(Baml.stream("ExtractResume", { resume: mark })).pipe(Scope.extend(scope))
-        yield* pull
-        yield* sentAtLeast(mark, 60)
-        // take what arrived before the stall, until a pull has to wait for a partial that will not come
-        let waiting = yield* Effect.fork(pull)
-        while (Option.isSome(yield* waiting.pipe(Fiber.await, Effect.timeout("300 millis"), Effect.option))) {
-          waiting = yield* Effect.fork(pull)
-        }
-        const exitedAt = performance.now()
-        yield* Fiber.interrupt(waiting)
-        yield* expectAborted(mark, exitedAt)
+        const { pull, scope, startedAt } = yield* leaveWaitingPull(mark, interruptAfter)
+        yield* expectAborted(mark, startedAt)
         const next = yield* pull.pipe(Effect.exit, Effect.timeout("5 seconds"))
         expect(Exit.isInterrupted(next)).toBe(true)
         yield* Scope.close(scope, Exit.void)
@@ -316,16 +311,7 @@ layer(observingLayer(observed), { timeout: "60 seconds", excludeTestServices: tr
       readonly name: string
       readonly deadline: (pull: Pull) => Effect.Effect<Option.Option<unknown>, unknown, BamlRuntime.BamlRuntime>
     }> = [
-      {
-        name: "Fiber.interrupt",
-        deadline: (pull) =>
-          Effect.gen(function*() {
-            const fiber = yield* Effect.fork(pull)
-            const done = yield* Fiber.await(fiber).pipe(Effect.timeoutOption("300 millis"))
-            if (Option.isNone(done)) yield* Fiber.interrupt(fiber)
-            return done
-          })
-      },
+      { name: "Fiber.interrupt", deadline: interruptAfter },
       { name: "Effect.timeout", deadline: (pull) => Effect.timeoutOption(pull, "300 millis") },
       {
         name: "Effect.race (the pull loses)",
