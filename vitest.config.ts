@@ -33,7 +33,6 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     testTimeout: 30_000,
     hookTimeout: 30_000,
-    pool: "forks",
-    env: { BAML_LOG: "error" }
+    pool: "forks"
   }
 })

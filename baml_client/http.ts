@@ -76,3 +76,25 @@ export const Summarize = (
   HttpClient.HttpClient
 > =>
   BamlClient.stream("Summarize", { text }, options)
+
+/**
+ * Streams the BAML function `Tagline` from the server: partial results, then the final result, typed as the
+ * function's. Ending the stream early in any way aborts the request, and the server aborts the LLM request.
+ *
+ * @example
+ * ```ts
+ * import { Stream } from "effect"
+ * import * as Http from "./baml_client/http.js"
+ *
+ * const final = Http.Tagline(text).pipe(Stream.runLast)
+ * ```
+ */
+export const Tagline = (
+  text: string,
+  options?: BamlClient.RequestOptions
+): Stream.Stream<
+  BamlClient.Message<string, string>,
+  BamlClient.ClientError,
+  HttpClient.HttpClient
+> =>
+  BamlClient.stream("Tagline", { text }, options)

@@ -14,12 +14,6 @@ export * from "./types.js"
 export type { partial_types, StreamState } from "./partial_types.js"
 export { files } from "./sources.js"
 
-/**
- * A stream's element: the engine's partial type, which the final result fits in unless the partial type wraps
- * fields (`@stream.with_state`); then the element is either.
- */
-export type Streamed<Partial, Final> = [Final] extends [Partial] ? Partial : Partial | Final
-
 // The core returns `unknown`; the engine's types say what its parser produced for each function.
 const callAs = <A>(
   name: string,
@@ -33,7 +27,7 @@ const streamAs = <A>(
   args: Readonly<Record<string, unknown>>,
   options: Baml.Options | undefined
 ): Stream.Stream<A, BamlError.BamlError, BamlRuntime.BamlRuntime> =>
-  Baml.stream(name, args, options) as Stream.Stream<A, BamlError.BamlError, BamlRuntime.BamlRuntime>
+  Baml.streamEvents(name, args, options) as Stream.Stream<A, BamlError.BamlError, BamlRuntime.BamlRuntime>
 
 /**
  * Calls the BAML function `DescribePet`. Interrupting the fiber aborts the LLM request.
@@ -87,7 +81,24 @@ export const Summarize = (
   callAs("Summarize", { text }, options)
 
 /**
- * Every BAML function as a Stream of partial results whose last element is the final result.
+ * Calls the BAML function `Tagline`. Interrupting the fiber aborts the LLM request.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import * as Client from "./baml_client/index.js"
+ *
+ * const program = Client.Tagline(text).pipe(Effect.provide(Client.layer))
+ * ```
+ */
+export const Tagline = (
+  text: string,
+  options?: Baml.Options
+): Effect.Effect<string, BamlError.BamlError, BamlRuntime.BamlRuntime> =>
+  callAs("Tagline", { text }, options)
+
+/**
+ * Every BAML function as a Stream of `Partial` events, then one `Final` event with the typed result.
  *
  * @example
  * ```ts
@@ -99,58 +110,88 @@ export const Summarize = (
  */
 export const stream = {
   /**
-   * Streams the BAML function `DescribePet`: partial results, then the final result as the last element.
-   * Ending the stream early in any way aborts the LLM request.
+   * Streams the BAML function `DescribePet`: `Partial` events while the LLM writes, then one `Final` event
+   * with the result, typed as the function's final type (`Baml.final` returns it). Ending the stream early in
+   * any way aborts the LLM request.
    *
    * @example
    * ```ts
-   * import { Effect, Stream } from "effect"
+   * import { Effect } from "effect"
+   * import { Baml } from "effect-baml"
    * import * as Client from "./baml_client/index.js"
    *
-   * const program = Client.stream.DescribePet(description).pipe(Stream.runLast, Effect.provide(Client.layer))
+   * const program = Client.stream.DescribePet(description).pipe(Baml.final, Effect.provide(Client.layer))
    * ```
    */
   DescribePet: (
     description: string,
     options?: Baml.Options
-  ): Stream.Stream<Streamed<partial_types.Pet, types.Pet>, BamlError.BamlError, BamlRuntime.BamlRuntime> =>
+  ): Stream.Stream<Baml.StreamEvent<partial_types.Pet, types.Pet>, BamlError.BamlError, BamlRuntime.BamlRuntime> =>
     streamAs("DescribePet", { description }, options),
 
   /**
-   * Streams the BAML function `ExtractResume`: partial results, then the final result as the last element.
-   * Ending the stream early in any way aborts the LLM request.
+   * Streams the BAML function `ExtractResume`: `Partial` events while the LLM writes, then one `Final` event
+   * with the result, typed as the function's final type (`Baml.final` returns it). Ending the stream early in
+   * any way aborts the LLM request.
    *
    * @example
    * ```ts
-   * import { Effect, Stream } from "effect"
+   * import { Effect } from "effect"
+   * import { Baml } from "effect-baml"
    * import * as Client from "./baml_client/index.js"
    *
-   * const program = Client.stream.ExtractResume(resume).pipe(Stream.runLast, Effect.provide(Client.layer))
+   * const program = Client.stream.ExtractResume(resume).pipe(Baml.final, Effect.provide(Client.layer))
    * ```
    */
   ExtractResume: (
     resume: string,
     options?: Baml.Options
-  ): Stream.Stream<Streamed<partial_types.Resume, types.Resume>, BamlError.BamlError, BamlRuntime.BamlRuntime> =>
+  ): Stream.Stream<
+    Baml.StreamEvent<partial_types.Resume, types.Resume>,
+    BamlError.BamlError,
+    BamlRuntime.BamlRuntime
+  > =>
     streamAs("ExtractResume", { resume }, options),
 
   /**
-   * Streams the BAML function `Summarize`: partial results, then the final result as the last element.
-   * Ending the stream early in any way aborts the LLM request.
+   * Streams the BAML function `Summarize`: `Partial` events while the LLM writes, then one `Final` event
+   * with the result, typed as the function's final type (`Baml.final` returns it). Ending the stream early in
+   * any way aborts the LLM request.
    *
    * @example
    * ```ts
-   * import { Effect, Stream } from "effect"
+   * import { Effect } from "effect"
+   * import { Baml } from "effect-baml"
    * import * as Client from "./baml_client/index.js"
    *
-   * const program = Client.stream.Summarize(text).pipe(Stream.runLast, Effect.provide(Client.layer))
+   * const program = Client.stream.Summarize(text).pipe(Baml.final, Effect.provide(Client.layer))
    * ```
    */
   Summarize: (
     text: string,
     options?: Baml.Options
-  ): Stream.Stream<Streamed<string, string>, BamlError.BamlError, BamlRuntime.BamlRuntime> =>
-    streamAs("Summarize", { text }, options)
+  ): Stream.Stream<Baml.StreamEvent<string, string>, BamlError.BamlError, BamlRuntime.BamlRuntime> =>
+    streamAs("Summarize", { text }, options),
+
+  /**
+   * Streams the BAML function `Tagline`: `Partial` events while the LLM writes, then one `Final` event
+   * with the result, typed as the function's final type (`Baml.final` returns it). Ending the stream early in
+   * any way aborts the LLM request.
+   *
+   * @example
+   * ```ts
+   * import { Effect } from "effect"
+   * import { Baml } from "effect-baml"
+   * import * as Client from "./baml_client/index.js"
+   *
+   * const program = Client.stream.Tagline(text).pipe(Baml.final, Effect.provide(Client.layer))
+   * ```
+   */
+  Tagline: (
+    text: string,
+    options?: Baml.Options
+  ): Stream.Stream<Baml.StreamEvent<string, string>, BamlError.BamlError, BamlRuntime.BamlRuntime> =>
+    streamAs("Tagline", { text }, options)
 }
 
 /**

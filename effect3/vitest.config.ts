@@ -18,7 +18,6 @@ export default defineConfig({
     include: ["effect3/test/**/*.test.ts"],
     testTimeout: 30_000,
     hookTimeout: 30_000,
-    pool: "forks",
-    env: { BAML_LOG: "error" }
+    pool: "forks"
   }
 })

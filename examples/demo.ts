@@ -4,14 +4,16 @@
  *
  * Part 1 streams ExtractResume and redraws the newest partial result as it arrives, then prints the final value.
  * Part 2 runs it again and stops after 600 ms: ending the stream aborts the HTTP request, and the provider's own
- * record shows how much of the reply was never generated.
+ * record shows how many tokens of the reply were never generated, and what they would have cost.
  *
- * With OPENAI_API_KEY set, both parts call the OpenAI client from baml_src/clients.baml instead.
+ * The scripted provider answers even when OPENAI_API_KEY is set; EFFECT_BAML_REAL_PROVIDER=openai calls the OpenAI
+ * client from baml_src/clients.baml instead (and spends tokens).
  */
 import { Cause, Console, Effect, Exit, Fiber, Layer, Option, Stream } from "effect"
-import { BamlRuntime } from "effect-baml"
+import { Baml, BamlRuntime } from "effect-baml"
 import { ScriptedProvider } from "effect-baml/testing"
 import * as Client from "../baml_client/index.js"
+import * as Provider from "./provider.js"
 
 const reply = {
   name: "Maya Okafor",
@@ -41,17 +43,20 @@ const resume = [
   ...reply.experience.map((job) => `${job.title}, ${job.company}${job.years === null ? "" : `, ${job.years} years`}`)
 ].join("\n")
 
-const openAi = (process.env.OPENAI_API_KEY ?? "") !== ""
-const callOptions = openAi ? { client: "OpenAI" } : undefined
-// About a token per chunk, at a fast model's pace.
+const chosen = Provider.chosen()
+const openAi = chosen.client !== undefined
+const callOptions = chosen.client === undefined ? undefined : { client: chosen.client }
+// About a token per chunk (English averages about four characters a token), at a fast model's pace.
 const chunkSize = 3
+// The price the demo states for what cancellation saved: dollars per million output tokens (a stated example price;
+// gpt-4o's list price for output when this was written).
+const pricePerMillionOutputTokens = 10
 const script = ScriptedProvider.json(reply, { chunkSize, delayMs: 5 })
 
 const Live = Layer.unwrap(Effect.map(ScriptedProvider.ScriptedProvider, (provider) =>
   // The .baml sources embedded in the generated client: no baml_src directory is read at run time.
   BamlRuntime.layerFromFiles(Client.files, {
-    // The engine logs every prompt and reply, and a warning for each cancelled call, which would bury the output.
-    env: { ...process.env, BAML_LOG: process.env.BAML_LOG ?? "error", SCRIPTED_BASE_URL: provider.baseUrl }
+    env: { ...process.env, SCRIPTED_BASE_URL: provider.baseUrl }
   }))).pipe(Layer.provideMerge(ScriptedProvider.layer({ rules: [{ script }] })))
 
 // The typed client's partial type: fields are null (or missing) until their text arrives.
@@ -96,12 +101,15 @@ const screen = () => {
   }
 }
 
-/** Shows a stream of resumes as it runs; returns the last element, the number of elements and when the first came. */
-const watch = <E, R>(stream: Stream.Stream<Resume, E, R>, draw: (lines: ReadonlyArray<string>) => void) =>
+/** Shows a stream of events as it runs; returns the newest partial, the typed final value (if it came) and a count. */
+const watch = <E, R>(
+  stream: Stream.Stream<Baml.StreamEvent<Resume, Client.Resume>, E, R>,
+  draw: (lines: ReadonlyArray<string>) => void
+) =>
   Effect.gen(function*() {
     let last: Resume | undefined
+    let final: Client.Resume | undefined
     let count = 0
-    let firstAt = 0
     // Released on every exit, Ctrl-C included, so the terminal never keeps a hidden cursor.
     if (tty) {
       yield* Effect.acquireRelease(
@@ -110,39 +118,38 @@ const watch = <E, R>(stream: Stream.Stream<Resume, E, R>, draw: (lines: Readonly
       )
     }
     yield* stream.pipe(
-      Stream.runForEach((r) =>
+      Stream.runForEach((event) =>
         Effect.sync(() => {
-          last = r
-          if (++count === 1) firstAt = performance.now()
-          if (tty) draw(render(r, false))
-          else if (count % 10 === 0) console.log(`  partial ${count}: ${counts(r)}`)
+          // The final event carries the function's final type; partials carry its partial type.
+          if (event._tag === "Final") final = event.value
+          else count++
+          last = event.value
+          if (tty) draw(render(event.value, false))
+          else if (count % 10 === 0 && event._tag === "Partial") console.log(`  partial ${count}: ${counts(event.value)}`)
         })
       )
     )
-    return { last, count, firstAt }
+    return { last, final, count }
   }).pipe(Effect.scoped)
 
 const main = Effect.gen(function*() {
   const provider = yield* ScriptedProvider.ScriptedProvider
-  const settled = (id: number) =>
-    Effect.map(provider.awaitRequests((rs) => rs.some((r) => r.id === id && r.status !== "open")), (rs) => rs[id - 1]!)
   // A Stream is a description: each run below is a new request.
   const extract = Client.stream.ExtractResume(resume, callOptions)
-  if (openAi) yield* Console.log("OPENAI_API_KEY is set: calling OpenAI. The provider's side is not visible.\n")
+  yield* Console.log(`${chosen.banner}\n`)
 
   const planned = Math.ceil(Array.from(script.reply).length / chunkSize)
-  const source = openAi ? "OpenAI" : `a scripted reply of ${planned} chunks, ${chunkSize} characters each, 5 ms apart`
+  const source = openAi ? "OpenAI" : `a scripted reply of ${planned} chunks (about a token each), 5 ms apart`
   yield* Console.log(`Part 1: stream.ExtractResume(resume), ${source}`)
   const draw = screen()
   const one = yield* watch(extract, draw)
-  const final = render(one.last!, true)
+  const final = render(one.final!, true)
   yield* Effect.sync(() => tty ? draw(final) : console.log(final.join("\n")))
+  yield* Console.log(`  ${plural(one.count, "partial")}, then the final value (a typed Client.Resume)`)
   if (!openAi) {
-    const record = yield* settled(1)
-    const firstPartial = ms(one.firstAt - record.chunkTimes[0]!)
-    yield* Console.log(`  ${plural(one.count, "partial")}, the first ${firstPartial} after the provider's first chunk`)
-    const took = ms(record.closedAt! - record.startedAt)
-    yield* Console.log(`  provider: ${record.status}, sent ${record.sent} of ${record.planned} chunks in ${took}`)
+    const [record] = yield* provider.requests // completed: the call has returned
+    const took = ms(record!.chunkTimes.at(-1)! - record!.startedAt)
+    yield* Console.log(`  provider: ${record!.status}, generated all ${record!.sent} chunks in ${took}`)
   }
 
   yield* Console.log(`\nPart 2: the same call, ended after 600 ms by Stream.interruptWhen(Effect.sleep("600 millis"))`)
@@ -151,11 +158,17 @@ const main = Effect.gen(function*() {
   const two = yield* watch(extract.pipe(Stream.interruptWhen(stop)), screen())
   yield* Console.log(`  stopped after ${plural(two.count, "partial")}, with ${counts(two.last)} parsed`)
   if (openAi) return
-  const record = yield* settled(2)
-  const unsent = Math.round(100 * (record.planned - record.sent) / record.planned)
+  // The request the consumer left is closed a moment later, when the provider sees the connection go.
+  const record = (yield* provider.settled)[1]!
+  const unsent = record.planned - record.sent
+  const saved = unsent * pricePerMillionOutputTokens / 1_000_000
   yield* Console.log(
-    `  provider: ${record.status}, sent ${record.sent} of ${record.planned} chunks: ${unsent}% of the generation ` +
-      `never happened`
+    `  provider: ${record.status}, generated ${record.sent} of ${record.planned} chunks: ${unsent} tokens ` +
+      `(${Math.round(100 * unsent / record.planned)}%) were never generated`
+  )
+  yield* Console.log(
+    `  at $${pricePerMillionOutputTokens} per million output tokens, that is $${saved.toFixed(4)} not spent on this ` +
+      `call, $${(saved * 1_000_000).toFixed(0)} per million such calls`
   )
   const closed = ms(record.closedAt! - interruptedAt)
   const after = plural(ScriptedProvider.chunksAfter(record, interruptedAt), "chunk")

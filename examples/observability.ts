@@ -51,7 +51,7 @@ const reply = {
 
 const Live = Layer.unwrap(Effect.map(ScriptedProvider.ScriptedProvider, (provider) =>
   BamlRuntime.layerFromFiles(Client.files, {
-    env: { BAML_LOG: process.env.BAML_LOG ?? "error", SCRIPTED_BASE_URL: provider.baseUrl }
+    env: { SCRIPTED_BASE_URL: provider.baseUrl }
   }))).pipe(
     Layer.provideMerge(ScriptedProvider.layer({
       rules: [

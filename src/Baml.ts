@@ -3,15 +3,17 @@
  *
  * @since 0.1.0
  */
-import { Cause, Effect, Queue, Stream } from "effect"
+import { Cause, Effect, Option, Queue, Stream } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import type * as Pull from "effect/Pull"
 import type * as Scope from "effect/Scope"
 import type { BamlError } from "./BamlError.js"
 import { BamlInvalidArgumentError, fromEngine } from "./BamlError.js"
-import { BamlRuntime } from "./BamlRuntime.js"
+import { BamlRuntime, type Service } from "./BamlRuntime.js"
 import * as Engine from "./core/engine.js"
-import { meter } from "./internal/meter.js"
+import * as Events from "./core/streamEvent.js"
+import type * as CoreUsage from "./core/usage.js"
+import { meter, UsageSink } from "./internal/meter.js"
 import { callSpan } from "./internal/telemetry.js"
 import * as TripWire from "./core/tripWire.js"
 
@@ -91,17 +93,24 @@ const checkArgs = (args: unknown): Effect.Effect<void, BamlInvalidArgumentError>
     return problem === undefined ? Effect.void : Effect.fail(new BamlInvalidArgumentError({ message: problem }))
   })
 
+// Effect's own report of a missing service names only its key; this one says which layer to provide.
+const requireRuntime = Effect.flatMap(
+  Effect.serviceOption(BamlRuntime),
+  Option.match({ onNone: () => Effect.die(new Error(Engine.missingRuntime)), onSome: Effect.succeed })
+) as Effect.Effect<Service, never, BamlRuntime>
+
 /** What a call and a stream both start with: checked arguments and the engine's view of the options. */
-const prepare = (args: Readonly<Record<string, unknown>>, options: Options | undefined) =>
+const prepare = (functionName: string, args: Readonly<Record<string, unknown>>, options: Options | undefined) =>
   Effect.gen(function*() {
-    const runtime = yield* BamlRuntime
+    const runtime = yield* requireRuntime
     yield* checkArgs(args)
     const native = yield* Effect.try({
       try: () => Engine.callArgs(runtime.engine, runtime.env, options),
       catch: (cause) => fromEngine(cause, { env: runtime.env })
     })
     // The engine quotes the provider, which may echo the credentials it was sent: the call's env is redacted.
-    const toError = (cause: unknown) => fromEngine(cause, { env: native.env })
+    const call = { functionName, functions: runtime.functions }
+    const toError = (cause: unknown) => fromEngine(cause, { env: native.env }, call)
     return { engine: runtime.engine, native, toError }
   })
 
@@ -131,7 +140,7 @@ export const call = (
       // Usage, metrics and the token budget. Acquired before the wire, so that it reads what the engine had received
       // once the wire is tripped.
       const usage = yield* meter("call", functionName, options?.client)
-      const { engine, native, toError } = yield* prepare(args, options)
+      const { engine, native, toError } = yield* prepare(functionName, args, options)
       const wire = yield* tripWire
       const result = yield* Effect.tryPromise({
         try: () =>
@@ -168,6 +177,122 @@ export const stream = (
   functionName: string,
   args: Readonly<Record<string, unknown>>,
   options?: Options
+): Stream.Stream<unknown, BamlError, BamlRuntime> => streamWith(functionName, args, options, Events.asValues)
+
+/**
+ * Streams a BAML function as events that say which element is which: `Partial` events while the LLM writes, then one
+ * `Final` event with the fully parsed result, so that the final value can be typed apart from the partials (the
+ * generated client types `Partial` with the function's partial type and `Final` with its final type). Everything else
+ * is as `stream`: the newest partial wins, the final event is never dropped, ending early aborts the request.
+ *
+ * @example
+ * ```ts
+ * import { Baml } from "effect-baml"
+ * import { Console, Stream } from "effect"
+ *
+ * const final = Baml.streamEvents("ExtractResume", { resume: "..." }).pipe(
+ *   Stream.tap((event) => event._tag === "Partial" ? Console.log("so far", event.value) : Console.log("done")),
+ *   Baml.final
+ * )
+ * ```
+ * @since 0.2.0
+ * @category streams
+ */
+export const streamEvents = (
+  functionName: string,
+  args: Readonly<Record<string, unknown>>,
+  options?: Options
+): Stream.Stream<StreamEvent<unknown, unknown>, BamlError, BamlRuntime> =>
+  // every element goes through `asEvents`
+  streamWith(functionName, args, options, Events.asEvents) as Stream.Stream<StreamEvent<unknown, unknown>, BamlError, BamlRuntime>
+
+/**
+ * Runs a stream of events to its end and returns its final value, typed as the function's final type; the partials
+ * on the way are passed through whatever stages come before. A stream that ends without its final event (cut short
+ * by `Stream.take` before this) dies: that is a bug in the pipeline, not an outcome.
+ *
+ * @example
+ * ```ts
+ * import { Console, Effect, Stream } from "effect"
+ * import { Baml } from "effect-baml"
+ * import * as Client from "./baml_client/index.js"
+ *
+ * // Effect<Client.Resume, ...>: the partials are shown as they come, the result is the final type
+ * const resume: Effect.Effect<Client.Resume, unknown, unknown> = Client.stream.ExtractResume("Ada Lovelace, ...").pipe(
+ *   Stream.tap((event) => Console.log(event._tag, event.value.name)),
+ *   Baml.final
+ * )
+ * ```
+ * @since 0.2.0
+ * @category streams
+ */
+export const final = <P, F, E, R>(self: Stream.Stream<StreamEvent<P, F>, E, R>): Effect.Effect<F, E, R> =>
+  Effect.flatMap(Stream.runLast(self), (last) =>
+    Option.isSome(last) && last.value._tag === "Final"
+      ? Effect.succeed(last.value.value)
+      : Effect.die(new Error(Events.noFinal)))
+
+/**
+ * A partial result of `streamEvents`: fields still being written are null or missing, lists still growing.
+ *
+ * @example
+ * ```ts
+ * import type { Baml } from "effect-baml"
+ *
+ * const show = (event: Baml.Partial<{ readonly name: string | null }>) => event.value.name ?? "…"
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export type Partial<A> = Events.Partial<A>
+
+/**
+ * The final, fully parsed result of `streamEvents`: the last event of a stream that runs to its end.
+ *
+ * @example
+ * ```ts
+ * import type { Baml } from "effect-baml"
+ *
+ * const name = (event: Baml.Final<{ readonly name: string }>) => event.value.name
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export type Final<A> = Events.Final<A>
+
+/**
+ * An element of `streamEvents`: a `Partial` typed as the function's partial type, or the `Final`, as its final type.
+ *
+ * @example
+ * ```ts
+ * import type { Baml } from "effect-baml"
+ *
+ * const label = (event: Baml.StreamEvent<unknown, unknown>) => event._tag === "Final" ? "done" : "so far"
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export type StreamEvent<P, F> = Events.StreamEvent<P, F>
+
+/**
+ * Whether an element is an event of `streamEvents` (rather than a value of `stream`).
+ *
+ * @example
+ * ```ts
+ * import { Baml } from "effect-baml"
+ *
+ * const isEvent = Baml.isStreamEvent({ _tag: "Final", value: 1 }) // false: not made by streamEvents
+ * ```
+ * @since 0.2.0
+ * @category guards
+ */
+export const isStreamEvent: (u: unknown) => u is StreamEvent<unknown, unknown> = Events.isStreamEvent
+
+const streamWith = (
+  functionName: string,
+  args: Readonly<Record<string, unknown>>,
+  options: Options | undefined,
+  wrap: Events.Wrap
 ): Stream.Stream<unknown, BamlError, BamlRuntime> =>
   Stream.unwrap(
     Effect.gen(function*() {
@@ -178,7 +303,7 @@ export const stream = (
         Queue.shutdown
       )
       const usage = yield* meter("stream", functionName, options?.client)
-      const { engine, native, toError } = yield* prepare(args, options)
+      const { engine, native, toError } = yield* prepare(functionName, args, options)
       // One resource: the trip-wire and the native stream it guards. Closing the scope trips the wire first (nothing
       // else stands between the consumer leaving and the abort), then releases the callbacks, which the engine holds
       // (with all they capture) until they are released.
@@ -237,7 +362,7 @@ export const stream = (
           }
           usage.firstPartial()
           // The newest partial replaces one the consumer has not taken yet.
-          Queue.offerUnsafe(queue, value)
+          Queue.offerUnsafe(queue, wrap.partial(value))
         }
       })
       handle.done(native.ctx).then(
@@ -252,7 +377,7 @@ export const stream = (
           }
           usage.settled({ _tag: "Success" })
           // The final value, then the end: the queue is done once the consumer has taken it.
-          Queue.offerUnsafe(queue, value)
+          Queue.offerUnsafe(queue, wrap.final(value))
           Queue.endUnsafe(queue)
         },
         (cause) => {
@@ -286,3 +411,83 @@ const pullFrom = (
       })
     )
   )
+
+/**
+ * What one call or stream used and how it ended, handed over by {@link withUsage}: input, output and cached input
+ * tokens with, for each, whether the provider reported it (`reported`) or it is an estimate; the client that
+ * answered, its provider and models; the attempts; whether the request was aborted (`aborted`, `outcome`) and how far
+ * it got (`events` and `characters` received, `outputTokens`).
+ *
+ * @example
+ * ```ts
+ * import type { Baml } from "effect-baml"
+ *
+ * const describe = (usage: Baml.Usage) =>
+ *   `${usage.outputTokens} output tokens (${usage.reported.outputTokens ? "reported" : "estimated"}) from ${usage.client}`
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export interface Usage extends CoreUsage.Usage {}
+
+/**
+ * Runs `self` and returns its value with the usage of every `Baml.call` and `Baml.stream` that ran inside it (in the
+ * order they ended), without a metric reader or a span exporter. A stream cut short (`Stream.take`, an interrupt of a
+ * fiber forked inside, a budget) is there with `aborted: true` and what it had received. To keep the usage of an
+ * effect that fails, wrap it in `Effect.exit` first. Nested, each `withUsage` sees the calls inside it.
+ *
+ * @example
+ * ```ts
+ * import { Baml } from "effect-baml"
+ * import { Effect, Stream } from "effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const [partials, [usage]] = yield* Baml.stream("ExtractResume", { resume: "..." }).pipe(
+ *     Stream.take(3),
+ *     Stream.runCollect,
+ *     Baml.withUsage
+ *   )
+ *   // usage.aborted: true, usage.outputTokens: what arrived before the abort (usage.reported.outputTokens: false)
+ *   return { partials, usage }
+ * })
+ * ```
+ * @since 0.2.0
+ * @category usage
+ */
+export const withUsage = <A, E, R>(
+  self: Effect.Effect<A, E, R>
+): Effect.Effect<readonly [A, ReadonlyArray<Usage>], E, R> =>
+  Effect.suspend(() => {
+    const usages: Array<Usage> = []
+    return Effect.flatMap(Effect.serviceOption(UsageSink), (outer) => {
+      const sink = (usage: Usage) => {
+        usages.push(usage)
+        if (Option.isSome(outer)) outer.value(usage)
+      }
+      return Effect.map(Effect.provideService(self, UsageSink, sink), (value) => [value, usages] as const)
+    })
+  })
+
+/**
+ * {@link call}, returning the parsed result with what the call used.
+ *
+ * @example
+ * ```ts
+ * import { Baml } from "effect-baml"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const [resume, usage] = yield* Baml.callWithUsage("ExtractResume", { resume: "Ada Lovelace" })
+ *   yield* Effect.log(`${usage.inputTokens} in, ${usage.outputTokens} out, ${usage.attempts} attempt(s)`)
+ *   return resume
+ * })
+ * ```
+ * @since 0.2.0
+ * @category usage
+ */
+export const callWithUsage = (
+  functionName: string,
+  args: Readonly<Record<string, unknown>>,
+  options?: Options
+): Effect.Effect<readonly [unknown, Usage], BamlError, BamlRuntime> =>
+  Effect.map(withUsage(call(functionName, args, options)), ([value, usages]) => [value, usages[0]!] as const)

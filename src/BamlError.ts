@@ -3,7 +3,7 @@
  *
  * @since 0.1.0
  */
-import { readEngineError } from "./core/engineError.js"
+import { explain, readEngineError } from "./core/engineError.js"
 import {
   BamlClientError,
   BamlClientFinishReasonError,
@@ -45,6 +45,24 @@ export interface Redaction {
 }
 
 /**
+ * The call an engine error came from, for {@link fromEngine} to say what to do: an unknown function's error lists
+ * the `functions` that exist, closest first; a wrong argument's names the parameter's declared BAML type.
+ *
+ * @example
+ * ```ts
+ * import { BamlError } from "effect-baml"
+ *
+ * const call: BamlError.Call = { functionName: "ExtractResume", functions: new Map([["ExtractResume", []]]) }
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export interface Call {
+  readonly functionName: string
+  readonly functions?: ReadonlyMap<string, ReadonlyArray<{ readonly name: string; readonly type: string }>> | undefined
+}
+
+/**
  * Maps anything the engine throws or rejects with to a {@link BamlError}. The engine quotes the provider's answer,
  * and a provider may echo the request's headers: the error keeps none of the credentials of `redaction.env`, nor
  * anything that stands where a credential does (after `Bearer`, in an `api-key` header, an `sk-...` key).
@@ -59,8 +77,9 @@ export interface Redaction {
  * @since 0.1.0
  * @category conversions
  */
-export const fromEngine = (error: unknown, redaction: Redaction = {}): BamlError => {
-  const report = readEngineError(error, redaction.env)
+export const fromEngine = (error: unknown, redaction: Redaction = {}, call?: Call): BamlError => {
+  const read = readEngineError(error, redaction.env)
+  const report = call === undefined ? read : explain(read, { functionName: call.functionName, declarations: call.functions ?? new Map() })
   switch (report._tag) {
     case "BamlValidationError":
       return new BamlValidationError(fieldsOf(report))

@@ -13,6 +13,7 @@ import * as Baml from "./Baml.js"
 import * as BamlError from "./BamlError.js"
 import type { BamlRuntime } from "./BamlRuntime.js"
 import * as Signals from "./core/signals.js"
+import * as Events from "./core/streamEvent.js"
 import * as Wire from "./core/wire.js"
 
 /**
@@ -74,6 +75,21 @@ export type Event<A> =
 
 const encodeError = Schema.encodeSync(BamlError.BamlError)
 
+/**
+ * What a message carries for an element of the stream: the element itself, or the value of an event of
+ * `Baml.streamEvents`.
+ *
+ * @example
+ * ```ts
+ * import type { Baml, BamlHttp } from "effect-baml"
+ *
+ * type Sent = BamlHttp.ValueOf<Baml.StreamEvent<{ readonly name: string | null }, { readonly name: string }>>
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export type ValueOf<A> = A extends Events.StreamEvent<infer P, infer F> ? P | F : A
+
 const internalServerError: Event<never> = { event: "error", data: Wire.internalServerError }
 
 /**
@@ -97,24 +113,28 @@ const internalServerError: Event<never> = { event: "error", data: Wire.internalS
  */
 export const events = <A, E extends BamlError.BamlError, R>(
   self: Stream.Stream<A, E, R>
-): Stream.Stream<Event<A>, never, R> =>
+): Stream.Stream<Event<ValueOf<A>>, never, R> =>
   Stream.suspend(() => {
-    // Nothing marks an element as the final one: it is the last. Each element goes out at once as a partial and the
-    // last goes out again as the final, which costs one message; holding each one back until the next arrived would
-    // instead delay every partial by a whole partial interval.
-    let last = Option.none<A>()
+    // In a stream of values nothing marks an element as the final one: it is the last. Each element goes out at once
+    // as a partial and the last goes out again as the final, which costs one message; holding each one back until
+    // the next arrived would instead delay every partial by a whole partial interval. A stream of events
+    // (`Baml.streamEvents`, a generated client's `stream`) says which is which, and its final goes out once.
+    let last = Option.none<ValueOf<A>>()
+    let finalSent = false
     return self.pipe(
-      Stream.map((data): Event<A> => {
-        last = Option.some(data)
-        return { event: "partial", data }
+      Stream.map((element): Event<ValueOf<A>> => {
+        const message = Events.messageOf(element) as Event<ValueOf<A>> & { readonly event: "partial" | "final" }
+        if (message.event === "final") finalSent = true
+        else if (!Events.isStreamEvent(element)) last = Option.some(message.data)
+        return message
       }),
       Stream.concat(Stream.suspend(() =>
-        Option.match(last, {
+        finalSent ? Stream.empty : Option.match(last, {
           onNone: () => Stream.empty,
-          onSome: (data) => Stream.succeed<Event<A>>({ event: "final", data })
+          onSome: (data) => Stream.succeed<Event<ValueOf<A>>>({ event: "final", data })
         })
       )),
-      Stream.catch((error) => Stream.sync((): Event<A> => ({ event: "error", data: encodeError(error) }))),
+      Stream.catch((error) => Stream.sync((): Event<ValueOf<A>> => ({ event: "error", data: encodeError(error) }))),
       Stream.catchCause((cause) =>
         Cause.hasInterruptsOnly(cause)
           ? Stream.failCause(cause)

@@ -15,6 +15,7 @@
  * @since 0.1.0
  */
 import { Metric } from "effect"
+import { durationBoundaries, tokenBoundaries } from "./core/genAi.js"
 
 /**
  * Calls and streams that ended, however they ended.
@@ -199,4 +200,51 @@ export const abortedCharacters: Metric.Counter<number> = Metric.counter("baml.ab
 export const timeToFirstPartial: Metric.Histogram<number> = Metric.histogram("baml.stream.time_to_first_partial", {
   description: "Milliseconds from the start of a stream to its first partial result",
   boundaries: Metric.exponentialBoundaries({ start: 10, factor: 2, count: 12 })
+})
+
+/**
+ * `gen_ai.client.token.usage` of OpenTelemetry's GenAI conventions: a histogram of the tokens of each call and
+ * stream, once per token type (`gen_ai.token.type`: `input` or `output`), with `gen_ai.operation.name`,
+ * `gen_ai.provider.name`, `gen_ai.request.model` and `gen_ai.response.model` (where known) as attributes, so that
+ * dashboards built on the conventions see these calls. Output tokens are recorded whether reported or estimated;
+ * input tokens only when the provider reported them.
+ *
+ * @example
+ * ```ts
+ * import { BamlMetrics } from "effect-baml"
+ * import { Metric } from "effect"
+ *
+ * const output = Metric.value(Metric.withAttributes(BamlMetrics.tokenUsage, {
+ *   "gen_ai.operation.name": "chat", "gen_ai.provider.name": "anthropic", "gen_ai.token.type": "output",
+ *   "gen_ai.request.model": "claude-sonnet-4-5", "gen_ai.response.model": "claude-sonnet-4-5"
+ * }))
+ * ```
+ * @since 0.2.0
+ * @category metrics
+ */
+export const tokenUsage: Metric.Histogram<number> = Metric.histogram("gen_ai.client.token.usage", {
+  description: "Number of input and output tokens used",
+  boundaries: tokenBoundaries
+})
+
+/**
+ * `gen_ai.client.operation.duration` of OpenTelemetry's GenAI conventions: seconds from the start of each call or
+ * stream to its end, with `gen_ai.operation.name`, `gen_ai.provider.name`, `gen_ai.request.model` and, for a failure,
+ * `error.type` (the error's tag) as attributes.
+ *
+ * @example
+ * ```ts
+ * import { BamlMetrics } from "effect-baml"
+ * import { Metric } from "effect"
+ *
+ * const duration = Metric.value(Metric.withAttributes(BamlMetrics.operationDuration, {
+ *   "gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o-mini"
+ * }))
+ * ```
+ * @since 0.2.0
+ * @category metrics
+ */
+export const operationDuration: Metric.Histogram<number> = Metric.histogram("gen_ai.client.operation.duration", {
+  description: "GenAI operation duration",
+  boundaries: durationBoundaries
 })

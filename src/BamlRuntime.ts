@@ -8,6 +8,8 @@ import { Context, Effect, Layer } from "effect"
 import type * as Scope from "effect/Scope"
 import { BamlRuntimeError, fromEngine } from "./BamlError.js"
 import { definedEnv } from "./core/engine.js"
+import { declarations, readDirectory } from "./core/declarations.js"
+import { quietEngineLogs } from "./core/logging.js"
 
 /**
  * Options for loading the engine.
@@ -28,6 +30,12 @@ export interface Options {
    * default; pass `{ ...process.env, X: "..." }` to extend it instead.
    */
   readonly env?: Readonly<Record<string, string | undefined>>
+  /**
+   * Counts the tokens of a text, for the estimates of what a provider did not count (an aborted stream's output, its
+   * input): a tokenizer of your models' family, e.g. `countTokens` from `gpt-tokenizer` for OpenAI's. Without it a
+   * token is estimated per four characters. Loading a tokenizer takes seconds and tens of MB: it is yours to choose.
+   */
+  readonly countTokens?: ((text: string) => number) | undefined
 }
 
 /**
@@ -47,6 +55,13 @@ export interface Options {
 export interface Service {
   readonly engine: Engine.BamlRuntime
   readonly env: Readonly<Record<string, string>>
+  /** The tokenizer the estimates use, if the runtime was given one (`Options.countTokens`). */
+  readonly countTokens?: ((text: string) => number) | undefined
+  /**
+   * The functions baml_src declares, with each parameter's BAML type as written: errors name them (an unknown
+   * function lists those that exist, a wrong argument says the type its parameter expects).
+   */
+  readonly functions?: ReadonlyMap<string, ReadonlyArray<{ readonly name: string; readonly type: string }>>
 }
 
 /**
@@ -88,7 +103,9 @@ export const make = (
       // The environment is read when the runtime is built, not when the layer value is created (often at import).
       try: () => {
         const env = definedEnv(options?.env ?? process.env)
-        return { engine: load(env), env }
+        const countTokens = options?.countTokens
+        quietEngineLogs(env)
+        return { engine: load(env), env, ...(countTokens === undefined ? {} : { countTokens }) }
       },
       catch: (cause) => {
         const error = fromEngine(cause, { env: options?.env ?? process.env })
@@ -114,7 +131,10 @@ export const fromDirectory = (
   directory: string,
   options?: Options
 ): Effect.Effect<Service, BamlRuntimeError, Scope.Scope> =>
-  make((env) => Engine.BamlRuntime.fromDirectory(directory, env), options)
+  Effect.map(
+    make((env) => Engine.BamlRuntime.fromDirectory(directory, env), options),
+    (service): Service => ({ ...service, functions: declarations(readDirectory(directory)) })
+  )
 
 /**
  * Loads .baml sources given as text, keyed by their path relative to baml_src (e.g. `"resume.baml"`). Needs no
@@ -133,7 +153,10 @@ export const fromFiles = (
   files: Readonly<Record<string, string>>,
   options?: Options
 ): Effect.Effect<Service, BamlRuntimeError, Scope.Scope> =>
-  make((env) => Engine.BamlRuntime.fromFiles("baml_src", { ...files }, env), options)
+  Effect.map(
+    make((env) => Engine.BamlRuntime.fromFiles("baml_src", { ...files }, env), options),
+    (service): Service => ({ ...service, functions: declarations(files) })
+  )
 
 /**
  * A layer that loads every .baml file under `directory`. A broken file fails the layer with a

@@ -50,14 +50,17 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("Bad inpu
     it.effect("a wrong argument type is a BamlInvalidArgumentError naming the parameter and the value given", () =>
       sendsNothing(Effect.gen(function*() {
         const wrong: ReadonlyArray<[unknown, string]> = [
-          [null, "Null"],
-          [true, "Bool(true)"],
-          [["a", "list"], "Array"],
-          [{ nested: "object" }, "Object"]
+          [null, "got null"],
+          [true, "got the boolean true"],
+          [42, "got the number 42"],
+          [["a", "list"], "got a list"],
+          [{ nested: "object" }, "got an object"]
         ]
         for (const [value, shown] of wrong) {
           for (const error of yield* bothErrors({ text: value })) {
-            expectActionable(error, "BamlInvalidArgumentError", "text: Expected type String", shown)
+            // the parameter, the BAML type baml_src declares for it, and what was given, in words
+            expectActionable(error, "BamlInvalidArgumentError", "Summarize (it takes text: string)", "text: expected string", shown)
+            expect(error.message).not.toMatch(/Number\(|Bool\(|Null|Array \[|Object \{/)
           }
         }
       })), 20_000)
@@ -65,7 +68,7 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("Bad inpu
     it.effect("a missing argument fails a stream as it fails a call", () =>
       sendsNothing(Effect.gen(function*() {
         for (const error of yield* bothErrors({})) {
-          expectActionable(error, "BamlInvalidArgumentError", "Missing required parameter: text")
+          expectActionable(error, "BamlInvalidArgumentError", "text is missing (expected string)")
         }
       })), 20_000)
 

@@ -78,9 +78,9 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("Baml per
         petClass.addProperty("legs", typeBuilder.int())
 
         const called = yield* Client.DescribePet(mark, { typeBuilder })
-        const streamed = yield* Stream.runLast(Client.stream.DescribePet(mark, { typeBuilder }))
+        const streamed = yield* Baml.final(Client.stream.DescribePet(mark, { typeBuilder }))
         expect(called).toEqual(pet)
-        expect(Option.getOrThrow(streamed)).toEqual(pet)
+        expect(streamed).toEqual(pet)
         const withoutBuilder = yield* Client.DescribePet(mark)
         expect(withoutBuilder).toEqual({ name: "Rex" })
 

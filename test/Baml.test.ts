@@ -9,6 +9,7 @@ import {
   type Observed,
   observedFor,
   observingLayer,
+  providerClients,
   scriptFor,
   scriptLong,
   sentAtLeast,
@@ -57,7 +58,16 @@ const leaveWaitingPull = (
     // take what arrived before the stall, until a pull has to wait for a partial that will not come
     let startedAt = performance.now()
     while (Option.isSome(yield* deadline(pull))) startedAt = performance.now()
-    return { scope, startedAt }
+    return { pull, scope, startedAt }
+  })
+
+/** Waits 300 ms for a pull in a fiber of its own, and interrupts it if it is still waiting. */
+const interruptAfter = (pull: Effect.Effect<unknown, unknown>) =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.forkChild(pull, { startImmediately: true })
+    const done = yield* Fiber.await(fiber).pipe(Effect.timeoutOption("300 millis"))
+    if (Option.isNone(done)) yield* Fiber.interrupt(fiber)
+    return Option.map(done, Exit.getSuccess)
   })
 
 /** The facts every early exit must show: the provider saw the client close early, and few chunks followed. */
@@ -80,15 +90,16 @@ const earlyExits: ReadonlyArray<{
   readonly name: string
   readonly label: string
   readonly leave: (
-    mark: string
+    mark: string,
+    options: Baml.Options
   ) => Effect.Effect<number, unknown, BamlRuntime.BamlRuntime | ScriptedProvider.ScriptedProvider | Scope.Scope>
 }> = [
   {
     name: "Fiber.interrupt on a call",
     label: "interrupt-call",
-    leave: (mark) =>
+    leave: (mark, options) =>
       Effect.gen(function*() {
-        const fiber = yield* Effect.forkChild(Baml.call("ExtractResume", { resume: mark }))
+        const fiber = yield* Effect.forkChild(Baml.call("ExtractResume", { resume: mark }, options))
         yield* sentAtLeast(mark, 20)
         const exitedAt = performance.now()
         yield* Fiber.interrupt(fiber)
@@ -100,9 +111,9 @@ const earlyExits: ReadonlyArray<{
   {
     name: "Fiber.interrupt on a stream",
     label: "interrupt-stream",
-    leave: (mark) =>
+    leave: (mark, options) =>
       Effect.gen(function*() {
-        const fiber = yield* Effect.forkChild(Stream.runDrain(Baml.stream("ExtractResume", { resume: mark })))
+        const fiber = yield* Effect.forkChild(Stream.runDrain(Baml.stream("ExtractResume", { resume: mark }, options)))
         yield* sentAtLeast(mark, 20)
         const exitedAt = performance.now()
         yield* Fiber.interrupt(fiber)
@@ -114,10 +125,10 @@ const earlyExits: ReadonlyArray<{
   {
     name: "Stream.take",
     label: "take",
-    leave: (mark) =>
+    leave: (mark, options) =>
       Effect.gen(function*() {
         let exitedAt = 0
-        const taken = yield* Baml.stream("ExtractResume", { resume: mark }).pipe(
+        const taken = yield* Baml.stream("ExtractResume", { resume: mark }, options).pipe(
           Stream.take(2),
           Stream.tap(() => Effect.sync(() => (exitedAt = performance.now()))),
           Stream.runCollect
@@ -129,11 +140,11 @@ const earlyExits: ReadonlyArray<{
   {
     name: "Stream.interruptWhen",
     label: "interruptWhen",
-    leave: (mark) =>
+    leave: (mark, options) =>
       Effect.gen(function*() {
         let exitedAt = 0
         const stop = sentAtLeast(mark, 20).pipe(Effect.tap(() => Effect.sync(() => (exitedAt = performance.now()))))
-        const received = yield* Baml.stream("ExtractResume", { resume: mark }).pipe(
+        const received = yield* Baml.stream("ExtractResume", { resume: mark }, options).pipe(
           Stream.interruptWhen(stop),
           Stream.runCount
         )
@@ -144,10 +155,10 @@ const earlyExits: ReadonlyArray<{
   {
     name: "Effect.timeout on a call",
     label: "timeout-call",
-    leave: (mark) =>
+    leave: (mark, options) =>
       Effect.gen(function*() {
         const startedAt = performance.now()
-        const result = yield* Baml.call("ExtractResume", { resume: mark }).pipe(
+        const result = yield* Baml.call("ExtractResume", { resume: mark }, options).pipe(
           Effect.timeout("300 millis"),
           Effect.flip
         )
@@ -158,10 +169,10 @@ const earlyExits: ReadonlyArray<{
   {
     name: "Effect.timeout on a stream",
     label: "timeout-stream",
-    leave: (mark) =>
+    leave: (mark, options) =>
       Effect.gen(function*() {
         const startedAt = performance.now()
-        const result = yield* Baml.stream("ExtractResume", { resume: mark }).pipe(
+        const result = yield* Baml.stream("ExtractResume", { resume: mark }, options).pipe(
           Stream.runDrain,
           Effect.timeout("300 millis"),
           Effect.flip
@@ -173,14 +184,14 @@ const earlyExits: ReadonlyArray<{
   {
     name: "Effect.race: the loser is aborted",
     label: "race",
-    leave: (mark) =>
+    leave: (mark, options) =>
       Effect.gen(function*() {
         let exitedAt = 0
         const winner = sentAtLeast(mark, 20).pipe(
           Effect.tap(() => Effect.sync(() => (exitedAt = performance.now()))),
           Effect.as("winner")
         )
-        const result = yield* Effect.race(Baml.call("ExtractResume", { resume: mark }), winner)
+        const result = yield* Effect.race(Baml.call("ExtractResume", { resume: mark }, options), winner)
         expect(result).toBe("winner")
         return exitedAt
       })
@@ -188,10 +199,10 @@ const earlyExits: ReadonlyArray<{
   {
     name: "a failing downstream stage (Stream.mapEffect)",
     label: "mapEffect",
-    leave: (mark) =>
+    leave: (mark, options) =>
       Effect.gen(function*() {
         let exitedAt = 0
-        const error = yield* Baml.stream("ExtractResume", { resume: mark }).pipe(
+        const error = yield* Baml.stream("ExtractResume", { resume: mark }, options).pipe(
           Stream.zipWithIndex,
           Stream.mapEffect(([partial, i]) =>
             i < 2 ? Effect.succeed(partial) : Effect.sync(() => (exitedAt = performance.now())).pipe(
@@ -208,10 +219,10 @@ const earlyExits: ReadonlyArray<{
   {
     name: "a defect thrown in user code",
     label: "defect",
-    leave: (mark) =>
+    leave: (mark, options) =>
       Effect.gen(function*() {
         let exitedAt = 0
-        const exit = yield* Baml.stream("ExtractResume", { resume: mark }).pipe(
+        const exit = yield* Baml.stream("ExtractResume", { resume: mark }, options).pipe(
           Stream.map(() => {
             exitedAt = performance.now()
             throw new Error("bug in user code")
@@ -227,10 +238,10 @@ const earlyExits: ReadonlyArray<{
   {
     name: "a closed Scope",
     label: "scope",
-    leave: (mark) =>
+    leave: (mark, options) =>
       Effect.gen(function*() {
         const scope = yield* Scope.make()
-        const pull = yield* Stream.toPull(Baml.stream("ExtractResume", { resume: mark })).pipe(Scope.provide(scope))
+        const pull = yield* Stream.toPull(Baml.stream("ExtractResume", { resume: mark }, options)).pipe(Scope.provide(scope))
         yield* pull
         yield* sentAtLeast(mark, 20)
         const exitedAt = performance.now()
@@ -242,18 +253,22 @@ const earlyExits: ReadonlyArray<{
 
 layer(observingLayer(observed), { timeout: "60 seconds", excludeTestServices: true })("Baml", (it) => {
   describe("early exits abort the LLM request", () => {
-    for (const { label, leave, name } of earlyExits) {
-      it.effect(name, () =>
-        Effect.gen(function*() {
-          const mark = marker(label)
-          yield* scriptLong(mark)
-          const exitedAt = yield* leave(mark)
-          yield* expectAborted(mark, exitedAt)
-          // the consumer left before the engine settled: the wire was pulled once, and the callback released once
-          const seen = nativeOf(mark)
-          expect([seen.aborts, seen.releases]).toEqual([1, seen.kind === "stream" ? 1 : 0])
-          if (seen.settledAt !== undefined) expect(seen.abortedAt!).toBeLessThan(seen.settledAt)
-        }), 20_000)
+    // every early exit, through a client of each provider format the scripted provider speaks
+    for (const { client, format } of providerClients) {
+      for (const { label, leave, name } of earlyExits) {
+        it.effect(format === "chat-completions" ? name : `${name} (${format})`, () =>
+          Effect.gen(function*() {
+            const mark = marker(`${label}-${format}`)
+            yield* scriptLong(mark)
+            const exitedAt = yield* leave(mark, { client })
+            const record = yield* expectAborted(mark, exitedAt)
+            expect(record.format).toBe(format)
+            // the consumer left before the engine settled: the wire was pulled once, and the callback released once
+            const seen = nativeOf(mark)
+            expect([seen.aborts, seen.releases]).toEqual([1, seen.kind === "stream" ? 1 : 0])
+            if (seen.settledAt !== undefined) expect(seen.abortedAt!).toBeLessThan(seen.settledAt)
+          }), 20_000)
+      }
     }
 
     it.effect("a call and a stream that run to their end are never aborted: the engine settled them first", () =>
@@ -284,22 +299,8 @@ layer(observingLayer(observed), { timeout: "60 seconds", excludeTestServices: tr
     it.effect("an interrupted pull aborts at once, with the scope still open; the stream has then ended", () =>
       Effect.gen(function*() {
         const mark = marker("pull")
-        yield* scriptFor(
-          mark,
-          ScriptedProvider.json(longResume("Ada Lovelace"), { delayMs: 2, fault: { _tag: "Stall", afterChunks: 60 } })
-        )
-        const scope = yield* Scope.make()
-        const pull = yield* Stream.toPull(Baml.stream("ExtractResume", { resume: mark })).pipe(Scope.provide(scope))
-        yield* pull
-        yield* sentAtLeast(mark, 60)
-        // take what arrived before the stall, until a pull has to wait for a partial that will not come
-        let waiting = yield* Effect.forkChild(pull)
-        while (Option.isSome(yield* waiting.pipe(Fiber.await, Effect.timeout("300 millis"), Effect.option))) {
-          waiting = yield* Effect.forkChild(pull)
-        }
-        const exitedAt = performance.now()
-        yield* Fiber.interrupt(waiting)
-        yield* expectAborted(mark, exitedAt)
+        const { pull, scope, startedAt } = yield* leaveWaitingPull(mark, interruptAfter)
+        yield* expectAborted(mark, startedAt)
         const next = yield* pull.pipe(Effect.exit, Effect.timeout("5 seconds"))
         expect(Exit.hasInterrupts(next)).toBe(true)
         yield* Scope.close(scope, Exit.void)
@@ -311,16 +312,7 @@ layer(observingLayer(observed), { timeout: "60 seconds", excludeTestServices: tr
       readonly name: string
       readonly deadline: (pull: Effect.Effect<unknown, unknown>) => Effect.Effect<Option.Option<unknown>, unknown>
     }> = [
-      {
-        name: "Fiber.interrupt",
-        deadline: (pull) =>
-          Effect.gen(function*() {
-            const fiber = yield* Effect.forkChild(pull, { startImmediately: true })
-            const done = yield* Fiber.await(fiber).pipe(Effect.timeoutOption("300 millis"))
-            if (Option.isNone(done)) yield* Fiber.interrupt(fiber)
-            return Option.map(done, Exit.getSuccess)
-          })
-      },
+      { name: "Fiber.interrupt", deadline: interruptAfter },
       { name: "Effect.timeout", deadline: (pull) => Effect.timeoutOption(pull, "300 millis") },
       {
         name: "Effect.race (the pull loses)",
@@ -429,6 +421,32 @@ layer(observingLayer(observed), { timeout: "60 seconds", excludeTestServices: tr
           const record = yield* settled(mark)
           expect([name, record.status, record.sent]).toEqual([name, "completed", record.planned])
         }
+      }), 20_000)
+
+    it.effect("streamEvents: Partial events, then one Final; Baml.final returns it; stream's last element is the same", () =>
+      Effect.gen(function*() {
+        const mark = marker("events")
+        yield* scriptFor(mark, ScriptedProvider.json(shortResume("Grace Hopper"), { delayMs: 5 }))
+        const events = Array.from(yield* Stream.runCollect(Baml.streamEvents("ExtractResume", { resume: mark })))
+        expect(events.length).toBeGreaterThan(2)
+        expect(events.map((e) => e._tag)).toEqual([...events.slice(1).map(() => "Partial"), "Final"])
+        expect(events.every(Baml.isStreamEvent)).toBe(true)
+        expect(events[events.length - 1]!.value).toEqual(shortResume("Grace Hopper"))
+        const final = yield* Baml.final(Baml.streamEvents("ExtractResume", { resume: mark }))
+        expect(final).toEqual(shortResume("Grace Hopper"))
+        const last = yield* Stream.runLast(Baml.stream("ExtractResume", { resume: mark }))
+        expect(Option.getOrThrow(last)).toEqual(final)
+        expect(Baml.isStreamEvent(final)).toBe(false)
+      }), 20_000)
+
+    it.effect("Baml.final on a stream cut short before its final event dies saying so; the request is aborted", () =>
+      Effect.gen(function*() {
+        const mark = marker("no-final")
+        yield* scriptLong(mark)
+        const exit = yield* Effect.exit(Baml.final(Baml.streamEvents("ExtractResume", { resume: mark }).pipe(Stream.take(2))))
+        expect(Exit.isFailure(exit) && Cause.pretty(exit.cause)).toContain("ended without its final value")
+        const record = yield* settled(mark)
+        expect(record.status).toBe("closed-early")
       }), 20_000)
 
     it.effect("a string function streams text and returns it", () =>

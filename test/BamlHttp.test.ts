@@ -5,6 +5,7 @@ import { HttpRouter, HttpServer, HttpServerRequest } from "effect/http"
 import { Baml, BamlError, BamlHttp } from "effect-baml"
 import { ScriptedProvider } from "effect-baml/testing"
 import * as Http from "node:http"
+import * as Events from "../src/core/streamEvent.js"
 import { marker, scriptFor, scriptLong, settled, shortResume, TestLayer } from "./fixtures.js"
 
 const Provider = ScriptedProvider.ScriptedProvider
@@ -138,6 +139,17 @@ describe("BamlHttp.events", () => {
         { event: "partial", data: 2 },
         { event: "partial", data: 3 },
         { event: "final", data: 3 }
+      ])
+    }), 10_000)
+
+  it.effect("a stream of events (Baml.streamEvents, a generated client's stream) sends its values, the final once", () =>
+    Effect.gen(function*() {
+      const stream = Stream.make(Events.partial({ name: null }), Events.partial({ name: "Ad" }), Events.final({ name: "Ada" }))
+      const events = Array.from(yield* Stream.runCollect(BamlHttp.events(stream)))
+      expect(events).toEqual([
+        { event: "partial", data: { name: null } },
+        { event: "partial", data: { name: "Ad" } },
+        { event: "final", data: { name: "Ada" } }
       ])
     }), 10_000)
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import type * as Engine from "@boundaryml/baml"
-import { Effect, Layer, Option, Stream } from "effect"
-import { BamlRuntime } from "effect-baml"
+import { Effect, Layer, Stream } from "effect"
+import { Baml, BamlRuntime } from "effect-baml"
 import { ScriptedProvider } from "effect-baml/testing"
 import { execFile } from "node:child_process"
 import * as Fs from "node:fs/promises"
@@ -142,10 +142,10 @@ describe("generated client and the names in baml_src", () => {
           const runtime = BamlRuntime.layerFromFiles(client.files, { env: { SCRIPTED_BASE_URL: provider.baseUrl } })
           const called = yield* (client.Names(...values) as Effect.Effect<string, unknown, BamlRuntime.BamlRuntime>)
             .pipe(Effect.provide(recordingArgs(seen).pipe(Layer.provide(runtime))))
-          const streamed = yield* Stream.runLast(
-            client.stream.Names(...values) as Stream.Stream<string, unknown, BamlRuntime.BamlRuntime>
+          const streamed = yield* Baml.final(
+            client.stream.Names(...values) as Stream.Stream<Baml.StreamEvent<string, string>, unknown, BamlRuntime.BamlRuntime>
           ).pipe(Effect.provide(recordingArgs(seen).pipe(Layer.provide(runtime))))
-          return [called, Option.getOrThrow(streamed)]
+          return [called, streamed]
         })
         expect(yield* program.pipe(Effect.provide(ScriptedProvider.layer()))).toEqual(["ok", "ok"])
         expect(seen).toEqual([expected, expected])

@@ -59,13 +59,23 @@ const cli = (args: ReadonlyArray<string>) =>
   })
 
 describe("generated types", () => {
-  it("a call succeeds with the engine's class type, a stream emits the engine's partial type", () => {
+  it("a call succeeds with the engine's class type; a stream's partials have the partial type, its final the final type", () => {
     expectTypeOf(Client.ExtractResume).returns.toEqualTypeOf<
       Effect.Effect<Client.Resume, BamlError.BamlError, BamlRuntime.BamlRuntime>
     >()
-    expectTypeOf<Element<typeof Client.stream.ExtractResume>>().toEqualTypeOf<Client.partial_types.Resume>()
+    expectTypeOf<Element<typeof Client.stream.ExtractResume>>().toEqualTypeOf<
+      Baml.StreamEvent<Client.partial_types.Resume, Client.Resume>
+    >()
+    expectTypeOf<Extract<Element<typeof Client.stream.ExtractResume>, { _tag: "Final" }>["value"]>()
+      .toEqualTypeOf<Client.Resume>()
+    expectTypeOf<Extract<Element<typeof Client.stream.ExtractResume>, { _tag: "Partial" }>["value"]>()
+      .toEqualTypeOf<Client.partial_types.Resume>()
+    // Baml.final: the final value, as the function's final type, not its partial type
+    expectTypeOf(Baml.final(Client.stream.ExtractResume("text"))).toEqualTypeOf<
+      Effect.Effect<Client.Resume, BamlError.BamlError, BamlRuntime.BamlRuntime>
+    >()
     expectTypeOf<Success<typeof Client.Summarize>>().toEqualTypeOf<string>()
-    expectTypeOf<Element<typeof Client.stream.Summarize>>().toEqualTypeOf<string>()
+    expectTypeOf<Element<typeof Client.stream.Summarize>>().toEqualTypeOf<Baml.StreamEvent<string, string>>()
   })
 
   it("arguments keep the BAML declaration's names, order and types, and options are Baml.Options", () => {
@@ -108,7 +118,7 @@ describe("generated types", () => {
     expectTypeOf<Success<typeof Kinds.Classify>>().toEqualTypeOf<Kinds.Color>()
     expectTypeOf<Success<typeof Kinds.Grow>>().toEqualTypeOf<Kinds.Tree | Kinds.Point | null>()
     expectTypeOf<Element<typeof Kinds.stream.Grow>>().toEqualTypeOf<
-      Kinds.partial_types.Tree | Kinds.partial_types.Point | null
+      Baml.StreamEvent<Kinds.partial_types.Tree | Kinds.partial_types.Point | null, Kinds.Tree | Kinds.Point | null>
     >()
     expectTypeOf<Success<typeof Kinds.Look>>().toEqualTypeOf<Kinds.JsonValue>()
     expectTypeOf<Success<typeof Kinds.Count>>().toEqualTypeOf<Array<number>>()
@@ -117,9 +127,11 @@ describe("generated types", () => {
     expectTypeOf<Success<typeof Kinds.Answer>>().toEqualTypeOf<"yes" | "no" | 3 | true>()
     expectTypeOf<Kinds.Profile["shape"]>().toEqualTypeOf<Kinds.Point | Kinds.Circle>()
     expectTypeOf<Kinds.Tree["children"]>().toEqualTypeOf<Array<Kinds.Tree>>()
-    // `@stream.with_state` wraps a field of the partial type, so the final result is not a partial: either comes.
+    // `@stream.with_state` wraps a field of the partial type, so the final result is not a partial: the event says.
     expectTypeOf<Kinds.partial_types.Profile["status"]>().toEqualTypeOf<Kinds.StreamState<string | null>>()
-    expectTypeOf<Element<typeof Kinds.stream.Describe>>().toEqualTypeOf<Kinds.partial_types.Profile | Kinds.Profile>()
+    expectTypeOf<Element<typeof Kinds.stream.Describe>>().toEqualTypeOf<
+      Baml.StreamEvent<Kinds.partial_types.Profile, Kinds.Profile>
+    >()
   })
 
   it.live("types.ts and partial_types.ts are the official client's, byte for byte", () =>
@@ -157,10 +169,14 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("generate
       const typed = yield* Client.ExtractResume(mark)
       const untyped = yield* Baml.call("ExtractResume", { resume: mark })
       const streamed = yield* Stream.runCollect(Client.stream.ExtractResume(mark))
+      const final: Client.Resume = yield* Baml.final(Client.stream.ExtractResume(mark))
       expect(typed).toEqual(shortResume("Grace Hopper"))
       expect(typed).toEqual(untyped)
       expect(streamed.length).toBeGreaterThan(1)
-      expect(streamed[streamed.length - 1]).toEqual(untyped)
+      // partials, then exactly one final, last
+      expect(streamed.map((event) => event._tag)).toEqual([...streamed.slice(1).map(() => "Partial"), "Final"])
+      expect(streamed[streamed.length - 1]?.value).toEqual(untyped)
+      expect(final).toEqual(untyped)
       expect(typed.experience[0]?.company).toBe("Analytical Engines Ltd")
     }), 20_000)
 
@@ -205,7 +221,7 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("generate
       ]).pipe(Effect.provide(runtime))
       expect(typed).toEqual(profile)
       expect(untyped).toEqual(typed)
-      expect(Option.getOrThrow(last)).toEqual(typed)
+      expect(Option.getOrThrow(last)).toMatchObject({ _tag: "Final", value: typed })
       expect(counted).toEqual([1, 2, 3])
       const prompts = (yield* provider.requests).map((r) => r.prompt)
       expect(prompts.filter((p) => p.includes("note=the note choice=a, b first=Red kind=company"))).toHaveLength(3)
@@ -319,7 +335,7 @@ describe("effect-baml generate", () => {
       const effect3 = yield* snapshot(to)
       expect(effect3["index.ts"]).toContain("import { Baml, type BamlError, BamlRuntime } from \"effect-baml/effect3\"")
       expect(effect3["index.ts"]).not.toContain("from \"effect-baml\"")
-      expect(effect3["index.ts"]!.replace("\"effect-baml/effect3\"", "\"effect-baml\"")).toBe(effect4["index.ts"])
+      expect(effect3["index.ts"]!.replaceAll("\"effect-baml/effect3\"", "\"effect-baml\"")).toBe(effect4["index.ts"])
       // http.ts, the browser's client, imports the line's client module and its HttpClient; nothing else differs
       expect(effect3["http.ts"]).toContain("import { BamlClient } from \"effect-baml/effect3/client\"")
       expect(effect3["http.ts"]).toContain("import type { HttpClient } from \"@effect/platform\"")

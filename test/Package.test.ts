@@ -79,6 +79,26 @@ describe("the packed package in a new project", () => {
     expect(files.filter((file) => file.includes("/test/") || file.includes("node_modules"))).toEqual([])
   })
 
+  it("examples/basic as its README runs it, on the packed package: check, then start; no lock file is written", async () => {
+    const dir = await Fs.mkdtemp(Path.join(Os.tmpdir(), "effect-baml-basic-"))
+    await Fs.cp(Path.join(root, "examples", "basic"), dir, {
+      recursive: true,
+      filter: (source) => !source.includes("node_modules") && !source.endsWith("package-lock.json")
+    })
+    // The example installs effect-baml from the repository (file:../..); here, from the packed package.
+    const manifest = JSON.parse(await Fs.readFile(Path.join(dir, "package.json"), "utf8"))
+    manifest.dependencies["effect-baml"] = tarball
+    await Fs.writeFile(Path.join(dir, "package.json"), JSON.stringify(manifest, null, 2))
+    await run(dir, "npm", ["install"])
+    await expect(Fs.access(Path.join(dir, "package-lock.json"))).rejects.toThrow()
+    await run(dir, "npm", ["run", "check"])
+    // An API key in the environment does not make it call OpenAI.
+    const out = await run(dir, "env", ["OPENAI_API_KEY=sk-not-a-real-key", "npm", "start"])
+    expect(out).toContain("Provider: the scripted provider")
+    expect(out).toMatch(/Sunday pancakes, serves 4: 7 ingredients,/)
+    expect(out).toMatch(/the provider sent \d+ of \d+ chunks: the request was closed-early/)
+  }, 600_000)
+
   it.each(lines)(
     "$line: one Effect in the tree, the generated client type-checks with TS 5.9 and TS 7, a call and a left stream run",
     async ({ imports, install, line, major }) => {

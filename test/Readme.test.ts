@@ -1,26 +1,10 @@
 import { expect, it } from "@effect/vitest"
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
 import ts from "typescript"
+import { root, snippets } from "./readme.js"
 
-const root = fileURLToPath(new URL("../", import.meta.url))
 const dir = join(root, ".readme-check")
-
-/** The README's TypeScript blocks, each with the line it starts on. */
-const snippets = (): ReadonlyArray<{ readonly line: number; readonly code: string }> => {
-  const lines = readFileSync(join(root, "README.md"), "utf8").split("\n")
-  const out: Array<{ line: number; code: string }> = []
-  let start: number | undefined
-  lines.forEach((text, i) => {
-    if (start === undefined && text.trim() === "```ts") start = i + 1
-    else if (start !== undefined && text.trim() === "```") {
-      out.push({ line: start + 1, code: lines.slice(start, i).join("\n") })
-      start = undefined
-    }
-  })
-  return out
-}
 
 /**
  * What the README shows but this repository does not have: a user's own BAML function (`ReadReceipt`, with its own
@@ -72,3 +56,13 @@ it("every TypeScript example in the README compiles against the library as it is
   // and the two things the README shows but this repository lacks are still what keeps those examples from compiling
   expect(expected.every((e) => problems.some((p) => e.test(p)))).toBe(true)
 }, 120_000)
+
+it("the BAML client the README's testing section shows is the one baml_src declares for the scripted provider", () => {
+  const readme = readFileSync(join(root, "README.md"), "utf8")
+  const block = /```baml\n(client<llm> Scripted \{[\s\S]*?\n\})\n/.exec(readme)?.[1]
+  expect(block).toBeDefined()
+  const clients = readFileSync(join(root, "baml_src", "clients.baml"), "utf8")
+  for (const line of block!.split("\n").map((l) => l.trim()).filter((l) => l !== "")) {
+    expect(clients, line).toContain(line)
+  }
+})

@@ -270,6 +270,62 @@ layer(ScriptedProvider.layer({ rules: [{ model: "base", script: { reply: "from t
         expect(records[0]).toMatchObject({ status: "completed", sent: 3 })
       }), 10_000)
 
+    // Each provider format: where its request goes, its reply's usage field, and its error body.
+    for (
+      const { body, error, format, path, usage } of [
+        {
+          format: "responses",
+          path: "/responses",
+          body: { model: "m", input: [{ role: "user", content: [{ type: "input_text", text: "Hello" }] }] },
+          usage: (reply: any) => [reply.usage.input_tokens, reply.usage.output_tokens, reply.output[0].content[0].text],
+          error: (reply: any) => reply.error.type
+        },
+        {
+          format: "anthropic-messages",
+          path: "/v1/messages",
+          body: { model: "m", max_tokens: 10, messages: [{ role: "user", content: [{ type: "text", text: "Hello" }] }] },
+          usage: (reply: any) => [reply.usage.input_tokens, reply.usage.output_tokens, reply.content[0].text],
+          error: (reply: any) => reply.error.type
+        },
+        {
+          format: "gemini",
+          path: "/models/m:generateContent",
+          body: { contents: [{ role: "user", parts: [{ text: "Hello" }] }] },
+          usage: (reply: any) => [
+            reply.usageMetadata.promptTokenCount,
+            reply.usageMetadata.candidatesTokenCount,
+            reply.candidates[0].content.parts[0].text
+          ],
+          error: (reply: any) => reply.error.status
+        }
+      ] as const
+    ) {
+      it.effect(`${format}: its path, its reply with its usage, and its error body`, () =>
+        Effect.gen(function*() {
+          const provider = yield* Provider
+          yield* provider.reset
+          yield* provider.script(
+            { match: (prompt) => prompt.includes("fail"), script: { reply: "x", fault: { _tag: "HttpError", status: 429 } } },
+            { script: { reply: "Hello, world!", chunkSize: 4 } }
+          )
+          const post = (json: object) =>
+            Effect.promise(() => fetch(`${provider.baseUrl}${path}`, { method: "POST", body: JSON.stringify(json) }))
+          const ok = yield* post(body)
+          expect(ok.status).toBe(200)
+          expect(usage(yield* Effect.promise(() => ok.json()))).toEqual([2, 4, "Hello, world!"])
+          const failed = yield* post(JSON.parse(JSON.stringify(body).replace("Hello", "fail")))
+          expect(failed.status).toBe(429)
+          expect(error(yield* Effect.promise(() => failed.json()))).toBe(
+            format === "gemini" ? "RESOURCE_EXHAUSTED" : "rate_limit_error"
+          )
+          const records = yield* provider.requests
+          expect(records.map((r) => [r.format, r.model, r.stream, r.status])).toEqual([
+            [format, "m", false, "completed"],
+            [format, "m", false, "failed"]
+          ])
+        }), 10_000)
+    }
+
     it.effect("unknown routes are 404 and bad JSON is 400", () =>
       Effect.gen(function*() {
         const provider = yield* Provider

@@ -15,6 +15,7 @@
  * @since 0.1.0
  */
 import { Metric, MetricBoundaries } from "effect"
+import { durationBoundaries, tokenBoundaries } from "../../src/core/genAi.js"
 
 /**
  * Calls and streams that ended, however they ended.
@@ -219,4 +220,55 @@ export const timeToFirstPartial: Metric.Metric.Histogram<number> = Metric.histog
   "baml.stream.time_to_first_partial",
   MetricBoundaries.exponential({ start: 10, factor: 2, count: 12 }),
   "Milliseconds from the start of a stream to its first partial result"
+)
+
+/**
+ * `gen_ai.client.token.usage` of OpenTelemetry's GenAI conventions: a histogram of the tokens of each call and
+ * stream, once per token type (`gen_ai.token.type`: `input` or `output`), with `gen_ai.operation.name`,
+ * `gen_ai.provider.name`, `gen_ai.request.model` and `gen_ai.response.model` (where known) as labels, so that
+ * dashboards built on the conventions see these calls. Output tokens are recorded whether reported or estimated;
+ * input tokens only when the provider reported them.
+ *
+ * @example
+ * ```ts
+ * import { BamlMetrics } from "effect-baml/effect3"
+ * import { Metric } from "effect"
+ *
+ * const output = Metric.value(BamlMetrics.tokenUsage.pipe(
+ *   Metric.tagged("gen_ai.operation.name", "chat"),
+ *   Metric.tagged("gen_ai.provider.name", "anthropic"),
+ *   Metric.tagged("gen_ai.token.type", "output")
+ * ))
+ * ```
+ * @since 0.2.0
+ * @category metrics
+ */
+export const tokenUsage: Metric.Metric.Histogram<number> = Metric.histogram(
+  "gen_ai.client.token.usage",
+  MetricBoundaries.fromIterable(tokenBoundaries),
+  "Number of input and output tokens used"
+)
+
+/**
+ * `gen_ai.client.operation.duration` of OpenTelemetry's GenAI conventions: seconds from the start of each call or
+ * stream to its end, with `gen_ai.operation.name`, `gen_ai.provider.name`, `gen_ai.request.model` and, for a failure,
+ * `error.type` (the error's tag) as labels.
+ *
+ * @example
+ * ```ts
+ * import { BamlMetrics } from "effect-baml/effect3"
+ * import { Metric } from "effect"
+ *
+ * const duration = Metric.value(BamlMetrics.operationDuration.pipe(
+ *   Metric.tagged("gen_ai.operation.name", "chat"),
+ *   Metric.tagged("gen_ai.provider.name", "openai")
+ * ))
+ * ```
+ * @since 0.2.0
+ * @category metrics
+ */
+export const operationDuration: Metric.Metric.Histogram<number> = Metric.histogram(
+  "gen_ai.client.operation.duration",
+  MetricBoundaries.fromIterable(durationBoundaries),
+  "GenAI operation duration"
 )

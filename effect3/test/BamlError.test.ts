@@ -1,5 +1,5 @@
 import { describe, expect, layer } from "@effect/vitest"
-import { Effect, Schema, Stream } from "effect"
+import { Cause, Effect, Exit, Schema, Stream } from "effect"
 import { Baml, BamlError } from "effect-baml/effect3"
 import { ScriptedProvider } from "effect-baml/effect3/testing"
 import { marker, scriptFor, shortResume, TestLayer } from "./fixtures.js"
@@ -61,6 +61,24 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlErro
         expect(error._tag).toBe("BamlRuntimeError")
         expect(error.message).toContain("NoSuchFunction")
       }
+      // and names the functions that exist, closest first
+      const typo = yield* Effect.flip(Baml.call("Sumarize", { text: "x" }))
+      expect(typo.message).toBe(
+        "There is no BAML function \"Sumarize\" in baml_src. Its functions, closest first: Summarize, Tagline, " +
+          "DescribePet, ExtractResume"
+      )
+    }), 20_000)
+
+  it.effect("a call with no BamlRuntime provided dies saying which layer to provide", () =>
+    Effect.gen(function*() {
+      const missing = Baml.call("Summarize", { text: "x" }) as Effect.Effect<unknown, BamlError.BamlError>
+      // run on its own, outside the layer this file provides
+      const exit = yield* Effect.promise(() => Effect.runPromiseExit(missing))
+      expect(Exit.isFailure(exit)).toBe(true)
+      const text = Exit.isFailure(exit) ? Cause.pretty(exit.cause) : ""
+      expect(text).toContain("need a BamlRuntime")
+      expect(text).toContain("BamlRuntime.layerFromDirectory(\"./baml_src\")")
+      expect(text).toContain("Client.layer")
     }), 20_000)
 
   it.effect("wrong and missing arguments are BamlInvalidArgumentErrors that name the parameter", () =>
@@ -72,7 +90,7 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlErro
       }
       const missing = yield* Effect.flip(Baml.call("ExtractResume", {}))
       expect(missing._tag).toBe("BamlInvalidArgumentError")
-      expect(missing.message).toContain("Missing required parameter: resume")
+      expect(missing.message).toContain("resume is missing (expected string)")
     }), 20_000)
 
   it.effect("an unknown client name in the options is a BamlRuntimeError that lists the known ones", () =>

@@ -5,6 +5,7 @@ import { Cause, Chunk, Effect, Exit, Layer, Logger, Schema, Stream } from "effec
 import { Baml, BamlError, BamlHttp } from "effect-baml/effect3"
 import { ScriptedProvider } from "effect-baml/effect3/testing"
 import * as Http from "node:http"
+import * as Events from "../../src/core/streamEvent.js"
 import { marker, scriptFor, scriptLong, settled, shortResume, TestLayer } from "./fixtures.js"
 
 const Provider = ScriptedProvider.ScriptedProvider
@@ -128,6 +129,17 @@ describe("BamlHttp.events", () => {
         { event: "partial", data: 2 },
         { event: "partial", data: 3 },
         { event: "final", data: 3 }
+      ])
+    }), 10_000)
+
+  it.effect("a stream of events (Baml.streamEvents, a generated client's stream) sends its values, the final once", () =>
+    Effect.gen(function*() {
+      const stream = Stream.make(Events.partial({ name: null }), Events.partial({ name: "Ad" }), Events.final({ name: "Ada" }))
+      const events = Array.from(yield* Stream.runCollect(BamlHttp.events(stream)))
+      expect(events).toEqual([
+        { event: "partial", data: { name: null } },
+        { event: "partial", data: { name: "Ad" } },
+        { event: "final", data: { name: "Ada" } }
       ])
     }), 10_000)
 

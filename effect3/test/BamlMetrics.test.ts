@@ -62,6 +62,29 @@ const metricValue = (
   return sum
 }
 
+/** The count and sum of the histogram `name` over the data points whose attributes include `attributes`. */
+const histogramValue = (
+  collected: ResourceMetrics,
+  name: string,
+  attributes: Readonly<Record<string, string>>
+): { count: number; sum: number } => {
+  const total = { count: 0, sum: 0 }
+  for (const scope of collected.scopeMetrics) {
+    for (const metric of scope.metrics) {
+      if (metric.descriptor.name !== name) continue
+      for (const point of metric.dataPoints) {
+        const matches = Object.entries(attributes).every(([key, value]) => point.attributes[key] === value)
+        const value = point.value as { readonly count?: number; readonly sum?: number }
+        if (matches && typeof value === "object") {
+          total.count += value.count ?? 0
+          total.sum += value.sum ?? 0
+        }
+      }
+    }
+  }
+  return total
+}
+
 const collect = Effect.promise(() => reader.collect()).pipe(Effect.map((result) => result.resourceMetrics))
 
 /** Metric values of `names` for the given tags, read before and after `effect`: what `effect` added. */
@@ -168,6 +191,58 @@ layer(Layer.merge(TestLayer, OtelLayer), { timeout: "60 seconds", excludeTestSer
         })
         expect(span.status.code).toBe(2) // SpanStatusCode.ERROR
       }), 20_000)
+    for (
+      const { client, model, operation, provider } of [
+        { client: "ScriptedAnthropic", model: "scripted-claude", operation: "chat", provider: "anthropic" },
+        { client: "ScriptedGemini", model: "scripted-gemini", operation: "generate_content", provider: "gcp.gemini" }
+      ]
+    ) {
+      it.effect(`spans and metrics carry OpenTelemetry's GenAI names (${provider}): usage, token usage, duration`, () =>
+        Effect.gen(function*() {
+          const mark = marker(`genai-${provider}`)
+          const scripted = yield* Provider
+          yield* scripted.script({
+            match: (p) => p.includes(mark),
+            script: ScriptedProvider.json(shortResume("Ada"), { delayMs: 1, cachedInputTokens: 3 })
+          })
+          const before = yield* collect
+          const { exit, traceId } = yield* traced(
+            Stream.runLast(Baml.stream("ExtractResume", { resume: mark }, { client }))
+          )
+          expect(Exit.isSuccess(exit)).toBe(true)
+          const after = yield* collect
+          const record = yield* settled(mark)
+          const inputTokens = Math.ceil(record.prompt.length / 4)
+          expect(spanOf("Baml.stream ExtractResume", traceId).attributes).toMatchObject({
+            "gen_ai.operation.name": operation,
+            "gen_ai.provider.name": provider,
+            "gen_ai.request.model": model,
+            "gen_ai.response.model": model,
+            "gen_ai.usage.input_tokens": inputTokens,
+            "gen_ai.usage.output_tokens": record.planned,
+            "gen_ai.usage.cache_read.input_tokens": 3,
+            "baml.usage.exact": true,
+            "baml.client": client
+          })
+          const attributes = {
+            "gen_ai.operation.name": operation,
+            "gen_ai.provider.name": provider,
+            "gen_ai.request.model": model
+          }
+          const delta = (name: string, extra: Readonly<Record<string, string>>) => {
+            const [a, b] = [histogramValue(after, name, { ...attributes, ...extra }), histogramValue(before, name, { ...attributes, ...extra })]
+            return { count: a.count - b.count, sum: a.sum - b.sum }
+          }
+          const tokens = "gen_ai.client.token.usage"
+          const responseModel = { "gen_ai.response.model": model }
+          expect(delta(tokens, { ...responseModel, "gen_ai.token.type": "output" })).toEqual({ count: 1, sum: record.planned })
+          expect(delta(tokens, { ...responseModel, "gen_ai.token.type": "input" })).toEqual({ count: 1, sum: inputTokens })
+          const duration = delta("gen_ai.client.operation.duration", {})
+          expect(duration.count).toBe(1)
+          expect(duration.sum).toBeGreaterThan(0)
+          expect(duration.sum).toBeLessThan(60)
+        }), 20_000)
+    }
   })
 
   describe("metrics", () => {

@@ -48,7 +48,7 @@ const ways: Record<string, Run> = {
   "Baml.call": (text, options) => Baml.call("Summarize", { text }, options),
   "Baml.stream": (text, options) => lastOf(Baml.stream("Summarize", { text }, options)),
   "generated call": (text, options) => Client.Summarize(text, options),
-  "generated stream": (text, options) => lastOf(Client.stream.Summarize(text, options))
+  "generated stream": (text, options) => Baml.final(Client.stream.Summarize(text, options))
 }
 const wayNames = Object.keys(ways)
 

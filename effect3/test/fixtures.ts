@@ -171,3 +171,18 @@ export const observingLayer = (observed: Array<Observed>) =>
     BamlRuntime.BamlRuntime,
     Effect.map(BamlRuntime.BamlRuntime, (runtime) => ({ ...runtime, engine: observe(runtime.engine, observed) }))
   ).pipe(Layer.provideMerge(TestLayer))
+
+/**
+ * The BAML clients of baml_src/clients.baml that reach the scripted provider in each provider format it speaks: the
+ * same server, a different `provider` and the same `base_url`.
+ */
+export const providerClients: ReadonlyArray<{
+  readonly format: ScriptedProvider.WireFormat
+  readonly client: string
+  readonly provider: string
+}> = [
+  { format: "chat-completions", client: "Scripted", provider: "openai-generic" },
+  { format: "anthropic-messages", client: "ScriptedAnthropic", provider: "anthropic" },
+  { format: "responses", client: "ScriptedResponses", provider: "openai-responses" },
+  { format: "gemini", client: "ScriptedGemini", provider: "google-ai" }
+]

@@ -5,7 +5,7 @@
  * LLM request; `/api/requests` shows what the scripted provider saw.
  *
  * The LLM is the scripted provider from effect-baml/testing unless `client` names another BAML client (main.ts uses
- * the OpenAI client when OPENAI_API_KEY is set).
+ * the OpenAI client when EFFECT_BAML_REAL_PROVIDER=openai).
  */
 import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
@@ -76,7 +76,7 @@ const routes = (options: Options) => {
 export const BamlLive = (options: Options) =>
   Layer.unwrap(Effect.map(ScriptedProvider.ScriptedProvider, (provider) =>
     BamlRuntime.layerFromDirectory(file("../../baml_src"), {
-      env: { ...process.env, BAML_LOG: process.env.BAML_LOG ?? "warn", SCRIPTED_BASE_URL: provider.baseUrl }
+      env: { ...process.env, SCRIPTED_BASE_URL: provider.baseUrl }
     }))).pipe(
       Layer.provideMerge(ScriptedProvider.layer({
         rules: [{ script: ScriptedProvider.json(reply, { chunkSize: 4, delayMs: options.delayMs ?? 15 }) }]

@@ -232,8 +232,17 @@ const matching = (text: string, open: number): number => {
   return -1
 }
 
-// Splits at the commas that are not inside brackets or string literals.
-const splitTopLevel = (text: string): Array<string> => {
+/**
+ * Splits at the commas that are not inside brackets or string literals (TypeScript or BAML type text, parameter lists).
+ *
+ * @example
+ * ```ts
+ * splitTopLevel("a: map<string, int>, b: \"x, y\"") // ["a: map<string, int>", "b: \"x, y\""]
+ * ```
+ * @since 0.2.0
+ * @category sources
+ */
+export const splitTopLevel = (text: string): Array<string> => {
   const parts: Array<string> = []
   let depth = 0
   let start = 0
@@ -731,18 +740,20 @@ export const render = (input: RenderInput): Record<string, string> => {
     ].join("\n")
   })
   const streams = functions.map((f) => {
-    const d = declaration(f, `${f.name}: `, streamType(`Streamed<${f.partial}, ${f.final}>`), "  ")
+    const d = declaration(f, `${f.name}: `, streamType(`Baml.StreamEvent<${f.partial}, ${f.final}>`), "  ")
     return [
       jsDoc([
-        `Streams the BAML function \`${f.name}\`: partial results, then the final result as the last element.`,
-        "Ending the stream early in any way aborts the LLM request.",
+        `Streams the BAML function \`${f.name}\`: \`Partial\` events while the LLM writes, then one \`Final\` event`,
+        "with the result, typed as the function's final type (`Baml.final` returns it). Ending the stream early in",
+        "any way aborts the LLM request.",
         "",
         "@example",
         "```ts",
-        "import { Effect, Stream } from \"effect\"",
+        "import { Effect } from \"effect\"",
+        `import { Baml } from ${JSON.stringify(libraryModule[input.effect])}`,
         `import * as Client from ${JSON.stringify(client)}`,
         "",
-        ...usage(`Client.stream.${example(f)}`, ["Stream.runLast", "Effect.provide(Client.layer)"]),
+        ...usage(`Client.stream.${example(f)}`, ["Baml.final", "Effect.provide(Client.layer)"]),
         "```"
       ], "  "),
       d.signature,
@@ -763,12 +774,6 @@ export const render = (input: RenderInput): Record<string, string> => {
     "",
     ...(functions.length > 0
       ? [
-        jsDoc([
-          "A stream's element: the engine's partial type, which the final result fits in unless the partial type wraps",
-          "fields (`@stream.with_state`); then the element is either."
-        ], ""),
-        "export type Streamed<Partial, Final> = [Final] extends [Partial] ? Partial : Partial | Final",
-        "",
         "// The core returns `unknown`; the engine's types say what its parser produced for each function.",
         "const callAs = <A>(",
         "  name: string,",
@@ -782,13 +787,13 @@ export const render = (input: RenderInput): Record<string, string> => {
         "  args: Readonly<Record<string, unknown>>,",
         "  options: Baml.Options | undefined",
         `): ${streamType("A")} =>`,
-        `  Baml.stream(name, args, options) as ${streamType("A")}`,
+        `  Baml.streamEvents(name, args, options) as ${streamType("A")}`,
         ""
       ]
       : []),
     ...calls.flatMap((call) => [call, ""]),
     jsDoc([
-      "Every BAML function as a Stream of partial results whose last element is the final result.",
+      "Every BAML function as a Stream of `Partial` events, then one `Final` event with the typed result.",
       "",
       "@example",
       "```ts",

@@ -200,3 +200,10 @@ export const argsProblem = (args: unknown): string | undefined => {
   }
   return undefined
 }
+
+/** What a call or stream dies with when no `BamlRuntime` was provided: which layer to provide. */
+export const missingRuntime =
+  "Baml.call and Baml.stream need a BamlRuntime, and none was provided. Provide one of its layers: " +
+  "BamlRuntime.layerFromDirectory(\"./baml_src\"), BamlRuntime.layerFromFiles(files, { env }), or a generated " +
+  "client's layer (Client.layer), e.g. program.pipe(Effect.provide(BamlRuntime.layerFromDirectory(\"./baml_src\"))); " +
+  "in tests, ScriptedProvider.layerWithRuntime(\"./baml_src\")."

@@ -1,6 +1,8 @@
 // What the engine throws or rejects with, read into plain data: which error it is, and its fields with secrets
 // removed. No Effect here: BamlError.ts turns a report into its tagged error class.
 import * as Engine from "@boundaryml/baml"
+import { distance } from "fastest-levenshtein"
+import type { DeclaredParam, Declarations } from "./declarations.js"
 import { isRecord } from "./isRecord.js"
 import { redact, secretsOf } from "./redact.js"
 
@@ -156,4 +158,84 @@ export const readEngineError = (
     return { _tag: "BamlClientError", message: clean(message) }
   }
   return { _tag: "BamlRuntimeError", message: clean(message), ...diagnostic(message) }
+}
+
+/** What a call knows that the engine's report does not say: which function it asked for, and which exist. */
+export interface CallContext {
+  readonly functionName: string
+  readonly declarations: Declarations
+}
+
+/**
+ * An engine report made to say what to do: an unknown function names the functions that exist, closest first; a
+ * wrong argument names the parameter, the BAML type baml_src declares for it and what was given, in words.
+ */
+export const explain = (report: EngineErrorReport, call: CallContext): EngineErrorReport => {
+  if (report._tag === "BamlRuntimeError") {
+    const unknown = /function '([^']*)' not found/.exec(report.message)
+    if (unknown === null) return report
+    return { ...report, message: unknownFunction(unknown[1]!, call.declarations) }
+  }
+  if (report._tag === "BamlInvalidArgumentError" && /Error: /.test(report.message)) {
+    const params = call.declarations.get(call.functionName)
+    const problems = report.message.split(/\n\s*Error: |^\s*Error: /).map((p) => p.trim()).filter((p) => p !== "")
+    const signature = params === undefined
+      ? ""
+      : ` (it takes ${params.map((p) => `${p.name}: ${p.type}`).join(", ") || "no arguments"})`
+    const lines = problems.map((problem) => argumentProblem(problem, params ?? []))
+    return { ...report, message: `Invalid arguments for ${call.functionName}${signature}: ${lines.join("; ")}` }
+  }
+  return report
+}
+
+const unknownFunction = (name: string, declarations: Declarations): string => {
+  const names = [...declarations.keys()]
+  if (names.length === 0) return `There is no BAML function "${name}" in baml_src.`
+  const lower = name.toLowerCase()
+  const closest = names
+    .map((candidate) => ({ candidate, d: distance(lower, candidate.toLowerCase()) }))
+    .sort((a, b) => a.d - b.d || a.candidate.localeCompare(b.candidate))
+    .map(({ candidate }) => candidate)
+  return `There is no BAML function "${name}" in baml_src. Its functions, closest first: ${closest.join(", ")}`
+}
+
+// The engine's own words for types, and its Rust debug form of the value it was given.
+const engineTypes: Record<string, string> = {
+  "type String": "string",
+  "type Int": "int",
+  "type Float": "float",
+  "type Bool": "bool",
+  array: "a list",
+  map: "a map"
+}
+
+const argumentProblem = (problem: string, params: ReadonlyArray<DeclaredParam>): string => {
+  const missing = /^([^:]+): Missing required parameter/.exec(problem)
+  if (missing !== null) {
+    const param = params.find((p) => p.name === missing[1])
+    return `${missing[1]} is missing${param === undefined ? "" : ` (expected ${param.type})`}`
+  }
+  const field = /^(.+?): Missing required field `([^`]+)` for class (\S+)$/.exec(problem)
+  if (field !== null) return `${field[1]!.replace(/: /g, ".")}.${field[2]} is missing (a field of ${field[3]})`
+  const wrong = /^(.+?): Expected (.+?), got `([\s\S]*)`$/.exec(problem)
+  if (wrong === null) return problem
+  const [, path, expected, got] = wrong as unknown as [string, string, string, string]
+  const param = params.find((p) => p.name === path)
+  const type = param?.type ?? engineTypes[expected] ?? expected.replace(/^class /, "").replace(/^one of .*/s, "another type")
+  return `${path.replace(/: /g, ".")}: expected ${type}, got ${inWords(got.trim())}`
+}
+
+/** The engine's debug form of a value (`Number(42)`, `String("x")`, `Array [...]`) in words. */
+const inWords = (value: string): string => {
+  const scalar = /^(Number|String|Bool)\(([\s\S]*)\)$/.exec(value)
+  if (scalar !== null) {
+    const kind = scalar[1] === "Number" ? "the number" : scalar[1] === "String" ? "the string" : "the boolean"
+    const shown = scalar[2]!.length > 40 ? `${scalar[2]!.slice(0, 40)}…` : scalar[2]
+    return `${kind} ${shown}`
+  }
+  if (value === "Null") return "null"
+  if (value.startsWith("Array")) return "a list"
+  if (value.startsWith("Object")) return "an object"
+  if (/^Media|^Image|^Audio|^Pdf|^Video/.test(value)) return "a media value"
+  return value
 }

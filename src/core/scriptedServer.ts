@@ -1,6 +1,7 @@
 /**
- * The scripted provider's server, with no Effect in it: an OpenAI-compatible chat-completions server on plain
- * `node:http` that plays scripted replies at a scripted pace, injects faults and records what each request received.
+ * The scripted provider's server, with no Effect in it: a server on plain `node:http` that speaks OpenAI chat
+ * completions, the OpenAI Responses API, Anthropic Messages and Google Gemini (each streaming and not, see
+ * `wireFormats.ts`), that plays scripted replies at a scripted pace, injects faults and records what each request received.
  * Each Effect line wraps it in its own service and layer; this module is shared by both.
  *
  * @since 0.1.0
@@ -8,6 +9,9 @@
 import * as Http from "node:http"
 import type { Socket } from "node:net"
 import { setImmediate as immediate, setTimeout as sleep } from "node:timers/promises"
+import { formatOf, formats, type WireFormat } from "./wireFormats.js"
+
+export type { WireFormat } from "./wireFormats.js"
 
 /**
  * A scripted reply: the text, how it is cut into chunks, its pace and an optional fault.
@@ -24,19 +28,30 @@ export interface Script {
   readonly reply: string
   /** Characters per content chunk (default 4). */
   readonly chunkSize?: number
+  /**
+   * The reply cut into chunks as given, instead of by `chunkSize`; they should join into `reply`. E.g. a tokenizer's
+   * tokens, so that the reply streams one token per event, as OpenAI's do, and its usage counts real tokens.
+   */
+  readonly chunks?: ReadonlyArray<string>
   /** Pause between content chunks in milliseconds (default 5; 0 still yields to the event loop). */
   readonly delayMs?: number
   /** Pause before the response starts, in milliseconds (default 0). */
   readonly firstByteDelayMs?: number
-  /** The `finish_reason` of the reply (default "stop"). */
+  /**
+   * The finish reason in the provider's own words (default: "stop" for chat completions, "end_turn" for Anthropic,
+   * "STOP" for Gemini; for the Responses API, any value but "completed" makes the reply `incomplete` with that reason,
+   * e.g. "max_output_tokens").
+   */
   readonly finishReason?: string
+  /** Input tokens the usage reports as read from a cache, in each format's own field (default 0). */
+  readonly cachedInputTokens?: number
   readonly fault?: Fault
 }
 
 /**
  * A fault to inject into a reply.
  *
- * `HttpError` answers with `status` (an OpenAI-shaped JSON error unless `body` is given); with `times`,
+ * `HttpError` answers with `status` (the provider's own JSON error shape unless `body` is given); with `times`,
  * only the first `times` requests answered by the rule fail and later ones play the script.
  * `DropConnection` destroys the socket after `afterChunks` content chunks (a client may see an error or,
  * like undici after `connection: close`, a body that just ends early without `[DONE]`).
@@ -76,6 +91,8 @@ export type Fault =
  * @category models
  */
 export interface ScriptRequest {
+  /** The provider API the request came in on. */
+  readonly format: WireFormat
   readonly model: string
   readonly prompt: string
   readonly index: number
@@ -110,9 +127,11 @@ export interface Rule {
 export interface RequestRecord {
   /** 1, 2, 3 … in arrival order (restarts after `reset`). */
   readonly id: number
+  /** The provider API the request came in on (by its path). */
+  readonly format: WireFormat
   readonly model: string
   readonly stream: boolean
-  /** The text of all messages joined with "\n". */
+  /** The text of all messages (and the system prompt) joined with "\n". */
   readonly prompt: string
   /** The parsed request body. */
   readonly body: unknown
@@ -125,11 +144,16 @@ export interface RequestRecord {
   readonly sent: number
   /** `performance.now()` at each content chunk. */
   readonly chunkTimes: ReadonlyArray<number>
-  /** `failed`: an injected `HttpError`, `DropConnection` or `MalformedSse` ended the reply, or no rule matched. */
+  /**
+   * `completed` as soon as the whole reply is written (before the client can have read it, so a call that has
+   * returned always finds its record completed); `closed-early` when the connection closed first, which the server
+   * learns a moment after the client leaves (wait for it with `settled` or `awaitRequests`); `failed`: an injected
+   * `HttpError`, `DropConnection` or `MalformedSse` ended the reply, or no rule matched.
+   */
   readonly status: "open" | "completed" | "closed-early" | "failed"
   /** The connection closed before the reply was complete (the client left, or the server closed). */
   readonly closedEarly: boolean
-  /** `performance.now()` when the connection closed, either way. */
+  /** `performance.now()` when the connection closed, either way (after `completed`, a moment later). */
   readonly closedAt?: number
 }
 
@@ -162,7 +186,10 @@ export interface Options {
  */
 export interface ScriptedServer {
   readonly port: number
-  /** `http://HOST:PORT/v1`, the `base_url` for an `openai-generic` client. */
+  /**
+   * `http://HOST:PORT/v1`, the `base_url` for a client of any provider it speaks (`openai-generic`, `openai`,
+   * `openai-responses`, `anthropic`, `google-ai`): it answers by the end of the path the engine appends.
+   */
   readonly baseUrl: string
   /** Adds rules that take precedence over every earlier rule. */
   readonly script: (rules: ReadonlyArray<Rule>) => void
@@ -179,17 +206,12 @@ export interface ScriptedServer {
 
 type Entry = { -readonly [K in keyof RequestRecord]: RequestRecord[K] } & { chunkTimes: Array<number> }
 
-const isObject = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null
-
-const textOf = (content: unknown): ReadonlyArray<string> =>
-  typeof content === "string"
-    ? [content]
-    : Array.isArray(content)
-    ? content.flatMap((part) => isObject(part) && typeof part.text === "string" ? [part.text] : [])
-    : []
-
-const errorBody = (message: string, type: string) =>
-  JSON.stringify({ error: { message, type, param: null, code: null } })
+const idPrefix: Readonly<Record<WireFormat, string>> = {
+  "chat-completions": "chatcmpl-",
+  responses: "resp_",
+  "anthropic-messages": "msg_",
+  gemini: ""
+}
 
 const send = (res: Http.ServerResponse, status: number, body: string, headers: Http.OutgoingHttpHeaders = {}) => {
   res.writeHead(status, { "content-type": "application/json", connection: "close", ...headers })
@@ -257,26 +279,26 @@ export const start = (options: Options = {}): Promise<ScriptedServer> => {
     })
     const pause = (ms: number) => ms > 0 ? sleep(ms, undefined, { signal }) : immediate(undefined, { signal })
 
-    const path = (req.url ?? "").split("?")[0]
-    if (req.method !== "POST" || path !== "/v1/chat/completions") {
-      return send(res, 404, errorBody(`no route for ${req.method} ${path}`, "not_found_error"))
+    const path = (req.url ?? "").split("?")[0] ?? ""
+    const wireFormat = req.method === "POST" ? formatOf(path) : undefined
+    if (wireFormat === undefined) {
+      return send(res, 404, formats["chat-completions"].error(404, `no route for ${req.method} ${path}`))
     }
+    const format = formats[wireFormat]
     const chunks: Array<Buffer> = []
     for await (const chunk of req) chunks.push(chunk as Buffer)
     let body: unknown
     try {
       body = JSON.parse(Buffer.concat(chunks).toString("utf8"))
     } catch (error) {
-      return send(res, 400, errorBody(`invalid JSON body: ${String(error)}`, "invalid_request_error"))
+      return send(res, 400, format.error(400, `invalid JSON body: ${String(error)}`))
     }
-    if (!isObject(body) || typeof body.model !== "string" || !Array.isArray(body.messages)) {
-      return send(res, 400, errorBody("expected a body with model and messages", "invalid_request_error"))
-    }
-    const model = body.model
-    const prompt = body.messages.flatMap((message) => isObject(message) ? textOf(message.content) : []).join("\n")
-    const stream = body.stream === true
+    const parsed = format.parse(body, path)
+    if (typeof parsed === "string") return send(res, 400, format.error(400, parsed))
+    const { model, prompt, stream } = parsed
     const current: Entry = {
       id: nextId++,
+      format: wireFormat,
       model,
       stream,
       prompt,
@@ -299,12 +321,12 @@ export const start = (options: Options = {}): Promise<ScriptedServer> => {
     if (rule === undefined) {
       current.status = "failed"
       notify(current)
-      return send(res, 400, errorBody(`no script matches model ${model}`, "invalid_request_error"))
+      return send(res, 400, format.error(400, `no script matches model ${model}`))
     }
     const counter = counters.get(rule) ?? { answered: 0, failed: 0 }
     counters.set(rule, counter)
     const script = typeof rule.script === "function"
-      ? rule.script({ model, prompt, index: counter.answered })
+      ? rule.script({ model, prompt, index: counter.answered, format: wireFormat })
       : rule.script
     counter.answered++
     const fault = script.fault
@@ -313,8 +335,10 @@ export const start = (options: Options = {}): Promise<ScriptedServer> => {
     if (httpError !== undefined) counter.failed++
     const parts = Array.from(script.reply) // code points, so a chunk never splits a surrogate pair
     const size = Math.max(1, script.chunkSize ?? 4)
-    const content = Array.from({ length: Math.ceil(parts.length / size) }, (_, i) =>
-      parts.slice(i * size, (i + 1) * size).join(""))
+    const content = script.chunks !== undefined ? [...script.chunks] : Array.from(
+      { length: Math.ceil(parts.length / size) },
+      (_, i) => parts.slice(i * size, (i + 1) * size).join("")
+    )
     current.planned = content.length
     notify(current)
 
@@ -325,18 +349,22 @@ export const start = (options: Options = {}): Promise<ScriptedServer> => {
       const headers: Http.OutgoingHttpHeaders = httpError.retryAfterSeconds === undefined
         ? {}
         : { "retry-after": String(httpError.retryAfterSeconds) }
-      const type = httpError.status === 429 ? "rate_limit_error" : "server_error"
-      const reply = httpError.body ?? errorBody(`scripted HTTP ${httpError.status}`, type)
+      const reply = httpError.body ?? format.error(httpError.status, `scripted HTTP ${httpError.status}`)
       return send(res, httpError.status, reply, headers)
     }
 
-    const id = `chatcmpl-scripted-${current.id}`
-    const created = Math.floor(Date.now() / 1000)
-    const frame = (choices: ReadonlyArray<unknown>, extra: object = {}) =>
-      `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model, choices, ...extra })}\n\n`
+    const reply = { id: `${idPrefix[wireFormat]}scripted-${current.id}`, model, created: Math.floor(Date.now() / 1000) }
+    // One output token per content chunk; input tokens at four characters a token.
+    const inputTokens = Math.ceil(prompt.length / 4)
+    const counts = {
+      inputTokens,
+      outputTokens: content.length,
+      cachedInputTokens: Math.min(inputTokens, script.cachedInputTokens ?? 0)
+    }
     if (stream) {
       res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "close" })
       res.flushHeaders()
+      res.write(format.open(reply, counts))
     }
     for (let i = 0; i <= content.length; i++) {
       if (i > 0 && i < content.length) await pause(script.delayMs ?? 5)
@@ -346,30 +374,24 @@ export const start = (options: Options = {}): Promise<ScriptedServer> => {
         current.status = "failed"
         notify(current)
         if (fault._tag === "DropConnection") return void req.socket.destroy()
-        if (!stream) return send(res, 200, `{"id":"${id}","choices":[{"message":{"content":`)
-        res.write(`data: {"choices":[{"delta":{"content":\n\n`)
+        if (!stream) return send(res, 200, format.malformedWhole)
+        res.write(format.malformed)
         return void res.end()
       }
       if (i === content.length) break
-      const delta = i === 0 ? { role: "assistant", content: content[i] } : { content: content[i] }
-      if (stream) res.write(frame([{ index: 0, delta, finish_reason: null }]))
+      if (stream) res.write(format.chunk(reply, content[i]!, i, counts))
       current.sent++
       current.chunkTimes.push(performance.now())
       notify(current)
     }
 
-    const finish_reason = script.finishReason ?? "stop"
-    const prompt_tokens = Math.ceil(prompt.length / 4)
-    const usage = { prompt_tokens, completion_tokens: content.length, total_tokens: prompt_tokens + content.length }
-    if (!stream) {
-      const message = { role: "assistant", content: script.reply }
-      const choices = [{ index: 0, message, finish_reason }]
-      return send(res, 200, JSON.stringify({ id, object: "chat.completion", created, model, choices, usage }))
-    }
-    res.write(frame([{ index: 0, delta: {}, finish_reason }]))
-    const streamOptions = body.stream_options
-    if (isObject(streamOptions) && streamOptions.include_usage === true) res.write(frame([], { usage }))
-    res.write("data: [DONE]\n\n")
+    // The reply is complete once it is handed to the socket, in this same tick: a client cannot have read it, and its
+    // caller cannot have resumed, before the record says so. The socket closing comes later and only sets `closedAt`.
+    current.status = "completed"
+    notify(current)
+    const finishReason = script.finishReason ?? format.finishReason
+    if (!stream) return send(res, 200, format.whole(reply, script.reply, finishReason, counts))
+    res.write(format.close(reply, script.reply, finishReason, counts, parsed.includeUsage))
     res.end()
   }
 
@@ -377,7 +399,7 @@ export const start = (options: Options = {}): Promise<ScriptedServer> => {
     handle(req, res).catch((error) => {
       // An abort rejects the pending pause; anything else is a bug worth a visible 500.
       if (res.headersSent || req.socket.destroyed) return void res.destroy()
-      send(res, 500, errorBody(String(error), "server_error"))
+      send(res, 500, formats["chat-completions"].error(500, String(error)))
     })
   })
   server.on("connection", (socket) => {

@@ -1,104 +1,298 @@
-// What one call or stream used, read from the engine's Collector: the provider's own usage report where there is one,
-// otherwise an estimate from the server-sent events the engine received (also for aborted requests, which have no
-// report). No Effect here.
+// What one call or stream used, read from the engine's Collector. The engine's own usage figure is not trusted alone:
+// the usage the provider sent is read back from the raw events (or the response body) in each provider's format, and
+// no count is ever lower than what the events show arrived. No Effect here.
 import type { FunctionLog, LlmCall, LlmStreamCall } from "@boundaryml/baml/native"
+import type { Ending } from "./ending.js"
 import { isRecord } from "./isRecord.js"
 
-/** What one call or stream used, over all its attempts. */
-export interface Usage {
+/** Which of the counts of a {@link Counted} the provider reported; the others are estimates. */
+export interface Reported {
+  readonly inputTokens: boolean
+  readonly outputTokens: boolean
+  readonly cachedInputTokens: boolean
+}
+
+/** What one call or stream used, over all its attempts, as its Collector tells. */
+export interface Counted {
   /** The client that answered, or the last one tried; the `client` option or `unknown` when none was. */
   readonly client: string
+  /** The provider of that client (`openai-generic`, `anthropic`, `google-ai`, …). */
   readonly provider: string | undefined
+  /** The model the request asked for. */
+  readonly requestModel: string | undefined
+  /** The model the provider says answered. */
+  readonly responseModel: string | undefined
+  /** HTTP requests made: 1, plus the retries and fallbacks. */
   readonly attempts: number
-  readonly inputTokens: number | undefined
-  readonly cachedInputTokens: number | undefined
-  /** The provider's count, or the estimate when it reported none. */
+  /** Input tokens, cached ones included; estimated from the request's text where the provider sent no count. */
+  readonly inputTokens: number
+  /** Output tokens; estimated from the text received where the provider sent no count or one lower than that. */
   readonly outputTokens: number
-  /** Whether `outputTokens` is the provider's count. */
-  readonly exact: boolean
+  /** Input tokens read from the provider's cache (a part of `inputTokens`); 0 when not reported. */
+  readonly cachedInputTokens: number
+  readonly reported: Reported
   /** Characters of reply text received. */
   readonly characters: number
+}
+
+/** What one call or stream used and how it ended: what `Baml.withUsage` hands over, and metrics and spans report. */
+export interface Usage extends Counted, Ending {
+  readonly kind: "call" | "stream"
+  readonly functionName: string
+  /** Whether its request was aborted: its consumer left first, or a budget cut it off. */
+  readonly aborted: boolean
+  /** Server-sent events received before the end or the abort (0 for a call). */
+  readonly events: number
+  /** Milliseconds from the start of a stream to its first partial in user code. */
+  readonly timeToFirstPartialMs: number | undefined
+  /** Milliseconds from the start of the call or stream to its end. */
+  readonly durationMs: number
 }
 
 const isStreamCall = (call: LlmCall | LlmStreamCall): call is LlmStreamCall => "sseResponses" in call
 
 const str = (u: unknown): string => typeof u === "string" ? u : ""
+const num = (u: unknown): number | undefined => typeof u === "number" && Number.isFinite(u) ? u : undefined
+const sum = (...values: ReadonlyArray<number | undefined>): number | undefined =>
+  values.every((value) => value === undefined) ? undefined : values.reduce<number>((a, b) => a + (b ?? 0), 0)
+const max = (a: number | undefined, b: number | undefined): number | undefined =>
+  a === undefined ? b : b === undefined ? a : Math.max(a, b)
 
-/** The reply text in one server-sent event, for the providers' streaming formats the engine speaks. */
-const textOfEvent = (event: unknown): string => {
-  if (!isRecord(event)) return ""
+/** The reply text of one event or body, for the formats the engine speaks. */
+const textOf = (json: unknown): string => {
+  if (!isRecord(json)) return ""
   let text = ""
-  if (Array.isArray(event.choices)) {
-    // OpenAI chat completions (and every openai-generic server)
-    for (const choice of event.choices) {
-      if (isRecord(choice) && isRecord(choice.delta)) text += str(choice.delta.content)
+  const parts = (list: unknown) => {
+    if (Array.isArray(list)) for (const part of list) if (isRecord(part)) text += str(part.text)
+  }
+  if (Array.isArray(json.choices)) {
+    // OpenAI chat completions (and every openai-generic server): deltas when streaming, a message when not
+    for (const choice of json.choices) {
+      if (!isRecord(choice)) continue
+      if (isRecord(choice.delta)) text += str(choice.delta.content)
+      if (isRecord(choice.message)) text += str(choice.message.content)
     }
   }
   // Anthropic messages
-  if (event.type === "content_block_delta" && isRecord(event.delta)) text += str(event.delta.text)
+  if (json.type === "content_block_delta" && isRecord(json.delta)) text += str(json.delta.text)
+  if (json.type === "message") parts(json.content)
   // OpenAI responses
-  if (event.type === "response.output_text.delta") text += str(event.delta)
-  if (Array.isArray(event.candidates)) {
+  if (json.type === "response.output_text.delta") text += str(json.delta)
+  if (json.object === "response" && Array.isArray(json.output)) {
+    for (const item of json.output) if (isRecord(item)) parts(item.content)
+  }
+  if (Array.isArray(json.candidates)) {
     // Google AI and Vertex
-    for (const candidate of event.candidates) {
-      if (isRecord(candidate) && isRecord(candidate.content) && Array.isArray(candidate.content.parts)) {
-        for (const part of candidate.content.parts) if (isRecord(part)) text += str(part.text)
-      }
+    for (const candidate of json.candidates) {
+      if (isRecord(candidate) && isRecord(candidate.content)) parts(candidate.content.parts)
     }
   }
   return text
 }
 
-/** Events with reply text, and its characters, over every attempt of a stream. */
-const received = (calls: ReadonlyArray<LlmCall | LlmStreamCall>) => {
-  let contentEvents = 0
-  let characters = 0
-  for (const call of calls) {
-    if (!isStreamCall(call)) continue
-    for (const event of call.sseResponses() ?? []) {
-      let text = ""
-      try {
-        text = textOfEvent(event.json())
-      } catch {
-        // a line that is not JSON (`[DONE]`, a malformed event) carries no reply text
-      }
-      if (text.length > 0) contentEvents++
-      characters += text.length
-    }
-  }
-  return { contentEvents, characters }
+/** A provider's usage report, read from one event or body. */
+interface Counts {
+  input?: number | undefined
+  output?: number | undefined
+  cached?: number | undefined
+  model?: string | undefined
 }
 
 /**
- * Output tokens from what arrived, when the provider did not count them: one per event with text (OpenAI streams one
- * token per event), or one per four characters (English text averages about four characters a token) when that is
- * more, as with providers that send several tokens per event.
+ * The counts in one event or body. Output counts are those that count everything generated so far: chat completions'
+ * `usage`, Anthropic's `message_delta` (its `message_start` says one output token before any is generated),
+ * the Responses API's final `response`, Gemini's `usageMetadata` (on every event).
  */
-const estimate = (contentEvents: number, characters: number): number =>
-  Math.max(contentEvents, Math.ceil(characters / 4))
+const countsOf = (json: unknown): Counts | undefined => {
+  if (!isRecord(json)) return undefined
+  const model = typeof json.model === "string"
+    ? json.model
+    : typeof json.modelVersion === "string"
+    ? json.modelVersion
+    : undefined
+  // Anthropic's first event: the input is counted, the output not yet
+  if (json.type === "message_start" && isRecord(json.message)) {
+    const counts = countsOf(json.message)
+    return counts === undefined ? undefined : { ...counts, output: undefined }
+  }
+  // The Responses API's events carry the response
+  if (isRecord(json.response)) return countsOf(json.response)
+  if (isRecord(json.usageMetadata)) {
+    const usage = json.usageMetadata
+    return {
+      input: num(usage.promptTokenCount),
+      output: sum(num(usage.candidatesTokenCount), num(usage.thoughtsTokenCount)),
+      cached: num(usage.cachedContentTokenCount),
+      model
+    }
+  }
+  if (!isRecord(json.usage)) return model === undefined ? undefined : { model }
+  const usage = json.usage
+  if (usage.prompt_tokens !== undefined || usage.completion_tokens !== undefined) {
+    // OpenAI chat completions
+    const details = usage.prompt_tokens_details
+    return {
+      input: num(usage.prompt_tokens),
+      output: num(usage.completion_tokens),
+      cached: isRecord(details) ? num(details.cached_tokens) : undefined,
+      model
+    }
+  }
+  // The Responses API counts cached tokens among the input tokens; Anthropic counts cache reads and writes apart.
+  const details = usage.input_tokens_details
+  return {
+    input: sum(num(usage.input_tokens), num(usage.cache_read_input_tokens), num(usage.cache_creation_input_tokens)),
+    output: num(usage.output_tokens),
+    cached: isRecord(details) ? num(details.cached_tokens) : num(usage.cache_read_input_tokens),
+    model
+  }
+}
 
-const nullable = (n: number | null | undefined): number | undefined => n === null || n === undefined ? undefined : n
+/** What one attempt received and what the provider reported of it. */
+interface Attempt {
+  readonly counts: Counts
+  readonly contentEvents: number
+  readonly text: string
+}
 
-/** Reads the usage of one call or stream from its log (`null` when the engine has none, or it could not be read). */
-export const readUsage = (log: FunctionLog | null, clientOption: string | undefined): Usage => {
+const readEvents = (call: LlmStreamCall): Attempt => {
+  const counts: Counts = {}
+  let contentEvents = 0
+  let text = ""
+  for (const event of call.sseResponses() ?? []) {
+    let json: unknown
+    try {
+      json = event.json()
+    } catch {
+      // a line that is not JSON (`[DONE]`, a malformed event) carries neither text nor usage
+      continue
+    }
+    const got = textOf(json)
+    if (got.length > 0) contentEvents++
+    text += got
+    const reported = countsOf(json)
+    if (reported === undefined) continue
+    // later events repeat or raise the counts: keep the largest
+    counts.input = max(counts.input, reported.input)
+    counts.output = max(counts.output, reported.output)
+    counts.cached = max(counts.cached, reported.cached)
+    counts.model ??= reported.model
+  }
+  return { counts, contentEvents, text }
+}
+
+const readBody = (call: LlmCall): Attempt => {
+  let json: unknown
+  try {
+    json = call.httpResponse?.body.json()
+  } catch {
+    json = undefined
+  }
+  return { counts: countsOf(json) ?? {}, contentEvents: 0, text: textOf(json) }
+}
+
+/** The text of the request's messages, for an estimate of its input tokens. */
+const requestText = (call: LlmCall | LlmStreamCall): string => {
+  let json: unknown
+  try {
+    json = call.httpRequest?.body.json()
+  } catch {
+    return ""
+  }
+  let text = ""
+  const visit = (u: unknown, key: string | undefined): void => {
+    if (typeof u === "string") {
+      if (key === "text" || key === "content" || key === "input" || key === "system") text += u
+    } else if (Array.isArray(u)) u.forEach((item) => visit(item, key))
+    else if (isRecord(u)) for (const [k, v] of Object.entries(u)) visit(v, k)
+  }
+  visit(json, undefined)
+  return text
+}
+
+const requestModel = (call: LlmCall | LlmStreamCall): string | undefined => {
+  try {
+    const json: unknown = call.httpRequest?.body.json()
+    if (isRecord(json) && typeof json.model === "string") return json.model
+    const match = /\/models\/([^/:]+):/.exec(call.httpRequest?.url ?? "")
+    return match === null ? undefined : decodeURIComponent(match[1]!)
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Tokens in `text` when no provider counted them: one per four characters (English text and JSON average about four
+ * characters a token).
+ */
+export const estimateTokens = (text: string): number => Math.ceil(text.length / 4)
+
+/** One attempt's usage: the provider's counts where they hold, estimates where they are missing or too low. */
+const usageOf = (call: LlmCall | LlmStreamCall, countTokens: (text: string) => number) => {
+  // An attempt the provider refused (a 429, a 500) used nothing.
+  if ((call.httpResponse?.status ?? 200) >= 400) {
+    const reported = { inputTokens: true, outputTokens: true, cachedInputTokens: true }
+    return { input: 0, output: 0, cached: 0, reported, model: undefined, characters: 0 }
+  }
+  const attempt = isStreamCall(call) ? readEvents(call) : readBody(call)
+  const engine = call.usage
+  const { counts } = attempt
+  // One event with text is at least one token; the text's estimate says more when events carry several tokens.
+  const floor = attempt.contentEvents
+  const estimated = Math.max(floor, countTokens(attempt.text))
+  // The provider's count from the events (or body) stands when nothing received contradicts it. Without one, the
+  // engine's stands for a call (its body is whole), and for a stream only where the events do not show more.
+  const fromProvider = counts.output ?? (isStreamCall(call) ? undefined : num(engine?.outputTokens))
+  const engineOutput = num(engine?.outputTokens)
+  const reportedOutput = fromProvider !== undefined && fromProvider >= floor
+    ? max(fromProvider, engineOutput)
+    : engineOutput !== undefined && engineOutput >= floor && engineOutput >= estimated
+    ? engineOutput
+    : undefined
+  const reportedInput = max(counts.input, num(engine?.inputTokens))
+  const reportedCached = counts.cached ?? num(engine?.cachedInputTokens)
+  return {
+    input: reportedInput ?? countTokens(requestText(call)),
+    output: reportedOutput ?? Math.max(estimated, engineOutput ?? 0),
+    cached: reportedCached ?? 0,
+    reported: {
+      inputTokens: reportedInput !== undefined,
+      outputTokens: reportedOutput !== undefined,
+      cachedInputTokens: reportedCached !== undefined
+    },
+    model: counts.model,
+    characters: attempt.text.length
+  }
+}
+
+/**
+ * Reads the usage of one call or stream from its log (`null` when the engine has none, or it could not be read).
+ * Estimates count tokens with `countTokens` (a tokenizer of the model's family, when the runtime was given one).
+ */
+export const readUsage = (
+  log: FunctionLog | null,
+  clientOption: string | undefined,
+  countTokens: (text: string) => number = estimateTokens
+): Counted => {
   const calls = log?.calls ?? []
   const chosen = calls.find((call) => call.selected) ?? calls[calls.length - 1]
-  const usage = log?.usage
-  const reported = nullable(usage?.outputTokens)
+  const attempts = calls.map((call) => usageOf(call, countTokens))
+  const all = (key: keyof Reported) => attempts.length > 0 && attempts.every((attempt) => attempt.reported[key])
+  const total = (key: "input" | "output" | "cached" | "characters") =>
+    attempts.reduce((n, attempt) => n + attempt[key], 0)
+  const last = chosen === undefined ? undefined : attempts[calls.indexOf(chosen)]
+  // A call's reply text: the engine keeps it whole even where the body could not be read.
   const raw = log?.rawLlmResponse ?? undefined
-  // Reading the events back is linear in their number, so it is done once, and only when needed.
-  const got = reported !== undefined && raw !== undefined
-    ? { contentEvents: 0, characters: raw.length }
-    : received(calls)
-  const characters = raw?.length ?? got.characters
   return {
     client: chosen?.clientName ?? clientOption ?? "unknown",
     provider: chosen?.provider,
+    requestModel: chosen === undefined ? undefined : requestModel(chosen),
+    responseModel: last?.model,
     attempts: calls.length,
-    inputTokens: nullable(usage?.inputTokens),
-    cachedInputTokens: nullable(usage?.cachedInputTokens),
-    outputTokens: reported ?? estimate(got.contentEvents, characters),
-    exact: reported !== undefined,
-    characters
+    inputTokens: total("input"),
+    outputTokens: total("output"),
+    cachedInputTokens: total("cached"),
+    reported: { inputTokens: all("inputTokens"), outputTokens: all("outputTokens"), cachedInputTokens: all("cachedInputTokens") },
+    characters: Math.max(total("characters"), raw?.length ?? 0)
   }
 }

@@ -3,14 +3,22 @@
 // reads the usage, charges the budget, and records the metrics and the span's attributes. It stands in no path: the
 // stream decides what to do with what the meter answers, and the trip-wire is the stream's alone.
 import * as Engine from "@boundaryml/baml"
-import { Cause, Effect, Exit, Option } from "effect"
+import { Cause, Context, Effect, Exit, Option } from "effect"
 import type * as Scope from "effect/Scope"
 import { BudgetExceeded } from "../BamlError.js"
+import { BamlRuntime } from "../BamlRuntime.js"
 import * as TokenBudget from "../TokenBudget.js"
 import * as Budget from "../core/budget.js"
 import { endingOf, type Exited, type Settled } from "../core/ending.js"
-import { annotate, record, type Report, streamSpan } from "./telemetry.js"
-import { readUsage, type Usage } from "../core/usage.js"
+import { annotate, record, streamSpan } from "./telemetry.js"
+import { type Counted, readUsage, type Usage } from "../core/usage.js"
+
+/**
+ * Where each call and stream run inside `Baml.withUsage` hands its usage when it ends. Internal: `withUsage` provides
+ * it, the meter reads it.
+ */
+export class UsageSink extends Context.Service<UsageSink, (usage: Usage) => void>()("effect-baml/UsageSink") {}
+import { describe, logAnnotations } from "../core/logging.js"
 
 /** What a call or stream tells its meter. */
 export interface Meter {
@@ -52,6 +60,8 @@ export const meter = (
 ): Effect.Effect<Meter, BudgetExceeded, Scope.Scope> =>
   Effect.gen(function*() {
     const budget = Option.getOrUndefined(yield* Effect.serviceOption(TokenBudget.TokenBudget))
+    const sink = Option.getOrUndefined(yield* Effect.serviceOption(UsageSink))
+    const countTokens = Option.getOrUndefined(yield* Effect.serviceOption(BamlRuntime))?.countTokens
     // A stream's span lives in the stream's own scope; a call runs in its span.
     const span = kind === "stream"
       ? yield* streamSpan(functionName)
@@ -69,33 +79,38 @@ export const meter = (
 
     yield* Effect.addFinalizer((exit) =>
       Effect.suspend(() => {
-        let usage: Usage
+        let counted: Counted
         try {
-          usage = readUsage(collector.last, clientOption)
+          counted = readUsage(collector.last, clientOption, countTokens)
         } catch {
           // The engine's records are read natively; if that fails, the call's outcome still counts, without usage.
-          usage = readUsage(null, clientOption)
+          counted = readUsage(null, clientOption, countTokens)
         }
         const ending = endingOf(kind, started, settled, exitedOf(exit))
-        const report: Report = {
-          ...usage,
+        const usage: Usage = {
+          ...counted,
           ...ending,
           kind,
           functionName,
           aborted: ending.outcome === "interrupted" || cut,
-          chunks: ticks,
-          timeToFirstPartial: firstPartialAt === undefined ? undefined : firstPartialAt - startedAt
+          events: ticks,
+          timeToFirstPartialMs: firstPartialAt === undefined ? undefined : firstPartialAt - startedAt,
+          durationMs: performance.now() - startedAt
         }
         // Live counting charged one token per event; the provider's count (or the estimate) replaces it.
+        // Input tokens are charged once the provider has counted them (an aborted request has no count).
         budget?.unsafeAdd({
-          inputTokens: usage.inputTokens,
-          cachedInputTokens: usage.cachedInputTokens,
+          inputTokens: usage.reported.inputTokens ? usage.inputTokens : 0,
+          cachedInputTokens: usage.reported.cachedInputTokens ? usage.cachedInputTokens : 0,
           outputTokens: usage.outputTokens - charged
         })
-        if (span !== undefined) annotate(span, report)
+        if (span !== undefined) annotate(span, usage)
+        sink?.(usage)
         // The engine keeps every event of the call until its Collectors let go of it.
         collector.clear()
-        return record(report)
+        // Debug: the outcome reaches the caller as a value; the line is for reading along, at the Logger's level.
+        const log = Effect.logDebug(describe(usage)).pipe(Effect.annotateLogs(logAnnotations(usage)))
+        return Effect.andThen(record(usage), log)
       })
     )
 

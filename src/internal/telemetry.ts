@@ -2,20 +2,8 @@
 import { Context, Effect, Metric } from "effect"
 import type * as Tracer from "effect/Tracer"
 import * as BamlMetrics from "../BamlMetrics.js"
-import type { Ending } from "../core/ending.js"
+import { metricAttributes, metricKey, spanAttributes } from "../core/genAi.js"
 import type { Usage } from "../core/usage.js"
-
-/** What one call or stream used and how it ended. */
-export interface Report extends Usage, Ending {
-  readonly kind: "call" | "stream"
-  readonly functionName: string
-  /** Whether its request was aborted: its consumer left first, or a budget cut it off. */
-  readonly aborted: boolean
-  /** Server-sent events received. */
-  readonly chunks: number
-  /** Milliseconds from the start of a stream to its first partial in user code. */
-  readonly timeToFirstPartial: number | undefined
-}
 
 /**
  * The attributes of one data point, one record per distinct set: a metric caches its series key for the last
@@ -24,7 +12,7 @@ export interface Report extends Usage, Ending {
  */
 const attributeSets = new Map<string, Readonly<Record<string, string>>>()
 
-const attributesOf = (report: Report, error?: string): Readonly<Record<string, string>> => {
+const attributesOf = (report: Usage, error?: string): Readonly<Record<string, string>> => {
   const key = JSON.stringify([report.functionName, report.client, report.kind, error])
   let attributes = attributeSets.get(key)
   if (attributes === undefined) {
@@ -40,8 +28,25 @@ const attributesOf = (report: Report, error?: string): Readonly<Record<string, s
   return attributes
 }
 
+/** The GenAI conventions' attributes of one call or stream's metrics, one record per distinct set (as above). */
+const genAiSets = new Map<string, Readonly<Record<string, string>>>()
+
+const genAiAttributesOf = (
+  usage: Usage,
+  extra: { readonly tokenType?: "input" | "output"; readonly errorType?: string | undefined }
+): Readonly<Record<string, string>> => {
+  const key = metricKey(usage, extra)
+  let attributes = genAiSets.get(key)
+  if (attributes === undefined) {
+    if (genAiSets.size >= 1_000) genAiSets.clear()
+    attributes = Object.fromEntries(metricAttributes(usage, extra))
+    genAiSets.set(key, attributes)
+  }
+  return attributes
+}
+
 /** Updates the metrics of one call or stream, with the fiber's own metric attributes under ours. */
-export const record = (report: Report): Effect.Effect<void> =>
+export const record = (report: Usage): Effect.Effect<void> =>
   Effect.flatMap(Effect.context<never>(), (context) =>
     Effect.sync(() => {
       const fiberAttributes = Context.get(context, Metric.CurrentMetricAttributes)
@@ -60,39 +65,41 @@ export const record = (report: Report): Effect.Effect<void> =>
       if (report.error !== undefined) {
         BamlMetrics.failures.updateUnsafe(1, withFiber(attributesOf(report, report.error)))
       }
-      add(BamlMetrics.inputTokens, report.inputTokens)
+      // Input tokens are counted where the provider counted them; output tokens, reported or estimated, always.
+      if (report.reported.inputTokens) add(BamlMetrics.inputTokens, report.inputTokens)
       add(BamlMetrics.outputTokens, report.outputTokens)
-      add(BamlMetrics.cachedInputTokens, report.cachedInputTokens)
+      if (report.reported.cachedInputTokens) add(BamlMetrics.cachedInputTokens, report.cachedInputTokens)
+      if (report.attempts > 0) {
+        if (report.reported.inputTokens) {
+          BamlMetrics.tokenUsage.updateUnsafe(
+            report.inputTokens,
+            withFiber(genAiAttributesOf(report, { tokenType: "input" }))
+          )
+        }
+        BamlMetrics.tokenUsage.updateUnsafe(
+          report.outputTokens,
+          withFiber(genAiAttributesOf(report, { tokenType: "output" }))
+        )
+      }
+      BamlMetrics.operationDuration.updateUnsafe(
+        report.durationMs / 1000,
+        withFiber(genAiAttributesOf(report, { errorType: report.error }))
+      )
       if (report.aborted) {
         add(BamlMetrics.abortedOutputTokens, report.outputTokens)
         add(BamlMetrics.abortedCharacters, report.characters)
       }
-      if (report.timeToFirstPartial !== undefined) {
-        BamlMetrics.timeToFirstPartial.updateUnsafe(report.timeToFirstPartial, tagged)
+      if (report.timeToFirstPartialMs !== undefined) {
+        BamlMetrics.timeToFirstPartial.updateUnsafe(report.timeToFirstPartialMs, tagged)
       }
     }))
 
 /** Sets the span attributes of one call or stream. */
-export const annotate = (span: Tracer.Span, report: Report): void => {
+export const annotate = (span: Tracer.Span, report: Usage): void => {
   const set = (key: string, value: unknown) => {
     if (value !== undefined) span.attribute(key, value)
   }
-  set("baml.client", report.client)
-  set("baml.provider", report.provider)
-  set("baml.attempts", report.attempts)
-  set("baml.outcome", report.outcome)
-  set("baml.error", report.error)
-  set("baml.aborted", report.aborted)
-  set("gen_ai.usage.input_tokens", report.inputTokens)
-  set("gen_ai.usage.output_tokens", report.outputTokens)
-  set("baml.usage.cached_input_tokens", report.cachedInputTokens)
-  set("baml.usage.exact", report.exact)
-  set("baml.received.chunks", report.chunks)
-  set("baml.received.characters", report.characters)
-  set(
-    "baml.time_to_first_partial_ms",
-    report.timeToFirstPartial === undefined ? undefined : Math.round(report.timeToFirstPartial)
-  )
+  for (const [key, value] of spanAttributes(report)) set(key, value)
 }
 
 const spanOptions = (functionName: string) => ({

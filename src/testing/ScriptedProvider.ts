@@ -1,5 +1,6 @@
 /**
- * An OpenAI-compatible chat-completions server that plays scripted replies at a scripted pace, injects
+ * A provider that speaks OpenAI chat completions, the OpenAI Responses API, Anthropic Messages and Google Gemini
+ * (streaming and not, each with its own usage events and error bodies), plays scripted replies at a scripted pace, injects
  * faults and records what each request received, for offline tests and demos. The server itself has no Effect in
  * it; this module makes it a scoped service.
  *
@@ -9,6 +10,8 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
+import type { BamlRuntimeError } from "../BamlError.js"
+import * as BamlRuntime from "../BamlRuntime.js"
 import * as Server from "../core/scriptedServer.js"
 
 /**
@@ -55,6 +58,22 @@ export type Fault = Server.Fault
  * @category models
  */
 export type ScriptRequest = Server.ScriptRequest
+
+/**
+ * The provider APIs the scripted provider answers: `chat-completions` (`openai`, `openai-generic`), `responses`
+ * (`openai-responses`), `anthropic-messages` (`anthropic`) and `gemini` (`google-ai`). A BAML client of any of these
+ * providers reaches it with `base_url` set to the provider's `baseUrl`; each request's record says which it used.
+ *
+ * @example
+ * ```ts
+ * import type { ScriptedProvider } from "effect-baml/testing"
+ *
+ * const anthropicOnly = (request: ScriptedProvider.ScriptRequest) => request.format === "anthropic-messages"
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export type WireFormat = Server.WireFormat
 
 /**
  * A routing rule: it answers requests for `model` (if given) whose prompt satisfies `match` (if given).
@@ -118,13 +137,26 @@ export type Options = Server.Options
  */
 export interface Service {
   readonly port: number
-  /** `http://HOST:PORT/v1`, the `base_url` for an `openai-generic` client. */
+  /**
+   * `http://HOST:PORT/v1`, the `base_url` for a BAML client of any provider it speaks (`openai-generic`, `openai`,
+   * `openai-responses`, `anthropic`, `google-ai`).
+   */
   readonly baseUrl: string
   /** Adds rules that take precedence over every earlier rule. */
   readonly script: (...rules: ReadonlyArray<Rule>) => Effect.Effect<void>
   /** Drops the added rules (keeping the initial ones), the records and the rules' counters. */
   readonly reset: Effect.Effect<void>
+  /**
+   * The records as they are now. A call or stream that has returned finds its request `completed` (or `failed`); a
+   * request its consumer left (an interrupt, `Stream.take`) is `open` until the provider sees the connection close,
+   * a moment later: read those through `settled`.
+   */
   readonly requests: Effect.Effect<ReadonlyArray<RequestRecord>>
+  /**
+   * The records once no request is `open`: each has completed, failed or been closed early. Use it after an early
+   * exit, before reading what the provider saw; it waits for as long as a request stays open.
+   */
+  readonly settled: Effect.Effect<ReadonlyArray<RequestRecord>>
   /** Sockets currently connected to the server. */
   readonly openSockets: Effect.Effect<number>
   /** Waits until the records satisfy `predicate`, re-checking on every record change. */
@@ -211,7 +243,8 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
       reset: Effect.sync(server.reset),
       requests: Effect.sync(server.requests),
       openSockets: Effect.sync(server.openSockets),
-      awaitRequests: awaitRequests(server)
+      awaitRequests: awaitRequests(server),
+      settled: awaitRequests(server)((records) => records.every((record) => record.status !== "open"))
     })
   )
 
@@ -228,6 +261,47 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
  * @category layers
  */
 export const layer = (options?: Options): Layer.Layer<ScriptedProvider> => Layer.effect(ScriptedProvider, make(options))
+
+/**
+ * The provider and, beside it, the engine loaded from a baml_src directory with `env.SCRIPTED_BASE_URL` set to the
+ * provider's address (over `options.env`, or the process environment): what a test of your own BAML functions
+ * provides. Point their client at it in baml_src:
+ *
+ * ```baml
+ * client<llm> Scripted {
+ *   provider openai-generic
+ *   options {
+ *     base_url env.SCRIPTED_BASE_URL
+ *     model "scripted"
+ *   }
+ * }
+ * ```
+ *
+ * @example
+ * ```ts
+ * import { Baml } from "effect-baml"
+ * import { ScriptedProvider } from "effect-baml/testing"
+ * import { Effect } from "effect"
+ *
+ * const test = Effect.gen(function*() {
+ *   const provider = yield* ScriptedProvider.ScriptedProvider
+ *   yield* provider.script({ script: ScriptedProvider.json({ name: "Ada", skills: [], experience: [] }) })
+ *   return yield* Baml.call("ExtractResume", { resume: "Ada" })
+ * }).pipe(Effect.provide(ScriptedProvider.layerWithRuntime("baml_src")))
+ * ```
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerWithRuntime = (
+  directory: string,
+  options?: Options & BamlRuntime.Options
+): Layer.Layer<ScriptedProvider | BamlRuntime.BamlRuntime, BamlRuntimeError> =>
+  Layer.unwrap(
+    Effect.map(ScriptedProvider, (provider) =>
+      BamlRuntime.layerFromDirectory(directory, {
+        env: { ...(options?.env ?? process.env), SCRIPTED_BASE_URL: provider.baseUrl }
+      }))
+  ).pipe(Layer.provideMerge(layer(options)))
 
 /**
  * A script whose reply is `value` as pretty-printed JSON (as models write it), optionally in a json fence.

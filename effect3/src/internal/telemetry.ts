@@ -2,21 +2,9 @@
 import { Array as Arr, Effect, FiberRef, MetricLabel } from "effect"
 import type { Metric } from "effect"
 import type * as Tracer from "effect/Tracer"
-import type { Ending } from "../../../src/core/ending.js"
+import { metricAttributes, metricKey, spanAttributes } from "../../../src/core/genAi.js"
 import type { Usage } from "../../../src/core/usage.js"
 import * as BamlMetrics from "../BamlMetrics.js"
-
-/** What one call or stream used and how it ended. */
-export interface Report extends Usage, Ending {
-  readonly kind: "call" | "stream"
-  readonly functionName: string
-  /** Whether its request was aborted: its consumer left first, or a budget cut it off. */
-  readonly aborted: boolean
-  /** Server-sent events received. */
-  readonly chunks: number
-  /** Milliseconds from the start of a stream to its first partial in user code. */
-  readonly timeToFirstPartial: number | undefined
-}
 
 /**
  * The labels of one data point, one array per distinct set: a metric keeps a cache of its data points keyed by the
@@ -25,7 +13,7 @@ export interface Report extends Usage, Ending {
  */
 const labelSets = new Map<string, ReadonlyArray<MetricLabel.MetricLabel>>()
 
-const labelsOf = (report: Report, error?: string): ReadonlyArray<MetricLabel.MetricLabel> => {
+const labelsOf = (report: Usage, error?: string): ReadonlyArray<MetricLabel.MetricLabel> => {
   const key = JSON.stringify([report.functionName, report.client, report.kind, error])
   let labels = labelSets.get(key)
   if (labels === undefined) {
@@ -41,8 +29,25 @@ const labelsOf = (report: Report, error?: string): ReadonlyArray<MetricLabel.Met
   return labels
 }
 
+/** The GenAI conventions' labels of one call or stream's metrics, one array per distinct set (as above). */
+const genAiSets = new Map<string, ReadonlyArray<MetricLabel.MetricLabel>>()
+
+const genAiLabelsOf = (
+  usage: Usage,
+  extra: { readonly tokenType?: "input" | "output"; readonly errorType?: string | undefined }
+): ReadonlyArray<MetricLabel.MetricLabel> => {
+  const key = metricKey(usage, extra)
+  let labels = genAiSets.get(key)
+  if (labels === undefined) {
+    if (genAiSets.size >= 1_000) genAiSets.clear()
+    labels = metricAttributes(usage, extra).map(([key, value]) => MetricLabel.make(key, value))
+    genAiSets.set(key, labels)
+  }
+  return labels
+}
+
 /** Updates the metrics of one call or stream, with the fiber's own metric labels (`Effect.labelMetrics`) after ours. */
-export const record = (report: Report): Effect.Effect<void> =>
+export const record = (report: Usage): Effect.Effect<void> =>
   Effect.flatMap(FiberRef.get(FiberRef.currentMetricLabels), (fiberLabels) =>
     Effect.sync(() => {
       const withFiber = (labels: ReadonlyArray<MetricLabel.MetricLabel>) =>
@@ -56,39 +61,38 @@ export const record = (report: Report): Effect.Effect<void> =>
       if (report.error !== undefined) {
         BamlMetrics.failures.unsafeUpdate(1, withFiber(labelsOf(report, report.error)))
       }
-      add(BamlMetrics.inputTokens, report.inputTokens)
+      // Input tokens are counted where the provider counted them; output tokens, reported or estimated, always.
+      if (report.reported.inputTokens) add(BamlMetrics.inputTokens, report.inputTokens)
       add(BamlMetrics.outputTokens, report.outputTokens)
-      add(BamlMetrics.cachedInputTokens, report.cachedInputTokens)
+      if (report.reported.cachedInputTokens) add(BamlMetrics.cachedInputTokens, report.cachedInputTokens)
+      if (report.attempts > 0) {
+        if (report.reported.inputTokens) {
+          BamlMetrics.tokenUsage.unsafeUpdate(report.inputTokens, withFiber(genAiLabelsOf(report, { tokenType: "input" })))
+        }
+        BamlMetrics.tokenUsage.unsafeUpdate(
+          report.outputTokens,
+          withFiber(genAiLabelsOf(report, { tokenType: "output" }))
+        )
+      }
+      BamlMetrics.operationDuration.unsafeUpdate(
+        report.durationMs / 1000,
+        withFiber(genAiLabelsOf(report, { errorType: report.error }))
+      )
       if (report.aborted) {
         add(BamlMetrics.abortedOutputTokens, report.outputTokens)
         add(BamlMetrics.abortedCharacters, report.characters)
       }
-      if (report.timeToFirstPartial !== undefined) {
-        BamlMetrics.timeToFirstPartial.unsafeUpdate(report.timeToFirstPartial, labels)
+      if (report.timeToFirstPartialMs !== undefined) {
+        BamlMetrics.timeToFirstPartial.unsafeUpdate(report.timeToFirstPartialMs, labels)
       }
     }))
 
 /** Sets the span attributes of one call or stream. */
-export const annotate = (span: Tracer.Span, report: Report): void => {
+export const annotate = (span: Tracer.Span, report: Usage): void => {
   const set = (key: string, value: unknown) => {
     if (value !== undefined) span.attribute(key, value)
   }
-  set("baml.client", report.client)
-  set("baml.provider", report.provider)
-  set("baml.attempts", report.attempts)
-  set("baml.outcome", report.outcome)
-  set("baml.error", report.error)
-  set("baml.aborted", report.aborted)
-  set("gen_ai.usage.input_tokens", report.inputTokens)
-  set("gen_ai.usage.output_tokens", report.outputTokens)
-  set("baml.usage.cached_input_tokens", report.cachedInputTokens)
-  set("baml.usage.exact", report.exact)
-  set("baml.received.chunks", report.chunks)
-  set("baml.received.characters", report.characters)
-  set(
-    "baml.time_to_first_partial_ms",
-    report.timeToFirstPartial === undefined ? undefined : Math.round(report.timeToFirstPartial)
-  )
+  for (const [key, value] of spanAttributes(report)) set(key, value)
 }
 
 const spanOptions = (functionName: string) => ({

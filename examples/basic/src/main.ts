@@ -5,8 +5,8 @@
  * 2. ExtractRecipe as a Stream of partial recipes, stopped as soon as two steps are known: ending the stream aborts
  *    the request, and the provider's record shows how much of the reply was never generated.
  *
- * Offline by default: the scripted provider from effect-baml/testing plays the model. With OPENAI_API_KEY set, the
- * OpenAI client from baml_src/clients.baml answers instead.
+ * Offline by default, even with OPENAI_API_KEY set: the scripted provider from effect-baml/testing plays the model.
+ * With EFFECT_BAML_REAL_PROVIDER=openai (and OPENAI_API_KEY), the OpenAI client from baml_src/clients.baml answers.
  */
 import { Cause, Console, Effect, Fiber, Layer, Option, Stream } from "effect"
 import { BamlRuntime } from "effect-baml"
@@ -43,16 +43,17 @@ const reply: Recipes.Recipe = {
   ]
 }
 
-const openAi = (process.env.OPENAI_API_KEY ?? "") !== ""
+// A real provider only when asked for by name: an API key in the environment alone spends nothing.
+const choice = process.env.EFFECT_BAML_REAL_PROVIDER ?? ""
+if (choice !== "" && choice !== "openai") throw new Error(`EFFECT_BAML_REAL_PROVIDER=${choice}: only "openai" is known`)
+const openAi = choice === "openai"
 const options = openAi ? { client: "OpenAI" } : {}
-// The engine logs every prompt at its default level, and a cancelled request as a warning.
-const quiet = { BAML_LOG: process.env.BAML_LOG ?? "error" }
 
 // Offline, the engine is loaded from the sources embedded in the generated client and pointed at the provider.
 const Offline = Layer.unwrap(
   Effect.map(ScriptedProvider.ScriptedProvider, (provider) =>
     BamlRuntime.layerFromFiles(Recipes.files, {
-      env: { ...process.env, ...quiet, SCRIPTED_BASE_URL: provider.baseUrl }
+      env: { ...process.env, SCRIPTED_BASE_URL: provider.baseUrl }
     }))
 ).pipe(
   Layer.provideMerge(ScriptedProvider.layer({
@@ -63,10 +64,15 @@ const Offline = Layer.unwrap(
   }))
 )
 
-// Online, the generated `layer` needs nothing else: it reads OPENAI_API_KEY (and BAML_LOG) from the environment.
+// Online, the generated `layer` needs nothing else: it reads OPENAI_API_KEY from the environment.
 const Online = Recipes.layer
 
 const program = Effect.gen(function*() {
+  yield* Console.log(
+    openAi
+      ? "Provider: OpenAI (gpt-4o-mini), because EFFECT_BAML_REAL_PROVIDER=openai: this spends tokens\n"
+      : "Provider: the scripted provider (offline, no tokens spent; EFFECT_BAML_REAL_PROVIDER=openai uses OpenAI)\n"
+  )
   yield* Console.log(`1. Recipes.ExtractRecipe(text), then Recipes.RateDifficulty(recipe, "a beginner")`)
   const recipe = yield* Recipes.ExtractRecipe(text, options)
   const difficulty = yield* Recipes.RateDifficulty(recipe, "a beginner", options)
@@ -75,7 +81,9 @@ const program = Effect.gen(function*() {
 
   yield* Console.log(`\n2. Recipes.stream.ExtractRecipe(text), until the first two steps are complete`)
   const partial = yield* Recipes.stream.ExtractRecipe(text, options).pipe(
-    // Each element is a `partial_types.Recipe`: fields still being written are null, lists still growing.
+    // Each element is an event: `Partial`, a `partial_types.Recipe` (fields still being written are null, lists still
+    // growing), then one `Final`, a `Recipe`. Here only the recipe so far matters; `Baml.final` would give the Recipe.
+    Stream.map((event) => event.value),
     Stream.changesWith((a, b) =>
       a.title === b.title && a.ingredients.length === b.ingredients.length && a.steps.length === b.steps.length
     ),
@@ -90,7 +98,8 @@ const program = Effect.gen(function*() {
   yield* Console.log(`   first steps: ${steps.join(" ")}`)
   const provider = yield* Effect.serviceOption(ScriptedProvider.ScriptedProvider)
   if (Option.isNone(provider)) return
-  const records = yield* provider.value.awaitRequests((rs) => rs.length >= 3 && rs[2]!.status !== "open")
+  // The request the stream left closes a moment later, when the provider sees the connection go.
+  const records = yield* provider.value.settled
   const { planned, sent, status } = records[2]!
   yield* Console.log(`   the provider sent ${sent} of ${planned} chunks: the request was ${status}`)
 }).pipe(Effect.provide(openAi ? Online : Offline))

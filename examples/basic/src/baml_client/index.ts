@@ -14,12 +14,6 @@ export * from "./types.js"
 export type { partial_types, StreamState } from "./partial_types.js"
 export { files } from "./sources.js"
 
-/**
- * A stream's element: the engine's partial type, which the final result fits in unless the partial type wraps
- * fields (`@stream.with_state`); then the element is either.
- */
-export type Streamed<Partial, Final> = [Final] extends [Partial] ? Partial : Partial | Final
-
 // The core returns `unknown`; the engine's types say what its parser produced for each function.
 const callAs = <A>(
   name: string,
@@ -33,7 +27,7 @@ const streamAs = <A>(
   args: Readonly<Record<string, unknown>>,
   options: Baml.Options | undefined
 ): Stream.Stream<A, BamlError.BamlError, BamlRuntime.BamlRuntime> =>
-  Baml.stream(name, args, options) as Stream.Stream<A, BamlError.BamlError, BamlRuntime.BamlRuntime>
+  Baml.streamEvents(name, args, options) as Stream.Stream<A, BamlError.BamlError, BamlRuntime.BamlRuntime>
 
 /**
  * Calls the BAML function `ExtractRecipe`. Interrupting the fiber aborts the LLM request.
@@ -71,7 +65,7 @@ export const RateDifficulty = (
   callAs("RateDifficulty", { recipe, cook }, options)
 
 /**
- * Every BAML function as a Stream of partial results whose last element is the final result.
+ * Every BAML function as a Stream of `Partial` events, then one `Final` event with the typed result.
  *
  * @example
  * ```ts
@@ -83,40 +77,52 @@ export const RateDifficulty = (
  */
 export const stream = {
   /**
-   * Streams the BAML function `ExtractRecipe`: partial results, then the final result as the last element.
-   * Ending the stream early in any way aborts the LLM request.
+   * Streams the BAML function `ExtractRecipe`: `Partial` events while the LLM writes, then one `Final` event
+   * with the result, typed as the function's final type (`Baml.final` returns it). Ending the stream early in
+   * any way aborts the LLM request.
    *
    * @example
    * ```ts
-   * import { Effect, Stream } from "effect"
+   * import { Effect } from "effect"
+   * import { Baml } from "effect-baml"
    * import * as Client from "./baml_client/index.js"
    *
-   * const program = Client.stream.ExtractRecipe(text).pipe(Stream.runLast, Effect.provide(Client.layer))
+   * const program = Client.stream.ExtractRecipe(text).pipe(Baml.final, Effect.provide(Client.layer))
    * ```
    */
   ExtractRecipe: (
     text: string,
     options?: Baml.Options
-  ): Stream.Stream<Streamed<partial_types.Recipe, types.Recipe>, BamlError.BamlError, BamlRuntime.BamlRuntime> =>
+  ): Stream.Stream<
+    Baml.StreamEvent<partial_types.Recipe, types.Recipe>,
+    BamlError.BamlError,
+    BamlRuntime.BamlRuntime
+  > =>
     streamAs("ExtractRecipe", { text }, options),
 
   /**
-   * Streams the BAML function `RateDifficulty`: partial results, then the final result as the last element.
-   * Ending the stream early in any way aborts the LLM request.
+   * Streams the BAML function `RateDifficulty`: `Partial` events while the LLM writes, then one `Final` event
+   * with the result, typed as the function's final type (`Baml.final` returns it). Ending the stream early in
+   * any way aborts the LLM request.
    *
    * @example
    * ```ts
-   * import { Effect, Stream } from "effect"
+   * import { Effect } from "effect"
+   * import { Baml } from "effect-baml"
    * import * as Client from "./baml_client/index.js"
    *
-   * const program = Client.stream.RateDifficulty(recipe, cook).pipe(Stream.runLast, Effect.provide(Client.layer))
+   * const program = Client.stream.RateDifficulty(recipe, cook).pipe(Baml.final, Effect.provide(Client.layer))
    * ```
    */
   RateDifficulty: (
     recipe: types.Recipe,
     cook: string,
     options?: Baml.Options
-  ): Stream.Stream<Streamed<types.Difficulty, types.Difficulty>, BamlError.BamlError, BamlRuntime.BamlRuntime> =>
+  ): Stream.Stream<
+    Baml.StreamEvent<types.Difficulty, types.Difficulty>,
+    BamlError.BamlError,
+    BamlRuntime.BamlRuntime
+  > =>
     streamAs("RateDifficulty", { recipe, cook }, options)
 }
 

@@ -1,0 +1,57 @@
+// The BAML functions that .baml sources declare, with their parameters' BAML types as written: what an error names
+// when a call asks for a function that does not exist or passes an argument of the wrong type. No Effect here.
+import { readdirSync, readFileSync } from "node:fs"
+import { join, relative } from "node:path"
+import { splitTopLevel } from "./codegen.js"
+
+/** A parameter as baml_src declares it (`n: int`, `note: string?`). */
+export interface DeclaredParam {
+  readonly name: string
+  readonly type: string
+}
+
+/** Every function of a baml_src, by name, with its parameters in order. */
+export type Declarations = ReadonlyMap<string, ReadonlyArray<DeclaredParam>>
+
+// Blanks comments and #"raw strings"# (prompts), which may mention `function X(`, keeping plain "strings": a literal
+// type can hold any character.
+const code = (text: string): string =>
+  text.replace(/\/\/[^\n]*|(#+)"[\s\S]*?"\1/g, (m) => m.replace(/[^\n]/g, " "))
+
+/** The functions the sources declare. A source the scan cannot read only leaves its functions out. */
+export const declarations = (files: Readonly<Record<string, string>>): Declarations => {
+  const found = new Map<string, ReadonlyArray<DeclaredParam>>()
+  for (const text of Object.values(files)) {
+    const source = code(text)
+    const header = /(?:^|\n)\s*function\s+([A-Za-z_]\w*)\s*\(/g
+    for (let match = header.exec(source); match !== null; match = header.exec(source)) {
+      let depth = 1
+      let i = header.lastIndex
+      for (; i < source.length && depth > 0; i++) {
+        if (source[i] === "(") depth++
+        else if (source[i] === ")") depth--
+      }
+      const params = splitTopLevel(source.slice(header.lastIndex, i - 1)).map((param) => {
+        const colon = param.indexOf(":")
+        return { name: param.slice(0, colon).trim(), type: param.slice(colon + 1).trim().replace(/\s+/g, " ") }
+      })
+      found.set(match[1]!, params)
+    }
+  }
+  return found
+}
+
+/** The .baml files under `directory`, keyed by their path under it; nothing when it cannot be read. */
+export const readDirectory = (directory: string): Record<string, string> => {
+  const files: Record<string, string> = {}
+  try {
+    for (const entry of readdirSync(directory, { recursive: true, withFileTypes: true })) {
+      if (!entry.isFile() || !entry.name.endsWith(".baml")) continue
+      const path = join(entry.parentPath, entry.name)
+      files[relative(directory, path)] = readFileSync(path, "utf8")
+    }
+  } catch {
+    // the engine reports a missing or unreadable directory itself
+  }
+  return files
+}

@@ -1,0 +1,419 @@
+/**
+ * The wire formats the scripted provider speaks, one per provider API the engine calls: how a request is read, how a
+ * reply is written whole or as server-sent events (with that provider's own usage events), and how an error body
+ * looks. No Effect here; `scriptedServer.ts` plays a script through one of them.
+ *
+ * @since 0.2.0
+ */
+import { isRecord } from "./isRecord.js"
+
+/**
+ * The provider APIs the scripted provider answers, by the path the engine posts to (with any `base_url` prefix):
+ * `…/chat/completions` (`openai`, `openai-generic`, and every OpenAI-compatible client), `…/responses`
+ * (`openai-responses`), `…/messages` (`anthropic`), `…/models/<model>:generateContent` and
+ * `…:streamGenerateContent` (`google-ai`; Vertex AI writes the same bodies).
+ *
+ * @example
+ * ```ts
+ * const format: WireFormat = "anthropic-messages"
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export type WireFormat = "chat-completions" | "responses" | "anthropic-messages" | "gemini"
+
+/** What a format reads from a request. */
+export interface Parsed {
+  readonly model: string
+  readonly prompt: string
+  readonly stream: boolean
+  /** Whether a streaming client asked for the usage event (only chat completions makes it optional). */
+  readonly includeUsage: boolean
+}
+
+/** The counts a reply reports, as the scripted provider computes them. */
+export interface Counts {
+  readonly inputTokens: number
+  readonly outputTokens: number
+  readonly cachedInputTokens: number
+}
+
+/** One reply being written: the ids and times every event of it repeats. */
+export interface Reply {
+  readonly id: string
+  readonly model: string
+  /** Unix seconds. */
+  readonly created: number
+}
+
+/** How one provider API reads a request and writes a reply. */
+export interface Format {
+  /** The request read from its body (and, for Gemini, its path), or the reason it cannot be read. */
+  readonly parse: (body: unknown, path: string) => Parsed | string
+  /** The finish reason of a script that sets none. */
+  readonly finishReason: string
+  /** An error body with that provider's shape. */
+  readonly error: (status: number, message: string) => string
+  /** The events before the first content chunk. */
+  readonly open: (reply: Reply, counts: Counts) => string
+  /** The event of content chunk `index` (0-based), after `sent` chunks including it. */
+  readonly chunk: (reply: Reply, text: string, index: number, counts: Counts) => string
+  /** The events after the last chunk: finish reason, usage (when asked for), end. */
+  readonly close: (reply: Reply, text: string, finishReason: string, counts: Counts, includeUsage: boolean) => string
+  /** The reply as one JSON body. */
+  readonly whole: (reply: Reply, text: string, finishReason: string, counts: Counts) => string
+  /** An event cut off inside its JSON. */
+  readonly malformed: string
+  /** A JSON body cut off. */
+  readonly malformedWhole: string
+}
+
+const sse = (data: unknown, event?: string) =>
+  `${event === undefined ? "" : `event: ${event}\n`}data: ${JSON.stringify(data)}\n\n`
+
+/** The text of a content field: a string, or a list of parts with `text` (every format's user content). */
+const textOf = (content: unknown): ReadonlyArray<string> =>
+  typeof content === "string"
+    ? [content]
+    : Array.isArray(content)
+    ? content.flatMap((part) => isRecord(part) && typeof part.text === "string" ? [part.text] : [])
+    : []
+
+const messagesText = (messages: ReadonlyArray<unknown>, key: "content" | "parts") =>
+  messages.flatMap((message) => isRecord(message) ? textOf(message[key]) : [])
+
+const openAiError = (status: number, message: string) =>
+  JSON.stringify({
+    error: {
+      message,
+      type: status === 429 ? "rate_limit_error" : status < 500 ? "invalid_request_error" : "server_error",
+      param: null,
+      code: null
+    }
+  })
+
+const chatCompletions: Format = {
+  parse: (body) => {
+    if (!isRecord(body) || typeof body.model !== "string" || !Array.isArray(body.messages)) {
+      return "expected a body with model and messages"
+    }
+    const options = body.stream_options
+    return {
+      model: body.model,
+      prompt: messagesText(body.messages, "content").join("\n"),
+      stream: body.stream === true,
+      includeUsage: isRecord(options) && options.include_usage === true
+    }
+  },
+  finishReason: "stop",
+  error: openAiError,
+  open: () => "",
+  chunk: (reply, text, index) =>
+    sse({
+      id: reply.id,
+      object: "chat.completion.chunk",
+      created: reply.created,
+      model: reply.model,
+      choices: [{ index: 0, delta: index === 0 ? { role: "assistant", content: text } : { content: text }, finish_reason: null }]
+    }),
+  close: (reply, _text, finish_reason, counts, includeUsage) => {
+    const frame = (choices: ReadonlyArray<unknown>, extra: object = {}) =>
+      sse({ id: reply.id, object: "chat.completion.chunk", created: reply.created, model: reply.model, choices, ...extra })
+    return frame([{ index: 0, delta: {}, finish_reason }]) +
+      (includeUsage ? frame([], { usage: chatUsage(counts) }) : "") +
+      "data: [DONE]\n\n"
+  },
+  whole: (reply, content, finish_reason, counts) =>
+    JSON.stringify({
+      id: reply.id,
+      object: "chat.completion",
+      created: reply.created,
+      model: reply.model,
+      choices: [{ index: 0, message: { role: "assistant", content }, finish_reason }],
+      usage: chatUsage(counts)
+    }),
+  malformed: `data: {"choices":[{"delta":{"content":\n\n`,
+  malformedWhole: `{"id":"chatcmpl-scripted","choices":[{"message":{"content":`
+}
+
+const chatUsage = (counts: Counts) => ({
+  prompt_tokens: counts.inputTokens,
+  completion_tokens: counts.outputTokens,
+  total_tokens: counts.inputTokens + counts.outputTokens,
+  ...(counts.cachedInputTokens > 0 ? { prompt_tokens_details: { cached_tokens: counts.cachedInputTokens } } : {})
+})
+
+const responsesUsage = (counts: Counts) => ({
+  input_tokens: counts.inputTokens,
+  input_tokens_details: { cached_tokens: counts.cachedInputTokens },
+  output_tokens: counts.outputTokens,
+  output_tokens_details: { reasoning_tokens: 0 },
+  total_tokens: counts.inputTokens + counts.outputTokens
+})
+
+// The Responses API has no finish reason: a reply is `completed`, or `incomplete` with a reason (`max_output_tokens`).
+const responseObject = (reply: Reply, text: string | undefined, finishReason: string, counts: Counts | undefined) => {
+  const done = text !== undefined
+  const incomplete = done && finishReason !== "completed"
+  return {
+    id: reply.id,
+    object: "response",
+    created_at: reply.created,
+    status: done ? (incomplete ? "incomplete" : "completed") : "in_progress",
+    incomplete_details: incomplete ? { reason: finishReason } : null,
+    error: null,
+    model: reply.model,
+    output: done
+      ? [{
+        id: `msg_${reply.id}`,
+        type: "message",
+        status: incomplete ? "incomplete" : "completed",
+        role: "assistant",
+        content: [{ type: "output_text", text, annotations: [] }]
+      }]
+      : [],
+    usage: counts === undefined ? null : responsesUsage(counts)
+  }
+}
+
+const responses: Format = {
+  parse: (body) => {
+    if (!isRecord(body) || typeof body.model !== "string" || body.input === undefined) {
+      return "expected a body with model and input"
+    }
+    const input = body.input
+    const prompt = typeof input === "string"
+      ? input
+      : Array.isArray(input)
+      ? messagesText(input, "content").join("\n")
+      : ""
+    const instructions = typeof body.instructions === "string" ? [body.instructions] : []
+    return {
+      model: body.model,
+      prompt: [...instructions, prompt].join("\n"),
+      stream: body.stream === true,
+      includeUsage: true
+    }
+  },
+  finishReason: "completed",
+  error: openAiError,
+  open: (reply) => {
+    const item = { id: `msg_${reply.id}`, type: "message", status: "in_progress", role: "assistant", content: [] }
+    return sse(
+      { type: "response.created", sequence_number: 0, response: responseObject(reply, undefined, "", undefined) },
+      "response.created"
+    ) +
+      sse({ type: "response.output_item.added", sequence_number: 1, output_index: 0, item }, "response.output_item.added") +
+      sse(
+        {
+          type: "response.content_part.added",
+          sequence_number: 2,
+          item_id: item.id,
+          output_index: 0,
+          content_index: 0,
+          part: { type: "output_text", text: "", annotations: [] }
+        },
+        "response.content_part.added"
+      )
+  },
+  chunk: (reply, delta, index) =>
+    sse(
+      {
+        type: "response.output_text.delta",
+        sequence_number: 3 + index,
+        item_id: `msg_${reply.id}`,
+        output_index: 0,
+        content_index: 0,
+        delta
+      },
+      "response.output_text.delta"
+    ),
+  close: (reply, text, finishReason, counts) => {
+    const response = responseObject(reply, text, finishReason, counts)
+    const type = response.status === "completed" ? "response.completed" : "response.incomplete"
+    // every event is numbered: three opened the reply, one per content chunk followed
+    const next = 3 + counts.outputTokens
+    const item = { item_id: `msg_${reply.id}`, output_index: 0, content_index: 0 }
+    return sse({ type: "response.output_text.done", sequence_number: next, ...item, text }, "response.output_text.done") +
+      sse(
+        { type: "response.output_item.done", sequence_number: next + 1, output_index: 0, item: response.output[0] },
+        "response.output_item.done"
+      ) +
+      sse({ type, sequence_number: next + 2, response }, type)
+  },
+  whole: (reply, text, finishReason, counts) => JSON.stringify(responseObject(reply, text, finishReason, counts)),
+  malformed: `event: response.output_text.delta\ndata: {"type":"response.output_text.delta","delta":\n\n`,
+  malformedWhole: `{"id":"resp_scripted","object":"response","output":[{"content":[`
+}
+
+const anthropicUsage = (counts: Counts, outputTokens: number) => ({
+  // Anthropic counts cache reads apart from the other input tokens.
+  input_tokens: counts.inputTokens - counts.cachedInputTokens,
+  cache_creation_input_tokens: 0,
+  cache_read_input_tokens: counts.cachedInputTokens,
+  output_tokens: outputTokens
+})
+
+const anthropicMessages: Format = {
+  parse: (body) => {
+    if (!isRecord(body) || typeof body.model !== "string" || !Array.isArray(body.messages)) {
+      return "messages: Field required"
+    }
+    const system = textOf(body.system)
+    return {
+      model: body.model,
+      prompt: [...system, ...messagesText(body.messages, "content")].join("\n"),
+      stream: body.stream === true,
+      includeUsage: true
+    }
+  },
+  finishReason: "end_turn",
+  error: (status, message) =>
+    JSON.stringify({
+      type: "error",
+      error: {
+        type: status === 429
+          ? "rate_limit_error"
+          : status === 529
+          ? "overloaded_error"
+          : status < 500
+          ? "invalid_request_error"
+          : "api_error",
+        message
+      }
+    }),
+  // As Anthropic does: `message_start` reports one output token; the count arrives in the last `message_delta`.
+  open: (reply, counts) =>
+    sse({
+      type: "message_start",
+      message: {
+        id: reply.id,
+        type: "message",
+        role: "assistant",
+        content: [],
+        model: reply.model,
+        stop_reason: null,
+        stop_sequence: null,
+        usage: anthropicUsage(counts, 1)
+      }
+    }, "message_start") +
+    sse({ type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }, "content_block_start") +
+    sse({ type: "ping" }, "ping"),
+  chunk: (_reply, text) =>
+    sse({ type: "content_block_delta", index: 0, delta: { type: "text_delta", text } }, "content_block_delta"),
+  close: (_reply, _text, stop_reason, counts) =>
+    sse({ type: "content_block_stop", index: 0 }, "content_block_stop") +
+    sse(
+      { type: "message_delta", delta: { stop_reason, stop_sequence: null }, usage: { output_tokens: counts.outputTokens } },
+      "message_delta"
+    ) +
+    sse({ type: "message_stop" }, "message_stop"),
+  whole: (reply, text, stop_reason, counts) =>
+    JSON.stringify({
+      id: reply.id,
+      type: "message",
+      role: "assistant",
+      model: reply.model,
+      content: [{ type: "text", text }],
+      stop_reason,
+      stop_sequence: null,
+      usage: anthropicUsage(counts, counts.outputTokens)
+    }),
+  malformed: `event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":\n\n`,
+  malformedWhole: `{"id":"msg_scripted","type":"message","content":[{"type":"text","text":`
+}
+
+const geminiUsage = (counts: Counts, outputTokens: number) => ({
+  promptTokenCount: counts.inputTokens,
+  candidatesTokenCount: outputTokens,
+  totalTokenCount: counts.inputTokens + outputTokens,
+  ...(counts.cachedInputTokens > 0 ? { cachedContentTokenCount: counts.cachedInputTokens } : {})
+})
+
+const geminiStatus = (status: number) =>
+  status === 429
+    ? "RESOURCE_EXHAUSTED"
+    : status === 400
+    ? "INVALID_ARGUMENT"
+    : status === 404
+    ? "NOT_FOUND"
+    : status === 503
+    ? "UNAVAILABLE"
+    : status >= 500
+    ? "INTERNAL"
+    : "FAILED_PRECONDITION"
+
+const gemini: Format = {
+  parse: (body, path) => {
+    const match = /\/models\/([^/:]+):(generateContent|streamGenerateContent)$/.exec(path)
+    if (match === null) return "expected …/models/<model>:generateContent or :streamGenerateContent"
+    if (!isRecord(body) || !Array.isArray(body.contents)) return "contents is not specified"
+    const system = isRecord(body.systemInstruction) ? textOf(body.systemInstruction.parts) : []
+    return {
+      model: decodeURIComponent(match[1]!),
+      prompt: [...system, ...messagesText(body.contents, "parts")].join("\n"),
+      stream: match[2] === "streamGenerateContent",
+      includeUsage: true
+    }
+  },
+  finishReason: "STOP",
+  error: (code, message) => JSON.stringify({ error: { code, message, status: geminiStatus(code) } }),
+  open: () => "",
+  // As Gemini does, every event carries the usage so far.
+  chunk: (reply, text, index, counts) =>
+    `data: ${
+      JSON.stringify({
+        candidates: [{ content: { parts: [{ text }], role: "model" }, index: 0 }],
+        usageMetadata: geminiUsage(counts, index + 1),
+        modelVersion: reply.model,
+        responseId: reply.id
+      })
+    }\r\n\r\n`,
+  close: (reply, _text, finishReason, counts) =>
+    `data: ${
+      JSON.stringify({
+        candidates: [{ content: { parts: [{ text: "" }], role: "model" }, finishReason, index: 0 }],
+        usageMetadata: geminiUsage(counts, counts.outputTokens),
+        modelVersion: reply.model,
+        responseId: reply.id
+      })
+    }\r\n\r\n`,
+  whole: (reply, text, finishReason, counts) =>
+    JSON.stringify({
+      candidates: [{ content: { parts: [{ text }], role: "model" }, finishReason, index: 0 }],
+      usageMetadata: geminiUsage(counts, counts.outputTokens),
+      modelVersion: reply.model,
+      responseId: reply.id
+    }),
+  malformed: `data: {"candidates":[{"content":{"parts":[{"text":\r\n\r\n`,
+  malformedWhole: `{"candidates":[{"content":{"parts":[{"text":`
+}
+
+/**
+ * The format that answers a POST to `path` (its query dropped), or `undefined` when none does.
+ *
+ * @example
+ * ```ts
+ * const format = formatOf("/v1/messages") // "anthropic-messages"
+ * ```
+ * @since 0.2.0
+ * @category utils
+ */
+export const formatOf = (path: string): WireFormat | undefined =>
+  path.endsWith("/chat/completions")
+    ? "chat-completions"
+    : path.endsWith("/responses")
+    ? "responses"
+    : path.endsWith("/messages")
+    ? "anthropic-messages"
+    : /\/models\/[^/]+:(generateContent|streamGenerateContent)$/.test(path)
+    ? "gemini"
+    : undefined
+
+/** Each format's reader and writers. */
+export const formats: Readonly<Record<WireFormat, Format>> = {
+  "chat-completions": chatCompletions,
+  responses,
+  "anthropic-messages": anthropicMessages,
+  gemini
+}

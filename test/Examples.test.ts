@@ -1,0 +1,71 @@
+// The examples run as a user runs them: the demo and the observability example on the scripted provider (even with an
+// API key in the environment), and examples/basic's check for a library that is not built. The web example is run by
+// test/BamlHttp.browser.test.ts; examples/basic's program, on the packed package, by test/Package.test.ts.
+import { describe, expect, it } from "@effect/vitest"
+import { execFile } from "node:child_process"
+import * as Fs from "node:fs/promises"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { Effect } from "effect"
+
+const run = (args: ReadonlyArray<string>, env: Record<string, string | undefined>, cwd = process.cwd()) =>
+  Effect.callback<{ code: number; output: string }>((resume) => {
+    execFile(process.execPath, [...args], { cwd, env: { ...process.env, ...env } }, (error, stdout, stderr) => {
+      resume(Effect.succeed({ code: error === null ? 0 : Number(error.code ?? 1), output: stdout + stderr }))
+    })
+  })
+
+describe("examples", () => {
+  it.live("the demo runs on the scripted provider even with OPENAI_API_KEY set, and says so and what it saved", () =>
+    Effect.gen(function*() {
+      const { code, output } = yield* run(["--import", "tsx", "examples/demo.ts"], {
+        OPENAI_API_KEY: "sk-not-a-real-key",
+        EFFECT_BAML_REAL_PROVIDER: undefined
+      })
+      expect(output, output).toContain("Provider: the scripted provider")
+      expect(code).toBe(0)
+      expect(output).toMatch(/provider: completed, generated all \d+ chunks/)
+      expect(output).toMatch(/provider: closed-early, generated \d+ of \d+ chunks: \d+ tokens \(\d+%\) were never generated/)
+      expect(output).toMatch(/at \$10 per million output tokens, that is \$\d+\.\d{4} not spent on this call/)
+      // no latency claims from the engine's partial cadence, and no engine log lines
+      expect(output).not.toMatch(/first partial|\[BAML/)
+    }), 60_000)
+
+  it.live("asking for a provider the examples do not know fails at once, naming the variable", () =>
+    Effect.gen(function*() {
+      const { code, output } = yield* run(["--import", "tsx", "examples/demo.ts"], { EFFECT_BAML_REAL_PROVIDER: "anthropic" })
+      expect(code).not.toBe(0)
+      expect(output).toContain("EFFECT_BAML_REAL_PROVIDER=anthropic")
+    }), 60_000)
+
+  it.live("the observability example prints its spans and metrics, offline", () =>
+    Effect.gen(function*() {
+      const { code, output } = yield* run(["--import", "tsx", "examples/observability.ts"], { OPENAI_API_KEY: "sk-x" })
+      expect(output, output).toContain("budget: BudgetExceeded")
+      expect(code).toBe(0)
+      expect(output).toMatch(/Baml\.stream ExtractResume\s+interrupted/)
+      expect(output).toContain("baml.calls.cancelled")
+    }), 60_000)
+
+  it.live("examples/basic says what to run when effect-baml is not installed or not built", () =>
+    Effect.gen(function*() {
+      const dir = yield* Effect.promise(() => Fs.mkdtemp(Path.join(Os.tmpdir(), "effect-baml-basic-")))
+      yield* Effect.promise(() => Fs.copyFile("examples/basic/check-library.mjs", Path.join(dir, "check-library.mjs")))
+      const missing = yield* run(["check-library.mjs"], {}, dir)
+      expect(missing.code).toBe(1)
+      expect(missing.output).toContain("run `npm install` in examples/basic")
+      // installed from the repository (a symlink to it), but never built
+      const library = Path.join(dir, "node_modules", "effect-baml")
+      yield* Effect.promise(() => Fs.mkdir(library, { recursive: true }))
+      yield* Effect.promise(() =>
+        Fs.writeFile(Path.join(library, "package.json"), JSON.stringify({ name: "effect-baml", version: "0.0.0" }))
+      )
+      const unbuilt = yield* run(["check-library.mjs"], {}, dir)
+      expect(unbuilt.code).toBe(1)
+      expect(unbuilt.output).toContain("not built: run `npm run build` in the repository's root")
+      yield* Effect.promise(() => Fs.mkdir(Path.join(library, "dist", "src", "cli"), { recursive: true }))
+      yield* Effect.promise(() => Fs.writeFile(Path.join(library, "dist", "src", "cli", "bin.js"), ""))
+      expect(yield* run(["check-library.mjs"], {}, dir)).toEqual({ code: 0, output: "" })
+      yield* Effect.promise(() => Fs.rm(dir, { recursive: true, force: true }))
+    }), 30_000)
+})
