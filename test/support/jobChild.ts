@@ -55,7 +55,24 @@ const store: Layer.Layer<WorkflowEngine.WorkflowEngine, unknown> = options.store
   ? BamlJobStore.layerPostgres({ url: options.store.url })
   : BamlJobStore.layerPostgresCluster({ url: options.store.url, host: "127.0.0.1", port: options.store.port })
 
+// `cancel` on stdin interrupts the job, wherever in the cluster it runs.
+const commands = Effect.callback<string>((resume) => {
+  let buffered = ""
+  process.stdin.setEncoding("utf8").on("data", (data: string) => {
+    buffered += data
+    if (buffered.includes("\n")) resume(Effect.succeed(buffered.split("\n")[0]!))
+  })
+})
+
+const cancelOnCommand = Effect.gen(function*() {
+  const command = yield* commands
+  if (command !== "cancel") return
+  yield* Job.interrupt(yield* Job.executionId({ id: options.jobId, items: options.items }))
+  yield* say({ event: "cancelled" })
+})
+
 const program = Effect.gen(function*() {
+  yield* Effect.forkChild(cancelOnCommand)
   yield* say({ event: "ready" })
   if (options.serveOnly === true) return yield* Effect.never
   const results = yield* Job.execute({ id: options.jobId, items: options.items })

@@ -4,7 +4,7 @@
  * `postgresql` package (`apt-get install -y postgresql`; `.ci/run` installs it). PostgreSQL refuses to run as
  * root, so as root the server runs as the `postgres` user the package creates.
  */
-import { Effect } from "effect"
+import { Context, Effect, Layer } from "effect"
 import { execFile, execFileSync } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Net from "node:net"
@@ -95,3 +95,24 @@ export const start: Effect.Effect<Server, Error, import("effect/Scope").Scope> =
       Effect.andThen(Effect.sync(() => Fs.rmSync(server.directory, { recursive: true, force: true })))
     )
 )
+
+/** The server of a test file, shared by its tests. */
+export class PostgresServer extends Context.Service<PostgresServer, Server>()("test/PostgresServer") {}
+
+/** A server for the layer's life. */
+export const layer: Layer.Layer<PostgresServer, Error> = Layer.effect(PostgresServer, start)
+
+/** Creates a database of its own for one test (a name unique in the server) and returns its URL. */
+export const createDatabase = (server: Server, prefix: string) =>
+  Effect.gen(function*() {
+    const name = `${prefix}_${Math.random().toString(36).slice(2, 10)}`
+    yield* Effect.tryPromise({
+      try: () =>
+        new Promise<void>((resolve, reject) =>
+          execFile(Path.join(binDir!, "psql"), [server.url, "-c", `CREATE DATABASE ${name}`], (error) =>
+            error === null ? resolve() : reject(error))
+        ),
+      catch: (cause) => new Error(`CREATE DATABASE ${name} failed`, { cause })
+    })
+    return server.url.replace(/\/postgres$/, `/${name}`)
+  })

@@ -1,0 +1,117 @@
+import { describe, expect, it, layer } from "@effect/vitest"
+import { Effect, Layer } from "effect"
+import { ScriptedProvider } from "effect-baml/testing"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import * as JobProcess from "./support/jobProcess.js"
+import * as Postgres from "./support/postgres.js"
+
+// A job's process is killed with SIGKILL in the middle and started again: it must finish, without asking the
+// provider again for an item whose result was stored, and with each item asked at most once more than needed.
+// The job runs in child processes (test/support/jobChild.ts) on the scripted provider of this process.
+
+const items = 24
+const concurrency = 4
+
+let jobs = 0
+/** A job of its own: item keys that no other test's requests contain, and the rule that answers them. */
+const newJob = Effect.gen(function*() {
+  const label = `job${++jobs}x${Math.random().toString(36).slice(2, 7)}`
+  const keys = Array.from({ length: items }, (_, i) => `${label}:${i}`)
+  const keyOf = (prompt: string) => new RegExp(`${label}:\\d+`).exec(prompt)?.[0]
+  const provider = yield* ScriptedProvider.ScriptedProvider
+  // ~10 chunks 30 ms apart: an item takes about 0.3 s, the job about 2 s.
+  yield* provider.script({
+    match: (prompt) => keyOf(prompt) !== undefined,
+    script: (request) => ({ reply: `summary of ${keyOf(request.prompt)}`, chunkSize: 2, delayMs: 30 })
+  })
+  const requests = Effect.map(
+    provider.requests,
+    (records) => records.filter((record) => keyOf(record.prompt) !== undefined)
+  )
+  const countByKey = (records: ReadonlyArray<ScriptedProvider.RequestRecord>) => {
+    const counts = new Map<string, number>()
+    for (const record of records) counts.set(keyOf(record.prompt)!, (counts.get(keyOf(record.prompt)!) ?? 0) + 1)
+    return counts
+  }
+  return { id: label, keys, requests, countByKey, baseUrl: provider.baseUrl }
+})
+
+const finished = (events: ReadonlyArray<JobProcess.ChildEvent>) => events.some((e) => e.event === "finished")
+
+/** Runs a job, kills it after a third of its items are stored, runs it again to its end, and checks the records. */
+const killAndResume = (store: JobProcess.ChildOptions["store"]) =>
+  Effect.gen(function*() {
+    const job = yield* newJob
+    const options = { store, baseUrl: job.baseUrl, jobId: job.id, items: job.keys, concurrency }
+    const provider = yield* ScriptedProvider.ScriptedProvider
+
+    const first = yield* JobProcess.start(options)
+    const beforeKill = yield* first.until((events) => JobProcess.storedKeys(events).size >= items / 3)
+    yield* first.kill
+    expect(finished(first.events())).toBe(false)
+    const stored = JobProcess.storedKeys(first.events())
+    // The requests in flight at the kill end closed early; every record of the first run is then final.
+    yield* provider.awaitRequests(() => true).pipe(Effect.andThen(provider.settled))
+    const firstRun = yield* job.requests
+
+    const second = yield* JobProcess.start(options)
+    const events = yield* second.until(finished)
+    const results = events.find((e) => e.event === "finished")!.results!
+    const all = yield* job.requests
+    const afterRestart = job.countByKey(all.slice(firstRun.length))
+    const total = job.countByKey(all)
+
+    // Every item's result, from the provider's reply for that item.
+    expect(Object.keys(results).sort()).toEqual([...job.keys].sort())
+    for (const key of job.keys) expect(results[key]).toBe(`summary of ${key}`)
+    // The kill came in the middle: some results were stored, some were not.
+    expect(stored.size).toBeGreaterThanOrEqual(items / 3)
+    expect(stored.size).toBeLessThan(items)
+    expect(beforeKill.length).toBeGreaterThan(0)
+    // No item stored before the kill was asked for again; none was asked for more than once more than needed.
+    for (const key of stored) expect(afterRestart.get(key) ?? 0, key).toBe(0)
+    for (const key of job.keys) expect(total.get(key) ?? 0, key).toBeGreaterThanOrEqual(1)
+    for (const key of job.keys) expect(total.get(key) ?? 0, key).toBeLessThanOrEqual(2)
+    // The second run did the rest of the work itself.
+    expect([...afterRestart.values()].reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(items - stored.size)
+  })
+
+const tempDirectory = Effect.acquireRelease(
+  Effect.sync(() => Fs.mkdtempSync(Path.join(Os.tmpdir(), "effect-baml-jobs-"))),
+  (directory) => Effect.sync(() => Fs.rmSync(directory, { recursive: true, force: true }))
+)
+
+layer(ScriptedProvider.layer(), { timeout: "240 seconds" })("BamlJobStore", (it) => {
+  it.effect("embedded store: a job killed with SIGKILL resumes, and no stored item is requested again", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const directory = yield* tempDirectory
+      yield* killAndResume({ _tag: "embedded", directory: Path.join(directory, "store") })
+    })), { timeout: 240_000 })
+})
+
+if (Postgres.missing !== undefined) {
+  describe("BamlJobStore on PostgreSQL", () => {
+    // Without PostgreSQL these tests prove nothing: in CI (CI=true) that is a failure, not a skip.
+    if (process.env.CI === "true") {
+      it(`PostgreSQL is installed`, () => {
+        expect.fail(`${Postgres.missing}: CI must install it`)
+      }, 5_000)
+    } else {
+      it.skip(`skipped: ${Postgres.missing}`, () => {})
+    }
+  })
+} else {
+  layer(Layer.merge(ScriptedProvider.layer(), Postgres.layer), { timeout: "240 seconds" })(
+    "BamlJobStore on PostgreSQL",
+    (it) => {
+      it.effect("PostgreSQL store: a job killed with SIGKILL resumes, and no stored item is requested again", () =>
+        Effect.scoped(Effect.gen(function*() {
+          const server = yield* Postgres.PostgresServer
+          const url = yield* Postgres.createDatabase(server, "durability")
+          yield* killAndResume({ _tag: "postgres", url })
+        })), { timeout: 240_000 })
+    }
+  )
+}
