@@ -20,6 +20,8 @@ export interface ChildOptions {
   readonly jobId: string
   readonly items: ReadonlyArray<string>
   readonly concurrency: number
+  /** Cluster timings, in milliseconds where they are durations. */
+  readonly tuning?: BamlJobStore.Tuning
   /** Only serve as a runner: do not start the job (another process does). */
   readonly serveOnly?: boolean
 }
@@ -50,10 +52,15 @@ const JobLayer = Job.toLayer(({ items }) =>
 )
 
 const store: Layer.Layer<WorkflowEngine.WorkflowEngine, unknown> = options.store._tag === "embedded"
-  ? BamlJobStore.layerEmbedded({ directory: options.store.directory })
+  ? BamlJobStore.layerEmbedded({ directory: options.store.directory, tuning: options.tuning })
   : options.store._tag === "postgres"
-  ? BamlJobStore.layerPostgres({ url: options.store.url })
-  : BamlJobStore.layerPostgresCluster({ url: options.store.url, host: "127.0.0.1", port: options.store.port })
+  ? BamlJobStore.layerPostgres({ url: options.store.url, tuning: options.tuning })
+  : BamlJobStore.layerPostgresCluster({
+    url: options.store.url,
+    host: "127.0.0.1",
+    port: options.store.port,
+    tuning: options.tuning
+  })
 
 // `cancel` on stdin interrupts the job, wherever in the cluster it runs.
 const commands = Effect.callback<string>((resume) => {
