@@ -12,7 +12,22 @@
  *
  * @since 0.2.0
  */
-import { Deferred, Effect, Option, Schedule, Schema, Scope, Stream, SubscriptionRef } from "effect"
+import {
+  Cause,
+  Clock,
+  Context,
+  Deferred,
+  Effect,
+  Exit,
+  Fiber,
+  Option,
+  Schedule,
+  Schema,
+  Scope,
+  Stream,
+  SubscriptionRef
+} from "effect"
+import * as Activity from "effect/workflow/Activity"
 import * as RateLimiter from "effect/persistence/RateLimiter"
 import * as Workflow from "effect/workflow/Workflow"
 import * as WorkflowEngine from "effect/workflow/WorkflowEngine"
@@ -22,11 +37,16 @@ import {
   BamlClientHttpError,
   BamlError,
   BamlTimeoutError,
-  BudgetExceeded
+  BudgetExceeded,
+  fromEngine
 } from "./BamlError.js"
+import { BamlError as BamlErrorSchema } from "./internal/errors.js"
 import { BamlInvalidArgumentError } from "./BamlError.js"
 import { BamlRuntime } from "./BamlRuntime.js"
 import * as TokenBudget from "./TokenBudget.js"
+import * as Budget from "./core/budget.js"
+import type * as CoreUsage from "./core/usage.js"
+import { UsageSink } from "./internal/meter.js"
 
 // ---------------------------------------------------------------------------------------------------------------------
 // models
@@ -200,6 +220,8 @@ export interface Progress {
   /** Tokens of this run's requests, as the provider reported them (estimated where it did not). */
   readonly inputTokens: number
   readonly outputTokens: number
+  /** Input tokens read from the provider's cache (a part of `inputTokens`). */
+  readonly cachedInputTokens: number
   /** The estimated cost of this run's tokens, when prices are known. */
   readonly cost: number | undefined
   readonly elapsedMs: number
@@ -468,20 +490,26 @@ type Stop =
   | { readonly _tag: "Interrupted" }
   | { readonly _tag: "Cancelled" }
 
-/** What one start of a job holds in this process: its view of results, its progress, its budget and limits. */
-interface Live<A> {
+/**
+ * What one start of a job holds in this process: its view of the results, its progress, its budget, its limits and
+ * the services its items run with.
+ */
+interface Live<I, A, R> {
+  readonly job: BamlJob<I, A, R>
+  readonly context: Context.Context<R>
   readonly results: Map<string, ItemResult<A>>
   readonly ordered: Array<ItemResult<A>>
   readonly progress: SubscriptionRef.SubscriptionRef<Progress>
   readonly stop: Deferred.Deferred<Stop>
   readonly budget: TokenBudget.Service
   readonly limiter: RateLimiter.RateLimiter | undefined
+  readonly prices: Prices | undefined
   readonly startedAt: number
 }
 
 // The engine replays an execution with the closure of the start that began it: each start puts its live state here,
-// under its engine and the job's name, and the closure finds the newest.
-const lives = new WeakMap<object, Map<string, Live<unknown>>>()
+// under its engine and the job's name, and that closure runs the newest.
+const lives = new WeakMap<object, Map<string, Live<unknown, unknown, unknown>>>()
 
 const emptyProgress = (total: number | undefined): Progress => ({
   total,
@@ -493,6 +521,7 @@ const emptyProgress = (total: number | undefined): Progress => ({
   retries: 0,
   inputTokens: 0,
   outputTokens: 0,
+  cachedInputTokens: 0,
   cost: undefined,
   elapsedMs: 0,
   etaMs: undefined,
@@ -501,14 +530,193 @@ const emptyProgress = (total: number | undefined): Progress => ({
 
 const totalOf = <I>(options: CommonOptions<I>): number | undefined => {
   if (options.total !== undefined) return options.total
-  const inputs = options.inputs
-  if (Array.isArray(inputs)) return inputs.length
-  return undefined
+  return Array.isArray(options.inputs) ? options.inputs.length : undefined
+}
+
+/** Applies `f` to the progress, and brings its times, cost and estimate of the time left up to date. */
+const updateProgress = <I, A, R>(live: Live<I, A, R>, f: (progress: Progress) => Progress) =>
+  Effect.flatMap(Clock.currentTimeMillis, (now) =>
+    SubscriptionRef.update(live.progress, (before) => {
+      const p = f(before)
+      const elapsedMs = now - live.startedAt
+      // the pace of the items requested in this run: stored ones cost no time
+      const requested = p.done - p.stored
+      const left = p.total === undefined ? undefined : Math.max(0, p.total - p.done)
+      const etaMs = left === undefined || requested === 0 ? undefined : (left * elapsedMs) / requested
+      const cost = live.prices === undefined
+        ? undefined
+        : Budget.costOf({ max: Infinity, ...live.prices }, p.inputTokens, p.outputTokens, p.cachedInputTokens)
+      return { ...p, elapsedMs, etaMs, cost }
+    }))
+
+const requestsKey = (client: string) => `effect-baml/BamlJob/${client}/requests`
+const tokensKey = (client: string) => `effect-baml/BamlJob/${client}/tokens`
+
+/**
+ * One request of one item, under the rate limit: it waits for a request slot and for the tokens spent to be back
+ * under the limit, and charges its own tokens when it ends.
+ */
+const request = <I, A, R>(live: Live<I, A, R>, input: I): Effect.Effect<A, BamlError> => {
+  const { job, limiter } = live
+  const limit = job.options.rateLimit
+  const client = job.options.client ?? "default"
+  const usages: Array<CoreUsage.Usage> = []
+  const call = job.execute(input).pipe(
+    Effect.provideService(UsageSink, (usage) => void usages.push(usage)),
+    Effect.provideService(TokenBudget.TokenBudget, live.budget),
+    Effect.provideContext(live.context)
+  )
+  const charge = Effect.suspend(() => {
+    let inputTokens = 0
+    let outputTokens = 0
+    let cachedInputTokens = 0
+    for (const usage of usages) {
+      inputTokens += usage.inputTokens
+      outputTokens += usage.outputTokens
+      cachedInputTokens += usage.cachedInputTokens
+    }
+    const tokens = inputTokens + outputTokens
+    const progress = updateProgress(live, (p) => ({
+      ...p,
+      inputTokens: p.inputTokens + inputTokens,
+      outputTokens: p.outputTokens + outputTokens,
+      cachedInputTokens: p.cachedInputTokens + cachedInputTokens
+    }))
+    if (limiter === undefined || limit?.tokensPerMinute === undefined || tokens === 0) return progress
+    return Effect.andThen(
+      progress,
+      limiter.consume({
+        algorithm: "token-bucket",
+        onExceeded: "delay",
+        window: "1 minute",
+        limit: limit.tokensPerMinute,
+        key: tokensKey(client),
+        tokens
+      }).pipe(Effect.ignore)
+    )
+  })
+  if (limiter === undefined) return Effect.ensuring(call, charge)
+  const waitForRequest = limit?.requestsPerMinute === undefined ? Effect.void : RateLimiter.sleep(limiter, {
+    algorithm: "token-bucket",
+    window: "1 minute",
+    limit: limit.requestsPerMinute,
+    key: requestsKey(client)
+  })
+  // Zero tokens asked: the answer is how long until the tokens already spent are back under the limit.
+  const waitForTokens = limit?.tokensPerMinute === undefined ? Effect.void : RateLimiter.sleep(limiter, {
+    algorithm: "token-bucket",
+    window: "1 minute",
+    limit: limit.tokensPerMinute,
+    key: tokensKey(client),
+    tokens: 0
+  })
+  // A limiter's store that fails (e.g. Redis unreachable) does not fail the item: it runs unthrottled.
+  return Effect.andThen(
+    Effect.ignore(Effect.andThen(waitForRequest, waitForTokens)),
+    Effect.ensuring(call, charge)
+  )
 }
 
 /**
+ * The body of an item's activity: its requests with the retry policy, counted in flight while they run. A spent budget
+ * stops the job: the item signals it and waits to be interrupted with the others, so that it stores no result and is
+ * requested again when the job resumes.
+ */
+const attempt = <I, A, R>(live: Live<I, A, R>, input: I): Effect.Effect<A, BamlError> => {
+  let tries = 0
+  const once = Effect.suspend(() => {
+    if (tries++ > 0) return Effect.andThen(updateProgress(live, (p) => ({ ...p, retries: p.retries + 1 })), request(live, input))
+    return request(live, input)
+  })
+  return Effect.acquireUseRelease(
+    updateProgress(live, (p) => ({ ...p, inFlight: p.inFlight + 1 })),
+    () =>
+      once.pipe(
+        Effect.retry({ schedule: live.job.options.retry ?? defaultRetry, while: isRetryable }),
+        Effect.catchTag("BudgetExceeded", (error) =>
+          Effect.andThen(Deferred.succeed(live.stop, { _tag: "Budget", error }), Effect.never))
+      ),
+    () => updateProgress(live, (p) => ({ ...p, inFlight: p.inFlight - 1 }))
+  )
+}
+
+/** Ends one item in this run's view: its result by key and in order, and its count in the progress. */
+const record = <I, A, R>(live: Live<I, A, R>, result: ItemResult<A>) =>
+  Effect.suspend(() => {
+    if (!live.results.has(result.key)) live.results.set(result.key, result)
+    live.ordered.push(result)
+    const succeeded = result._tag === "Succeeded" ? 1 : 0
+    return updateProgress(live, (p) => ({
+      ...p,
+      done: p.done + 1,
+      succeeded: p.succeeded + succeeded,
+      failed: p.failed + 1 - succeeded,
+      stored: p.stored + (result.stored ? 1 : 0)
+    }))
+  })
+
+/**
+ * One item: an activity named after its key, so that the engine stores its result and, on a replay, returns the stored
+ * result instead of running it again.
+ */
+const item = <I, A, R>(live: Live<I, A, R>, seen: Set<string>, input: I, index: number) =>
+  Effect.gen(function*() {
+    const key = live.job.options.key(input)
+    if (seen.has(key)) {
+      const error = new BamlInvalidArgumentError({
+        message: `BamlJob ${live.job.name}: the key "${key}" is used by an earlier input; each input needs its own key`
+      })
+      return yield* record(live, { _tag: "Failed", key, index, error, stored: false })
+    }
+    seen.add(key)
+    let ran = false
+    const activity = Activity.make({
+      name: `item/${key}`,
+      success: live.job.success,
+      error: BamlErrorSchema,
+      execute: Effect.suspend(() => {
+        ran = true
+        return attempt(live, input)
+      })
+    })
+    const exit = yield* Effect.exit(activity)
+    if (Exit.isSuccess(exit)) {
+      return yield* record(live, { _tag: "Succeeded", key, index, value: exit.value, stored: !ran })
+    }
+    const error = Cause.findErrorOption(exit.cause)
+    if (Option.isNone(error)) return yield* Effect.failCause(exit.cause as Cause.Cause<never>)
+    return yield* record(live, { _tag: "Failed", key, index, error: error.value, stored: !ran })
+  })
+
+/** The workflow's body: every item, unless this process is told to stop; then the run suspends, resumable. */
+const body = (engine: object, name: string) =>
+  Effect.gen(function*() {
+    const live = lives.get(engine)?.get(name)
+    if (live === undefined) return yield* Effect.die(new Error(`BamlJob ${name} was not started in this process`))
+    const instance = yield* WorkflowEngine.WorkflowInstance
+    const { concurrency, inputs } = live.job.options
+    const seen = new Set<string>()
+    const stream = Stream.isStream(inputs) ? inputs : Stream.fromIterable(inputs)
+    const items = stream.pipe(
+      Stream.zipWithIndex,
+      Stream.mapEffect(([input, index]) => item(live, seen, input, index), {
+        concurrency: concurrency ?? 4,
+        unordered: true
+      }),
+      Stream.runDrain,
+      Effect.andThen(SubscriptionRef.get(live.progress)),
+      Effect.map(({ failed, succeeded }) => ({ succeeded, failed }))
+    )
+    return yield* Effect.raceFirst(
+      items,
+      Effect.andThen(Deferred.await(live.stop), Workflow.suspend(instance))
+    )
+  })
+
+/**
  * Starts a job (or resumes it, when the engine has stored part of it) and returns its handle. The job runs in the
- * engine; closing the scope stops it in this process, aborting every request in flight, and leaves it resumable.
+ * engine; closing the scope stops it in this process, aborting every request in flight, and leaves it resumable. One
+ * start of a job at a time per process.
  *
  * @example
  * ```ts
@@ -527,17 +735,101 @@ const totalOf = <I>(options: CommonOptions<I>): number | undefined => {
  */
 export const start = <I, A, R>(
   job: BamlJob<I, A, R>
-): Effect.Effect<
-  Handle<A>,
-  BamlError,
-  Scope.Scope | WorkflowEngine.WorkflowEngine | Exclude<R, WorkflowEngine.WorkflowInstance>
-> =>
-  // TODO: the implementation lands in the next commit; the shape above is the public API.
-  Effect.suspend(() => {
-    void lives
-    void emptyProgress(totalOf(job.options))
-    return Effect.fail(new BamlInvalidArgumentError({ message: `BamlJob.start(${job.name}): not implemented yet` }))
-  }) as never
+): Effect.Effect<Handle<A>, BamlError, Scope.Scope | WorkflowEngine.WorkflowEngine | R> =>
+  Effect.gen(function*() {
+    const engine = yield* WorkflowEngine.WorkflowEngine
+    const scope = yield* Effect.scope
+    yield* checkFunction(job)
+    const context = yield* Effect.context<R>()
+    const limiter = job.options.rateLimit === undefined
+      ? undefined
+      : Option.getOrUndefined(yield* Effect.serviceOption(RateLimiter.RateLimiter)) ??
+        (yield* RateLimiter.make.pipe(Effect.provide(RateLimiter.layerStoreMemory)))
+    const live: Live<I, A, R> = {
+      job,
+      context,
+      results: new Map(),
+      ordered: [],
+      progress: yield* SubscriptionRef.make(emptyProgress(totalOf(job.options))),
+      stop: yield* Deferred.make<Stop>(),
+      budget: yield* TokenBudget.make(job.options.budget ?? {}),
+      limiter,
+      prices: job.options.prices ?? job.options.budget?.cost,
+      startedAt: yield* Clock.currentTimeMillis
+    }
+    let byName = lives.get(engine)
+    if (byName === undefined) lives.set(engine, byName = new Map())
+    const mine = byName
+    mine.set(job.name, live as Live<unknown, unknown, unknown>)
+
+    const executionId = yield* job.workflow.executionId({ name: job.name })
+    // The registration lives as long as this start: closing it stops the runs the engine forked in it.
+    const registration = yield* Scope.fork(scope, "sequential")
+    yield* engine.register(job.workflow, () => body(engine, job.name)).pipe(Scope.provide(registration))
+
+    const stopped = (how: Stop) =>
+      Effect.andThen(
+        Deferred.succeed(live.stop, how),
+        updateProgress(live, (p) => p.state === "running" ? { ...p, state: "stopped" } : p)
+      )
+    yield* Scope.addFinalizer(
+      scope,
+      Effect.gen(function*() {
+        yield* stopped({ _tag: "Interrupted" })
+        yield* Scope.close(registration, Exit.void)
+        if (mine.get(job.name) === live) mine.delete(job.name)
+      })
+    )
+
+    // A run stopped earlier (interrupted, or suspended by a spent budget) is run again; a finished one is not.
+    yield* job.workflow.resume(executionId)
+    const execution = yield* job.workflow.execute({ name: job.name }).pipe(
+      Effect.tap(() => updateProgress(live, (p) => ({ ...p, state: "completed" }))),
+      Effect.forkIn(scope)
+    )
+    const summary = Effect.map(Fiber.join(execution), ({ failed, succeeded }): Summary<A> => ({
+      succeeded,
+      failed,
+      results: [...live.ordered].sort((a, b) => a.index - b.index)
+    }))
+    const whyStopped = Effect.flatMap(
+      Deferred.await(live.stop),
+      (stop): Effect.Effect<never, BudgetExceeded | BamlJobCancelled> => {
+        switch (stop._tag) {
+          case "Budget":
+            return Effect.fail(stop.error)
+          case "Cancelled":
+            return Effect.fail(new BamlJobCancelled({ message: `BamlJob ${job.name} was cancelled`, name: job.name }))
+          case "Interrupted":
+            return Effect.interrupt
+        }
+      }
+    )
+    const handle: Handle<A> = {
+      name: job.name,
+      executionId,
+      progress: SubscriptionRef.changes(live.progress).pipe(Stream.takeUntil((p) => p.state !== "running")),
+      current: SubscriptionRef.get(live.progress),
+      result: (key) => Effect.sync(() => Option.fromUndefinedOr(live.results.get(key))),
+      results: Effect.sync(() => [...live.ordered].sort((a, b) => a.index - b.index)),
+      await: Effect.raceFirst(summary, whyStopped),
+      cancel: Effect.andThen(stopped({ _tag: "Cancelled" }), engine.interruptUnsafe(job.workflow, executionId))
+    }
+    return handle
+  })
+
+/** A job that calls a function by name fails at once when baml_src has no such function, with what it has. */
+const checkFunction = <I, A, R>(job: BamlJob<I, A, R>): Effect.Effect<void, BamlError> =>
+  Effect.gen(function*() {
+    const functionName = job.functionName
+    if (functionName === undefined) return
+    const runtime = Option.getOrUndefined(yield* Effect.serviceOption(BamlRuntime))
+    const functions = runtime?.functions
+    if (functions === undefined || functions.has(functionName)) return
+    return yield* Effect.fail(
+      fromEngine(new Error(`function '${functionName}' not found`), {}, { functionName, functions })
+    )
+  })
 
 /**
  * Runs a job to its end: starts it (or resumes it) and waits for its summary. Interrupting it aborts every request in
@@ -567,7 +859,7 @@ export const run = <I, A, R>(
 ): Effect.Effect<
   Summary<A>,
   BamlError | BamlJobCancelled,
-  WorkflowEngine.WorkflowEngine | Exclude<R, WorkflowEngine.WorkflowInstance>
+  WorkflowEngine.WorkflowEngine | Exclude<R, Scope.Scope>
 > => Effect.scoped(Effect.flatMap(start(job), (handle) => handle.await))
 
 /**
