@@ -1,13 +1,14 @@
 /**
  * A job run in a child process by the durability and cluster tests, so that they can kill it with SIGKILL.
  *
- * argv: JSON of `ChildOptions`. Prints one JSON line per event on stdout:
- * `{"event":"ready"}`, `{"event":"stored","key":…}` once an item's result is in the store (the activity
- * has returned to the workflow, which happens after its reply is saved), `{"event":"finished","results":{…}}`.
+ * argv: JSON of `ChildOptions`. Prints one JSON line per event on stdout: `{"event":"ready"}` once the job has
+ * started, `{"event":"stored","key":…}` once an item's result is in the engine's store (the item's activity has
+ * returned to the workflow, which happens after its result is saved), `{"event":"finished","results":{…}}`.
+ * A line `cancel` on stdin cancels the job, wherever in the cluster it runs (`{"event":"cancelled"}`).
  */
-import { Effect, Layer, Schema } from "effect"
-import { Activity, Workflow, type WorkflowEngine } from "effect/workflow"
-import * as Baml from "../../src/Baml.js"
+import { Effect, Layer, Stream } from "effect"
+import type { WorkflowEngine } from "effect/workflow"
+import * as BamlJob from "../../src/BamlJob.js"
 import * as BamlJobStore from "../../src/BamlJobStore.js"
 import * as BamlRuntime from "../../src/BamlRuntime.js"
 
@@ -22,34 +23,19 @@ export interface ChildOptions {
   readonly concurrency: number
   /** Cluster timings, in milliseconds where they are durations. */
   readonly tuning?: BamlJobStore.Tuning
-  /** Only serve as a runner: do not start the job (another process does). */
-  readonly serveOnly?: boolean
 }
 
 const options: ChildOptions = JSON.parse(process.argv[2]!)
 const say = (event: Record<string, unknown>) => Effect.sync(() => process.stdout.write(JSON.stringify(event) + "\n"))
 
-const Job = Workflow.make("DurabilityTestJob", {
-  payload: { id: Schema.String, items: Schema.Array(Schema.String) },
-  success: Schema.Record(Schema.String, Schema.String),
-  idempotencyKey: ({ id }) => id
+const job = BamlJob.make({
+  name: options.jobId,
+  function: "Summarize",
+  inputs: options.items,
+  key: (item) => item,
+  args: (item) => ({ text: item }),
+  concurrency: options.concurrency
 })
-
-const JobLayer = Job.toLayer(({ items }) =>
-  Effect.forEach(
-    items,
-    (key) =>
-      Activity.make({
-        name: `item:${key}`,
-        success: Schema.String,
-        execute: Baml.call("Summarize", { text: key }).pipe(Effect.map(String), Effect.orDie)
-      }).pipe(
-        Effect.tap(() => say({ event: "stored", key })),
-        Effect.map((result) => [key, result] as const)
-      ),
-    { concurrency: options.concurrency }
-  ).pipe(Effect.map(Object.fromEntries))
-)
 
 const store: Layer.Layer<WorkflowEngine.WorkflowEngine, unknown> = options.store._tag === "embedded"
   ? BamlJobStore.layerEmbedded({ directory: options.store.directory, tuning: options.tuning })
@@ -62,8 +48,7 @@ const store: Layer.Layer<WorkflowEngine.WorkflowEngine, unknown> = options.store
     tuning: options.tuning
   })
 
-// `cancel` on stdin interrupts the job, wherever in the cluster it runs.
-const commands = Effect.callback<string>((resume) => {
+const firstLine = Effect.callback<string>((resume) => {
   let buffered = ""
   process.stdin.setEncoding("utf8").on("data", (data: string) => {
     buffered += data
@@ -71,29 +56,36 @@ const commands = Effect.callback<string>((resume) => {
   })
 })
 
-const cancelOnCommand = Effect.gen(function*() {
-  const command = yield* commands
-  if (command !== "cancel") return
-  yield* Job.interrupt(yield* Job.executionId({ id: options.jobId, items: options.items }))
-  yield* say({ event: "cancelled" })
-})
-
 const program = Effect.gen(function*() {
-  yield* Effect.forkChild(cancelOnCommand)
+  const handle = yield* BamlJob.start(job)
+  const reported = new Set<string>()
+  const report = Effect.flatMap(handle.results, (results) =>
+    Effect.forEach(results, (result) => {
+      if (reported.has(result.key)) return Effect.void
+      reported.add(result.key)
+      return say({ event: "stored", key: result.key, fromStore: result.stored })
+    }, { discard: true }))
+  yield* Effect.forkChild(Stream.runForEach(handle.progress, () => report))
+  yield* Effect.forkChild(Effect.gen(function*() {
+    if ((yield* firstLine) !== "cancel") return
+    yield* handle.cancel
+    yield* say({ event: "cancelled" })
+  }))
   yield* say({ event: "ready" })
-  if (options.serveOnly === true) return yield* Effect.never
-  const results = yield* Job.execute({ id: options.jobId, items: options.items })
+  const summary = yield* handle.await
+  yield* report
+  const results: Record<string, unknown> = {}
+  for (const result of summary.results) results[result.key] = result._tag === "Succeeded" ? result.value : "FAILED"
   yield* say({ event: "finished", results })
 })
 
-const MainLayer = JobLayer.pipe(
-  Layer.provideMerge(store),
-  Layer.provideMerge(BamlRuntime.layerFromDirectory("baml_src", { env: { SCRIPTED_BASE_URL: options.baseUrl } }))
-)
-
 Effect.runFork(
-  program.pipe(
-    Effect.provide(MainLayer),
+  Effect.scoped(program).pipe(
+    Effect.provide(
+      store.pipe(
+        Layer.provideMerge(BamlRuntime.layerFromDirectory("baml_src", { env: { SCRIPTED_BASE_URL: options.baseUrl } }))
+      )
+    ),
     Effect.tapCause((cause) => say({ event: "failed", cause: String(cause) })),
     Effect.ensuring(Effect.sync(() => process.exit(0)))
   )
