@@ -346,7 +346,7 @@ export type JobWorkflow = ReturnType<typeof makeWorkflow>
  * ```ts
  * import { BamlJob, BamlError } from "effect-baml"
  *
- * BamlJob.isRetryable(new BamlError.BamlTimeoutError({ message: "timed out" })) // true
+ * BamlJob.isRetryable(new BamlError.BamlClientError({ message: "connection refused" })) // true
  * ```
  * @since 0.2.0
  * @category predicates
@@ -783,7 +783,15 @@ export const start = <I, A, R>(
 
     // A run stopped earlier (interrupted, or suspended by a spent budget) is run again; a finished one is not.
     yield* job.workflow.resume(executionId)
+    const cancelled = new BamlJobCancelled({ message: `BamlJob ${job.name} was cancelled`, name: job.name })
+    // A cancelled job's stored result is an interruption: it ends the job as cancelled, here or in another process.
     const execution = yield* job.workflow.execute({ name: job.name }).pipe(
+      Effect.exit,
+      Effect.flatMap((exit) =>
+        Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)
+          ? Effect.andThen(stopped({ _tag: "Cancelled" }), Effect.fail(cancelled))
+          : exit
+      ),
       Effect.tap(() => updateProgress(live, (p) => ({ ...p, state: "completed" }))),
       Effect.forkIn(scope)
     )
@@ -799,7 +807,7 @@ export const start = <I, A, R>(
           case "Budget":
             return Effect.fail(stop.error)
           case "Cancelled":
-            return Effect.fail(new BamlJobCancelled({ message: `BamlJob ${job.name} was cancelled`, name: job.name }))
+            return Effect.fail(cancelled)
           case "Interrupted":
             return Effect.interrupt
         }
