@@ -1,4 +1,5 @@
 import { describe, expect, layer } from "@effect/vitest"
+import { Writable } from "node:stream"
 import { Effect, Fiber, Layer, Option, Schedule, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { WorkflowEngine } from "effect/workflow"
@@ -284,6 +285,66 @@ layer(JobLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlJob",
         expect(last.inputTokens).toBeGreaterThan(0)
         expect(last.cost).toBeCloseTo(last.inputTokens + 2 * last.outputTokens, 6)
       }).pipe(Effect.scoped), 30_000)
+  })
+
+  describe("progress bar", () => {
+    /** A writable stream that keeps what is written, as a terminal or as a pipe. */
+    const sink = (isTTY: boolean) => {
+      const chunks: Array<string> = []
+      const output = new Writable({
+        write(chunk, _encoding, callback) {
+          chunks.push(String(chunk))
+          callback()
+        }
+      })
+      return { output: Object.assign(output, { isTTY }), text: () => chunks.join("") }
+    }
+
+    it.effect("on a terminal, the bar is drawn until the job ends, with the counts", () =>
+      Effect.gen(function*() {
+        const mark = marker("job-bar")
+        yield* scriptJob(mark)
+        const { output, text } = sink(true)
+        const handle = yield* BamlJob.start(resumeJob(mark, names(3)))
+        const bar = yield* BamlJob.progressBar(handle.progress, { output }).pipe(Effect.forkChild)
+        yield* handle.await
+        yield* Fiber.join(bar).pipe(Effect.timeout("10 seconds"))
+        expect(text()).toContain("3/3 done | 0 in flight")
+        expect(text()).toContain("completed")
+        expect(text()).toContain("100%")
+      }).pipe(Effect.scoped), 30_000)
+
+    it.effect("when the output is not a terminal, nothing is drawn", () =>
+      Effect.gen(function*() {
+        const mark = marker("job-bar-pipe")
+        yield* scriptJob(mark)
+        const { output, text } = sink(false)
+        const handle = yield* BamlJob.start(resumeJob(mark, names(2)))
+        const bar = yield* BamlJob.progressBar(handle.progress, { output }).pipe(Effect.forkChild)
+        yield* handle.await
+        yield* Fiber.join(bar).pipe(Effect.timeout("10 seconds"))
+        expect(text()).toBe("")
+      }).pipe(Effect.scoped), 30_000)
+
+    it("describeProgress says where a job stands in words", () => {
+      const line = BamlJob.describeProgress({
+        total: 10,
+        done: 4,
+        succeeded: 3,
+        failed: 1,
+        inFlight: 2,
+        stored: 1,
+        retries: 0,
+        inputTokens: 120,
+        outputTokens: 80,
+        cachedInputTokens: 0,
+        cost: 0.5,
+        elapsedMs: 1000,
+        etaMs: 1500,
+        state: "running"
+      })
+      expect(line).toBe("4/10 done | 2 in flight | 1 failed | 1 stored | 120 in / 80 out tokens | ~0.5000 | 2s left")
+    }, 5_000)
   })
 
   describe("cancellation", () => {
