@@ -970,7 +970,8 @@ export const progressBar = (
   options: ProgressBarOptions = {}
 ): Effect.Effect<void> => {
   const output = options.output ?? process.stdout
-  if (!output.isTTY && options.force !== true) return Stream.runDrain(progress)
+  const force = options.force === true
+  if (!output.isTTY && !force) return Stream.runDrain(progress)
   return Effect.acquireUseRelease(
     Effect.promise(() => import("cli-progress")).pipe(
       Effect.map(({ default: cli }) =>
@@ -979,7 +980,7 @@ export const progressBar = (
           format: "{bar} {percentage}% | {line}",
           hideCursor: true,
           clearOnComplete: false,
-          noTTYOutput: options.force === true,
+          noTTYOutput: force,
           fps: 10
         }, cli.Presets.shades_classic)
       ),
