@@ -346,7 +346,7 @@ export type JobWorkflow = ReturnType<typeof makeWorkflow>
  * ```ts
  * import { BamlJob, BamlError } from "effect-baml"
  *
- * BamlJob.isRetryable(new BamlError.BamlTimeoutError({ message: "timed out" })) // true
+ * BamlJob.isRetryable(new BamlError.BamlClientError({ message: "connection refused" })) // true
  * ```
  * @since 0.2.0
  * @category predicates
@@ -783,7 +783,15 @@ export const start = <I, A, R>(
 
     // A run stopped earlier (interrupted, or suspended by a spent budget) is run again; a finished one is not.
     yield* job.workflow.resume(executionId)
+    const cancelled = new BamlJobCancelled({ message: `BamlJob ${job.name} was cancelled`, name: job.name })
+    // A cancelled job's stored result is an interruption: it ends the job as cancelled, here or in another process.
     const execution = yield* job.workflow.execute({ name: job.name }).pipe(
+      Effect.exit,
+      Effect.flatMap((exit) =>
+        Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)
+          ? Effect.andThen(stopped({ _tag: "Cancelled" }), Effect.fail(cancelled))
+          : exit
+      ),
       Effect.tap(() => updateProgress(live, (p) => ({ ...p, state: "completed" }))),
       Effect.forkIn(scope)
     )
@@ -799,7 +807,7 @@ export const start = <I, A, R>(
           case "Budget":
             return Effect.fail(stop.error)
           case "Cancelled":
-            return Effect.fail(new BamlJobCancelled({ message: `BamlJob ${job.name} was cancelled`, name: job.name }))
+            return Effect.fail(cancelled)
           case "Interrupted":
             return Effect.interrupt
         }
@@ -882,3 +890,108 @@ export const cancel = <I, A, R>(job: BamlJob<I, A, R>): Effect.Effect<void, neve
     const executionId = yield* job.workflow.executionId({ name: job.name })
     yield* engine.interruptUnsafe(job.workflow, executionId)
   })
+
+// ---------------------------------------------------------------------------------------------------------------------
+// progress bar
+// ---------------------------------------------------------------------------------------------------------------------
+
+/**
+ * Options of {@link progressBar}: where to draw (default `process.stdout`), and whether to draw when it is not a
+ * terminal.
+ *
+ * @example
+ * ```ts
+ * import type { BamlJob } from "effect-baml"
+ *
+ * const toStderr: BamlJob.ProgressBarOptions = { output: process.stderr }
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export interface ProgressBarOptions {
+  readonly output?: (NodeJS.WritableStream & { readonly isTTY?: boolean | undefined }) | undefined
+  /** Draw even when `output` is not a TTY (default false: then nothing is drawn). */
+  readonly force?: boolean | undefined
+}
+
+/**
+ * The progress in one line of words (what {@link progressBar} draws after the bar), for a log line.
+ *
+ * @example
+ * ```ts
+ * import { BamlJob } from "effect-baml"
+ * import { Effect, Stream } from "effect"
+ *
+ * declare const handle: BamlJob.Handle<unknown>
+ * const logEverySecond = handle.progress.pipe(
+ *   Stream.throttle({ cost: () => 1, units: 1, duration: "1 second", strategy: "enforce" }),
+ *   Stream.runForEach((p) => Effect.log(BamlJob.describeProgress(p)))
+ * )
+ * ```
+ * @since 0.2.0
+ * @category progress
+ */
+export const describeProgress = (p: Progress): string => {
+  const parts = [
+    `${p.done}${p.total === undefined ? "" : `/${p.total}`} done`,
+    `${p.inFlight} in flight`,
+    ...(p.failed > 0 ? [`${p.failed} failed`] : []),
+    ...(p.stored > 0 ? [`${p.stored} stored`] : []),
+    `${p.inputTokens} in / ${p.outputTokens} out tokens`,
+    ...(p.cost === undefined ? [] : [`~${p.cost.toFixed(4)}`]),
+    ...(p.etaMs === undefined || p.state !== "running" ? [] : [`${Math.ceil(p.etaMs / 1000)}s left`]),
+    ...(p.state === "running" ? [] : [p.state])
+  ]
+  return parts.join(" | ")
+}
+
+/**
+ * Draws a job's progress as a bar on the terminal until the progress stream ends (the job ends), with the
+ * `cli-progress` package (an optional peer dependency: `npm i cli-progress`). When the output is not a TTY, it only
+ * waits for the end of the stream.
+ *
+ * @example
+ * ```ts
+ * import { BamlJob } from "effect-baml"
+ * import { Effect } from "effect"
+ *
+ * declare const job: BamlJob.BamlJob<{ readonly resume: string }, unknown>
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const handle = yield* BamlJob.start(job)
+ *   yield* Effect.forkScoped(BamlJob.progressBar(handle.progress))
+ *   return yield* handle.await
+ * }))
+ * ```
+ * @since 0.2.0
+ * @category progress
+ */
+export const progressBar = (
+  progress: Stream.Stream<Progress>,
+  options: ProgressBarOptions = {}
+): Effect.Effect<void> => {
+  const output = options.output ?? process.stdout
+  const force = options.force === true
+  if (!output.isTTY && !force) return Stream.runDrain(progress)
+  return Effect.acquireUseRelease(
+    Effect.promise(() => import("cli-progress")).pipe(
+      Effect.map(({ default: cli }) =>
+        new cli.SingleBar({
+          stream: output,
+          format: "{bar} {percentage}% | {line}",
+          hideCursor: true,
+          clearOnComplete: false,
+          noTTYOutput: force,
+          fps: 10
+        }, cli.Presets.shades_classic)
+      ),
+      Effect.tap((bar) => Effect.sync(() => bar.start(1, 0, { line: "" })))
+    ),
+    (bar) =>
+      Stream.runForEach(progress, (p) =>
+        Effect.sync(() => {
+          bar.setTotal(Math.max(1, p.total ?? p.done + p.inFlight))
+          bar.update(p.done, { line: describeProgress(p) })
+        })),
+    (bar) => Effect.sync(() => bar.stop())
+  )
+}
