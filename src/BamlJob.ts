@@ -659,7 +659,13 @@ const record = <I, A, R>(live: Live<I, A, R>, result: ItemResult<A>) =>
  * One item: an activity named after its key, so that the engine stores its result and, on a replay, returns the stored
  * result instead of running it again.
  */
-const item = <I, A, R>(live: Live<I, A, R>, seen: Set<string>, input: I, index: number) =>
+const item = <I, A, R>(
+  live: Live<I, A, R>,
+  seen: Set<string>,
+  input: I,
+  index: number,
+  halted: Deferred.Deferred<void>
+) =>
   Effect.gen(function*() {
     const key = live.job.options.key(input)
     if (seen.has(key)) {
@@ -674,9 +680,11 @@ const item = <I, A, R>(live: Live<I, A, R>, seen: Set<string>, input: I, index: 
       name: `item/${key}`,
       success: live.job.success,
       error: BamlErrorSchema,
+      // A cluster engine runs an activity apart from its run, and does not interrupt it with the run: the run's end
+      // (a cancel from any runner, a stop) interrupts it here, aborting its request.
       execute: Effect.suspend(() => {
         ran = true
-        return attempt(live, input)
+        return Effect.raceFirst(attempt(live, input), Effect.andThen(Deferred.await(halted), Effect.interrupt))
       })
     })
     const exit = yield* Effect.exit(activity)
@@ -696,10 +704,11 @@ const body = (engine: object, name: string) =>
     const instance = yield* WorkflowEngine.WorkflowInstance
     const { concurrency, inputs } = live.job.options
     const seen = new Set<string>()
+    const halted = yield* Deferred.make<void>()
     const stream = Stream.isStream(inputs) ? inputs : Stream.fromIterable(inputs)
     const items = stream.pipe(
       Stream.zipWithIndex,
-      Stream.mapEffect(([input, index]) => item(live, seen, input, index), {
+      Stream.mapEffect(([input, index]) => item(live, seen, input, index, halted), {
         concurrency: concurrency ?? 4,
         unordered: true
       }),
@@ -710,7 +719,7 @@ const body = (engine: object, name: string) =>
     return yield* Effect.raceFirst(
       items,
       Effect.andThen(Deferred.await(live.stop), Workflow.suspend(instance))
-    )
+    ).pipe(Effect.onExit(() => Deferred.succeed(halted, undefined)))
   })
 
 /**

@@ -68,7 +68,9 @@ const program = Effect.gen(function*() {
   yield* Effect.forkChild(Stream.runForEach(handle.progress, () => report))
   yield* Effect.forkChild(Effect.gen(function*() {
     if ((yield* firstLine) !== "cancel") return
-    yield* handle.cancel
+    // The engine's cancel alone: this process's own view of the job is left as it is, so that it does not end
+    // before the cancel has reached the engine.
+    yield* BamlJob.cancel(job)
     yield* say({ event: "cancelled" })
   }))
   yield* say({ event: "ready" })
