@@ -35,8 +35,42 @@ const newJob = Effect.gen(function*() {
     for (const record of records) counts.set(keyOf(record.prompt)!, (counts.get(keyOf(record.prompt)!) ?? 0) + 1)
     return counts
   }
-  return { id: label, keys, requests, countByKey, baseUrl: provider.baseUrl }
+  return { id: label, keys, keyOf, requests, countByKey, baseUrl: provider.baseUrl }
 })
+
+// Short cluster timings, so that a dead runner's shards move within seconds.
+const tuning = {
+  shardsPerGroup: 30,
+  refreshAssignmentsInterval: 500,
+  shardLockRefreshInterval: 1000,
+  shardLockExpiration: 5000,
+  entityMessagePollInterval: 500,
+  runnerHealthCheckInterval: 1000
+}
+
+/** Two runner processes of one cluster on `url`, both started on the job, both ready. */
+const twoRunners = (url: string, job: Effect.Success<typeof newJob>) =>
+  Effect.gen(function*() {
+    const runners = yield* Effect.forEach([0, 1], () =>
+      Effect.flatMap(Postgres.freePort, (port) =>
+        JobProcess.start({
+          store: { _tag: "cluster", url, port },
+          baseUrl: job.baseUrl,
+          jobId: job.id,
+          items: job.keys,
+          concurrency,
+          tuning
+        })))
+    yield* Effect.forEach(runners, (runner) => runner.until((events) => events.some((e) => e.event === "ready")))
+    return runners as [JobProcess.JobProcess, JobProcess.JobProcess]
+  })
+
+/** The runner that runs the job: the one whose items are being stored, once `n` are. */
+const runnerOfJob = (a: JobProcess.JobProcess, b: JobProcess.JobProcess, n: number) =>
+  Effect.raceFirst(
+    Effect.as(a.until((events) => JobProcess.storedKeys(events).size >= n), a),
+    Effect.as(b.until((events) => JobProcess.storedKeys(events).size >= n), b)
+  )
 
 const finished = (events: ReadonlyArray<JobProcess.ChildEvent>) => events.some((e) => e.event === "finished")
 
@@ -83,7 +117,7 @@ const tempDirectory = Effect.acquireRelease(
   (directory) => Effect.sync(() => Fs.rmSync(directory, { recursive: true, force: true }))
 )
 
-layer(ScriptedProvider.layer(), { timeout: "240 seconds" })("BamlJobStore", (it) => {
+layer(ScriptedProvider.layer(), { timeout: "240 seconds", excludeTestServices: true })("BamlJobStore", (it) => {
   it.effect("embedded store: a job killed with SIGKILL resumes, and no stored item is requested again", () =>
     Effect.scoped(Effect.gen(function*() {
       const directory = yield* tempDirectory
@@ -103,7 +137,7 @@ if (Postgres.missing !== undefined) {
     }
   })
 } else {
-  layer(Layer.merge(ScriptedProvider.layer(), Postgres.layer), { timeout: "240 seconds" })(
+  layer(Layer.merge(ScriptedProvider.layer(), Postgres.layer), { timeout: "240 seconds", excludeTestServices: true })(
     "BamlJobStore on PostgreSQL",
     (it) => {
       it.effect("PostgreSQL store: a job killed with SIGKILL resumes, and no stored item is requested again", () =>
@@ -111,6 +145,60 @@ if (Postgres.missing !== undefined) {
           const server = yield* Postgres.PostgresServer
           const url = yield* Postgres.createDatabase(server, "durability")
           yield* killAndResume({ _tag: "postgres", url })
+        })), { timeout: 240_000 })
+
+      it.effect("PostgreSQL cluster: a runner killed mid-job, the other finishes it, each item requested once more at most", () =>
+        Effect.scoped(Effect.gen(function*() {
+          const server = yield* Postgres.PostgresServer
+          const url = yield* Postgres.createDatabase(server, "cluster")
+          const job = yield* newJob
+          const provider = yield* ScriptedProvider.ScriptedProvider
+          const [a, b] = yield* twoRunners(url, job)
+          const running = yield* runnerOfJob(a, b, items / 3)
+          const survivor = running === a ? b : a
+          yield* running.kill
+          const stored = JobProcess.storedKeys(running.events())
+          yield* provider.settled
+          const firstRun = yield* job.requests
+
+          const events = yield* survivor.until(finished)
+          const results = events.find((e) => e.event === "finished")!.results!
+          const all = yield* job.requests
+          const afterKill = job.countByKey(all.slice(firstRun.length))
+          const total = job.countByKey(all)
+
+          expect(Object.keys(results).sort()).toEqual([...job.keys].sort())
+          for (const key of job.keys) expect(results[key]).toBe(`summary of ${key}`)
+          expect(stored.size).toBeGreaterThanOrEqual(items / 3)
+          expect(stored.size).toBeLessThan(items)
+          for (const key of stored) expect(afterKill.get(key) ?? 0, key).toBe(0)
+          for (const key of job.keys) expect(total.get(key) ?? 0, key).toBeGreaterThanOrEqual(1)
+          for (const key of job.keys) expect(total.get(key) ?? 0, key).toBeLessThanOrEqual(2)
+        })), { timeout: 240_000 })
+
+      it.effect("PostgreSQL cluster: cancelling the job from one runner aborts the requests in flight on the other", () =>
+        Effect.scoped(Effect.gen(function*() {
+          const server = yield* Postgres.PostgresServer
+          const url = yield* Postgres.createDatabase(server, "cancel")
+          const job = yield* newJob
+          const provider = yield* ScriptedProvider.ScriptedProvider
+          const [a, b] = yield* twoRunners(url, job)
+          const running = yield* runnerOfJob(a, b, 4)
+          const other = running === a ? b : a
+          yield* other.send("cancel")
+          yield* other.until((events) => events.some((e) => e.event === "cancelled"))
+          // The requests that were in flight on the running runner end closed early, and then none is open.
+          const records = yield* provider.awaitRequests((records) => {
+            const mine = records.filter((r) => job.keyOf(r.prompt) !== undefined)
+            return mine.some((r) => r.status === "closed-early") && mine.every((r) => r.status !== "open")
+          }).pipe(Effect.timeout("60 seconds"))
+          const mine = records.filter((r) => job.keyOf(r.prompt) !== undefined)
+          expect(mine.filter((r) => r.status === "closed-early").length).toBeGreaterThanOrEqual(1)
+          // The job stopped: no request started later, and it did not finish.
+          yield* Effect.sleep("2 seconds")
+          expect((yield* job.requests).length).toBe(mine.length)
+          expect(mine.length).toBeLessThan(items)
+          expect(finished(running.events())).toBe(false)
         })), { timeout: 240_000 })
     }
   )

@@ -74,7 +74,12 @@ export const start = (options: ChildOptions) =>
           listeners.add(check)
           check()
           return Effect.sync(() => listeners.delete(check))
-        })
+        }).pipe(
+          Effect.timeoutOrElse({
+            duration: "120 seconds",
+            orElse: () => Effect.die(new Error(`job process: no such event in 120 s; events ${JSON.stringify(events)}\n${stderr}`))
+          })
+        )
       const handle: JobProcess = {
         pid: child.pid!,
         events: () => [...events],

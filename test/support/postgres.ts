@@ -47,7 +47,8 @@ const run = (command: string, args: ReadonlyArray<string>) =>
     return Effect.sync(() => child.kill("SIGKILL"))
   })
 
-const freePort = Effect.callback<number, Error>((resume) => {
+/** A port of 127.0.0.1 that was free a moment ago. */
+export const freePort = Effect.callback<number, Error>((resume) => {
   const server = Net.createServer()
   server.on("error", (error) => resume(Effect.fail(error)))
   server.listen(0, "127.0.0.1", () => {
