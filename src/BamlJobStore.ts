@@ -157,8 +157,9 @@ export const layerEmbedded = (
   )
 
 /**
- * A durable workflow engine on a PostgreSQL server, for one runner process. For several processes that
- * share the work, use `layerPostgresCluster`.
+ * A durable workflow engine on a PostgreSQL server, for one runner process at a time: this process owns every
+ * shard (the runner itself is not registered in the database), so two processes on the same database would
+ * both run the same job. For several processes that share the work, use `layerPostgresCluster`.
  *
  * @since 0.2.0
  * @category layers
@@ -173,7 +174,9 @@ export const layerPostgres = (
   options: PostgresOptions
 ): Layer.Layer<WorkflowEngine.WorkflowEngine, SqlError | ConfigError> =>
   engineOn(
-    SingleRunner.layer({ runnerStorage: "sql", shardingConfig: options.tuning }).pipe(
+    // With SQL runner storage a lone runner was seen to drop and retake its shards under load ("No healthy
+    // runners available"), cutting off the job it runs; it has no other runner to hand them to anyway.
+    SingleRunner.layer({ runnerStorage: "memory", shardingConfig: options.tuning }).pipe(
       Layer.provide([pgClient(options), Digest.layerWebCrypto])
     )
   )
