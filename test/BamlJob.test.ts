@@ -3,7 +3,7 @@ import { Writable } from "node:stream"
 import { Effect, Fiber, Layer, Option, Schedule, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { WorkflowEngine } from "effect/workflow"
-import { BamlError, BamlJob } from "effect-baml"
+import { Baml, BamlError, BamlJob, TokenBudget } from "effect-baml"
 import { ScriptedProvider } from "effect-baml/testing"
 import * as Client from "../baml_client/index.js"
 import { marker, settledAll, shortResume, TestLayer } from "./fixtures.js"
@@ -256,6 +256,32 @@ layer(JobLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlJob",
       }).pipe(Effect.scoped), 30_000)
   })
 
+  describe("around the job", () => {
+    it.effect("a job inside Baml.withUsage and a TokenBudget: every call is reported and charged there", () =>
+      Effect.gen(function*() {
+        const mark = marker("job-outer")
+        yield* scriptJob(mark)
+        const [[summary, used], usages] = yield* Effect.all([BamlJob.run(resumeJob(mark, names(3))), TokenBudget.used])
+          .pipe(TokenBudget.limit({}), Baml.withUsage)
+        expect(summary.succeeded).toBe(3)
+        expect(usages.length).toBe(3)
+        expect(used.outputTokens).toBe(usages.reduce((n, u) => n + u.outputTokens, 0))
+        expect(used.outputTokens).toBeGreaterThan(0)
+      }), 30_000)
+
+    it.effect("the TokenBudget around a job without a budget of its own stops it when spent", () =>
+      Effect.gen(function*() {
+        const mark = marker("job-outer-budget")
+        yield* scriptJob(mark)
+        const error = yield* BamlJob.run(resumeJob(mark, names(4), { concurrency: 1 })).pipe(
+          TokenBudget.limit({ maxOutputTokens: 1 }),
+          Effect.flip
+        )
+        expect(error).toBeInstanceOf(BamlError.BudgetExceeded)
+        expect((yield* requestsFor(mark)).length).toBe(1)
+      }), 30_000)
+  })
+
   describe("progress", () => {
     it.effect("the progress stream counts items, in flight, tokens and cost, and ends when the job does", () =>
       Effect.gen(function*() {
@@ -362,19 +388,22 @@ layer(JobLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlJob",
     it.effect("cancel aborts every request in flight and ends the job with BamlJobCancelled", () =>
       Effect.gen(function*() {
         const mark = marker("job-cancel")
-        yield* scriptJob(mark, () => ({ firstByteDelayMs: 20_000 }))
+        // item0 ends at once; the others hang until they are aborted
+        yield* scriptJob(mark, (prompt) => prompt.includes(`${mark} item0`) ? {} : { firstByteDelayMs: 20_000 })
         const handle = yield* BamlJob.start(resumeJob(mark, names(5), { concurrency: 2 }))
-        yield* awaitFor(mark, (records) => open(records).length === 2)
+        yield* awaitFor(mark, (records) => open(records).length === 2 && records.length === 3)
         yield* handle.cancel
         const error = yield* Effect.flip(handle.await)
         expect(error).toBeInstanceOf(BamlJob.BamlJobCancelled)
         const records = yield* settledAll(mark)
-        expect(records.map((r) => r.status)).toEqual(["closed-early", "closed-early"])
-        expect((yield* handle.current).state).toBe("stopped")
+        expect(records.map((r) => r.status)).toEqual(["completed", "closed-early", "closed-early"])
+        // the engine replays the run to settle the cancel: item0 still counts once
+        expect(yield* handle.current).toMatchObject({ state: "stopped", done: 1, succeeded: 1, inFlight: 0 })
+        expect((yield* handle.results).map((r) => r.key)).toEqual(["item0"])
         // cancelled for good: started again, it requests nothing and says so
         const again = yield* Effect.flip(BamlJob.run(resumeJob(mark, names(5), { concurrency: 2 })))
         expect(again).toBeInstanceOf(BamlJob.BamlJobCancelled)
-        expect((yield* requestsFor(mark)).length).toBe(2)
+        expect((yield* requestsFor(mark)).length).toBe(3)
       }).pipe(Effect.scoped), 30_000)
 
     it.effect("BamlJob.cancel from elsewhere ends a running job as cancelled and aborts its requests", () =>
