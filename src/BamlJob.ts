@@ -651,8 +651,6 @@ const attempt = <I, A, R>(live: Live<I, A, R>, input: I): Effect.Effect<A, BamlE
 /** Ends one item in this run's view: its result by key and in order, and its count in the progress. */
 const record = <I, A, R>(live: Live<I, A, R>, result: ItemResult<A>) =>
   Effect.suspend(() => {
-    // The engine may replay the workflow within one start (to settle a cancel): an item it had ended counts once.
-    if (result.stored && live.results.has(result.key)) return Effect.void
     if (!live.results.has(result.key)) live.results.set(result.key, result)
     live.ordered.push(result)
     const succeeded = result._tag === "Succeeded" ? 1 : 0

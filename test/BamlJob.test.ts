@@ -397,7 +397,7 @@ layer(JobLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlJob",
         expect(error).toBeInstanceOf(BamlJob.BamlJobCancelled)
         const records = yield* settledAll(mark)
         expect(records.map((r) => r.status)).toEqual(["completed", "closed-early", "closed-early"])
-        // the engine replays the run to settle the cancel: item0 still counts once
+        // the engine replays the run to settle the cancel; item0 counts once
         expect(yield* handle.current).toMatchObject({ state: "stopped", done: 1, succeeded: 1, inFlight: 0 })
         expect((yield* handle.results).map((r) => r.key)).toEqual(["item0"])
         // cancelled for good: started again, it requests nothing and says so
