@@ -4,7 +4,7 @@ import { Baml } from "effect-baml"
 import { ScriptedProvider } from "effect-baml/testing"
 import { setFlagsFromString } from "node:v8"
 import { runInNewContext } from "node:vm"
-import { type Observed, observingLayer, shortResume } from "./fixtures.js"
+import { type Observed, observingLayer, shortResume } from "./shared/fixtures.js"
 
 const observed: Array<Observed> = []
 const Observing = observingLayer(observed)

@@ -4,7 +4,7 @@ import { Effect, Option, References, Stream } from "effect"
 import { Baml, type BamlError, type BamlRuntime } from "effect-baml"
 import { ScriptedProvider } from "effect-baml/testing"
 import * as Client from "../baml_client/index.js"
-import { marker, TestLayer } from "./fixtures.js"
+import { marker, TestLayer } from "./shared/fixtures.js"
 
 const Provider = ScriptedProvider.ScriptedProvider
 

@@ -3,7 +3,7 @@ import * as Engine from "@boundaryml/baml"
 import { Cause, type Duration, Effect, Exit, Fiber, Option, Stream } from "effect"
 import { Baml, type BamlError, type BamlRuntime } from "effect-baml"
 import { ScriptedProvider } from "effect-baml/testing"
-import { marker, scriptFor, settledAll, shortResume, TestLayer } from "./fixtures.js"
+import { marker, scriptFor, settledAll, shortResume, TestLayer } from "./shared/fixtures.js"
 
 const Provider = ScriptedProvider.ScriptedProvider
 

@@ -7,7 +7,7 @@ import { describe, expect, layer } from "@effect/vitest"
 import { Cause, type Duration, Effect, Exit, Option, Stream } from "effect"
 import { Baml, BamlError, type BamlRuntime, TokenBudget } from "effect-baml"
 import { ScriptedProvider } from "effect-baml/testing"
-import { marker, providerClients, scriptFor, settledAll, shortResume, TestLayer } from "./fixtures.js"
+import { marker, providerClients, scriptFor, settledAll, shortResume, TestLayer } from "./shared/fixtures.js"
 
 type Kind = "call" | "stream"
 const kinds: ReadonlyArray<Kind> = ["call", "stream"]

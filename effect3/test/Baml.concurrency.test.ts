@@ -4,7 +4,7 @@ import { Baml } from "effect-baml/effect3"
 import { ScriptedProvider } from "effect-baml/effect3/testing"
 import { setFlagsFromString } from "node:v8"
 import { runInNewContext } from "node:vm"
-import { type Observed, observingLayer, shortResume } from "./fixtures.js"
+import { type Observed, observingLayer, shortResume } from "../../test/shared/fixtures.js"
 
 const observed: Array<Observed> = []
 const Observing = observingLayer(observed)

@@ -4,7 +4,7 @@ import { Effect, Option, Stream } from "effect"
 import { Baml, type BamlError, type BamlRuntime } from "effect-baml/effect3"
 import { ScriptedProvider } from "effect-baml/effect3/testing"
 import * as Client from "./fixtures/baml_client/index.js"
-import { marker, TestLayer } from "./fixtures.js"
+import { marker, TestLayer } from "../../test/shared/fixtures.js"
 
 const Provider = ScriptedProvider.ScriptedProvider
 

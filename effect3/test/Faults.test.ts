@@ -3,7 +3,7 @@ import * as Engine from "@boundaryml/baml"
 import { Cause, type Duration, Effect, Exit, Fiber, Option, Stream } from "effect"
 import { Baml, type BamlError, type BamlRuntime } from "effect-baml/effect3"
 import { ScriptedProvider } from "effect-baml/effect3/testing"
-import { marker, scriptFor, settledAll, shortResume, TestLayer } from "./fixtures.js"
+import { marker, scriptFor, settledAll, shortResume, TestLayer } from "../../test/shared/fixtures.js"
 
 const Provider = ScriptedProvider.ScriptedProvider
 

@@ -7,7 +7,7 @@ import { describe, expect, layer } from "@effect/vitest"
 import { Cause, Chunk, type Duration, Effect, Exit, Option, Stream } from "effect"
 import { Baml, BamlError, type BamlRuntime, TokenBudget } from "effect-baml/effect3"
 import { ScriptedProvider } from "effect-baml/effect3/testing"
-import { marker, providerClients, scriptFor, settledAll, shortResume, TestLayer } from "./fixtures.js"
+import { marker, providerClients, scriptFor, settledAll, shortResume, TestLayer } from "../../test/shared/fixtures.js"
 
 type Kind = "call" | "stream"
 const kinds: ReadonlyArray<Kind> = ["call", "stream"]

@@ -1,0 +1,41 @@
+/**
+ * The Effect 3 line, as the tests in `test/shared/` see it: the same names as `test/line.ts` exports for the Effect 4
+ * line (read it first), from Effect 3 and `effect-baml/effect3`.
+ */
+import { Effect, Fiber, Layer, Option, Scope } from "effect"
+import type { Duration } from "effect"
+
+export { describe, expect, it, layer } from "@effect/vitest"
+export { Cause, Effect, Exit, Fiber, Layer, Option, Schema, Scope, Stream } from "effect"
+export { Baml, BamlError, BamlMedia, BamlRuntime, TokenBudget } from "effect-baml/effect3"
+export { ScriptedProvider } from "effect-baml/effect3/testing"
+export { NodeFileSystem } from "@effect/platform-node"
+export * as Client from "./fixtures/baml_client/index.js"
+
+/** Which Effect line this is. */
+export const line: 3 | 4 = 3
+
+/** `Layer.unwrapEffect`: the layer an effect builds. */
+export const unwrapLayer = Layer.unwrapEffect
+
+/** `Effect.fork`: runs an effect in a new fiber, a child of the current one. */
+export const forkChild = Effect.fork
+
+/** `Effect.yieldNow()`: lets other fibers run. */
+export const yieldNow: Effect.Effect<void> = Effect.yieldNow()
+
+/** `Scope.extend`: runs an effect in a scope the caller closes. */
+export const provideScope = Scope.extend
+
+/** Fails with `error()` when `self` has not ended within `duration`. */
+export const timeoutFail =
+  <E>(duration: Duration.DurationInput, error: () => E) => <A, E1, R>(self: Effect.Effect<A, E1, R>) =>
+    Effect.timeoutFail(self, { duration, onTimeout: error })
+
+/** Whether `fiber` is still running. */
+export const isRunning = <A, E>(fiber: Fiber.Fiber<A, E>): Effect.Effect<boolean> =>
+  Effect.map(Fiber.poll(fiber), Option.isNone)
+
+/** Whether `error`, a file system error of this line's platform, says the file was not found. */
+export const isNotFound = (error: { readonly _tag: string }): boolean =>
+  error._tag === "SystemError" && "reason" in error && error.reason === "NotFound"
