@@ -11,7 +11,7 @@ export default defineConfig({
       "test/Baml.test.ts",
       "test/shared/Baml.options.test.ts",
       "test/tripWire.test.ts",
-      "test/Faults.test.ts",
+      "test/shared/Faults.test.ts",
       "test/Soak.property.test.ts",
       "test/TokenBudget.test.ts",
       "test/BamlMetrics.test.ts",

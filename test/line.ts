@@ -4,11 +4,11 @@
  * this file for the Effect 4 line and to `effect3/test/line.ts` for the Effect 3 line. The two files export the same
  * names; where the two Effect APIs differ, the helper below says what it stands for.
  */
-import { Effect, Fiber, Layer, Scope } from "effect"
+import { Cause, Effect, Exit, Fiber, Layer, Option, Schedule, Scope } from "effect"
 import type { Duration } from "effect"
 
 export { describe, expect, it, layer } from "@effect/vitest"
-export { Cause, Effect, Exit, Fiber, Layer, Option, Schema, Scope, Stream } from "effect"
+export { Cause, Effect, Exit, Fiber, Layer, Option, Schedule, Schema, Scope, Stream } from "effect"
 export { Baml, BamlError, BamlMedia, BamlRuntime, TokenBudget } from "effect-baml"
 export { ScriptedProvider } from "effect-baml/testing"
 export * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
@@ -42,3 +42,30 @@ export const isRunning = <A, E>(fiber: Fiber.Fiber<A, E>): Effect.Effect<boolean
 export const isNotFound = (error: { readonly _tag: string }): boolean =>
   error._tag === "PlatformError" && "reason" in error &&
   (error.reason as { readonly _tag: string })._tag === "NotFound"
+
+/** How long, as this line's `Duration` takes it. */
+export type DurationInput = Duration.Input
+
+/** The error `Effect.timeout` fails with on this line. */
+export type TimeoutError = Cause.TimeoutError
+
+/** The tag of {@link TimeoutError}. */
+export const timeoutErrorTag = "TimeoutError"
+
+/** `Cause.findErrorOption`: the first typed error of a cause. */
+export const failureOf: <E>(cause: Cause.Cause<E>) => Option.Option<E> = Cause.findErrorOption
+
+/** `Exit.hasInterrupts`: whether the fiber was interrupted. */
+export const isInterrupted: <A, E>(exit: Exit.Exit<A, E>) => boolean = Exit.hasInterrupts
+
+/** `Effect.forkChild` with `startImmediately`: the child runs at once rather than on a later tick. */
+export const forkNow = <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.forkChild(self, { startImmediately: true })
+
+/** `Effect.catch`: recovers from any typed error. */
+export const catchAll = Effect.catch
+
+/** `Schedule.upTo`: stops retrying after `duration`. */
+export const upTo = (duration: DurationInput) => Schedule.upTo({ duration })
+
+/** `Effect.Success`: what an effect succeeds with. */
+export type Success<T extends Effect.Effect<unknown, unknown, unknown>> = Effect.Success<T>

@@ -2,11 +2,11 @@
  * The Effect 3 line, as the tests in `test/shared/` see it: the same names as `test/line.ts` exports for the Effect 4
  * line (read it first), from Effect 3 and `effect-baml/effect3`.
  */
-import { Effect, Fiber, Layer, Option, Scope } from "effect"
+import { Cause, Effect, Exit, Fiber, Layer, Option, Schedule, Scope } from "effect"
 import type { Duration } from "effect"
 
 export { describe, expect, it, layer } from "@effect/vitest"
-export { Cause, Effect, Exit, Fiber, Layer, Option, Schema, Scope, Stream } from "effect"
+export { Cause, Effect, Exit, Fiber, Layer, Option, Schedule, Schema, Scope, Stream } from "effect"
 export { Baml, BamlError, BamlMedia, BamlRuntime, TokenBudget } from "effect-baml/effect3"
 export { ScriptedProvider } from "effect-baml/effect3/testing"
 export { NodeFileSystem } from "@effect/platform-node"
@@ -39,3 +39,30 @@ export const isRunning = <A, E>(fiber: Fiber.Fiber<A, E>): Effect.Effect<boolean
 /** Whether `error`, a file system error of this line's platform, says the file was not found. */
 export const isNotFound = (error: { readonly _tag: string }): boolean =>
   error._tag === "SystemError" && "reason" in error && error.reason === "NotFound"
+
+/** How long, as this line's `Duration` takes it. */
+export type DurationInput = Duration.DurationInput
+
+/** The error `Effect.timeout` fails with on this line. */
+export type TimeoutError = Cause.TimeoutException
+
+/** The tag of {@link TimeoutError}. */
+export const timeoutErrorTag = "TimeoutException"
+
+/** `Cause.failureOption`: the first typed error of a cause. */
+export const failureOf: <E>(cause: Cause.Cause<E>) => Option.Option<E> = Cause.failureOption
+
+/** `Exit.isInterrupted`: whether the fiber was interrupted. */
+export const isInterrupted: <A, E>(exit: Exit.Exit<A, E>) => boolean = Exit.isInterrupted
+
+/** `Effect.fork`: the child fiber runs at once. */
+export const forkNow = <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.fork(self)
+
+/** `Effect.catchAll`: recovers from any typed error. */
+export const catchAll = Effect.catchAll
+
+/** `Schedule.upTo`: stops retrying after `duration`. */
+export const upTo = (duration: DurationInput) => Schedule.upTo(duration)
+
+/** `Effect.Effect.Success`: what an effect succeeds with. */
+export type Success<T extends Effect.Effect<unknown, unknown, unknown>> = Effect.Effect.Success<T>
