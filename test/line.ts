@@ -4,7 +4,7 @@
  * this file for the Effect 4 line and to `effect3/test/line.ts` for the Effect 3 line. The two files export the same
  * names; where the two Effect APIs differ, the helper below says what it stands for.
  */
-import { Cause, Effect, Exit, Fiber, Layer, Option, Schedule, Scope } from "effect"
+import { Cause, Effect, Exit, Fiber, Layer, Option, References, Schedule, Scope } from "effect"
 import type { Duration } from "effect"
 
 export { describe, expect, it, layer } from "@effect/vitest"
@@ -69,3 +69,8 @@ export const upTo = (duration: DurationInput) => Schedule.upTo({ duration })
 
 /** `Effect.Success`: what an effect succeeds with. */
 export type Success<T extends Effect.Effect<unknown, unknown, unknown>> = Effect.Success<T>
+
+/** Runs `self` with a fiber giving way to others every `n` steps (`References.MaxOpsBeforeYield`). */
+export const withMaxOpsBeforeYield =
+  (n: number) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.provideService(self, References.MaxOpsBeforeYield, n)

@@ -66,3 +66,7 @@ export const upTo = (duration: DurationInput) => Schedule.upTo(duration)
 
 /** `Effect.Effect.Success`: what an effect succeeds with. */
 export type Success<T extends Effect.Effect<unknown, unknown, unknown>> = Effect.Effect.Success<T>
+
+/** Runs `self` with a fiber giving way to others every `n` steps (`Effect.withMaxOpsBeforeYield`). */
+export const withMaxOpsBeforeYield =
+  (n: number) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => Effect.withMaxOpsBeforeYield(self, n)
