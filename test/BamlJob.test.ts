@@ -6,7 +6,7 @@ import { WorkflowEngine } from "effect/workflow"
 import { Baml, BamlError, BamlJob, TokenBudget } from "effect-baml"
 import { ScriptedProvider } from "effect-baml/testing"
 import * as Client from "../baml_client/index.js"
-import { marker, settledAll, shortResume, TestLayer } from "./fixtures.js"
+import { marker, settledAll, shortResume, TestLayer } from "./shared/fixtures.js"
 
 const Provider = ScriptedProvider.ScriptedProvider
 
