@@ -54,6 +54,14 @@ const resumeJob = (mark: string, names: ReadonlyArray<string>, options: Partial<
     ...options
   })
 
+/** Waits until `n` requests of `mark` have ended, then checks that no other starts while the test clock stands still. */
+const heldAt = (mark: string, n: number) =>
+  Effect.gen(function*() {
+    yield* awaitFor(mark, (records) => records.length >= n && open(records).length === 0)
+    yield* TestClock.withLive(Effect.sleep("300 millis"))
+    expect((yield* requestsFor(mark)).length).toBe(n)
+  })
+
 const names = (n: number) => Array.from({ length: n }, (_, i) => `item${i}`)
 
 layer(JobLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlJob", (it) => {
@@ -156,15 +164,11 @@ layer(JobLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlJob",
         const fiber = yield* BamlJob.run(
           resumeJob(mark, names(4), { concurrency: 4, rateLimit: { requestsPerMinute: 2 } })
         ).pipe(Effect.forkChild)
-        yield* awaitFor(mark, (records) => records.length >= 2 && open(records).length === 0)
         // the limit holds while the clock stands still
-        yield* TestClock.withLive(Effect.sleep("300 millis"))
-        expect((yield* requestsFor(mark)).length).toBe(2)
+        yield* heldAt(mark, 2)
         // one more request every 30 seconds
         yield* TestClock.adjust("30 seconds")
-        yield* awaitFor(mark, (records) => records.length >= 3 && open(records).length === 0)
-        yield* TestClock.withLive(Effect.sleep("300 millis"))
-        expect((yield* requestsFor(mark)).length).toBe(3)
+        yield* heldAt(mark, 3)
         yield* TestClock.adjust("30 seconds")
         const summary = yield* Fiber.join(fiber)
         expect(summary.succeeded).toBe(4)
@@ -178,9 +182,7 @@ layer(JobLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlJob",
         const fiber = yield* BamlJob.run(
           resumeJob(mark, names(2), { concurrency: 1, rateLimit: { tokensPerMinute: 50 } })
         ).pipe(Effect.forkChild)
-        yield* awaitFor(mark, (records) => records.length >= 1 && open(records).length === 0)
-        yield* TestClock.withLive(Effect.sleep("300 millis"))
-        expect((yield* requestsFor(mark)).length).toBe(1)
+        yield* heldAt(mark, 1)
         yield* TestClock.adjust("5 minutes")
         const summary = yield* Fiber.join(fiber)
         expect(summary.succeeded).toBe(2)
