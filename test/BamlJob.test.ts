@@ -387,6 +387,38 @@ layer(JobLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlJob",
         expect(records.map((r) => r.status)).toEqual(["closed-early", "closed-early", "closed-early"])
       }), 30_000)
 
+    it.effect("an interrupted job started again requests only the items without a stored result", () =>
+      Effect.gen(function*() {
+        const mark = marker("job-resume")
+        // item0 and item1 end at once; item2 and item3 hang the first time, so that they are in flight
+        yield* scriptJob(mark, (prompt, index) =>
+          (prompt.includes(`${mark} item2`) || prompt.includes(`${mark} item3`)) && index < 4
+            ? { firstByteDelayMs: 20_000 }
+            : {})
+        const job = resumeJob(mark, names(4), { concurrency: 2 })
+        const fiber = yield* BamlJob.run(job).pipe(Effect.forkChild)
+        yield* awaitFor(mark, (records) => records.length === 4 && open(records).length === 2)
+        yield* Fiber.interrupt(fiber)
+        expect((yield* settledAll(mark)).map((r) => r.status)).toEqual([
+          "completed",
+          "completed",
+          "closed-early",
+          "closed-early"
+        ])
+        const summary = yield* BamlJob.run(job)
+        expect(summary.results.map((r) => [r.key, r._tag, r.stored])).toEqual([
+          ["item0", "Succeeded", true],
+          ["item1", "Succeeded", true],
+          ["item2", "Succeeded", false],
+          ["item3", "Succeeded", false]
+        ])
+        const records = yield* settledAll(mark)
+        expect(records.length).toBe(6)
+        for (const item of ["item0", "item1"]) {
+          expect(records.filter((r) => r.prompt.includes(`${mark} ${item}`)).length).toBe(1)
+        }
+      }), 30_000)
+
     it.effect("cancel aborts every request in flight and ends the job with BamlJobCancelled", () =>
       Effect.gen(function*() {
         const mark = marker("job-cancel")
