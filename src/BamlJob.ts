@@ -641,12 +641,21 @@ const attempt = <I, A, R>(live: Live<I, A, R>, input: I): Effect.Effect<A, BamlE
     () =>
       once.pipe(
         Effect.retry({ schedule: live.job.options.retry ?? defaultRetry, while: isRetryable }),
-        Effect.catchTag("BudgetExceeded", (error) =>
-          Effect.andThen(Deferred.succeed(live.stop, { _tag: "Budget", error }), Effect.never))
+        Effect.catchTag("BudgetExceeded", (error) => Effect.andThen(stop(live, { _tag: "Budget", error }), Effect.never))
       ),
     () => updateProgress(live, (p) => ({ ...p, inFlight: p.inFlight - 1 }))
   )
 }
+
+/**
+ * Tells this process's run of the job to stop (the first reason wins). The progress is told first: the stop interrupts
+ * the fiber that tells it.
+ */
+const stop = <I, A, R>(live: Live<I, A, R>, how: Stop) =>
+  Effect.andThen(
+    updateProgress(live, (p) => p.state === "running" ? { ...p, state: "stopped" } : p),
+    Deferred.succeed(live.stop, how)
+  )
 
 /** Ends one item in this run's view: its result by key and in order, and its count in the progress. */
 const record = <I, A, R>(live: Live<I, A, R>, result: ItemResult<A>) =>
@@ -778,11 +787,7 @@ export const start = <I, A, R>(
     const registration = yield* Scope.fork(scope, "sequential")
     yield* engine.register(job.workflow, () => body(engine, job.name)).pipe(Scope.provide(registration))
 
-    const stopped = (how: Stop) =>
-      Effect.andThen(
-        Deferred.succeed(live.stop, how),
-        updateProgress(live, (p) => p.state === "running" ? { ...p, state: "stopped" } : p)
-      )
+    const stopped = (how: Stop) => stop(live, how)
     yield* Scope.addFinalizer(
       scope,
       Effect.gen(function*() {

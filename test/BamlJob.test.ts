@@ -196,9 +196,13 @@ layer(JobLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlJob",
         yield* scriptJob(mark, (prompt, index) =>
           prompt.includes(`${mark} slow`) && index < 2 ? { firstByteDelayMs: 20_000 } : {})
         const inputs = ["fast", "slow", "third", "fourth"]
-        const error = yield* BamlJob.run(resumeJob(mark, inputs, { concurrency: 2, budget: { maxOutputTokens: 1 } }))
-          .pipe(Effect.flip)
+        const handle = yield* BamlJob.start(resumeJob(mark, inputs, { concurrency: 2, budget: { maxOutputTokens: 1 } }))
+        const error = yield* Effect.flip(handle.await)
         expect(error).toBeInstanceOf(BamlError.BudgetExceeded)
+        // the progress says so, and its stream has ended
+        expect(yield* handle.current).toMatchObject({ state: "stopped", done: 1, succeeded: 1 })
+        const last = yield* handle.progress.pipe(Stream.runLast, Effect.timeout("5 seconds"))
+        expect(Option.map(last, (p) => p.state)).toEqual(Option.some("stopped"))
         const first = yield* settledAll(mark)
         const slow = first.filter((r) => r.prompt.includes(`${mark} slow`))
         expect(slow.map((r) => r.status)).toEqual(["closed-early"])
@@ -217,7 +221,7 @@ layer(JobLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlJob",
         const all = yield* settledAll(mark)
         expect(all.filter((r) => r.prompt.includes(`${mark} fast`)).length).toBe(1)
         expect(all.length).toBe(5)
-      }), 40_000)
+      }).pipe(Effect.scoped), 40_000)
 
     it.effect("a 500 is retried by the policy and then succeeds; a 400 is not retried", () =>
       Effect.gen(function*() {
