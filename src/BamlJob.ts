@@ -632,16 +632,17 @@ const request = <I, A, R>(live: Live<I, A, R>, input: I): Effect.Effect<A, BamlE
  */
 const attempt = <I, A, R>(live: Live<I, A, R>, input: I): Effect.Effect<A, BamlError> => {
   let tries = 0
-  const once = Effect.suspend(() => {
-    if (tries++ > 0) return Effect.andThen(updateProgress(live, (p) => ({ ...p, retries: p.retries + 1 })), request(live, input))
-    return request(live, input)
-  })
+  const retried = updateProgress(live, (p) => ({ ...p, retries: p.retries + 1 }))
+  const once = Effect.suspend(() => tries++ > 0 ? Effect.andThen(retried, request(live, input)) : request(live, input))
   return Effect.acquireUseRelease(
     updateProgress(live, (p) => ({ ...p, inFlight: p.inFlight + 1 })),
     () =>
       once.pipe(
         Effect.retry({ schedule: live.job.options.retry ?? defaultRetry, while: isRetryable }),
-        Effect.catchTag("BudgetExceeded", (error) => Effect.andThen(stop(live, { _tag: "Budget", error }), Effect.never))
+        Effect.catchTag(
+          "BudgetExceeded",
+          (error) => Effect.andThen(stop(live, { _tag: "Budget", error }), Effect.never)
+        )
       ),
     () => updateProgress(live, (p) => ({ ...p, inFlight: p.inFlight - 1 }))
   )

@@ -54,7 +54,7 @@ const resumeJob = (mark: string, names: ReadonlyArray<string>, options: Partial<
     ...options
   })
 
-/** Waits until `n` requests of `mark` have ended, then checks that no other starts while the test clock stands still. */
+/** Waits until `n` requests of `mark` have ended; then no other may start while the test clock stands still. */
 const heldAt = (mark: string, n: number) =>
   Effect.gen(function*() {
     yield* awaitFor(mark, (records) => records.length >= n && open(records).length === 0)
@@ -310,7 +310,9 @@ layer(JobLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlJob",
         expect(last.etaMs).toBe(0)
         expect(progress.some((p) => p.etaMs !== undefined && p.etaMs > 0)).toBe(true)
         expect(Math.max(...progress.map((p) => p.inFlight))).toBe(2)
-        for (let i = 1; i < progress.length; i++) expect(progress[i]!.done).toBeGreaterThanOrEqual(progress[i - 1]!.done)
+        for (let i = 1; i < progress.length; i++) {
+          expect(progress[i]!.done).toBeGreaterThanOrEqual(progress[i - 1]!.done)
+        }
         // tokens as the provider counted them, and the cost at these prices (1 and 2 per token)
         expect((yield* requestsFor(mark)).length).toBe(6)
         expect(last.outputTokens).toBeGreaterThan(0)
@@ -473,7 +475,11 @@ layer(JobLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlJob",
       ["401", http(401), false],
       ["a timeout", new BamlError.BamlTimeoutError({ message: "", clientName: "Scripted", detailedMessage: "" }), true],
       ["a client that could not connect", new BamlError.BamlClientError({ message: "" }), true],
-      ["a validation error", new BamlError.BamlValidationError({ message: "", prompt: "", rawOutput: "", detailedMessage: "" }), false],
+      [
+        "a validation error",
+        new BamlError.BamlValidationError({ message: "", prompt: "", rawOutput: "", detailedMessage: "" }),
+        false
+      ],
       ["an invalid argument", new BamlError.BamlInvalidArgumentError({ message: "" }), false]
     ]
     for (const [what, error, retryable] of table) {
