@@ -288,6 +288,27 @@ layer(JobLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlJob",
       }), 30_000)
   })
 
+  describe("the default retry policy", () => {
+    it.effect("retries an item three times, 0.5, 1 and 2 seconds apart, and then it fails", () =>
+      Effect.gen(function*() {
+        const mark = marker("job-default-retry")
+        const provider = yield* Provider
+        yield* provider.script({
+          match: (p) => p.includes(mark),
+          script: { reply: "", fault: { _tag: "HttpError", status: 503 } }
+        })
+        const summary = yield* BamlJob.run(resumeJob(mark, ["down"]))
+        expect(summary.results[0]).toMatchObject({ _tag: "Failed", error: { _tag: "BamlClientHttpError" } })
+        const records = yield* requestsFor(mark)
+        expect(records.length).toBe(4)
+        const gaps = records.slice(1).map((r, i) => r.startedAt - records[i]!.startedAt)
+        // at least the policy's delays (generous above: the machine may be busy)
+        expect(gaps[0]).toBeGreaterThanOrEqual(450)
+        expect(gaps[1]).toBeGreaterThanOrEqual(950)
+        expect(gaps[2]).toBeGreaterThanOrEqual(1950)
+      }), 30_000)
+  })
+
   describe("progress", () => {
     it.effect("the progress stream counts items, in flight, tokens and cost, and ends when the job does", () =>
       Effect.gen(function*() {
