@@ -292,11 +292,7 @@ layer(JobLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlJob",
     it.effect("retries an item three times, 0.5, 1 and 2 seconds apart, and then it fails", () =>
       Effect.gen(function*() {
         const mark = marker("job-default-retry")
-        const provider = yield* Provider
-        yield* provider.script({
-          match: (p) => p.includes(mark),
-          script: { reply: "", fault: { _tag: "HttpError", status: 503 } }
-        })
+        yield* scriptJob(mark, () => ({ fault: { _tag: "HttpError", status: 503 } }))
         const summary = yield* BamlJob.run(resumeJob(mark, ["down"]))
         expect(summary.results[0]).toMatchObject({ _tag: "Failed", error: { _tag: "BamlClientHttpError" } })
         const records = yield* requestsFor(mark)
