@@ -120,7 +120,10 @@ export interface CommonOptions<I> {
   readonly client?: string | undefined
   /** A rate limit for the client. */
   readonly rateLimit?: RateLimit | undefined
-  /** One budget for the whole job: when it is spent, the job stops and every request in flight is aborted. */
+  /**
+   * One budget for the whole job: when it is spent, the job stops and every request in flight is aborted (default: the
+   * `TokenBudget` the job runs in, if any).
+   */
   readonly budget?: TokenBudget.Options | undefined
   /** Prices for the estimated cost in the progress (default: the budget's prices, if it has any). */
   readonly prices?: Prices | undefined
@@ -412,9 +415,9 @@ export interface ByNameOptions<I> extends CommonOptions<I> {
  *
  * @example
  * ```ts
- * import { Baml, type BamlJob } from "effect-baml"
+ * import { Baml, type BamlJob, type BamlRuntime } from "effect-baml"
  *
- * const options: BamlJob.FunctionOptions<string, unknown, Baml.BamlRuntime> = {
+ * const options: BamlJob.FunctionOptions<string, unknown, BamlRuntime.BamlRuntime> = {
  *   name: "resumes",
  *   function: (resume) => Baml.call("ExtractResume", { resume }),
  *   inputs: ["Ada Lovelace"],
@@ -561,8 +564,13 @@ const request = <I, A, R>(live: Live<I, A, R>, input: I): Effect.Effect<A, BamlE
   const limit = job.options.rateLimit
   const client = job.options.client ?? "default"
   const usages: Array<CoreUsage.Usage> = []
+  // a `Baml.withUsage` around the job still sees every call
+  const outer = Context.getOption(live.context, UsageSink)
   const call = job.execute(input).pipe(
-    Effect.provideService(UsageSink, (usage) => void usages.push(usage)),
+    Effect.provideService(UsageSink, (usage) => {
+      usages.push(usage)
+      if (Option.isSome(outer)) outer.value(usage)
+    }),
     Effect.provideService(TokenBudget.TokenBudget, live.budget),
     Effect.provideContext(live.context)
   )
@@ -624,21 +632,31 @@ const request = <I, A, R>(live: Live<I, A, R>, input: I): Effect.Effect<A, BamlE
  */
 const attempt = <I, A, R>(live: Live<I, A, R>, input: I): Effect.Effect<A, BamlError> => {
   let tries = 0
-  const once = Effect.suspend(() => {
-    if (tries++ > 0) return Effect.andThen(updateProgress(live, (p) => ({ ...p, retries: p.retries + 1 })), request(live, input))
-    return request(live, input)
-  })
+  const retried = updateProgress(live, (p) => ({ ...p, retries: p.retries + 1 }))
+  const once = Effect.suspend(() => tries++ > 0 ? Effect.andThen(retried, request(live, input)) : request(live, input))
   return Effect.acquireUseRelease(
     updateProgress(live, (p) => ({ ...p, inFlight: p.inFlight + 1 })),
     () =>
       once.pipe(
         Effect.retry({ schedule: live.job.options.retry ?? defaultRetry, while: isRetryable }),
-        Effect.catchTag("BudgetExceeded", (error) =>
-          Effect.andThen(Deferred.succeed(live.stop, { _tag: "Budget", error }), Effect.never))
+        Effect.catchTag(
+          "BudgetExceeded",
+          (error) => Effect.andThen(stop(live, { _tag: "Budget", error }), Effect.never)
+        )
       ),
     () => updateProgress(live, (p) => ({ ...p, inFlight: p.inFlight - 1 }))
   )
 }
+
+/**
+ * Tells this process's run of the job to stop (the first reason wins). The progress is told first: the stop interrupts
+ * the fiber that tells it.
+ */
+const stop = <I, A, R>(live: Live<I, A, R>, how: Stop) =>
+  Effect.andThen(
+    updateProgress(live, (p) => p.state === "running" ? { ...p, state: "stopped" } : p),
+    Deferred.succeed(live.stop, how)
+  )
 
 /** Ends one item in this run's view: its result by key and in order, and its count in the progress. */
 const record = <I, A, R>(live: Live<I, A, R>, result: ItemResult<A>) =>
@@ -761,7 +779,10 @@ export const start = <I, A, R>(
       ordered: [],
       progress: yield* SubscriptionRef.make(emptyProgress(totalOf(job.options))),
       stop: yield* Deferred.make<Stop>(),
-      budget: yield* TokenBudget.make(job.options.budget ?? {}),
+      // the job's own budget, or else the one around it, or else one that only counts
+      budget: job.options.budget === undefined
+        ? Option.getOrUndefined(Context.getOption(context, TokenBudget.TokenBudget)) ?? (yield* TokenBudget.make({}))
+        : yield* TokenBudget.make(job.options.budget),
       limiter,
       prices: job.options.prices ?? job.options.budget?.cost,
       startedAt: yield* Clock.currentTimeMillis
@@ -776,11 +797,7 @@ export const start = <I, A, R>(
     const registration = yield* Scope.fork(scope, "sequential")
     yield* engine.register(job.workflow, () => body(engine, job.name)).pipe(Scope.provide(registration))
 
-    const stopped = (how: Stop) =>
-      Effect.andThen(
-        Deferred.succeed(live.stop, how),
-        updateProgress(live, (p) => p.state === "running" ? { ...p, state: "stopped" } : p)
-      )
+    const stopped = (how: Stop) => stop(live, how)
     yield* Scope.addFinalizer(
       scope,
       Effect.gen(function*() {

@@ -3,10 +3,10 @@ import { Writable } from "node:stream"
 import { Effect, Fiber, Layer, Option, Schedule, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { WorkflowEngine } from "effect/workflow"
-import { BamlError, BamlJob } from "effect-baml"
+import { Baml, BamlError, BamlJob, TokenBudget } from "effect-baml"
 import { ScriptedProvider } from "effect-baml/testing"
 import * as Client from "../baml_client/index.js"
-import { marker, settledAll, shortResume, TestLayer } from "./fixtures.js"
+import { marker, settledAll, shortResume, TestLayer } from "./shared/fixtures.js"
 
 const Provider = ScriptedProvider.ScriptedProvider
 
@@ -52,6 +52,14 @@ const resumeJob = (mark: string, names: ReadonlyArray<string>, options: Partial<
     key: (name) => name,
     args: (name) => ({ resume: `${mark} ${name}` }),
     ...options
+  })
+
+/** Waits until `n` requests of `mark` have ended; then no other may start while the test clock stands still. */
+const heldAt = (mark: string, n: number) =>
+  Effect.gen(function*() {
+    yield* awaitFor(mark, (records) => records.length >= n && open(records).length === 0)
+    yield* TestClock.withLive(Effect.sleep("300 millis"))
+    expect((yield* requestsFor(mark)).length).toBe(n)
   })
 
 const names = (n: number) => Array.from({ length: n }, (_, i) => `item${i}`)
@@ -156,15 +164,11 @@ layer(JobLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlJob",
         const fiber = yield* BamlJob.run(
           resumeJob(mark, names(4), { concurrency: 4, rateLimit: { requestsPerMinute: 2 } })
         ).pipe(Effect.forkChild)
-        yield* awaitFor(mark, (records) => records.length >= 2 && open(records).length === 0)
         // the limit holds while the clock stands still
-        yield* TestClock.withLive(Effect.sleep("300 millis"))
-        expect((yield* requestsFor(mark)).length).toBe(2)
+        yield* heldAt(mark, 2)
         // one more request every 30 seconds
         yield* TestClock.adjust("30 seconds")
-        yield* awaitFor(mark, (records) => records.length >= 3 && open(records).length === 0)
-        yield* TestClock.withLive(Effect.sleep("300 millis"))
-        expect((yield* requestsFor(mark)).length).toBe(3)
+        yield* heldAt(mark, 3)
         yield* TestClock.adjust("30 seconds")
         const summary = yield* Fiber.join(fiber)
         expect(summary.succeeded).toBe(4)
@@ -178,9 +182,7 @@ layer(JobLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlJob",
         const fiber = yield* BamlJob.run(
           resumeJob(mark, names(2), { concurrency: 1, rateLimit: { tokensPerMinute: 50 } })
         ).pipe(Effect.forkChild)
-        yield* awaitFor(mark, (records) => records.length >= 1 && open(records).length === 0)
-        yield* TestClock.withLive(Effect.sleep("300 millis"))
-        expect((yield* requestsFor(mark)).length).toBe(1)
+        yield* heldAt(mark, 1)
         yield* TestClock.adjust("5 minutes")
         const summary = yield* Fiber.join(fiber)
         expect(summary.succeeded).toBe(2)
@@ -194,9 +196,13 @@ layer(JobLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlJob",
         yield* scriptJob(mark, (prompt, index) =>
           prompt.includes(`${mark} slow`) && index < 2 ? { firstByteDelayMs: 20_000 } : {})
         const inputs = ["fast", "slow", "third", "fourth"]
-        const error = yield* BamlJob.run(resumeJob(mark, inputs, { concurrency: 2, budget: { maxOutputTokens: 1 } }))
-          .pipe(Effect.flip)
+        const handle = yield* BamlJob.start(resumeJob(mark, inputs, { concurrency: 2, budget: { maxOutputTokens: 1 } }))
+        const error = yield* Effect.flip(handle.await)
         expect(error).toBeInstanceOf(BamlError.BudgetExceeded)
+        // the progress says so, and its stream has ended
+        expect(yield* handle.current).toMatchObject({ state: "stopped", done: 1, succeeded: 1 })
+        const last = yield* handle.progress.pipe(Stream.runLast, Effect.timeout("5 seconds"))
+        expect(Option.map(last, (p) => p.state)).toEqual(Option.some("stopped"))
         const first = yield* settledAll(mark)
         const slow = first.filter((r) => r.prompt.includes(`${mark} slow`))
         expect(slow.map((r) => r.status)).toEqual(["closed-early"])
@@ -215,7 +221,7 @@ layer(JobLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlJob",
         const all = yield* settledAll(mark)
         expect(all.filter((r) => r.prompt.includes(`${mark} fast`)).length).toBe(1)
         expect(all.length).toBe(5)
-      }), 40_000)
+      }).pipe(Effect.scoped), 40_000)
 
     it.effect("a 500 is retried by the policy and then succeeds; a 400 is not retried", () =>
       Effect.gen(function*() {
@@ -256,6 +262,49 @@ layer(JobLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlJob",
       }).pipe(Effect.scoped), 30_000)
   })
 
+  describe("around the job", () => {
+    it.effect("a job inside Baml.withUsage and a TokenBudget: every call is reported and charged there", () =>
+      Effect.gen(function*() {
+        const mark = marker("job-outer")
+        yield* scriptJob(mark)
+        const [[summary, used], usages] = yield* Effect.all([BamlJob.run(resumeJob(mark, names(3))), TokenBudget.used])
+          .pipe(TokenBudget.limit({}), Baml.withUsage)
+        expect(summary.succeeded).toBe(3)
+        expect(usages.length).toBe(3)
+        expect(used.outputTokens).toBe(usages.reduce((n, u) => n + u.outputTokens, 0))
+        expect(used.outputTokens).toBeGreaterThan(0)
+      }), 30_000)
+
+    it.effect("the TokenBudget around a job without a budget of its own stops it when spent", () =>
+      Effect.gen(function*() {
+        const mark = marker("job-outer-budget")
+        yield* scriptJob(mark)
+        const error = yield* BamlJob.run(resumeJob(mark, names(4), { concurrency: 1 })).pipe(
+          TokenBudget.limit({ maxOutputTokens: 1 }),
+          Effect.flip
+        )
+        expect(error).toBeInstanceOf(BamlError.BudgetExceeded)
+        expect((yield* requestsFor(mark)).length).toBe(1)
+      }), 30_000)
+  })
+
+  describe("the default retry policy", () => {
+    it.effect("retries an item three times, 0.5, 1 and 2 seconds apart, and then it fails", () =>
+      Effect.gen(function*() {
+        const mark = marker("job-default-retry")
+        yield* scriptJob(mark, () => ({ fault: { _tag: "HttpError", status: 503 } }))
+        const summary = yield* BamlJob.run(resumeJob(mark, ["down"]))
+        expect(summary.results[0]).toMatchObject({ _tag: "Failed", error: { _tag: "BamlClientHttpError" } })
+        const records = yield* requestsFor(mark)
+        expect(records.length).toBe(4)
+        const gaps = records.slice(1).map((r, i) => r.startedAt - records[i]!.startedAt)
+        // at least the policy's delays (generous above: the machine may be busy)
+        expect(gaps[0]).toBeGreaterThanOrEqual(450)
+        expect(gaps[1]).toBeGreaterThanOrEqual(950)
+        expect(gaps[2]).toBeGreaterThanOrEqual(1950)
+      }), 30_000)
+  })
+
   describe("progress", () => {
     it.effect("the progress stream counts items, in flight, tokens and cost, and ends when the job does", () =>
       Effect.gen(function*() {
@@ -278,7 +327,9 @@ layer(JobLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlJob",
         expect(last.etaMs).toBe(0)
         expect(progress.some((p) => p.etaMs !== undefined && p.etaMs > 0)).toBe(true)
         expect(Math.max(...progress.map((p) => p.inFlight))).toBe(2)
-        for (let i = 1; i < progress.length; i++) expect(progress[i]!.done).toBeGreaterThanOrEqual(progress[i - 1]!.done)
+        for (let i = 1; i < progress.length; i++) {
+          expect(progress[i]!.done).toBeGreaterThanOrEqual(progress[i - 1]!.done)
+        }
         // tokens as the provider counted them, and the cost at these prices (1 and 2 per token)
         expect((yield* requestsFor(mark)).length).toBe(6)
         expect(last.outputTokens).toBeGreaterThan(0)
@@ -359,22 +410,59 @@ layer(JobLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlJob",
         expect(records.map((r) => r.status)).toEqual(["closed-early", "closed-early", "closed-early"])
       }), 30_000)
 
+    it.effect("an interrupted job started again requests only the items without a stored result", () =>
+      Effect.gen(function*() {
+        const mark = marker("job-resume")
+        // item0 and item1 end at once; item2 and item3 hang the first time, so that they are in flight
+        yield* scriptJob(mark, (prompt, index) =>
+          (prompt.includes(`${mark} item2`) || prompt.includes(`${mark} item3`)) && index < 4
+            ? { firstByteDelayMs: 20_000 }
+            : {})
+        const job = resumeJob(mark, names(4), { concurrency: 2 })
+        const fiber = yield* BamlJob.run(job).pipe(Effect.forkChild)
+        yield* awaitFor(mark, (records) => records.length === 4 && open(records).length === 2)
+        yield* Fiber.interrupt(fiber)
+        expect((yield* settledAll(mark)).map((r) => r.status)).toEqual([
+          "completed",
+          "completed",
+          "closed-early",
+          "closed-early"
+        ])
+        const summary = yield* BamlJob.run(job)
+        expect(summary.results.map((r) => [r.key, r._tag, r.stored])).toEqual([
+          ["item0", "Succeeded", true],
+          ["item1", "Succeeded", true],
+          ["item2", "Succeeded", false],
+          ["item3", "Succeeded", false]
+        ])
+        const records = yield* settledAll(mark)
+        expect(records.length).toBe(6)
+        for (const item of ["item0", "item1"]) {
+          expect(records.filter((r) => r.prompt.includes(`${mark} ${item}`)).length).toBe(1)
+        }
+      }), 30_000)
+
     it.effect("cancel aborts every request in flight and ends the job with BamlJobCancelled", () =>
       Effect.gen(function*() {
         const mark = marker("job-cancel")
-        yield* scriptJob(mark, () => ({ firstByteDelayMs: 20_000 }))
+        // item0 ends at once; the others hang until they are aborted
+        yield* scriptJob(mark, (prompt) => prompt.includes(`${mark} item0`) ? {} : { firstByteDelayMs: 20_000 })
         const handle = yield* BamlJob.start(resumeJob(mark, names(5), { concurrency: 2 }))
-        yield* awaitFor(mark, (records) => open(records).length === 2)
+        yield* awaitFor(mark, (records) => open(records).length === 2 && records.length === 3)
         yield* handle.cancel
         const error = yield* Effect.flip(handle.await)
         expect(error).toBeInstanceOf(BamlJob.BamlJobCancelled)
         const records = yield* settledAll(mark)
-        expect(records.map((r) => r.status)).toEqual(["closed-early", "closed-early"])
-        expect((yield* handle.current).state).toBe("stopped")
+        // item0 and item1 start together, in either order
+        expect(records.map((r) => r.status).sort()).toEqual(["closed-early", "closed-early", "completed"])
+        expect(records.find((r) => r.prompt.includes(`${mark} item0`))?.status).toBe("completed")
+        // the engine replays the run to settle the cancel; item0 counts once
+        expect(yield* handle.current).toMatchObject({ state: "stopped", done: 1, succeeded: 1, inFlight: 0 })
+        expect((yield* handle.results).map((r) => r.key)).toEqual(["item0"])
         // cancelled for good: started again, it requests nothing and says so
         const again = yield* Effect.flip(BamlJob.run(resumeJob(mark, names(5), { concurrency: 2 })))
         expect(again).toBeInstanceOf(BamlJob.BamlJobCancelled)
-        expect((yield* requestsFor(mark)).length).toBe(2)
+        expect((yield* requestsFor(mark)).length).toBe(3)
       }).pipe(Effect.scoped), 30_000)
 
     it.effect("BamlJob.cancel from elsewhere ends a running job as cancelled and aborts its requests", () =>
@@ -404,7 +492,11 @@ layer(JobLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlJob",
       ["401", http(401), false],
       ["a timeout", new BamlError.BamlTimeoutError({ message: "", clientName: "Scripted", detailedMessage: "" }), true],
       ["a client that could not connect", new BamlError.BamlClientError({ message: "" }), true],
-      ["a validation error", new BamlError.BamlValidationError({ message: "", prompt: "", rawOutput: "", detailedMessage: "" }), false],
+      [
+        "a validation error",
+        new BamlError.BamlValidationError({ message: "", prompt: "", rawOutput: "", detailedMessage: "" }),
+        false
+      ],
       ["an invalid argument", new BamlError.BamlInvalidArgumentError({ message: "" }), false]
     ]
     for (const [what, error, retryable] of table) {
