@@ -72,6 +72,31 @@ const runnerOfJob = (a: JobProcess.JobProcess, b: JobProcess.JobProcess, n: numb
     Effect.as(b.until((events) => JobProcess.storedKeys(events).size >= n), b)
   )
 
+/**
+ * After a kill: every item's result is there (the provider's reply for that item); the kill came in the middle (some
+ * results stored, not all); no item stored before it was requested after it; none more than once more than needed.
+ * Returns the requests per key after the kill (`before` is the number of the job's records before it).
+ */
+const expectResumed = (
+  job: Effect.Success<typeof newJob>,
+  results: Readonly<Record<string, string>>,
+  stored: ReadonlySet<string>,
+  before: number
+) =>
+  Effect.gen(function*() {
+    const all = yield* job.requests
+    const afterKill = job.countByKey(all.slice(before))
+    const total = job.countByKey(all)
+    expect(Object.keys(results).sort()).toEqual([...job.keys].sort())
+    for (const key of job.keys) expect(results[key]).toBe(`summary of ${key}`)
+    expect(stored.size).toBeGreaterThanOrEqual(items / 3)
+    expect(stored.size).toBeLessThan(items)
+    for (const key of stored) expect(afterKill.get(key) ?? 0, key).toBe(0)
+    for (const key of job.keys) expect(total.get(key) ?? 0, key).toBeGreaterThanOrEqual(1)
+    for (const key of job.keys) expect(total.get(key) ?? 0, key).toBeLessThanOrEqual(2)
+    return afterKill
+  })
+
 const finished = (events: ReadonlyArray<JobProcess.ChildEvent>) => events.some((e) => e.event === "finished")
 
 /** Runs a job, kills it after a third of its items are stored, runs it again to its end, and checks the records. */
@@ -93,21 +118,8 @@ const killAndResume = (store: JobProcess.ChildOptions["store"]) =>
     const second = yield* JobProcess.start(options)
     const events = yield* second.until(finished)
     const results = events.find((e) => e.event === "finished")!.results!
-    const all = yield* job.requests
-    const afterRestart = job.countByKey(all.slice(firstRun.length))
-    const total = job.countByKey(all)
-
-    // Every item's result, from the provider's reply for that item.
-    expect(Object.keys(results).sort()).toEqual([...job.keys].sort())
-    for (const key of job.keys) expect(results[key]).toBe(`summary of ${key}`)
-    // The kill came in the middle: some results were stored, some were not.
-    expect(stored.size).toBeGreaterThanOrEqual(items / 3)
-    expect(stored.size).toBeLessThan(items)
+    const afterRestart = yield* expectResumed(job, results, stored, firstRun.length)
     expect(beforeKill.length).toBeGreaterThan(0)
-    // No item stored before the kill was asked for again; none was asked for more than once more than needed.
-    for (const key of stored) expect(afterRestart.get(key) ?? 0, key).toBe(0)
-    for (const key of job.keys) expect(total.get(key) ?? 0, key).toBeGreaterThanOrEqual(1)
-    for (const key of job.keys) expect(total.get(key) ?? 0, key).toBeLessThanOrEqual(2)
     // The second run did the rest of the work itself.
     expect([...afterRestart.values()].reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(items - stored.size)
   })
@@ -163,17 +175,7 @@ if (Postgres.missing !== undefined) {
 
           const events = yield* survivor.until(finished)
           const results = events.find((e) => e.event === "finished")!.results!
-          const all = yield* job.requests
-          const afterKill = job.countByKey(all.slice(firstRun.length))
-          const total = job.countByKey(all)
-
-          expect(Object.keys(results).sort()).toEqual([...job.keys].sort())
-          for (const key of job.keys) expect(results[key]).toBe(`summary of ${key}`)
-          expect(stored.size).toBeGreaterThanOrEqual(items / 3)
-          expect(stored.size).toBeLessThan(items)
-          for (const key of stored) expect(afterKill.get(key) ?? 0, key).toBe(0)
-          for (const key of job.keys) expect(total.get(key) ?? 0, key).toBeGreaterThanOrEqual(1)
-          for (const key of job.keys) expect(total.get(key) ?? 0, key).toBeLessThanOrEqual(2)
+          yield* expectResumed(job, results, stored, firstRun.length)
         })), { timeout: 240_000 })
 
       it.effect("PostgreSQL cluster: cancelling the job from one runner aborts the requests in flight on the other", () =>
