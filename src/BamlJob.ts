@@ -508,11 +508,16 @@ interface Live<I, A, R> {
   readonly limiter: RateLimiter.RateLimiter | undefined
   readonly prices: Prices | undefined
   readonly startedAt: number
+  /** Ended when the run of this start (in this process) has ended: its activities interrupted, its run suspended. */
+  halted?: Deferred.Deferred<void>
 }
 
 // The engine replays an execution with the closure of the start that began it: each start puts its live state here,
 // under its engine and the job's name, and that closure runs the newest.
 const lives = new WeakMap<object, Map<string, Live<unknown, unknown, unknown>>>()
+
+/** The job names whose workflow is registered with an engine. */
+const registered = new WeakMap<object, Set<string>>()
 
 const emptyProgress = (total: number | undefined): Progress => ({
   total,
@@ -723,6 +728,7 @@ const body = (engine: object, name: string) =>
     const { concurrency, inputs } = live.job.options
     const seen = new Set<string>()
     const halted = yield* Deferred.make<void>()
+    live.halted = halted
     const stream = Stream.isStream(inputs) ? inputs : Stream.fromIterable(inputs)
     const items = stream.pipe(
       Stream.zipWithIndex,
@@ -793,16 +799,23 @@ export const start = <I, A, R>(
     mine.set(job.name, live as Live<unknown, unknown, unknown>)
 
     const executionId = yield* job.workflow.executionId({ name: job.name })
-    // The registration lives as long as this start: closing it stops the runs the engine forked in it.
-    const registration = yield* Scope.fork(scope, "sequential")
-    yield* engine.register(job.workflow, () => body(engine, job.name)).pipe(Scope.provide(registration))
+    // One registration per engine and job name, for the engine's life: with effect 4.1's cluster engine, closing a
+    // workflow's registration makes every later execution in the process end at once as interrupted (a second job
+    // would fail as cancelled). A start that ends stops its run through `live.stop` instead.
+    let names = registered.get(engine)
+    if (names === undefined) registered.set(engine, names = new Set())
+    if (!names.has(job.name)) {
+      names.add(job.name)
+      yield* engine.register(job.workflow, () => body(engine, job.name)).pipe(Scope.provide(yield* Scope.make()))
+    }
 
     const stopped = (how: Stop) => stop(live, how)
     yield* Scope.addFinalizer(
       scope,
       Effect.gen(function*() {
         yield* stopped({ _tag: "Interrupted" })
-        yield* Scope.close(registration, Exit.void)
+        // the run in this process, if it runs here, ends before the start does
+        if (live.halted !== undefined) yield* Deferred.await(live.halted)
         if (mine.get(job.name) === live) mine.delete(job.name)
       })
     )
