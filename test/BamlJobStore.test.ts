@@ -1,5 +1,6 @@
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
+import { BamlJob, BamlJobStore, BamlRuntime } from "effect-baml"
 import { ScriptedProvider } from "effect-baml/testing"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
@@ -157,6 +158,32 @@ if (Postgres.missing !== undefined) {
           const server = yield* Postgres.PostgresServer
           const url = yield* Postgres.createDatabase(server, "durability")
           yield* killAndResume({ _tag: "postgres", url })
+        })), { timeout: 240_000 })
+
+      it.effect("PostgreSQL store: jobs run one after another in one process each finish", () =>
+        Effect.scoped(Effect.gen(function*() {
+          const server = yield* Postgres.PostgresServer
+          const url = yield* Postgres.createDatabase(server, "sequential")
+          const provider = yield* ScriptedProvider.ScriptedProvider
+          const engine = yield* Layer.build(
+            Layer.merge(
+              BamlJobStore.layerPostgres({ url }),
+              BamlRuntime.layerFromDirectory("baml_src", { env: { SCRIPTED_BASE_URL: provider.baseUrl } })
+            )
+          )
+          for (let round = 0; round < 3; round++) {
+            const job = yield* newJob
+            const summary = yield* BamlJob.run(BamlJob.make({
+              name: job.id,
+              function: "Summarize",
+              inputs: job.keys.slice(0, 4),
+              key: (key) => key,
+              args: (key) => ({ text: key })
+            })).pipe(Effect.provideContext(engine))
+            expect(summary.results.map((r) => r._tag === "Succeeded" ? r.value : r._tag)).toEqual(
+              job.keys.slice(0, 4).map((key) => `summary of ${key}`)
+            )
+          }
         })), { timeout: 240_000 })
 
       it.effect("PostgreSQL cluster: a runner killed mid-job, the other finishes it, each item requested once more at most", () =>
