@@ -433,8 +433,17 @@ interface Declaration {
 // What follows the name in each kind of declaration: `function F(`, `class C {`, `enum E {`, `type T =`.
 const opener: Record<Declaration["kind"], string> = { function: "(", class: "{", enum: "{", type: "=" }
 
-// The text with every comment and string blanked out (line breaks kept): what is left is BAML code.
-const codeOnly = (text: string): string => {
+/**
+ * The text with every comment and string blanked out (line breaks and positions kept): what is left is BAML code.
+ *
+ * @example
+ * ```ts
+ * codeOnly("int // why") // "int       "
+ * ```
+ * @since 0.2.0
+ * @category sources
+ */
+export const codeOnly = (text: string): string => {
   let out = ""
   let i = 0
   while (i < text.length) {
