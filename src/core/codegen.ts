@@ -409,7 +409,8 @@ const moduleNames: ReadonlyMap<string, string> = new Map([
     [name, "the generated index.ts declares it"] as const
   ),
   ["files", "the generated sources.ts declares it"] as const,
-  ...["BamlClient", "HttpClient"].map((name) => [name, "the generated http.ts imports it"] as const),
+  ...["BamlClient", "HttpClient", "Schemas"].map((name) => [name, "the generated http.ts imports it"] as const),
+  ...["Schema", "media"].map((name) => [name, "the generated schemas.ts declares or imports it"] as const),
   ...["Image", "Audio", "Pdf", "Video"].map((name) =>
     [name, "the engine's types.ts imports it from @boundaryml/baml"] as const
   ),
