@@ -15,7 +15,7 @@ import {
   sentAtLeast,
   settled,
   shortResume
-} from "./fixtures.js"
+} from "./shared/fixtures.js"
 
 const Provider = ScriptedProvider.ScriptedProvider
 const observed: Array<Observed> = []

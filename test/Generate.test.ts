@@ -12,7 +12,7 @@ import * as Generate from "../src/cli/generate.js"
 import { GenerateError } from "../src/cli/generate.js"
 import { withoutGenerators } from "../src/core/codegen.js"
 import * as Kinds from "./fixtures/kinds/baml_client/index.js"
-import { marker, shortResume, TestLayer } from "./fixtures.js"
+import { marker, shortResume, TestLayer } from "./shared/fixtures.js"
 
 const Provider = ScriptedProvider.ScriptedProvider
 type Success<F extends (...args: never) => Effect.Effect<unknown, unknown, unknown>> = Effect.Success<ReturnType<F>>

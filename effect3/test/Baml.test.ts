@@ -14,7 +14,7 @@ import {
   sentAtLeast,
   settled,
   shortResume
-} from "./fixtures.js"
+} from "../../test/shared/fixtures.js"
 
 const Provider = ScriptedProvider.ScriptedProvider
 const observed: Array<Observed> = []

@@ -1,10 +1,8 @@
 import type * as Engine from "@boundaryml/baml"
-import { Effect, Layer } from "effect"
-import { BamlRuntime } from "effect-baml/effect3"
-import { ScriptedProvider } from "effect-baml/effect3/testing"
+import { BamlRuntime, Effect, Layer, ScriptedProvider, timeoutFail, unwrapLayer } from "#line"
 
 /** The scripted provider and a runtime loaded from the project's baml_src, pointed at it. */
-export const TestLayer = Layer.unwrapEffect(
+export const TestLayer = unwrapLayer(
   Effect.map(
     ScriptedProvider.ScriptedProvider,
     (provider) => BamlRuntime.layerFromDirectory("baml_src", { env: { SCRIPTED_BASE_URL: provider.baseUrl } })
@@ -35,7 +33,7 @@ export const settled = (mark: string) =>
     provider.awaitRequests((records) => records.some((r) => r.prompt.includes(mark) && r.status !== "open"))
   ).pipe(
     Effect.map((records) => records.find((r) => r.prompt.includes(mark))!),
-    Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => new Error(`request ${mark} never settled`) })
+    timeoutFail("10 seconds", () => new Error(`request ${mark} never settled`))
   )
 
 /** Waits until the provider has ended every request whose prompt contains `mark`: completed, failed or closed. */
@@ -46,7 +44,7 @@ export const settledAll = (mark: string) =>
       return mine.length > 0 && mine.every((r) => r.status !== "open")
     })).pipe(
       Effect.map((records) => records.filter((r) => r.prompt.includes(mark))),
-      Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => new Error(`requests ${mark} never settled`) })
+      timeoutFail("10 seconds", () => new Error(`requests ${mark} never settled`))
     )
 
 /** Waits until the provider has sent at least `n` chunks for the request whose prompt contains `mark`. */
