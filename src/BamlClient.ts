@@ -247,9 +247,10 @@ export const fromResponse = <Partial, Final = Partial>(
           // Without schemas, the caller's types say what the server's stream produced; the wire carries it as JSON.
           return Effect.succeed(message as Message<Partial, Final>)
         }
+        const { data } = message
         const decoded: Effect.Effect<Message<Partial, Final>, Schema.SchemaError> = message.event === "final"
-          ? Effect.map(Schema.decodeUnknownEffect(schemas.final)(message.data), (data) => ({ event: "final", data }))
-          : Effect.map(Schema.decodeUnknownEffect(schemas.partial)(message.data), (data) => ({ event: "partial", data }))
+          ? Effect.map(Schema.decodeUnknownEffect(schemas.final)(data), (value) => ({ event: "final", data: value }))
+          : Effect.map(Schema.decodeUnknownEffect(schemas.partial)(data), (value) => ({ event: "partial", data: value }))
         return Effect.mapError(decoded, (error) =>
           responseError(`a ${message.event} result that does not match the function's schema: ${error.message}`))
       }),

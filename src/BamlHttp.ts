@@ -340,19 +340,13 @@ const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
  * @since 0.2.0
  * @category handlers
  */
-export const invalidArguments = (functionName: string, error: Schema.SchemaError): BamlError.BamlInvalidArgumentError => {
-  const issues = formatIssues(error.issue).issues.map((issue) => ({
-    path: (issue.path ?? []).map((segment) => {
-      const key = typeof segment === "object" && segment !== null ? segment.key : segment
-      return typeof key === "number" ? key : String(key)
-    }),
-    message: issue.message
-  }))
+export const invalidArguments = (
+  functionName: string,
+  error: Schema.SchemaError
+): BamlError.BamlInvalidArgumentError => {
+  const issues = formatIssues(error.issue).issues.map((issue) => Wire.argumentIssue(issue.path ?? [], issue.message))
   return new BamlError.BamlInvalidArgumentError({
-    message: `invalid arguments for ${functionName}: ${
-      issues.map((issue) => `${issue.path.length === 0 ? "(arguments)" : issue.path.join(".")}: ${issue.message}`)
-        .join("; ")
-    }`,
+    message: Wire.invalidArgumentsMessage(functionName, issues),
     issues
   })
 }

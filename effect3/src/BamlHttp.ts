@@ -302,7 +302,10 @@ export const respond = <A, E extends BamlError.BamlError, R>(
  * @since 0.2.0
  * @category models
  */
-export interface HandlerOptions<A extends Readonly<Record<string, unknown>> = Readonly<Record<string, unknown>>, I = A> {
+export interface HandlerOptions<
+  A extends Readonly<Record<string, unknown>> = Readonly<Record<string, unknown>>,
+  I = A
+> {
   readonly options?: Baml.Options | undefined
   readonly params?: Schema.Schema<A, I> | undefined
 }
@@ -330,15 +333,11 @@ export const invalidArguments = (
   functionName: string,
   error: ParseResult.ParseError
 ): BamlError.BamlInvalidArgumentError => {
-  const issues = ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => ({
-    path: issue.path.map((key) => typeof key === "number" ? key : String(key)),
-    message: issue.message
-  }))
+  const issues = ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) =>
+    Wire.argumentIssue(issue.path, issue.message)
+  )
   return new BamlError.BamlInvalidArgumentError({
-    message: `invalid arguments for ${functionName}: ${
-      issues.map((issue) => `${issue.path.length === 0 ? "(arguments)" : issue.path.join(".")}: ${issue.message}`)
-        .join("; ")
-    }`,
+    message: Wire.invalidArgumentsMessage(functionName, issues),
     issues
   })
 }

@@ -69,7 +69,17 @@ const bamlMedia: Record<string, string> = { image: "Image", audio: "Audio", pdf:
 
 const tokenize = (text: string): Array<string> => {
   const tokens: Array<string> = []
-  const pattern = /\s+|("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')|(-?\d+(?:\.\d+)?)|([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*)|([|[\]<>,(){}?:;])/gy
+  // whitespace | a string literal | a number | a (dotted) name | punctuation
+  const pattern = new RegExp(
+    [
+      /\s+/.source,
+      /("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')/.source,
+      /(-?\d+(?:\.\d+)?)/.source,
+      /([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*)/.source,
+      /([|[\]<>,(){}?:;])/.source
+    ].join("|"),
+    "gy"
+  )
   let at = 0
   while (at < text.length) {
     pattern.lastIndex = at
@@ -252,10 +262,11 @@ const bamlAliases = (files: Readonly<Record<string, string>>): Map<string, strin
     const code = codeOnly(text)
     for (const match of code.matchAll(/(^|\n)[ \t]*type[ \t]+(\w+)\s*=/g)) {
       const start = match.index + match[0].length
-      let end = code.indexOf("\n", start)
+      const lineEnd = (from: number) => code.indexOf("\n", from)
+      let end = lineEnd(start)
       // A union may go on over lines that start with `|`.
-      while (end !== -1 && /^\s*\|/.test(code.slice(end + 1, code.indexOf("\n", end + 1) === -1 ? undefined : code.indexOf("\n", end + 1)))) {
-        end = code.indexOf("\n", end + 1)
+      while (end !== -1 && /^\s*\|/.test(code.slice(end + 1, lineEnd(end + 1) === -1 ? undefined : lineEnd(end + 1)))) {
+        end = lineEnd(end + 1)
       }
       const line = end === -1 ? code.slice(start) : code.slice(start, end)
       // Attributes (`@check`, `@assert`, `@description`) follow the type.
@@ -450,24 +461,36 @@ const mediaUsed = (type: Type, into: Set<string>): void => {
   }
 }
 
+/**
+ * The JSDoc of a generated export: `what`, then an example that imports the schemas module (as a type only when the
+ * example needs no `Schema`) and runs `line`.
+ */
+const documented = (what: ReadonlyArray<string>, importPath: string, line: string): string => {
+  const needsSchema = line.includes("Schema.")
+  return jsDoc([
+    ...what,
+    "",
+    "@example",
+    "```ts",
+    ...(needsSchema ? ["import { Schema } from \"effect\""] : []),
+    `import ${needsSchema ? "" : "type "}* as Schemas from ${JSON.stringify(importPath)}`,
+    "",
+    line,
+    "```"
+  ], "")
+}
+
+/** A field or parameter of a struct: its key and its schema, optional if it is. */
+const member = (field: Field, d: Dialect): string =>
+  `${key(field.name)}: ${field.optional ? d.optional(schema(field.type, d)) : schema(field.type, d)}`
+
 const namedDeclaration = (named: Named, partial: boolean, d: Dialect, importPath: string): string => {
   const name = schemaName(named.name, partial)
   const what = partial
     ? `The partial results of the BAML ${named.kind} \`${named.name}\` while it streams, as the engine emits them.`
     : `The BAML ${named.kind} \`${named.name}\`, as the engine returns it.`
-  const example = (line: string) => [
-    what,
-    "",
-    "@example",
-    "```ts",
-    "import { Schema } from \"effect\"",
-    `import * as Schemas from ${JSON.stringify(importPath)}`,
-    "",
-    line,
-    "```"
-  ]
-  const typeDoc = jsDoc(example(`const show = (value: Schemas.${name}) => JSON.stringify(value)`), "")
-  const doc = jsDoc(example(`const decode = Schema.decodeUnknownSync(Schemas.${name})`), "")
+  const typeDoc = documented([what], importPath, `const show = (value: Schemas.${name}) => JSON.stringify(value)`)
+  const doc = documented([what], importPath, `const decode = Schema.decodeUnknownSync(Schemas.${name})`)
   switch (named.kind) {
     case "enum": {
       const values = named.values.map((v) => JSON.stringify(v))
@@ -481,7 +504,7 @@ const namedDeclaration = (named: Named, partial: boolean, d: Dialect, importPath
     case "class": {
       const members = named.fields.map((f) => `  readonly ${key(f.name)}${f.optional ? "?" : ""}: ${tsType(f.type)}`)
       if (named.dynamic) members.push("  readonly [key: string]: unknown")
-      const fields = named.fields.map((f) => `  ${key(f.name)}: ${f.optional ? d.optional(schema(f.type, d)) : schema(f.type, d)}`)
+      const fields = named.fields.map((f) => `  ${member(f, d)}`)
       return [
         typeDoc,
         `export interface ${name} {\n${members.join("\n")}\n}`,
@@ -528,8 +551,8 @@ export const render = (input: RenderInput): string => {
   const problems: Array<string> = []
   const claim = (name: string, what: string) => {
     const before = names.get(name)
-    if (before !== undefined) problems.push(`schemas.ts would declare \`${name}\` for ${before} and for ${what}; rename one`)
-    else names.set(name, what)
+    if (before === undefined) names.set(name, what)
+    else problems.push(`schemas.ts would declare \`${name}\` for ${before} and for ${what}; rename one`)
   }
   for (const name of ["Schema", "Check", "Checked", "StreamState", "media", ...media]) claim(name, "its own use")
   for (const n of finals) claim(n.name, `the BAML ${n.kind} ${n.name}`)
@@ -544,132 +567,91 @@ export const render = (input: RenderInput): string => {
     if (n.kind === "class") n.fields.forEach((f) => mediaUsed(f.type, usedMedia))
     if (n.kind === "alias") mediaUsed(n.type, usedMedia)
   }
-  for (const f of functions) [f.final, f.partial, ...f.params.map((p) => p.type)].forEach((t) => mediaUsed(t, usedMedia))
+  for (const f of functions) {
+    for (const type of [f.final, f.partial, ...f.params.map((p) => p.type)]) mediaUsed(type, usedMedia)
+  }
 
   const importPath = input.importPath.replace(/index\.js$/, "schemas.js")
   const functionDeclarations = functions.map((f) => {
-    const params = f.params.map((p) => `  ${key(p.name)}: ${p.optional ? d.optional(schema(p.type, d)) : schema(p.type, d)}`)
-    const entry = (suffix: string, what: ReadonlyArray<string>, value: string) =>
+    const params = f.params.map((p) => `  ${member(p, d)}`)
+    const entry = (suffix: string, what: ReadonlyArray<string>, example: string, value: string) =>
       [
-        jsDoc(what, ""),
+        documented(what, importPath, example),
         `export const ${f.name}${suffix} = ${value}`,
-        jsDoc([
-          `The type of {@link ${f.name}${suffix}}.`,
-          "",
-          "@example",
-          "```ts",
-          `import type * as Schemas from ${JSON.stringify(importPath)}`,
-          "",
-          `const show = (value: Schemas.${f.name}${suffix}) => JSON.stringify(value)`,
-          "```"
-        ], ""),
+        documented(
+          [`The type of {@link ${f.name}${suffix}}.`],
+          importPath,
+          `const show = (value: Schemas.${f.name}${suffix}) => JSON.stringify(value)`
+        ),
         `export type ${f.name}${suffix} = typeof ${f.name}${suffix}.Type`
       ].join("\n")
     return [
-      entry("Params", [
-        `The arguments of the BAML function \`${f.name}\`, by parameter name: a server decodes a request's body with it`,
-        "(`BamlHttp.handler`'s `params`), so that arguments that do not match never reach the engine.",
-        "",
-        "@example",
-        "```ts",
-        "import { Schema } from \"effect\"",
-        `import * as Schemas from ${JSON.stringify(importPath)}`,
-        "",
+      entry(
+        "Params",
+        [
+          `The arguments of the BAML function \`${f.name}\`, by parameter name: a server decodes a request's body with`,
+          "it (`BamlHttp.handler`'s `params`), so that arguments that do not match never reach the engine."
+        ],
         `const args = Schema.decodeUnknownSync(Schemas.${f.name}Params)(JSON.parse("{}"))`,
-        "```"
-      ], params.length === 0 ? "Schema.Struct({})" : `Schema.Struct({\n${params.join(",\n")}\n})`),
-      entry("Final", [
-        `The final result of the BAML function \`${f.name}\`, as the engine returns it.`,
-        "",
-        "@example",
-        "```ts",
-        "import { Schema } from \"effect\"",
-        `import * as Schemas from ${JSON.stringify(importPath)}`,
-        "",
+        params.length === 0 ? "Schema.Struct({})" : `Schema.Struct({\n${params.join(",\n")}\n})`
+      ),
+      entry(
+        "Final",
+        [`The final result of the BAML function \`${f.name}\`, as the engine returns it.`],
         `const isFinal = Schema.is(Schemas.${f.name}Final)`,
-        "```"
-      ], schema(f.final, d)),
-      entry("Partial", [
-        `A partial result of the BAML function \`${f.name}\` while it streams, as the engine emits it.`,
-        "",
-        "@example",
-        "```ts",
-        "import { Schema } from \"effect\"",
-        `import * as Schemas from ${JSON.stringify(importPath)}`,
-        "",
+        schema(f.final, d)
+      ),
+      entry(
+        "Partial",
+        [`A partial result of the BAML function \`${f.name}\` while it streams, as the engine emits it.`],
         `const isPartial = Schema.is(Schemas.${f.name}Partial)`,
-        "```"
-      ], schema(f.partial, d))
+        schema(f.partial, d)
+      )
     ].join("\n\n")
   })
 
   const sorted = [...usedMedia].sort()
   return [
     fileHeader(
-      "Effect Schemas of the BAML types and functions of baml_src: for every function its parameters (`<Fn>Params`),\n" +
-        " * its final result (`<Fn>Final`) and its partial results while it streams (`<Fn>Partial`). A server decodes\n" +
-        " * untrusted arguments with them, a client what it receives. This module loads no BAML engine."
+      "Effect Schemas of the BAML types and functions of baml_src: for every function its parameters\n" +
+        " * (`<Fn>Params`), its final result (`<Fn>Final`) and its partial results while it streams (`<Fn>Partial`).\n" +
+        " * A server decodes untrusted arguments with them, a client what it receives. This module loads no BAML engine."
     ),
     ...(sorted.length > 0 ? [`import type { ${sorted.join(", ")} } from "@boundaryml/baml"`] : []),
     "import { Schema } from \"effect\"",
     "",
-    jsDoc([
-      "The outcome of one `@check` of a value, as the engine reports it.",
-      "",
-      "@example",
-      "```ts",
-      `import type * as Schemas from ${JSON.stringify(importPath)}`,
-      "",
-      "const failed = (check: Schemas.Check) => check.status === \"failed\"",
-      "```"
-    ], ""),
+    documented(
+      ["The outcome of one `@check` of a value, as the engine reports it."],
+      importPath,
+      "const failed = (check: Schemas.Check) => check.status === \"failed\""
+    ),
     "export interface Check {",
     "  readonly name: string",
     "  readonly expression: string",
     "  readonly status: \"succeeded\" | \"failed\"",
     "}",
-    jsDoc([
-      "The schema of {@link Check}.",
-      "",
-      "@example",
-      "```ts",
-      "import { Schema } from \"effect\"",
-      `import * as Schemas from ${JSON.stringify(importPath)}`,
-      "",
-      "const isCheck = Schema.is(Schemas.Check)",
-      "```"
-    ], ""),
+    documented(["The schema of {@link Check}."], importPath, "const isCheck = Schema.is(Schemas.Check)"),
     `export const Check: ${d.codec("Check")} = Schema.Struct({`,
     "  name: Schema.String,",
     "  expression: Schema.String,",
     `  status: ${d.literals(["succeeded", "failed"])}`,
     "})",
     "",
-    jsDoc([
-      "A value with `@check`s: the value, and the outcome of each check by its name.",
-      "",
-      "@example",
-      "```ts",
-      `import type * as Schemas from ${JSON.stringify(importPath)}`,
-      "",
-      "const passed = (checked: Schemas.Checked<number, \"positive\">) => checked.checks.positive.status === \"succeeded\"",
-      "```"
-    ], ""),
+    documented(
+      ["A value with `@check`s: the value, and the outcome of each check by its name."],
+      importPath,
+      "const passed = (checked: Schemas.Checked<number, \"positive\">) =>\n  checked.checks.positive.status === \"succeeded\""
+    ),
     "export interface Checked<T, Name extends string> {",
     "  readonly value: T",
     "  readonly checks: { readonly [K in Name]: Check }",
     "}",
     "",
-    jsDoc([
-      "A `@stream.with_state` field while it streams: its value so far and whether it is complete.",
-      "",
-      "@example",
-      "```ts",
-      `import type * as Schemas from ${JSON.stringify(importPath)}`,
-      "",
-      "const done = (field: Schemas.StreamState<string | null>) => field.state === \"Complete\"",
-      "```"
-    ], ""),
+    documented(
+      ["A `@stream.with_state` field while it streams: its value so far and whether it is complete."],
+      importPath,
+      "const done = (field: Schemas.StreamState<string | null>) => field.state === \"Complete\""
+    ),
     "export interface StreamState<T> {",
     "  readonly value: T",
     "  readonly state: \"Pending\" | \"Incomplete\" | \"Complete\"",
