@@ -49,18 +49,19 @@ export interface Field {
 }
 
 /**
- * A named BAML type: an enum (its values' names, which the engine returns whatever their `@alias`), a class (its
- * fields; `dynamic` for `@@dynamic`, whose extra fields are kept) or a type alias.
+ * A named BAML type: an enum (its values' names, which the engine returns whatever their `@alias`; `dynamic` for
+ * `@@dynamic`, whose values a `TypeBuilder` may add to), a class (its fields; `dynamic` for `@@dynamic`, whose extra
+ * fields are kept) or a type alias.
  *
  * @example
  * ```ts
- * const color: Named = { kind: "enum", name: "Color", values: ["Red", "Green"] }
+ * const color: Named = { kind: "enum", name: "Color", values: ["Red", "Green"], dynamic: false }
  * ```
  * @since 0.2.0
  * @category models
  */
 export type Named =
-  | { readonly kind: "enum"; readonly name: string; readonly values: ReadonlyArray<string> }
+  | { readonly kind: "enum"; readonly name: string; readonly values: ReadonlyArray<string>; readonly dynamic: boolean }
   | { readonly kind: "class"; readonly name: string; readonly fields: ReadonlyArray<Field>; readonly dynamic: boolean }
   | { readonly kind: "alias"; readonly name: string; readonly type: Type }
 
@@ -255,6 +256,18 @@ const fieldsOf = (body: string, resolve: Resolve): { fields: Array<Field>; dynam
   return { fields, dynamic }
 }
 
+/** The enums of the .baml sources marked `@@dynamic`: a `TypeBuilder` may add values to them at run time. */
+const dynamicEnums = (files: Readonly<Record<string, string>>): Set<string> => {
+  const out = new Set<string>()
+  for (const text of Object.values(files)) {
+    const code = codeOnly(text)
+    for (const match of code.matchAll(/(^|\n)[ \t]*enum[ \t]+(\w+)\s*\{/g)) {
+      if (/@@dynamic\b/.test(block(code, match.index + match[0].length - 1))) out.add(match[2]!)
+    }
+  }
+  return out
+}
+
 /** Each `type X = ...` of the .baml sources: its right-hand side, without attributes. */
 const bamlAliases = (files: Readonly<Record<string, string>>): Map<string, string> => {
   const out = new Map<string, string>()
@@ -300,6 +313,7 @@ export const namedTypes = (
     ? { enums: new Map(), classes: new Map(), aliases: new Map() }
     : declaredIn(block(input.partialTypes, input.partialTypes.indexOf("{", namespaceAt)))
   const baml = bamlAliases(input.files)
+  const dynamic = dynamicEnums(input.files)
   const finalRef: Resolve = (name) => ({ kind: "ref", name, partial: false })
   const partialRef: Resolve = (name) => ({
     kind: "ref",
@@ -309,7 +323,7 @@ export const namedTypes = (
   const engineOwn = new Set(["Checked", "Check"])
   const read = (declared: Declared, resolve: Resolve, isPartial: boolean): Array<Named> => {
     const out: Array<Named> = []
-    for (const [name, values] of declared.enums) out.push({ kind: "enum", name, values })
+    for (const [name, values] of declared.enums) out.push({ kind: "enum", name, values, dynamic: dynamic.has(name) })
     for (const [name, body] of declared.classes) {
       if (engineOwn.has(name)) continue
       const rhs = baml.get(name)
@@ -486,19 +500,21 @@ const member = (field: Field, d: Dialect): string =>
 
 const namedDeclaration = (named: Named, partial: boolean, d: Dialect, importPath: string): string => {
   const name = schemaName(named.name, partial)
+  const declared = `BAML ${named.kind === "alias" ? "type alias" : named.kind} \`${named.name}\``
   const what = partial
-    ? `The partial results of the BAML ${named.kind} \`${named.name}\` while it streams, as the engine emits them.`
-    : `The BAML ${named.kind} \`${named.name}\`, as the engine returns it.`
+    ? `The partial results of the ${declared} while it streams, as the engine emits them.`
+    : `The ${declared}, as the engine returns it.`
   const typeDoc = documented([what], importPath, `const show = (value: Schemas.${name}) => JSON.stringify(value)`)
   const doc = documented([what], importPath, `const decode = Schema.decodeUnknownSync(Schemas.${name})`)
   switch (named.kind) {
     case "enum": {
-      const values = named.values.map((v) => JSON.stringify(v))
+      // A dynamic enum's values are known at run time only: any string may be one.
+      const values = named.dynamic ? ["string"] : named.values.map((v) => JSON.stringify(v))
       return [
         typeDoc,
         `export type ${name} = ${values.join(" | ")}`,
         doc,
-        `export const ${name}: ${d.codec(name)} = ${d.literals(named.values)}`
+        `export const ${name}: ${d.codec(name)} = ${named.dynamic ? "Schema.String" : d.literals(named.values)}`
       ].join("\n")
     }
     case "class": {
@@ -614,8 +630,9 @@ export const render = (input: RenderInput): string => {
   return [
     fileHeader(
       "Effect Schemas of the BAML types and functions of baml_src: for every function its parameters\n" +
-        " * (`<Fn>Params`), its final result (`<Fn>Final`) and its partial results while it streams (`<Fn>Partial`).\n" +
-        " * A server decodes untrusted arguments with them, a client what it receives. This module loads no BAML engine."
+        " * (`<Fn>Params`), its final result (`<Fn>Final`) and its partial results while it streams\n" +
+        " * (`<Fn>Partial`). A server decodes untrusted arguments with them, a client what it receives. This module\n" +
+        " * loads no BAML engine."
     ),
     ...(sorted.length > 0 ? [`import type { ${sorted.join(", ")} } from "@boundaryml/baml"`] : []),
     "import { Schema } from \"effect\"",
@@ -640,7 +657,8 @@ export const render = (input: RenderInput): string => {
     documented(
       ["A value with `@check`s: the value, and the outcome of each check by its name."],
       importPath,
-      "const passed = (checked: Schemas.Checked<number, \"positive\">) =>\n  checked.checks.positive.status === \"succeeded\""
+      "const passed = (checked: Schemas.Checked<number, \"positive\">) =>\n" +
+        "  checked.checks.positive.status === \"succeeded\""
     ),
     "export interface Checked<T, Name extends string> {",
     "  readonly value: T",

@@ -116,6 +116,10 @@ layer(KindsLayer, { timeout: "60 seconds" })("generated schemas", (it) => {
         "labels"
       ]) // @stream.not_null
       expect(decodes(Schemas.AnswerFinal, "maybe")).toBe(false)
+      // an enum's values are fixed, unless it is @@dynamic: a TypeBuilder may add values at run time
+      expect(decodes(Schemas.Color, "Purple")).toBe(false)
+      expect(decodes(Schemas.Mood, "Calm")).toBe(true)
+      expect(decodes(Schemas.Mood, "Added at run time")).toBe(true)
       expect(decodes(Schemas.CountFinal, [1, "2"])).toBe(false)
     }))
 
