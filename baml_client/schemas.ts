@@ -48,7 +48,7 @@ export const Check: Schema.Codec<Check> = Schema.Struct({
  * import type * as Schemas from "./baml_client/schemas.js"
  *
  * const passed = (checked: Schemas.Checked<number, "positive">) =>
-  checked.checks.positive.status === "succeeded"
+ *   checked.checks.positive.status === "succeeded"
  * ```
  */
 export interface Checked<T, Name extends string> {

@@ -479,8 +479,8 @@ const mediaUsed = (type: Type, into: Set<string>): void => {
  * The JSDoc of a generated export: `what`, then an example that imports the schemas module (as a type only when the
  * example needs no `Schema`) and runs `line`.
  */
-const documented = (what: ReadonlyArray<string>, importPath: string, line: string): string => {
-  const needsSchema = line.includes("Schema.")
+const documented = (what: ReadonlyArray<string>, importPath: string, example: string): string => {
+  const needsSchema = example.includes("Schema.")
   return jsDoc([
     ...what,
     "",
@@ -489,7 +489,7 @@ const documented = (what: ReadonlyArray<string>, importPath: string, line: strin
     ...(needsSchema ? ["import { Schema } from \"effect\""] : []),
     `import ${needsSchema ? "" : "type "}* as Schemas from ${JSON.stringify(importPath)}`,
     "",
-    line,
+    ...example.split("\n"),
     "```"
   ], "")
 }
