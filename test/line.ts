@@ -4,7 +4,8 @@
  * this file for the Effect 4 line and to `effect3/test/line.ts` for the Effect 3 line. The two files export the same
  * names; where the two Effect APIs differ, the helper below says what it stands for.
  */
-import { Cause, Effect, Exit, Fiber, Layer, Option, References, Schedule, Scope } from "effect"
+import { Cause, Effect, Exit, Fiber, Layer, Option, References, Result, Schedule, Schema, Scope } from "effect"
+import { BamlHttp } from "effect-baml"
 import type { Duration } from "effect"
 
 export { describe, expect, it, layer } from "@effect/vitest"
@@ -74,3 +75,21 @@ export type Success<T extends Effect.Effect<unknown, unknown, unknown>> = Effect
 export const withMaxOpsBeforeYield =
   (n: number) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
     Effect.provideService(self, References.MaxOpsBeforeYield, n)
+
+/** The generated client of the kinds fixture (one of each kind of BAML type), and its schemas. */
+export * as Kinds from "./fixtures/kinds/baml_client/index.js"
+export * as KindsSchemas from "./fixtures/kinds/baml_client/schemas.js"
+
+/** A schema that decodes without services, as `Schema.decodeUnknownResult` takes it. */
+export type AnySchema = Schema.Top & { readonly DecodingServices: never }
+
+/** Whether `value` decodes with `schema`. */
+export const decodes = (schema: AnySchema, value: unknown): boolean =>
+  Result.isSuccess(Schema.decodeUnknownResult(schema)(value))
+
+/** The first issue of a value that does not decode with `schema`, as a server reports it (`BamlHttp.invalidArguments`). */
+export const firstIssue = (schema: AnySchema, value: unknown) => {
+  const result = Schema.decodeUnknownResult(schema)(value)
+  if (Result.isSuccess(result)) throw new Error(`${JSON.stringify(value)} decoded`)
+  return BamlHttp.invalidArguments("test", result.failure).issues![0]!
+}

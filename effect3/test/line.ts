@@ -2,7 +2,8 @@
  * The Effect 3 line, as the tests in `test/shared/` see it: the same names as `test/line.ts` exports for the Effect 4
  * line (read it first), from Effect 3 and `effect-baml/effect3`.
  */
-import { Cause, Effect, Exit, Fiber, Layer, Option, Schedule, Scope } from "effect"
+import { Cause, Effect, Either, Exit, Fiber, Layer, Option, Schedule, Schema, Scope } from "effect"
+import { BamlHttp } from "effect-baml/effect3"
 import type { Duration } from "effect"
 
 export { describe, expect, it, layer } from "@effect/vitest"
@@ -70,3 +71,21 @@ export type Success<T extends Effect.Effect<unknown, unknown, unknown>> = Effect
 /** Runs `self` with a fiber giving way to others every `n` steps (`Effect.withMaxOpsBeforeYield`). */
 export const withMaxOpsBeforeYield =
   (n: number) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => Effect.withMaxOpsBeforeYield(self, n)
+
+/** The generated client of the kinds fixture (one of each kind of BAML type), and its schemas. */
+export * as Kinds from "./fixtures/kinds/baml_client/index.js"
+export * as KindsSchemas from "./fixtures/kinds/baml_client/schemas.js"
+
+/** A schema that decodes without services, as `Schema.decodeUnknownEither` takes it. */
+export type AnySchema = Schema.Schema.AnyNoContext
+
+/** Whether `value` decodes with `schema`. */
+export const decodes = (schema: AnySchema, value: unknown): boolean =>
+  Either.isRight(Schema.decodeUnknownEither(schema)(value))
+
+/** The first issue of a value that does not decode with `schema`, as a server reports it (`BamlHttp.invalidArguments`). */
+export const firstIssue = (schema: AnySchema, value: unknown) => {
+  const result = Schema.decodeUnknownEither(schema)(value)
+  if (Either.isRight(result)) throw new Error(`${JSON.stringify(value)} decoded`)
+  return BamlHttp.invalidArguments("test", result.left).issues![0]!
+}
