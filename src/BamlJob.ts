@@ -313,13 +313,33 @@ export class BamlJobCancelled extends Schema.TaggedError<BamlJobCancelled>()("Ba
 // the workflow
 // ---------------------------------------------------------------------------------------------------------------------
 
-const SummaryCounts = Schema.Struct({ succeeded: Schema.Number, failed: Schema.Number })
+/**
+ * An item's result as the workflow stores it: its value as the job's `success` schema encodes it (decoded again when
+ * it is read back), or its error.
+ */
+const StoredItem = Schema.Struct({
+  key: Schema.String,
+  index: Schema.Number,
+  value: Schema.optionalKey(Schema.Unknown),
+  error: Schema.optionalKey(BamlErrorSchema)
+})
+
+/**
+ * What the workflow stores when a job finishes: its counts and every item's result, so that a finished job started
+ * again (the engine returns the stored outcome without running anything) still returns them. `results` is absent when
+ * a value could not be encoded.
+ */
+const StoredSummary = Schema.Struct({
+  succeeded: Schema.Number,
+  failed: Schema.Number,
+  results: Schema.optionalKey(Schema.Array(StoredItem))
+})
 
 const makeWorkflow = (name: string) =>
   Workflow.make(`effect-baml/BamlJob/${name}`, {
     payload: { name: Schema.String },
     idempotencyKey: (payload) => payload.name,
-    success: SummaryCounts
+    success: StoredSummary
   })
 
 /**
@@ -515,6 +535,19 @@ interface Live<I, A, R> {
 // The engine replays an execution with the closure of the start that began it: each start puts its live state here,
 // under its engine and the job's name, and that closure runs the newest.
 const lives = new WeakMap<object, Map<string, Live<unknown, unknown, unknown>>>()
+
+/**
+ * The job names cancelled with an engine in this process: a start of one fails at once as cancelled (the engine may
+ * still be settling the cancel, and a start would wait for it).
+ */
+const cancelledNames = new WeakMap<object, Set<string>>()
+
+const markCancelled = (engine: object, name: string) =>
+  Effect.sync(() => {
+    let names = cancelledNames.get(engine)
+    if (names === undefined) cancelledNames.set(engine, names = new Set())
+    names.add(name)
+  })
 
 /** The job names whose workflow is registered with an engine. */
 const registered = new WeakMap<object, Set<string>>()
@@ -719,6 +752,38 @@ const item = <I, A, R>(
     return yield* record(live, { _tag: "Failed", key, index, error: error.value, stored: !ran })
   })
 
+/** This run's results, in the order of the inputs, as the workflow stores them (none when a value cannot be encoded). */
+const encodeResults = <I, A, R>(live: Live<I, A, R>) => {
+  const encode = Schema.encodeUnknownEffect(live.job.success)
+  return Effect.forEach(
+    [...live.ordered].sort((a, b) => a.index - b.index),
+    (result): Effect.Effect<typeof StoredItem.Type, Schema.SchemaError> =>
+      result._tag === "Succeeded"
+        ? Effect.map(encode(result.value), (value) => ({ key: result.key, index: result.index, value }))
+        : Effect.succeed({ key: result.key, index: result.index, error: result.error })
+  ).pipe(Effect.orElseSucceed(() => undefined))
+}
+
+/** The results a finished job's workflow stored, as this run's results (each `stored`). */
+const decodeResults = <A>(
+  job: BamlJob<unknown, A, unknown>,
+  stored: ReadonlyArray<typeof StoredItem.Type>
+): Effect.Effect<Array<ItemResult<A>>> => {
+  const decode = Schema.decodeUnknownEffect(job.success)
+  return Effect.forEach(stored, (item): Effect.Effect<ItemResult<A>, Schema.SchemaError> =>
+    item.error !== undefined
+      ? Effect.succeed({ _tag: "Failed", key: item.key, index: item.index, error: item.error, stored: true })
+      : Effect.map(
+        decode(item.value),
+        (value) => ({ _tag: "Succeeded", key: item.key, index: item.index, value, stored: true })
+      )).pipe(
+      Effect.mapError((error) =>
+        new Error(`BamlJob ${job.name}: a stored result does not decode with the job's success schema: ${error.message}`)
+      ),
+      Effect.orDie
+    )
+}
+
 /** The workflow's body: every item, unless this process is told to stop; then the run suspends, resumable. */
 const body = (engine: object, name: string) =>
   Effect.gen(function*() {
@@ -738,7 +803,9 @@ const body = (engine: object, name: string) =>
       }),
       Stream.runDrain,
       Effect.andThen(SubscriptionRef.get(live.progress)),
-      Effect.map(({ failed, succeeded }) => ({ succeeded, failed }))
+      Effect.flatMap(({ failed, succeeded }) =>
+        Effect.map(encodeResults(live), (results) => results === undefined ? { succeeded, failed } : { succeeded, failed, results })
+      )
     )
     return yield* Effect.raceFirst(
       items,
@@ -773,6 +840,8 @@ export const start = <I, A, R>(
     const engine = yield* WorkflowEngine.WorkflowEngine
     const scope = yield* Effect.scope
     yield* checkFunction(job)
+    const cancelled = new BamlJobCancelled({ message: `BamlJob ${job.name} was cancelled`, name: job.name })
+    const cancelledHere = cancelledNames.get(engine)?.has(job.name) === true
     const context = yield* Effect.context<R>()
     const limiter = job.options.rateLimit === undefined
       ? undefined
@@ -821,24 +890,33 @@ export const start = <I, A, R>(
     )
 
     // A run stopped earlier (interrupted, or suspended by a spent budget) is run again; a finished one is not.
-    yield* job.workflow.resume(executionId)
-    const cancelled = new BamlJobCancelled({ message: `BamlJob ${job.name} was cancelled`, name: job.name })
+    // A job cancelled in this process ends as cancelled at once, without asking the engine (which may still be
+    // settling the cancel).
+    if (!cancelledHere) yield* job.workflow.resume(executionId)
     // A cancelled job's stored result is an interruption: it ends the job as cancelled, here or in another process.
-    const execution = yield* job.workflow.execute({ name: job.name }).pipe(
+    const endCancelled = Effect.andThen(
+      Effect.andThen(markCancelled(engine, job.name), stopped({ _tag: "Cancelled" })),
+      Effect.fail(cancelled)
+    )
+    const execution = yield* (cancelledHere ? endCancelled : job.workflow.execute({ name: job.name }).pipe(
       Effect.exit,
-      Effect.flatMap((exit) =>
-        Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)
-          ? Effect.andThen(stopped({ _tag: "Cancelled" }), Effect.fail(cancelled))
-          : exit
-      ),
+      Effect.flatMap((exit) => Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause) ? endCancelled : exit)
+    )).pipe(
       Effect.tap(() => updateProgress(live, (p) => ({ ...p, state: "completed" }))),
       Effect.forkIn(scope)
     )
-    const summary = Effect.map(Fiber.join(execution), ({ failed, succeeded }): Summary<A> => ({
-      succeeded,
-      failed,
-      results: [...live.ordered].sort((a, b) => a.index - b.index)
-    }))
+    const summary = Effect.flatMap(Fiber.join(execution), ({ failed, results, succeeded }) =>
+      Effect.gen(function*() {
+        // A finished job started again: the engine returned its stored outcome without running an item here.
+        if (live.ordered.length === 0 && results !== undefined && results.length > 0) {
+          for (const result of yield* decodeResults(job as BamlJob<unknown, A, unknown>, results)) {
+            yield* record(live, result)
+          }
+          yield* updateProgress(live, (p) => ({ ...p, state: "completed" }))
+        }
+        return { succeeded, failed, results: [...live.ordered].sort((a, b) => a.index - b.index) } satisfies Summary<A>
+      })
+    )
     const whyStopped = Effect.flatMap(
       Deferred.await(live.stop),
       (stop): Effect.Effect<never, BudgetExceeded | BamlJobCancelled> => {
@@ -860,7 +938,10 @@ export const start = <I, A, R>(
       result: (key) => Effect.sync(() => Option.fromUndefinedOr(live.results.get(key))),
       results: Effect.sync(() => [...live.ordered].sort((a, b) => a.index - b.index)),
       await: Effect.raceFirst(summary, whyStopped),
-      cancel: Effect.andThen(stopped({ _tag: "Cancelled" }), engine.interruptUnsafe(job.workflow, executionId))
+      cancel: Effect.andThen(
+        Effect.andThen(markCancelled(engine, job.name), stopped({ _tag: "Cancelled" })),
+        engine.interruptUnsafe(job.workflow, executionId)
+      )
     }
     return handle
   })
@@ -927,6 +1008,7 @@ export const cancel = <I, A, R>(job: BamlJob<I, A, R>): Effect.Effect<void, neve
   Effect.gen(function*() {
     const engine = yield* WorkflowEngine.WorkflowEngine
     const executionId = yield* job.workflow.executionId({ name: job.name })
+    yield* markCancelled(engine, job.name)
     yield* engine.interruptUnsafe(job.workflow, executionId)
   })
 

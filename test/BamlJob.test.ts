@@ -138,7 +138,32 @@ layer(JobLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlJob",
         }
         expect((yield* requestsFor(mark)).length).toBe(2)
       }), 30_000)
-  })
+
+    it.effect("a finished job run again returns every item's result, stored, in the order of the inputs", () =>
+      Effect.gen(function*() {
+        const mark = marker("job-finished-again")
+        yield* scriptJob(mark, (prompt) =>
+          prompt.includes(`${mark} grace`) ? { reply: "", fault: { _tag: "HttpError", status: 400 } } : {})
+        const job = resumeJob(mark, ["ada", "grace", "alan"])
+        const first = yield* BamlJob.run(job)
+        expect(first).toMatchObject({ succeeded: 2, failed: 1 })
+        const again = yield* BamlJob.run(job)
+        expect(again).toMatchObject({ succeeded: 2, failed: 1 })
+        expect(again.results.map((r) => [r.key, r.index, r._tag, r.stored])).toEqual([
+          ["ada", 0, "Succeeded", true],
+          ["grace", 1, "Failed", true],
+          ["alan", 2, "Succeeded", true]
+        ])
+        const ada = again.results[0]!
+        const firstAda = first.results[0]!
+        if (ada._tag !== "Succeeded" || firstAda._tag !== "Succeeded") throw new Error("ada failed")
+        expect(ada.value).toEqual(firstAda.value)
+        const grace = again.results[1]!
+        if (grace._tag !== "Failed") throw new Error("grace succeeded")
+        expect(grace.error).toBeInstanceOf(BamlError.BamlClientHttpError)
+        expect((yield* requestsFor(mark)).length).toBe(3)
+      }), 30_000)
+})
 
   describe("limits", () => {
     it.effect("no more requests are in flight at the provider than the concurrency, and it is reached", () =>
@@ -476,6 +501,47 @@ layer(JobLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlJob",
         expect(yield* Fiber.join(fiber)).toBeInstanceOf(BamlJob.BamlJobCancelled)
         const records = yield* settledAll(mark)
         expect(records.map((r) => r.status)).toEqual(["closed-early", "closed-early"])
+      }), 30_000)
+
+    it.effect("a cancelled job started again at once ends as cancelled at once, and requests nothing", () =>
+      Effect.gen(function*() {
+        const mark = marker("job-cancel-again")
+        yield* scriptJob(mark, () => ({ firstByteDelayMs: 20_000 }))
+        const job = resumeJob(mark, names(4), { concurrency: 2 })
+        const soon = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+          effect.pipe(
+            Effect.timeoutOrElse({ duration: "5 seconds", orElse: () => Effect.die(new Error("it hangs")) })
+          )
+        yield* Effect.scoped(Effect.gen(function*() {
+          const handle = yield* BamlJob.start(job)
+          yield* awaitFor(mark, (records) => open(records).length === 2)
+          yield* handle.cancel
+          expect(yield* Effect.flip(handle.await)).toBeInstanceOf(BamlJob.BamlJobCancelled)
+          // at once, while the start's scope is open
+          expect(yield* Effect.flip(soon(BamlJob.run(job)))).toBeInstanceOf(BamlJob.BamlJobCancelled)
+        }))
+        // and after the start's scope closed
+        expect(yield* Effect.flip(soon(BamlJob.run(job)))).toBeInstanceOf(BamlJob.BamlJobCancelled)
+        expect((yield* requestsFor(mark)).length).toBe(2)
+      }), 30_000)
+
+    it.effect("a job cancelled by BamlJob.cancel while it runs, started again, ends as cancelled at once", () =>
+      Effect.gen(function*() {
+        const mark = marker("job-cancel-outside-again")
+        yield* scriptJob(mark, () => ({ firstByteDelayMs: 20_000 }))
+        const job = resumeJob(mark, names(4), { concurrency: 2 })
+        const fiber = yield* BamlJob.run(job).pipe(Effect.flip, Effect.forkChild)
+        yield* awaitFor(mark, (records) => open(records).length === 2)
+        yield* BamlJob.cancel(job)
+        const soon = BamlJob.run(job).pipe(
+          Effect.timeoutOrElse({ duration: "5 seconds", orElse: () => Effect.die(new Error("it hangs")) }),
+          Effect.flip
+        )
+        expect(yield* soon).toBeInstanceOf(BamlJob.BamlJobCancelled)
+        expect(yield* Fiber.join(fiber)).toBeInstanceOf(BamlJob.BamlJobCancelled)
+        yield* Effect.sleep("1 second")
+        expect(yield* soon).toBeInstanceOf(BamlJob.BamlJobCancelled)
+        expect((yield* requestsFor(mark)).length).toBe(2)
       }), 30_000)
   })
 
