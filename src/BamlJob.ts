@@ -1017,6 +1017,26 @@ export const cancel = <I, A, R>(job: BamlJob<I, A, R>): Effect.Effect<void, neve
 // ---------------------------------------------------------------------------------------------------------------------
 
 /**
+ * Where {@link progressBar} draws: any stream with `write` (`process.stdout`, `process.stderr`, a Node `Writable`),
+ * and whether it is a terminal and how wide it is. A structural type, so that the declarations need no `@types/node`.
+ *
+ * @example
+ * ```ts
+ * import type { BamlJob } from "effect-baml"
+ *
+ * const lines: Array<string> = []
+ * const memory: BamlJob.ProgressOutput = { write: (chunk) => lines.push(String(chunk)) > 0, isTTY: false }
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export interface ProgressOutput {
+  readonly write: (chunk: string) => boolean
+  readonly isTTY?: boolean | undefined
+  readonly columns?: number | undefined
+}
+
+/**
  * Options of {@link progressBar}: where to draw (default `process.stdout`), and whether to draw when it is not a
  * terminal.
  *
@@ -1030,7 +1050,8 @@ export const cancel = <I, A, R>(job: BamlJob<I, A, R>): Effect.Effect<void, neve
  * @category models
  */
 export interface ProgressBarOptions {
-  readonly output?: (NodeJS.WritableStream & { readonly isTTY?: boolean | undefined }) | undefined
+  /** Where to draw (default `process.stdout`). */
+  readonly output?: ProgressOutput | undefined
   /** Draw even when `output` is not a TTY (default false: then nothing is drawn). */
   readonly force?: boolean | undefined
 }
@@ -1066,10 +1087,14 @@ export const describeProgress = (p: Progress): string => {
   return parts.join(" | ")
 }
 
+/** Whether the warning that `cli-progress` is not installed has been logged (once per process). */
+let warnedNoCliProgress = false
+
 /**
  * Draws a job's progress as a bar on the terminal until the progress stream ends (the job ends), with the
  * `cli-progress` package (an optional peer dependency: `npm i cli-progress`). When the output is not a TTY, it only
- * waits for the end of the stream.
+ * waits for the end of the stream. Without `cli-progress` installed, it logs a warning once and writes a
+ * {@link describeProgress} line instead, each time an item ends and when the job ends.
  *
  * @example
  * ```ts
@@ -1090,29 +1115,48 @@ export const progressBar = (
   progress: Stream.Stream<Progress>,
   options: ProgressBarOptions = {}
 ): Effect.Effect<void> => {
-  const output = options.output ?? process.stdout
+  const output: ProgressOutput = options.output ?? process.stdout
   const force = options.force === true
   if (!output.isTTY && !force) return Stream.runDrain(progress)
-  return Effect.acquireUseRelease(
-    Effect.promise(() => import("cli-progress")).pipe(
-      Effect.map(({ default: cli }) =>
-        new cli.SingleBar({
-          stream: output,
+  const bar = (cli: typeof import("cli-progress")) =>
+    Effect.acquireUseRelease(
+      Effect.sync(() => {
+        const bar = new cli.SingleBar({
+          // cli-progress reads only write, isTTY and columns (and cursor moves when isTTY)
+          stream: output as NodeJS.WritableStream,
           format: "{bar} {percentage}% | {line}",
           hideCursor: true,
           clearOnComplete: false,
           noTTYOutput: force,
           fps: 10
         }, cli.Presets.shades_classic)
-      ),
-      Effect.tap((bar) => Effect.sync(() => bar.start(1, 0, { line: "" })))
-    ),
-    (bar) =>
-      Stream.runForEach(progress, (p) =>
-        Effect.sync(() => {
-          bar.setTotal(Math.max(1, p.total ?? p.done + p.inFlight))
-          bar.update(p.done, { line: describeProgress(p) })
-        })),
-    (bar) => Effect.sync(() => bar.stop())
+        bar.start(1, 0, { line: "" })
+        return bar
+      }),
+      (bar) =>
+        Stream.runForEach(progress, (p) =>
+          Effect.sync(() => {
+            bar.setTotal(Math.max(1, p.total ?? p.done + p.inFlight))
+            bar.update(p.done, { line: describeProgress(p) })
+          })),
+      (bar) => Effect.sync(() => bar.stop())
+    )
+  // Without cli-progress: a line when an item ends and when the job ends.
+  const lines = Effect.andThen(
+    Effect.suspend(() => {
+      if (warnedNoCliProgress) return Effect.void
+      warnedNoCliProgress = true
+      return Effect.logWarning(
+        "BamlJob.progressBar: the optional package cli-progress is not installed (npm i cli-progress); " +
+          "writing the progress as lines instead"
+      )
+    }),
+    progress.pipe(
+      Stream.changesWith((a, b) => a.done === b.done && a.state === b.state),
+      Stream.runForEach((p) => Effect.sync(() => output.write(`${describeProgress(p)}\n`)))
+    )
+  )
+  return Effect.tryPromise(() => import("cli-progress")).pipe(
+    Effect.matchEffect({ onFailure: () => lines, onSuccess: (cli) => bar(cli.default) })
   )
 }

@@ -1,6 +1,6 @@
-import { describe, expect, layer } from "@effect/vitest"
+import { describe, expect, layer, vi } from "@effect/vitest"
 import { Writable } from "node:stream"
-import { Effect, Fiber, Layer, Option, Schedule, Stream } from "effect"
+import { Effect, Exit, Fiber, Layer, Logger, Option, Schedule, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { WorkflowEngine } from "effect/workflow"
 import { Baml, BamlError, BamlJob, TokenBudget } from "effect-baml"
@@ -389,6 +389,42 @@ layer(JobLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlJob",
         expect(text()).toContain("completed")
         expect(text()).toContain("100%")
       }).pipe(Effect.scoped), 30_000)
+
+    it.effect("without cli-progress installed: a warning once, and a line each time an item ends", () =>
+      Effect.gen(function*() {
+        const mark = marker("job-bar-missing")
+        yield* scriptJob(mark)
+        const warnings: Array<string> = []
+        const logger = Logger.make<unknown, void>(({ logLevel, message }) => {
+          if (logLevel === "Warn") warnings.push(String(message))
+        })
+        yield* Effect.sync(() =>
+          vi.doMock("cli-progress", () => {
+            throw new Error("Cannot find package 'cli-progress'")
+          })
+        )
+        for (const round of [1, 2]) {
+          const { output, text } = sink(true)
+          const handle = yield* BamlJob.start(resumeJob(`${mark}-${round}`, names(3)))
+          const bar = yield* BamlJob.progressBar(handle.progress, { output }).pipe(
+            Effect.provide(Logger.layer([logger])),
+            Effect.forkChild
+          )
+          yield* handle.await
+          const exit = yield* Fiber.await(bar).pipe(Effect.timeout("10 seconds"))
+          expect(Exit.isSuccess(exit)).toBe(true)
+          const lines = text().trim().split("\n")
+          expect(lines[0]).toMatch(/^0\/3 done/)
+          expect(lines.filter((line) => /^3\/3 done/.test(line)).length).toBeGreaterThanOrEqual(1)
+          expect(lines[lines.length - 1]).toMatch(/^3\/3 done .*completed$/)
+          expect(lines.length).toBeLessThanOrEqual(5)
+        }
+        expect(warnings.length).toBe(1)
+        expect(warnings[0]).toContain("npm i cli-progress")
+      }).pipe(
+        Effect.ensuring(Effect.sync(() => vi.doUnmock("cli-progress"))),
+        Effect.scoped
+      ), 30_000)
 
     it.effect("when the output is not a terminal, nothing is drawn", () =>
       Effect.gen(function*() {

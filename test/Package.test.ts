@@ -79,6 +79,13 @@ describe("the packed package in a new project", () => {
     expect(files.filter((file) => file.includes("/test/") || file.includes("node_modules"))).toEqual([])
   })
 
+  it("runs no script when a project installs it (npm would warn about it): the build runs when it is packed", async () => {
+    const manifest = JSON.parse(await run(root, "tar", ["xzOf", tarball, "package/package.json"]))
+    const scripts: Record<string, string> = manifest.scripts ?? {}
+    for (const hook of ["preinstall", "install", "postinstall", "prepare"]) expect(scripts[hook]).toBeUndefined()
+    expect(scripts.prepack).toBe("npm run build")
+  })
+
   it("examples/basic as its README runs it, on the packed package: check, then start; no lock file is written", async () => {
     const dir = await Fs.mkdtemp(Path.join(Os.tmpdir(), "effect-baml-basic-"))
     await Fs.cp(Path.join(root, "examples", "basic"), dir, {
