@@ -1087,6 +1087,34 @@ export const describeProgress = (p: Progress): string => {
   return parts.join(" | ")
 }
 
+/**
+ * A finished job's summary in one line of words, with why items failed: the count of each error's tag, and the first
+ * failed item's key and message.
+ *
+ * @example
+ * ```ts
+ * import { BamlJob } from "effect-baml"
+ * import { Effect } from "effect"
+ *
+ * declare const job: BamlJob.BamlJob<{ readonly resume: string }, unknown>
+ * const program = Effect.flatMap(BamlJob.run(job), (summary) => Effect.log(BamlJob.describeSummary(summary)))
+ * // "48 succeeded, 2 failed (BamlClientHttpError: 2; first: r7: ...)"
+ * ```
+ * @since 0.2.0
+ * @category progress
+ */
+export const describeSummary = <A>(summary: Summary<A>): string => {
+  const line = `${summary.succeeded} succeeded, ${summary.failed} failed`
+  const failures = summary.results.flatMap((result) => result._tag === "Failed" ? [result] : [])
+  if (failures.length === 0) return line
+  const byTag = new Map<string, number>()
+  for (const failure of failures) byTag.set(failure.error._tag, (byTag.get(failure.error._tag) ?? 0) + 1)
+  const tags = [...byTag].sort((a, b) => b[1] - a[1]).map(([tag, count]) => `${tag}: ${count}`).join(", ")
+  const first = failures[0]!
+  const message = first.error.message.split("\n")[0]!
+  return `${line} (${tags}; first: ${first.key}: ${message.length > 200 ? `${message.slice(0, 200)}…` : message})`
+}
+
 /** Whether the warning that `cli-progress` is not installed has been logged (once per process). */
 let warnedNoCliProgress = false
 

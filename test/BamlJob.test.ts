@@ -438,6 +438,31 @@ layer(JobLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlJob",
         expect(text()).toBe("")
       }).pipe(Effect.scoped), 30_000)
 
+    it("describeSummary says why items failed: the count of each error's tag, and the first failure", () => {
+      const failed = (key: string, index: number, error: BamlError.BamlError): BamlJob.ItemResult<unknown> => ({
+        _tag: "Failed",
+        key,
+        index,
+        error,
+        stored: false
+      })
+      const unreachable = new BamlError.BamlClientError({ message: "no SCRIPTED_BASE_URL\nand more" })
+      const line = BamlJob.describeSummary({
+        succeeded: 1,
+        failed: 3,
+        results: [
+          { _tag: "Succeeded", key: "a", index: 0, value: 1, stored: false },
+          failed("b", 1, unreachable),
+          failed("c", 2, new BamlError.BamlInvalidArgumentError({ message: "duplicate key" })),
+          failed("d", 3, unreachable)
+        ]
+      })
+      expect(line).toBe(
+        "1 succeeded, 3 failed (BamlClientError: 2, BamlInvalidArgumentError: 1; first: b: no SCRIPTED_BASE_URL)"
+      )
+      expect(BamlJob.describeSummary({ succeeded: 2, failed: 0, results: [] })).toBe("2 succeeded, 0 failed")
+    }, 5_000)
+
     it("describeProgress says where a job stands in words", () => {
       const line = BamlJob.describeProgress({
         total: 10,

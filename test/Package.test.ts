@@ -150,6 +150,21 @@ describe("the packed package in a new project", () => {
       await run(dir, "node", ["node_modules/typescript7/bin/tsc", "-p", ".", "--noEmit"])
       await run(dir, "node", ["node_modules/typescript/bin/tsc", "-p", "."])
       expect(await Fs.readFile(Path.join(dir, "out", "main.d.ts"), "utf8")).toContain("AppLayer")
+      if (line === "effect4") {
+        // Without skipLibCheck and without @types/node, effect-baml's declarations check (BamlJob's included): the
+        // errors are in the engine's own declarations only, as the README says.
+        await Fs.writeFile(Path.join(dir, "src", "job.ts"), `import { BamlJob } from "effect-baml"\nexport const bar = BamlJob.progressBar\n`)
+        const strict = await run(dir, "node", [
+          "node_modules/typescript/bin/tsc",
+          "-p",
+          ".",
+          "--noEmit",
+          "--skipLibCheck",
+          "false"
+        ]).then(() => "", (error: Error) => error.message)
+        const files = new Set([...strict.matchAll(/^(\S+?)\(\d+,\d+\): error/gm)].map((match) => match[1]!))
+        for (const file of files) expect(file).toMatch(/^node_modules\/@boundaryml\/baml\//)
+      }
 
       const result = JSON.parse((await run(dir, "node", ["out/main.js"])).trim().split("\n").pop()!)
       expect(result).toEqual({ name: "Ada Lovelace", partials: 2, statuses: ["completed", "closed-early"] })
