@@ -7,6 +7,7 @@ import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { Effect } from "effect"
+import { root, snippets } from "./readme.js"
 
 const run = (args: ReadonlyArray<string>, env: Record<string, string | undefined>, cwd = process.cwd()) =>
   Effect.callback<{ code: number; output: string }>((resume) => {
@@ -54,6 +55,34 @@ describe("examples", () => {
       expect(output).toContain("200/200 done | 0 in flight")
       expect(output).toMatch(/200 succeeded, 0 failed, [1-9]\d* retried/)
       expect(output).toContain(`r7: {"_tag":"Succeeded","key":"r7","index":7,"value":{"name":"Candidate`)
+    }), 60_000)
+
+  it.live("the README's batch job runs as written, offline: every item succeeds, and the summary says so", () =>
+    Effect.gen(function*() {
+      const block = snippets().find(({ code }) => code.includes("BamlJob.describeSummary(summary)"))
+      expect(block).toBeDefined()
+      // in the repository's root, where its tsconfig maps effect-baml to the sources
+      const file = Path.join(root, `.readme-job-${process.pid}.ts`)
+      yield* Effect.promise(() => Fs.writeFile(file, block!.code))
+      const { code, output } = yield* run(["--import", "tsx", file], {}, root).pipe(
+        Effect.ensuring(Effect.promise(() => Fs.rm(file, { force: true })))
+      )
+      expect(code, output).toBe(0)
+      expect(output).toContain("50 succeeded, 0 failed")
+    }), 60_000)
+
+  it.live("the README's offline variant of its first example runs as written: the scripted reply, parsed", () =>
+    Effect.gen(function*() {
+      const block = snippets().find(({ code }) => code.includes("const offline = "))
+      expect(block).toBeDefined()
+      const file = Path.join(root, `.readme-offline-${process.pid}.ts`)
+      yield* Effect.promise(() => Fs.writeFile(file, block!.code))
+      const { code, output } = yield* run(["--import", "tsx", file], { OPENAI_API_KEY: undefined }, root).pipe(
+        Effect.ensuring(Effect.promise(() => Fs.rm(file, { force: true })))
+      )
+      expect(code, output).toBe(0)
+      expect(output).toContain("Ada Lovelace")
+      expect(output).toContain("maths")
     }), 60_000)
 
   it.live("examples/basic says what to run when effect-baml is not installed or not built", () =>
