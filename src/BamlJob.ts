@@ -153,13 +153,18 @@ export interface CommonOptions<I> {
  * @category models
  */
 export interface BamlJob<I, A, R = BamlRuntime> {
+  /** The job's name (its workflow's execution id is derived from it). */
   readonly name: string
   /** The BAML function's name, when the job calls it by name. */
   readonly functionName: string | undefined
   /** The workflow every item of the job is an activity of. */
   readonly workflow: JobWorkflow
-  /** How an item's result is stored in the engine. */
+  /**
+   * How an item's result is stored in the engine (and in the finished job's stored outcome): `Schema.Unknown` unless
+   * the options gave one.
+   */
   readonly success: Schema.Codec<A, unknown>
+  /** The options the job was made with (`client` filled in from the call options of a job by name). */
   readonly options: CommonOptions<I>
   /** Runs one item, once (retries, rate limit and budget are the job's). */
   readonly execute: (input: I) => Effect.Effect<A, BamlError, R>
@@ -212,7 +217,9 @@ export interface Progress {
   readonly total: number | undefined
   /** Items ended: succeeded plus failed. */
   readonly done: number
+  /** Items ended with a value (stored ones included). */
   readonly succeeded: number
+  /** Items ended with an error, after the retries (stored ones included). */
   readonly failed: number
   /** Items whose request is running (or waiting for the rate limit). */
   readonly inFlight: number
@@ -222,11 +229,16 @@ export interface Progress {
   readonly retries: number
   /** Tokens of this run's requests, as the provider reported them (estimated where it did not). */
   readonly inputTokens: number
+  /** Output tokens of this run's requests, as the provider reported them (estimated where it did not). */
   readonly outputTokens: number
   /** Input tokens read from the provider's cache (a part of `inputTokens`). */
   readonly cachedInputTokens: number
-  /** The estimated cost of this run's tokens, when prices are known. */
+  /**
+   * The estimated cost of this run's tokens, when prices are known: in the prices' unit (prices in dollars per million
+   * tokens give dollars), as a `TokenBudget`'s cost is.
+   */
   readonly cost: number | undefined
+  /** Milliseconds since this start of the job. */
   readonly elapsedMs: number
   /** The time left, from the pace of this run's requests, when the total is known and one item has ended. */
   readonly etaMs: number | undefined
@@ -235,7 +247,8 @@ export interface Progress {
 }
 
 /**
- * What a finished job returns: its counts and the results of this run, in the order of the inputs.
+ * What a finished job returns: its counts and every item's result, in the order of the inputs. A finished job started
+ * again runs nothing and returns the results its workflow stored, each `stored`.
  *
  * @example
  * ```ts
@@ -247,8 +260,11 @@ export interface Progress {
  * @category models
  */
 export interface Summary<A> {
+  /** Items that ended with a value. */
   readonly succeeded: number
+  /** Items that ended with an error, after the retries ({@link describeSummary} says which errors). */
   readonly failed: number
+  /** Every item's result, in the order of the inputs. */
   readonly results: ReadonlyArray<ItemResult<A>>
 }
 
@@ -271,14 +287,22 @@ export interface Summary<A> {
  * @category models
  */
 export interface Handle<A> {
+  /** The job's name. */
   readonly name: string
   /** The workflow execution id (derived from the name). */
   readonly executionId: string
-  /** The progress now, then at every change; it ends with the job (its last element's `state` is not `running`). */
+  /**
+   * The progress now, then at every change (an item starts, its tokens are counted, it ends: a few elements per item);
+   * it ends with the job (its last element's `state` is not `running`). To log it, throttle it (see
+   * {@link describeProgress}) or keep the elements whose `done` changed.
+   */
   readonly progress: Stream.Stream<Progress>
   /** The progress now. */
   readonly current: Effect.Effect<Progress>
-  /** The result of the item with this key, once it has ended in this run. */
+  /**
+   * The result of the item with this key, once it has ended in this run. `Option.none()` does not tell an item still
+   * to run or in flight from a key that is not in the job (the keys are not known before the inputs are read).
+   */
   readonly result: (key: string) => Effect.Effect<Option.Option<ItemResult<A>>>
   /** The results of the items ended so far in this run, in the order of the inputs. */
   readonly results: Effect.Effect<ReadonlyArray<ItemResult<A>>>
@@ -454,7 +478,10 @@ export interface FunctionOptions<I, A, R> extends CommonOptions<I> {
 }
 
 /**
- * Defines a job: a BAML function (by name, or any function of an input) over inputs, each with a key.
+ * Defines a job: a BAML function (by name, or any function of an input) over inputs, each with a key. A job by
+ * function name has `unknown` results, as `Baml.call` has (give `success` a schema to store and decode them); a job over
+ * a generated client's function has that function's result type. Two inputs with one key: the second is not
+ * requested, and ends `Failed` with a `BamlInvalidArgumentError` naming the key.
  *
  * @example
  * ```ts
@@ -818,6 +845,11 @@ const body = (engine: object, name: string) =>
  * engine; closing the scope stops it in this process, aborting every request in flight, and leaves it resumable. One
  * start of a job at a time per process.
  *
+ * It fails before any item runs only when the job cannot start: a job by function name whose function baml_src does
+ * not have fails with `BamlRuntimeError`, whose message names the functions baml_src has, closest first. Any other
+ * error is an item's: that item ends `Failed` and the job goes on. A job cancelled earlier ends at once: its `await`
+ * fails with {@link BamlJobCancelled}.
+ *
  * @example
  * ```ts
  * import { BamlJob } from "effect-baml"
@@ -962,6 +994,11 @@ const checkFunction = <I, A, R>(job: BamlJob<I, A, R>): Effect.Effect<void, Baml
 /**
  * Runs a job to its end: starts it (or resumes it) and waits for its summary. Interrupting it aborts every request in
  * flight and leaves the job resumable.
+ *
+ * It fails with a `BamlError` only when the job cannot start (a function by name that baml_src does not have:
+ * `BamlRuntimeError`, naming the closest functions); an item's error ends that item alone, in the summary. It fails
+ * with `BudgetExceeded` when the budget stopped it, and with {@link BamlJobCancelled} when it was cancelled (at once,
+ * for a job cancelled earlier).
  *
  * @example
  * ```ts
