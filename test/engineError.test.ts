@@ -5,7 +5,8 @@
 import * as Engine from "@boundaryml/baml"
 import { describe, expect, it } from "@effect/vitest"
 import { BamlError } from "effect-baml"
-import { readEngineError } from "../src/core/engineError.js"
+import { declarations } from "../src/core/declarations.js"
+import { explain, readEngineError } from "../src/core/engineError.js"
 
 const KEY = "key-of-the-test-1234"
 const env = { SCRIPTED_API_KEY: KEY, SCRIPTED_BASE_URL: "http://127.0.0.1:1" }
@@ -162,6 +163,111 @@ describe("reading an engine error", () => {
     expect(readEngineError(new Error("null"), undefined)).toEqual({ _tag: "BamlRuntimeError", message: "null" })
     const other = JSON.stringify({ type: "Something", message: "m" })
     expect(readEngineError(new Error(other), undefined)).toEqual({ _tag: "BamlRuntimeError", message: other })
+  })
+})
+
+describe("reading an engine error's text", () => {
+  it("cuts the backtrace however it is indented, the class chain only where it leads, and the spaces around", () => {
+    const indented = new Error("BamlError: BamlClientError: no client  \n    Stack backtrace:\n  0: x")
+    expect(readEngineError(indented, undefined)).toEqual({ _tag: "BamlClientError", message: "no client" })
+    const quoted = new Error("failed: BamlError: x \n")
+    expect(readEngineError(quoted, undefined)).toEqual({ _tag: "BamlRuntimeError", message: "failed: BamlError: x" })
+  })
+
+  it("only an Error carries the engine's JSON report; anything else is read by its text", () => {
+    const text = JSON.stringify({ type: "BamlAbortError", message: "m" })
+    expect(readEngineError({ message: text }, undefined)).toEqual({ _tag: "BamlRuntimeError", message: text })
+  })
+
+  it("a 408 is the provider's only when its message starts with the provider's words", () => {
+    const quoting = report({ type: "BamlClientHttpError", message: "idle: Request failed with status code", status_code: 408 })
+    expect(readEngineError(quoting, undefined)).toMatchObject({ _tag: "BamlTimeoutError" })
+  })
+})
+
+describe("explaining an engine error", () => {
+  const functions = declarations({
+    "f.baml": [
+      "function Count(n: int, exact: bool) -> int {",
+      "}",
+      "function Describe(profile: Profile, tags: string[]) -> string {",
+      "}",
+      "function Cost() -> float {",
+      "}",
+      "function Zeta() -> int {",
+      "}",
+      "function Beta() -> int {",
+      "}"
+    ].join("\n")
+  })
+  const call = (functionName: string) => ({ functionName, declarations: functions })
+
+  it("an unknown function: the functions that exist, closest first, ties in alphabetical order", () => {
+    const explained = explain({ _tag: "BamlRuntimeError", message: "function 'Cuont' not found" }, call("Cuont"))
+    // Cost and Count tie at 2 edits, Beta and Zeta at 4; Describe is farthest
+    expect(explained.message).toBe(
+      "There is no BAML function \"Cuont\" in baml_src. Its functions, closest first: Cost, Count, Beta, Zeta, Describe"
+    )
+    const none = explain({ _tag: "BamlRuntimeError", message: "function 'X' not found" }, {
+      functionName: "X",
+      declarations: new Map()
+    })
+    expect(none.message).toBe("There is no BAML function \"X\" in baml_src.")
+  })
+
+  it("other runtime errors, and other errors that say the same words, pass through unchanged", () => {
+    const runtime = { _tag: "BamlRuntimeError", message: "something broke" } as const
+    expect(explain(runtime, call("Count"))).toBe(runtime)
+    const client = { _tag: "BamlClientError", message: "function 'Cuont' not found" } as const
+    expect(explain(client, call("Cuont"))).toBe(client)
+    const invalid = { _tag: "BamlInvalidArgumentError", message: "no engine problem list here" } as const
+    expect(explain(invalid, call("Count"))).toBe(invalid)
+  })
+
+  it("wrong arguments: each problem with the parameter, its declared type and what was given, in words", () => {
+    const message = [
+      "Error: n: Expected type Int, got `String(\"five\")`",
+      "  Error: exact: Missing required parameter",
+      "  Error: profile: Missing required field `name` for class Profile",
+      "  Error: profile: address: Missing required field `city` for class Address",
+      "  Error: tags: Expected array, got `Object {}`",
+      "  Error: other: Expected type Float, got `Null`",
+      "  Error: bool: Expected type Bool, got `Bool(true)`",
+      "  Error: list: Expected map, got `Array [Number(1)]`",
+      "  Error: kind: Expected one of \"a\" | \"b\", got `Number(1)`",
+      "  Error: obj: Expected class Profile, got `Image { url: \"x\" }`",
+      "  Error: text: Expected type String, got `String(\"" + "x".repeat(45) + "\")`",
+      "  Error: odd: Expected type String, got `Something(else)`",
+      "  Error: something the engine says otherwise",
+      ""
+    ].join("\n")
+    const explained = explain({ _tag: "BamlInvalidArgumentError", message }, call("Count"))
+    expect(explained.message.split("; ")).toEqual([
+      "Invalid arguments for Count (it takes n: int, exact: bool): n: expected int, got the string \"five\"",
+      "exact is missing (expected bool)",
+      "profile.name is missing (a field of Profile)",
+      "profile.address.city is missing (a field of Address)",
+      "tags: expected a list, got an object",
+      "other: expected float, got null",
+      "bool: expected bool, got the boolean true",
+      "list: expected a map, got a list",
+      "kind: expected another type, got the number 1",
+      "obj: expected Profile, got a media value",
+      `text: expected string, got the string "${"x".repeat(39)}…`,
+      "odd: expected string, got Something(else)",
+      "something the engine says otherwise"
+    ])
+  })
+
+  it("wrong arguments of a function without parameters, and of one baml_src does not declare", () => {
+    const message = "Error: extra: Missing required parameter"
+    expect(explain({ _tag: "BamlInvalidArgumentError", message }, call("Cost")).message)
+      .toBe("Invalid arguments for Cost (it takes no arguments): extra is missing")
+    expect(explain({ _tag: "BamlInvalidArgumentError", message }, call("Unknown")).message)
+      .toBe("Invalid arguments for Unknown: extra is missing")
+    const wrong = "Error: n: Expected type Int, got `Number(1.5)`"
+    expect(explain({ _tag: "BamlInvalidArgumentError", message: wrong }, call("Unknown")).message)
+      .toBe("Invalid arguments for Unknown: n: expected int, got the number 1.5")
   })
 })
 

@@ -242,6 +242,64 @@ describe("usage from a stream's events", () => {
   })
 })
 
+describe("what is not usage", () => {
+  it("only message_start's message is read as Anthropic's usage, and only content_block_delta's delta as its text", () => {
+    const events = [
+      { type: "error", message: { usage: { input_tokens: 9, output_tokens: 9 } } },
+      { type: "content_block_start", delta: { text: "not text" } },
+      { type: "content_block_delta", delta: { text: "text" } }
+    ]
+    const usage = readUsage(logOf([streamed(events)]), undefined)
+    expect(usage).toMatchObject({ characters: 4, inputTokens: 0, reported: reportedNone })
+  })
+
+  it("only the Responses API's output_text deltas are text: reasoning deltas are not", () => {
+    const events = [
+      { type: "response.reasoning_summary_text.delta", delta: "thinking about it" },
+      { type: "response.output_text.delta", delta: "ok" }
+    ]
+    expect(readUsage(logOf([streamed(events)]), undefined).characters).toBe(2)
+  })
+
+  it("a count of only one side is read for that side alone", () => {
+    const outputOnly = readUsage(logOf([streamed([{ usage: { completion_tokens: 4, output_tokens: 99 } }])]), undefined)
+    expect(outputOnly).toMatchObject({ outputTokens: 4, reported: { inputTokens: false, outputTokens: true } })
+    const inputOnly = readUsage(logOf([streamed([{ usage: { prompt_tokens: 5, input_tokens: 99 } }])]), undefined)
+    expect(inputOnly).toMatchObject({ inputTokens: 5, reported: { inputTokens: true, outputTokens: false } })
+    // Anthropic's message_delta: the output, and no input
+    const delta = readUsage(logOf([streamed([{ type: "message_delta", usage: { output_tokens: 3 } }])]), undefined)
+    expect(delta).toMatchObject({ outputTokens: 3, reported: { inputTokens: false, outputTokens: true } })
+    // Gemini's usage without counts: nothing reported, not zeros
+    const empty = readUsage(logOf([streamed([{ usageMetadata: {} }])]), undefined)
+    expect(empty.reported).toEqual(reportedNone)
+  })
+
+  it("parts, choices, output items and candidates that are not objects carry no text and break nothing", () => {
+    const events = [
+      { choices: [null, 3, { delta: { content: "a" } }] },
+      { candidates: [null, { content: { parts: [null, "x", { text: "b" }] } }] },
+      { modelVersion: 2 }
+    ]
+    expect(readUsage(logOf([streamed(events)]), undefined)).toMatchObject({ characters: 2, responseModel: undefined })
+    const anthropic = { type: "message", content: { text: "not a list" } }
+    expect(readUsage(logOf([called(anthropic)]), undefined).characters).toBe(0)
+    const responses = { object: "response", output: [null, { content: [null, { text: "cd" }] }] }
+    expect(readUsage(logOf([called(responses)]), undefined).characters).toBe(2)
+  })
+
+  it("a request body's nulls, numbers and booleans are not text", () => {
+    const request = { messages: [{ content: "abcd", name: null }], n: 1, stream: true, content: null }
+    expect(readUsage(logOf([called({}, { request })]), undefined).inputTokens).toBe(1)
+  })
+
+  it("an attempt with no request or response recorded (the connection failed) counts what the engine says", () => {
+    const bare = { ...called({}, { engine: { outputTokens: 2 } }), httpRequest: null, httpResponse: null }
+    expect(readUsage(logOf([bare]), undefined)).toMatchObject({ outputTokens: 2, inputTokens: 0, requestModel: undefined })
+    const noEvents = { ...streamed([]), sseResponses: () => null }
+    expect(readUsage(logOf([noEvents]), undefined)).toMatchObject({ outputTokens: 0, characters: 0 })
+  })
+})
+
 describe("usage from a call's body", () => {
   it("OpenAI chat completions: the message's text and the usage", () => {
     const body = {
