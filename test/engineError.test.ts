@@ -222,6 +222,45 @@ describe("explaining an engine error", () => {
     expect(explain(client, call("Cuont"))).toBe(client)
     const invalid = { _tag: "BamlInvalidArgumentError", message: "no engine problem list here" } as const
     expect(explain(invalid, call("Count"))).toBe(invalid)
+    const otherWithList = { _tag: "BamlClientError", message: "Error: n: Missing required parameter" } as const
+    expect(explain(otherWithList, call("Count"))).toBe(otherWithList)
+  })
+
+  it("reads the engine's wording exactly: what it does not recognise whole is passed on as the engine said it", () => {
+    const problems = [
+      // a missing parameter is a top-level name; a nested path is not a parameter
+      "a: b: Missing required parameter",
+      "profile: Missing required field `name` for class Profile, and more",
+      "n: Expected type Int, got `Number(1)` and more",
+      "jobs: Expected list of class Job, got `Null`",
+      "kind: Expected string or one of \"a\", got `Null`",
+      "n: Expected type Int, got ` Null `",
+      "n: Expected type Int, got `Wrapped Number(1)`",
+      "n: Expected type Int, got `Number(1) x`",
+      "s: Expected type String, got `String(\"five apples\")`",
+      `s: Expected type String, got \`String(${"y".repeat(40)})\``,
+      ...["Media", "Image", "Audio", "Pdf", "Video"].map((kind) => `m: Expected type String, got \`Some ${kind}\``),
+      "profile: age: Expected type Int, got `Bool(false)`",
+      "tags: Expected array, got `Object {}`"
+    ]
+    const message = problems.map((problem) => `Error: ${problem}`).join("\n")
+    const explained = explain({ _tag: "BamlInvalidArgumentError", message }, call("Describe"))
+    expect(explained.message.split("; ")).toEqual([
+      "Invalid arguments for Describe (it takes profile: Profile, tags: string[]): a: b: Missing required parameter",
+      "profile: Missing required field `name` for class Profile, and more",
+      "n: Expected type Int, got `Number(1)` and more",
+      "jobs: expected list of class Job, got null",
+      "kind: expected string or one of \"a\", got null",
+      "n: expected int, got null",
+      "n: expected int, got Wrapped Number(1)",
+      "n: expected int, got Number(1) x",
+      "s: expected string, got the string \"five apples\"",
+      `s: expected string, got the string ${"y".repeat(40)}`,
+      ...["Media", "Image", "Audio", "Pdf", "Video"].map((kind) => `m: expected string, got Some ${kind}`),
+      "profile.age: expected int, got the boolean false",
+      // the declared type, not the engine's word for it
+      "tags: expected string[], got an object"
+    ])
   })
 
   it("wrong arguments: each problem with the parameter, its declared type and what was given, in words", () => {
