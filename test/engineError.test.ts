@@ -238,6 +238,8 @@ describe("explaining an engine error", () => {
       "n: Expected type Int, got `Wrapped Number(1)`",
       "n: Expected type Int, got `Number(1) x`",
       "s: Expected type String, got `String(\"five apples\")`",
+      // the engine's own words inside a value do not start a new problem
+      "s: Expected type String, got `String(\"Error: x\")`",
       `s: Expected type String, got \`String(${"y".repeat(40)})\``,
       ...["Media", "Image", "Audio", "Pdf", "Video"].map((kind) => `m: Expected type String, got \`Some ${kind}\``),
       "profile: age: Expected type Int, got `Bool(false)`",
@@ -255,6 +257,7 @@ describe("explaining an engine error", () => {
       "n: expected int, got Wrapped Number(1)",
       "n: expected int, got Number(1) x",
       "s: expected string, got the string \"five apples\"",
+      "s: expected string, got the string \"Error: x\"",
       `s: expected string, got the string ${"y".repeat(40)}`,
       ...["Media", "Image", "Audio", "Pdf", "Video"].map((kind) => `m: expected string, got Some ${kind}`),
       "profile.age: expected int, got the boolean false",
