@@ -1,6 +1,6 @@
 import { NodeHttpServer } from "@effect/platform-node"
 import { describe, expect, it, layer } from "@effect/vitest"
-import { type Duration, Effect, Exit, Layer, Schema, Stream } from "effect"
+import { type Duration, Effect, Exit, Layer, Logger, Schema, Stream } from "effect"
 import { HttpRouter, HttpServer, HttpServerRequest } from "effect/http"
 import { Baml, BamlError, BamlHttp } from "effect-baml"
 import { ScriptedProvider } from "effect-baml/testing"
@@ -179,6 +179,20 @@ describe("BamlHttp.events", () => {
       const text = Array.from(yield* Stream.runCollect(Stream.decodeText(response.body.stream))).join("")
       expect(text.startsWith(": stream\n\n")).toBe(true)
       expect(text).toContain("event: final")
+    }), 10_000)
+
+  it.effect("a defect ends the events with an InternalServerError, and is logged as an error that says where", () =>
+    Effect.gen(function*() {
+      const lines: Array<readonly [unknown, unknown]> = []
+      const logger = Logger.make(({ logLevel, message }) => void lines.push([logLevel, message]))
+      const events = Array.from(
+        yield* Stream.runCollect(BamlHttp.events(Stream.concat(Stream.make(1), Stream.die(new Error("boom"))))).pipe(
+          Effect.provide(Logger.layer([logger]))
+        )
+      )
+      expect(events.map((event) => event.event)).toEqual(["partial", "error"])
+      expect(lines.map(([level]) => level)).toEqual(["Error"])
+      expect(JSON.stringify(lines[0]![1])).toContain("BamlHttp: the stream died while serving a response")
     }), 10_000)
 
   it.effect("an empty stream sends nothing, not a final", () =>

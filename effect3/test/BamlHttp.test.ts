@@ -171,6 +171,20 @@ describe("BamlHttp.events", () => {
       expect(text).toContain("event: final")
     }), 10_000)
 
+  it.effect("a defect ends the events with an InternalServerError, and is logged as an error that says where", () =>
+    Effect.gen(function*() {
+      const lines: Array<readonly [unknown, unknown]> = []
+      const logger = Logger.make(({ logLevel, message }) => void lines.push([logLevel.label, message]))
+      const events = Chunk.toReadonlyArray(
+        yield* Stream.runCollect(BamlHttp.events(Stream.concat(Stream.make(1), Stream.die(new Error("boom"))))).pipe(
+          Effect.provide(Logger.replace(Logger.defaultLogger, logger))
+        )
+      )
+      expect(events.map((event) => event.event)).toEqual(["partial", "error"])
+      expect(lines.map(([level]) => level)).toEqual(["ERROR"])
+      expect(JSON.stringify(lines[0]![1])).toContain("BamlHttp: the stream died while serving a response")
+    }), 10_000)
+
   it.effect("an empty stream sends nothing, not a final", () =>
     Effect.gen(function*() {
       const events = yield* Stream.runCollect(BamlHttp.events(Stream.empty))
