@@ -1,7 +1,8 @@
 import { fileURLToPath } from "node:url"
 import { defineConfig } from "vitest/config"
 
-const src = (path: string) => fileURLToPath(new URL(`./src/${path}`, import.meta.url))
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url))
+const src = (path: string) => here(`./src/${path}`)
 
 // vitest 5 groups failures for its report with `Map.groupBy` (Node 21+): on Node 20, the floor this project supports,
 // a failing test would crash the reporter and hide its own error.
@@ -26,11 +27,14 @@ export default defineConfig({
     alias: [
       { find: /^effect-baml\/testing$/, replacement: src("testing/index.ts") },
       { find: /^effect-baml\/client$/, replacement: src("client/index.ts") },
-      { find: /^effect-baml$/, replacement: src("index.ts") }
+      { find: /^effect-baml$/, replacement: src("index.ts") },
+      // test/shared/ runs on both Effect lines: `#line` is the line under test (effect3/vitest.config.ts maps it too)
+      { find: /^#line$/, replacement: here("./test/line.ts") }
     ]
   },
   test: {
     include: ["test/**/*.test.ts"],
+    env: { EFFECT_BAML_LINE: "4" },
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: "forks"

@@ -7,14 +7,14 @@ import base from "./vitest.config.js"
 
 const all = [
   "test/Baml.test.ts",
-  "test/Baml.options.test.ts",
+  "test/shared/Baml.options.test.ts",
   "test/tripWire.test.ts",
-  "test/Faults.test.ts",
+  "test/shared/Faults.test.ts",
   "test/Soak.property.test.ts",
   "test/TokenBudget.test.ts",
   "test/BamlMetrics.test.ts",
-  "test/BamlError.test.ts",
-  "test/BadInput.test.ts",
+  "test/shared/BamlError.test.ts",
+  "test/shared/BadInput.test.ts",
   "test/Secrets.test.ts",
   "test/BamlHttp.test.ts"
 ]

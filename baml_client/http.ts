@@ -8,12 +8,13 @@
 import type { Stream } from "effect"
 import type { HttpClient } from "effect/http"
 import { BamlClient } from "effect-baml/client"
-import type { partial_types } from "./partial_types.js"
-import type * as types from "./types.js"
+import * as Schemas from "./schemas.js"
 
 /**
- * Streams the BAML function `DescribePet` from the server: partial results, then the final result, typed as the
- * function's. Ending the stream early in any way aborts the request, and the server aborts the LLM request.
+ * Streams the BAML function `DescribePet` from the server: partial results, then the final result, each decoded
+ * with the function's schema (`Schemas.DescribePetPartial`, `Schemas.DescribePetFinal`): a value that does not decode
+ * fails the stream with a `MalformedResponse`. Ending the stream early in any way aborts the request, and the
+ * server aborts the LLM request.
  *
  * @example
  * ```ts
@@ -27,15 +28,20 @@ export const DescribePet = (
   description: string,
   options?: BamlClient.RequestOptions
 ): Stream.Stream<
-  BamlClient.Message<partial_types.Pet, types.Pet>,
+  BamlClient.Message<Schemas.DescribePetPartial, Schemas.DescribePetFinal>,
   BamlClient.ClientError,
   HttpClient.HttpClient
 > =>
-  BamlClient.stream("DescribePet", { description }, options)
+  BamlClient.stream("DescribePet", { description }, options, {
+    partial: Schemas.DescribePetPartial,
+    final: Schemas.DescribePetFinal
+  })
 
 /**
- * Streams the BAML function `ExtractResume` from the server: partial results, then the final result, typed as the
- * function's. Ending the stream early in any way aborts the request, and the server aborts the LLM request.
+ * Streams the BAML function `ExtractResume` from the server: partial results, then the final result, each decoded
+ * with the function's schema (`Schemas.ExtractResumePartial`, `Schemas.ExtractResumeFinal`): a value that does not decode
+ * fails the stream with a `MalformedResponse`. Ending the stream early in any way aborts the request, and the
+ * server aborts the LLM request.
  *
  * @example
  * ```ts
@@ -49,15 +55,20 @@ export const ExtractResume = (
   resume: string,
   options?: BamlClient.RequestOptions
 ): Stream.Stream<
-  BamlClient.Message<partial_types.Resume, types.Resume>,
+  BamlClient.Message<Schemas.ExtractResumePartial, Schemas.ExtractResumeFinal>,
   BamlClient.ClientError,
   HttpClient.HttpClient
 > =>
-  BamlClient.stream("ExtractResume", { resume }, options)
+  BamlClient.stream("ExtractResume", { resume }, options, {
+    partial: Schemas.ExtractResumePartial,
+    final: Schemas.ExtractResumeFinal
+  })
 
 /**
- * Streams the BAML function `Summarize` from the server: partial results, then the final result, typed as the
- * function's. Ending the stream early in any way aborts the request, and the server aborts the LLM request.
+ * Streams the BAML function `Summarize` from the server: partial results, then the final result, each decoded
+ * with the function's schema (`Schemas.SummarizePartial`, `Schemas.SummarizeFinal`): a value that does not decode
+ * fails the stream with a `MalformedResponse`. Ending the stream early in any way aborts the request, and the
+ * server aborts the LLM request.
  *
  * @example
  * ```ts
@@ -71,15 +82,20 @@ export const Summarize = (
   text: string,
   options?: BamlClient.RequestOptions
 ): Stream.Stream<
-  BamlClient.Message<string, string>,
+  BamlClient.Message<Schemas.SummarizePartial, Schemas.SummarizeFinal>,
   BamlClient.ClientError,
   HttpClient.HttpClient
 > =>
-  BamlClient.stream("Summarize", { text }, options)
+  BamlClient.stream("Summarize", { text }, options, {
+    partial: Schemas.SummarizePartial,
+    final: Schemas.SummarizeFinal
+  })
 
 /**
- * Streams the BAML function `Tagline` from the server: partial results, then the final result, typed as the
- * function's. Ending the stream early in any way aborts the request, and the server aborts the LLM request.
+ * Streams the BAML function `Tagline` from the server: partial results, then the final result, each decoded
+ * with the function's schema (`Schemas.TaglinePartial`, `Schemas.TaglineFinal`): a value that does not decode
+ * fails the stream with a `MalformedResponse`. Ending the stream early in any way aborts the request, and the
+ * server aborts the LLM request.
  *
  * @example
  * ```ts
@@ -93,8 +109,11 @@ export const Tagline = (
   text: string,
   options?: BamlClient.RequestOptions
 ): Stream.Stream<
-  BamlClient.Message<string, string>,
+  BamlClient.Message<Schemas.TaglinePartial, Schemas.TaglineFinal>,
   BamlClient.ClientError,
   HttpClient.HttpClient
 > =>
-  BamlClient.stream("Tagline", { text }, options)
+  BamlClient.stream("Tagline", { text }, options, {
+    partial: Schemas.TaglinePartial,
+    final: Schemas.TaglineFinal
+  })

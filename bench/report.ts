@@ -316,11 +316,11 @@ const sideBySide = (r: Results): string => {
 }
 
 /**
- * The reading of the misses (bench/findings.md, written from this run's numbers) and what a later profiling run found
- * (bench/profile.ts writes bench/breakdown.md), when there are.
+ * The reading of the misses (bench/findings.md, written from this run's numbers), what a later profiling run found
+ * (bench/profile.ts writes bench/breakdown.md), and the batch-job run (bench/jobs.md), when there are.
  */
 const breakdown = (): ReadonlyArray<string> =>
-  ["findings.md", "breakdown.md"].flatMap((file) => {
+  ["findings.md", "breakdown.md", "jobs.md"].flatMap((file) => {
     try {
       return ["", readFileSync(new URL(file, import.meta.url), "utf8").trimEnd()]
     } catch {

@@ -26,6 +26,7 @@ export interface Rounds {
   readonly layer: number
   readonly concurrent: number
   readonly large: number
+  readonly job: number
 }
 
 export interface Bench {

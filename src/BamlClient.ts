@@ -51,8 +51,9 @@ export class MalformedResponse extends Schema.TaggedError<MalformedResponse>()("
 
 /**
  * Every error a streamed response can end with: the function's own `BamlError`, as the server's stream failed with
- * it, or a failure of the transport (`effect/http`'s `HttpClientError`, e.g. a 400 for arguments the server
- * refused), of the response, or of the server.
+ * it, or a failure of the transport (`effect/http`'s `HttpClientError`, e.g. a 404),
+ * of the response, or of the server. Arguments a server refused (`BamlHttp.handler`'s `params`) are a
+ * `BamlInvalidArgumentError` naming each wrong argument.
  *
  * @example
  * ```ts
@@ -105,6 +106,30 @@ export interface RequestOptions {
   readonly url?: string | undefined
   readonly format?: Wire.Format | undefined
   readonly headers?: Headers.Input | undefined
+}
+
+/**
+ * The schemas a client decodes what it receives with: each partial with `partial`, the final result with `final` (a
+ * generated client's `Schemas.<Fn>Partial` and `Schemas.<Fn>Final`). A value that does not decode fails the stream
+ * with a {@link MalformedResponse} naming the path and the problem.
+ *
+ * @example
+ * ```ts
+ * import type { BamlClient } from "effect-baml/client"
+ * import { Schema } from "effect"
+ *
+ * const Resume = Schema.Struct({ name: Schema.String })
+ * const schemas: BamlClient.Schemas<{ readonly name?: string | null }, { readonly name: string }> = {
+ *   partial: Schema.Struct({ name: Schema.optionalKey(Schema.NullOr(Schema.String)) }),
+ *   final: Resume
+ * }
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export interface Schemas<Partial, Final> {
+  readonly partial: Schema.Decoder<Partial>
+  readonly final: Schema.Decoder<Final>
 }
 
 /**
@@ -209,7 +234,8 @@ const wireMessages = (
  * @category streams
  */
 export const fromResponse = <Partial, Final = Partial>(
-  response: HttpClientResponse.HttpClientResponse
+  response: HttpClientResponse.HttpClientResponse,
+  schemas?: Schemas<Partial, Final>
 ): Stream.Stream<Message<Partial, Final>, ClientError> =>
   Stream.suspend(() => {
     let ended = false
@@ -217,8 +243,16 @@ export const fromResponse = <Partial, Final = Partial>(
       Stream.mapEffect((message): Effect.Effect<Message<Partial, Final>, ClientError> => {
         if (message.event === "error") return decodeError(message.data)
         ended = message.event === "final"
-        // The generated types say what the server's stream produced; the wire carries it as JSON.
-        return Effect.succeed(message as Message<Partial, Final>)
+        if (schemas === undefined) {
+          // Without schemas, the caller's types say what the server's stream produced; the wire carries it as JSON.
+          return Effect.succeed(message as Message<Partial, Final>)
+        }
+        const { data } = message
+        const decoded: Effect.Effect<Message<Partial, Final>, Schema.SchemaError> = message.event === "final"
+          ? Effect.map(Schema.decodeUnknownEffect(schemas.final)(data), (value) => ({ event: "final", data: value }))
+          : Effect.map(Schema.decodeUnknownEffect(schemas.partial)(data), (value) => ({ event: "partial", data: value }))
+        return Effect.mapError(decoded, (error) =>
+          responseError(`a ${message.event} result that does not match the function's schema: ${error.message}`))
       }),
       // Nothing follows a final: stop reading there rather than wait for the server to close.
       Stream.takeUntil((message) => message.event === "final"),
@@ -245,13 +279,24 @@ export const fromResponse = <Partial, Final = Partial>(
  * @category streams
  */
 export const events = <Partial, Final = Partial>(
-  request: HttpClientRequest.HttpClientRequest
+  request: HttpClientRequest.HttpClientRequest,
+  schemas?: Schemas<Partial, Final>
 ): Stream.Stream<Message<Partial, Final>, ClientError, HttpClient.HttpClient> =>
   Stream.unwrap(Effect.gen(function*() {
     const client = HttpClient.withScope(HttpClient.filterStatusOk(yield* HttpClient.HttpClient))
-    const response = yield* client.execute(request)
-    return fromResponse<Partial, Final>(response)
+    const response = yield* client.execute(request).pipe(Effect.catch(refused))
+    return fromResponse(response, schemas)
   }))
+
+// A 400 whose body is a `BamlError` (the arguments `BamlHttp.handler` refused) is that error; any other stays as it is.
+const refused = (error: HttpClientError.HttpClientError): Effect.Effect<never, ClientError> => {
+  const response = error.response
+  if (response === undefined || response.status !== 400) return Effect.fail(error)
+  return response.json.pipe(
+    Effect.flatMap(Schema.decodeUnknownEffect(BamlError.BamlError)),
+    Effect.matchEffect({ onFailure: () => Effect.fail(error), onSuccess: Effect.fail })
+  )
+}
 
 /**
  * Streams the BAML function `functionName` from a server: POSTs its arguments (see {@link request}) and reads the
@@ -278,9 +323,10 @@ export const events = <Partial, Final = Partial>(
 export const stream = <Partial, Final = Partial>(
   functionName: string,
   args: Readonly<Record<string, unknown>>,
-  options?: RequestOptions
+  options?: RequestOptions,
+  schemas?: Schemas<Partial, Final>
 ): Stream.Stream<Message<Partial, Final>, ClientError, HttpClient.HttpClient> =>
-  events<Partial, Final>(request(functionName, args, options))
+  events(request(functionName, args, options), schemas)
 
 /**
  * The final result of a streamed BAML function from a server, without its partials. The response still streams:

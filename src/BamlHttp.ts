@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Context, Deferred, type Duration, Effect, Fiber, Layer, Option, Schema, Stream } from "effect"
+import { Cause, Context, Deferred, type Duration, Effect, Fiber, Layer, Option, Schema, SchemaIssue, Stream } from "effect"
 import { Ndjson, Sse } from "effect/encoding"
 import { dual, identity } from "effect/Function"
 import { Headers, HttpServerRequest, HttpServerResponse } from "effect/http"
@@ -302,7 +302,8 @@ export const respond = <A, E extends BamlError.BamlError, R>(
     Wire.preferredFormat(request.headers.accept) === "ndjson" ? ndjson(self, options) : sse(self, options))
 
 /**
- * Options of {@link handler}: the per-call options of every stream it starts.
+ * Options of {@link handler}: the per-call options of every stream it starts, and the schema of the function's
+ * arguments (a generated client's `Schemas.<Fn>Params`), which decodes the request's body before the engine sees it.
  *
  * @example
  * ```ts
@@ -315,22 +316,61 @@ export const respond = <A, E extends BamlError.BamlError, R>(
  */
 export interface HandlerOptions {
   readonly options?: Baml.Options | undefined
+  readonly params?: Schema.Decoder<Readonly<Record<string, unknown>>> | undefined
 }
 
 const Args = Schema.Record(Schema.String, Schema.Unknown)
 
+const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
+
 /**
- * An HTTP handler that streams the BAML function `functionName`: it reads the arguments from the request's JSON body
- * (an object, by parameter name), runs `Baml.stream` and {@link respond}s with it, the request `BamlClient.stream`
- * sends. A body that is not a JSON object is answered with a 400; arguments the function does not take fail the
- * stream with a `BamlInvalidArgumentError`, before anything reaches the provider.
+ * The error for arguments that do not decode with a function's parameters schema: each issue names the path of the
+ * argument (`["profile", "kind"]`) and what is wrong with it.
  *
  * @example
  * ```ts
  * import { BamlHttp } from "effect-baml"
+ * import { Effect, Schema } from "effect"
+ *
+ * const Params = Schema.Struct({ resume: Schema.String })
+ * const checked = Schema.decodeUnknownEffect(Params)({ resume: 1 }).pipe(
+ *   Effect.mapError((error) => BamlHttp.invalidArguments("ExtractResume", error))
+ * )
+ * ```
+ * @since 0.2.0
+ * @category handlers
+ */
+export const invalidArguments = (
+  functionName: string,
+  error: Schema.SchemaError
+): BamlError.BamlInvalidArgumentError => {
+  const issues = formatIssues(error.issue).issues.map((issue) => Wire.argumentIssue(issue.path ?? [], issue.message))
+  return new BamlError.BamlInvalidArgumentError({
+    message: Wire.invalidArgumentsMessage(functionName, issues),
+    issues
+  })
+}
+
+/**
+ * An HTTP handler that streams the BAML function `functionName`: it reads the arguments from the request's JSON body
+ * (an object, by parameter name), runs `Baml.streamEvents` and {@link respond}s with it, the request
+ * `BamlClient.stream` sends. A body that is not a JSON object is answered with a 400. With `params`, the body is
+ * decoded with it first: arguments that do not decode are answered with a 400 whose JSON body is a
+ * `BamlInvalidArgumentError` naming each wrong argument's path, and the engine is never called. Without it, arguments
+ * the function does not take fail the stream with a `BamlInvalidArgumentError`, before anything reaches the provider.
+ *
+ * @example
+ * ```ts
+ * import { BamlHttp } from "effect-baml"
+ * import { Schema } from "effect"
  * import { HttpRouter } from "effect/http"
  *
- * const ExtractResume = HttpRouter.add("POST", "/api/baml/ExtractResume", BamlHttp.handler("ExtractResume"))
+ * const ExtractResumeParams = Schema.Struct({ resume: Schema.String }) // or a generated client's Schemas
+ * const ExtractResume = HttpRouter.add(
+ *   "POST",
+ *   "/api/baml/ExtractResume",
+ *   BamlHttp.handler("ExtractResume", { params: ExtractResumeParams })
+ * )
  * ```
  * @since 0.2.0
  * @category handlers
@@ -342,7 +382,19 @@ export const handler = (
   HttpServerRequest.schemaBodyJson(Args).pipe(
     Effect.matchEffect({
       onFailure: (error) => Effect.succeed(HttpServerResponse.text(error.message, { status: 400 })),
-      onSuccess: (args) => respond(Baml.stream(functionName, args, options?.options))
+      onSuccess: (body) => {
+        const params = options?.params
+        if (params === undefined) return respond(Baml.streamEvents(functionName, body, options?.options))
+        return Schema.decodeUnknownEffect(params)(body).pipe(
+          Effect.matchEffect({
+            onFailure: (error) =>
+              Effect.succeed(
+                HttpServerResponse.jsonUnsafe(encodeError(invalidArguments(functionName, error)), { status: 400 })
+              ),
+            onSuccess: (args) => respond(Baml.streamEvents(functionName, args, options?.options))
+          })
+        )
+      }
     })
   )
 

@@ -14,6 +14,11 @@ export * as BamlError from "./BamlError.js"
 export * as BamlHttp from "./BamlHttp.js"
 
 /**
+ * @since 0.2.0
+ */
+export * as BamlJob from "./BamlJob.js"
+
+/**
  * @since 0.1.0
  */
 export * as BamlMedia from "./BamlMedia.js"

@@ -16,7 +16,7 @@ import {
   settled,
   shortResume,
   TestLayer
-} from "./fixtures.js"
+} from "./shared/fixtures.js"
 import { callbackErrorMessage, notOkValue, rejectedMessage, reporting, reports, signals } from "./engineReports.js"
 
 const Provider = ScriptedProvider.ScriptedProvider

@@ -7,7 +7,7 @@ import { BamlClient, BamlError } from "effect-baml/client"
 import * as Generated from "../baml_client/http.js"
 import { ScriptedProvider } from "effect-baml/testing"
 import * as Http from "node:http"
-import { longResume, marker, scriptFor, sentAtLeast, settled, shortResume, TestLayer } from "./fixtures.js"
+import { longResume, marker, scriptFor, sentAtLeast, settled, shortResume, TestLayer } from "./shared/fixtures.js"
 
 interface Resume {
   readonly name: string

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { type BrowserContext, chromium, type Page } from "playwright-core"
 import * as WebApp from "../examples/web/server.js"
-import { longResume, marker, scriptFor, settled, shortResume } from "./fixtures.js"
+import { longResume, marker, scriptFor, settled, shortResume } from "./shared/fixtures.js"
 
 const executablePath = "/usr/bin/chromium"
 const hasChromium = existsSync(executablePath)

@@ -7,7 +7,7 @@ import { expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { ScriptedProvider } from "effect-baml/testing"
 import { type ChildProcess, spawn } from "node:child_process"
-import { longResume, marker, scriptFor, sentAtLeast, settled } from "./fixtures.js"
+import { longResume, marker, scriptFor, sentAtLeast, settled } from "./shared/fixtures.js"
 
 interface Child {
   readonly process: ChildProcess

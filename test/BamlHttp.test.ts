@@ -6,7 +6,7 @@ import { Baml, BamlError, BamlHttp } from "effect-baml"
 import { ScriptedProvider } from "effect-baml/testing"
 import * as Http from "node:http"
 import * as Events from "../src/core/streamEvent.js"
-import { marker, scriptFor, scriptLong, settled, shortResume, TestLayer } from "./fixtures.js"
+import { marker, scriptFor, scriptLong, settled, shortResume, TestLayer } from "./shared/fixtures.js"
 
 const Provider = ScriptedProvider.ScriptedProvider
 const Args = Schema.Struct({ resume: Schema.String })

@@ -12,7 +12,7 @@ import {
 import { Effect, Exit, Fiber, Layer, Stream } from "effect"
 import { Baml, TokenBudget } from "effect-baml"
 import { ScriptedProvider } from "effect-baml/testing"
-import { longResume, marker, scriptLong, settled, shortResume, TestLayer } from "./fixtures.js"
+import { longResume, marker, scriptLong, settled, shortResume, TestLayer } from "./shared/fixtures.js"
 
 const Provider = ScriptedProvider.ScriptedProvider
 

@@ -47,6 +47,15 @@ describe("examples", () => {
       expect(output).toContain("baml.calls.cancelled")
     }), 60_000)
 
+  it.live("the job example runs 200 items on the embedded engine, retries the 500s, and reads a result by key", () =>
+    Effect.gen(function*() {
+      const { code, output } = yield* run(["--import", "tsx", "examples/job.ts"], {})
+      expect(code, output).toBe(0)
+      expect(output).toContain("200/200 done | 0 in flight")
+      expect(output).toMatch(/200 succeeded, 0 failed, [1-9]\d* retried/)
+      expect(output).toContain(`r7: {"_tag":"Succeeded","key":"r7","index":7,"value":{"name":"Candidate`)
+    }), 60_000)
+
   it.live("examples/basic says what to run when effect-baml is not installed or not built", () =>
     Effect.gen(function*() {
       const dir = yield* Effect.promise(() => Fs.mkdtemp(Path.join(Os.tmpdir(), "effect-baml-basic-")))

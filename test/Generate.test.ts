@@ -12,7 +12,7 @@ import * as Generate from "../src/cli/generate.js"
 import { GenerateError } from "../src/cli/generate.js"
 import { withoutGenerators } from "../src/core/codegen.js"
 import * as Kinds from "./fixtures/kinds/baml_client/index.js"
-import { marker, shortResume, TestLayer } from "./fixtures.js"
+import { marker, shortResume, TestLayer } from "./shared/fixtures.js"
 
 const Provider = ScriptedProvider.ScriptedProvider
 type Success<F extends (...args: never) => Effect.Effect<unknown, unknown, unknown>> = Effect.Success<ReturnType<F>>
@@ -345,7 +345,18 @@ describe("effect-baml generate", () => {
           "\"effect/http\""
         )
       ).toBe(effect4["http.ts"])
-      expect({ ...effect3, "index.ts": "", "http.ts": "" }).toEqual({ ...effect4, "index.ts": "", "http.ts": "" })
+      // schemas.ts differs where the Schema API does (a schema's type, optional keys, unions, literals, records)
+      expect(effect4["schemas.ts"]).toContain(": Schema.Codec<Resume> = Schema.Struct(")
+      expect(effect3["schemas.ts"]).toContain(": Schema.Schema<Resume> = Schema.Struct(")
+      expect(effect3["schemas.ts"]).not.toContain("Schema.Codec<")
+      expect(effect3["schemas.ts"]).toContain("Schema.optionalWith(")
+      expect(effect3["schemas.ts"]).not.toContain("Schema.optionalKey(")
+      expect({ ...effect3, "index.ts": "", "http.ts": "", "schemas.ts": "" }).toEqual({
+        ...effect4,
+        "index.ts": "",
+        "http.ts": "",
+        "schemas.ts": ""
+      })
       // a client for the other line is out of date for this one, and --check says how to regenerate it
       const stale = yield* cli(["generate", "--check", "--from", from, "--to", to])
       expect(stale.code).toBe(1)

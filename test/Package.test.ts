@@ -115,6 +115,13 @@ describe("the packed package in a new project", () => {
       // No flag: the generator reads which Effect the project has.
       await run(dir, "npx", ["effect-baml", "generate", "--from", "baml_src", "--to", "src/baml_client"])
       expect(await Fs.readFile(Path.join(dir, "src", "baml_client", "index.ts"), "utf8")).toContain(imports)
+      // and a client of every kind of BAML type, whose schemas.ts must type-check with declarations too
+      await Fs.mkdir(Path.join(dir, "kinds_src"))
+      await Fs.copyFile(
+        Path.join(import.meta.dirname, "fixtures", "kinds", "baml_src", "kinds.baml"),
+        Path.join(dir, "kinds_src", "kinds.baml")
+      )
+      await run(dir, "npx", ["effect-baml", "generate", "--from", "kinds_src", "--to", "src/kinds_client"])
       await Fs.copyFile(Path.join(fixtures, `${line}.ts`), Path.join(dir, "src", "main.ts"))
       await Fs.writeFile(
         Path.join(dir, "tsconfig.json"),

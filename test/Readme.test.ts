@@ -22,7 +22,7 @@ const diagnostics = (blocks: ReadonlyArray<{ readonly line: number; readonly cod
   const files = blocks.map(({ code, line }) => {
     const file = join(dir, `readme-line-${line}.ts`)
     // the examples import the generated client as a user's project lays it out; here it is at the root
-    writeFileSync(file, code.replaceAll("\"./baml_client/index.js\"", "\"../baml_client/index.js\""))
+    writeFileSync(file, code.replaceAll("\"./baml_client/", "\"../baml_client/"))
     return file
   })
   const config = ts.getParsedCommandLineOfConfigFile(tsconfig, {}, {

@@ -4,7 +4,7 @@ import { Cause, Effect, Exit, Layer, Logger, Option, References, Schema, Stream,
 import { Baml, BamlError, BamlRuntime } from "effect-baml"
 import { ScriptedProvider } from "effect-baml/testing"
 import { readFileSync } from "node:fs"
-import { marker, shortResume } from "./fixtures.js"
+import { marker, shortResume } from "./shared/fixtures.js"
 
 /** A fake key anyone would recognise in a log; its tail alone would already be a leak. */
 const KEY = "sk-test-SECRET-1234567890"

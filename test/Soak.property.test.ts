@@ -3,7 +3,7 @@ import { Cause, Effect, Exit, Fiber, Option, Schedule, Schema, Stream } from "ef
 import { Baml, BamlError, BamlRuntime } from "effect-baml"
 import { ScriptedProvider } from "effect-baml/testing"
 import fc from "fast-check"
-import { type Observed, observedFor, observingLayer, shortResume, type Snapshot, snapshotOf } from "./fixtures.js"
+import { type Observed, observedFor, observingLayer, shortResume, type Snapshot, snapshotOf } from "./shared/fixtures.js"
 
 const observed: Array<Observed> = []
 const Observing = observingLayer(observed)

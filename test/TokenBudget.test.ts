@@ -2,7 +2,7 @@ import { describe, expect, layer } from "@effect/vitest"
 import { Effect, Exit, Result, Schema, Scope, Stream } from "effect"
 import { Baml, BamlError, TokenBudget } from "effect-baml"
 import { ScriptedProvider } from "effect-baml/testing"
-import { marker, scriptLong, settled, shortResume, TestLayer } from "./fixtures.js"
+import { marker, scriptLong, settled, shortResume, TestLayer } from "./shared/fixtures.js"
 
 const Provider = ScriptedProvider.ScriptedProvider
 

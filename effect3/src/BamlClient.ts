@@ -18,7 +18,7 @@ import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Ndjson from "@effect/platform/Ndjson"
-import { Effect, Option, Predicate, Schema, Stream } from "effect"
+import { Effect, Option, ParseResult, Predicate, Schema, Stream } from "effect"
 import * as Wire from "../../src/core/wire.js"
 import * as BamlError from "./internal/errors.js"
 
@@ -57,8 +57,9 @@ export class MalformedResponse extends Schema.TaggedError<MalformedResponse>()("
 
 /**
  * Every error a streamed response can end with: the function's own `BamlError`, as the server's stream failed with
- * it, or a failure of the transport (`@effect/platform`'s `HttpClientError`, e.g. a 400 for arguments the server
- * refused), of the response, or of the server.
+ * it, or a failure of the transport (`@effect/platform`'s `HttpClientError`, e.g. a 404),
+ * of the response, or of the server. Arguments a server refused (`BamlHttp.handler`'s `params`) are a
+ * `BamlInvalidArgumentError` naming each wrong argument.
  *
  * @example
  * ```ts
@@ -111,6 +112,30 @@ export interface RequestOptions {
   readonly url?: string | undefined
   readonly format?: Wire.Format | undefined
   readonly headers?: Headers.Input | undefined
+}
+
+/**
+ * The schemas a client decodes what it receives with: each partial with `partial`, the final result with `final` (a
+ * generated client's `Schemas.<Fn>Partial` and `Schemas.<Fn>Final`). A value that does not decode fails the stream
+ * with a {@link MalformedResponse} naming the path and the problem.
+ *
+ * @example
+ * ```ts
+ * import type { BamlClient } from "effect-baml/effect3/client"
+ * import { Schema } from "effect"
+ *
+ * const Resume = Schema.Struct({ name: Schema.String })
+ * const schemas: BamlClient.Schemas<{ readonly name?: string | null }, { readonly name: string }> = {
+ *   partial: Schema.Struct({ name: Schema.optionalWith(Schema.NullOr(Schema.String), { exact: true }) }),
+ *   final: Resume
+ * }
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export interface Schemas<Partial, Final, PartialEncoded = Partial, FinalEncoded = Final> {
+  readonly partial: Schema.Schema<Partial, PartialEncoded>
+  readonly final: Schema.Schema<Final, FinalEncoded>
 }
 
 /**
@@ -214,8 +239,9 @@ const wireMessages = (
  * @since 0.2.0
  * @category streams
  */
-export const fromResponse = <Partial, Final = Partial>(
-  response: HttpClientResponse.HttpClientResponse
+export const fromResponse = <Partial, Final = Partial, PartialEncoded = Partial, FinalEncoded = Final>(
+  response: HttpClientResponse.HttpClientResponse,
+  schemas?: Schemas<Partial, Final, PartialEncoded, FinalEncoded>
 ): Stream.Stream<Message<Partial, Final>, ClientError> =>
   Stream.suspend(() => {
     let ended = false
@@ -223,8 +249,15 @@ export const fromResponse = <Partial, Final = Partial>(
       Stream.mapEffect((message): Effect.Effect<Message<Partial, Final>, ClientError> => {
         if (message.event === "error") return decodeError(message.data)
         ended = message.event === "final"
-        // The generated types say what the server's stream produced; the wire carries it as JSON.
-        return Effect.succeed(message as Message<Partial, Final>)
+        if (schemas === undefined) {
+          // Without schemas, the caller's types say what the server's stream produced; the wire carries it as JSON.
+          return Effect.succeed(message as Message<Partial, Final>)
+        }
+        const decoded: Effect.Effect<Message<Partial, Final>, ParseResult.ParseError> = message.event === "final"
+          ? Effect.map(Schema.decodeUnknown(schemas.final)(message.data), (data) => ({ event: "final", data }))
+          : Effect.map(Schema.decodeUnknown(schemas.partial)(message.data), (data) => ({ event: "partial", data }))
+        return Effect.mapError(decoded, (error) =>
+          responseError(`a ${message.event} result that does not match the function's schema: ${error.message}`))
       }),
       // Nothing follows a final: stop reading there rather than wait for the server to close.
       Stream.takeUntil((message) => message.event === "final"),
@@ -250,14 +283,24 @@ export const fromResponse = <Partial, Final = Partial>(
  * @since 0.2.0
  * @category streams
  */
-export const events = <Partial, Final = Partial>(
-  request: HttpClientRequest.HttpClientRequest
+export const events = <Partial, Final = Partial, PartialEncoded = Partial, FinalEncoded = Final>(
+  request: HttpClientRequest.HttpClientRequest,
+  schemas?: Schemas<Partial, Final, PartialEncoded, FinalEncoded>
 ): Stream.Stream<Message<Partial, Final>, ClientError, HttpClient.HttpClient> =>
   Stream.unwrapScoped(Effect.gen(function*() {
     const client = HttpClient.withScope(HttpClient.filterStatusOk(yield* HttpClient.HttpClient))
-    const response = yield* client.execute(request)
-    return fromResponse<Partial, Final>(response)
+    const response = yield* client.execute(request).pipe(Effect.catchAll(refused))
+    return fromResponse(response, schemas)
   }))
+
+// A 400 whose body is a `BamlError` (the arguments `BamlHttp.handler` refused) is that error; any other stays as it is.
+const refused = (error: HttpClientError.HttpClientError): Effect.Effect<never, ClientError> => {
+  if (error._tag !== "ResponseError" || error.response.status !== 400) return Effect.fail(error)
+  return error.response.json.pipe(
+    Effect.flatMap(Schema.decodeUnknown(BamlError.BamlError)),
+    Effect.matchEffect({ onFailure: () => Effect.fail(error), onSuccess: Effect.fail })
+  )
+}
 
 /**
  * Streams the BAML function `functionName` from a server: POSTs its arguments (see {@link request}) and reads the
@@ -281,12 +324,13 @@ export const events = <Partial, Final = Partial>(
  * @since 0.2.0
  * @category streams
  */
-export const stream = <Partial, Final = Partial>(
+export const stream = <Partial, Final = Partial, PartialEncoded = Partial, FinalEncoded = Final>(
   functionName: string,
   args: Readonly<Record<string, unknown>>,
-  options?: RequestOptions
+  options?: RequestOptions,
+  schemas?: Schemas<Partial, Final, PartialEncoded, FinalEncoded>
 ): Stream.Stream<Message<Partial, Final>, ClientError, HttpClient.HttpClient> =>
-  events<Partial, Final>(request(functionName, args, options))
+  events(request(functionName, args, options), schemas)
 
 /**
  * The final result of a streamed BAML function from a server, without its partials. The response still streams:

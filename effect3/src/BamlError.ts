@@ -16,6 +16,7 @@ import {
 } from "./internal/errors.js"
 
 export {
+  ArgumentIssue,
   BamlClientError,
   BamlClientFinishReasonError,
   BamlClientHttpError,

@@ -8,7 +8,7 @@
 import * as Headers from "@effect/platform/Headers"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { Cause, Context, Deferred, type Duration, Effect, Fiber, Layer, Option, Predicate, Schema, Stream } from "effect"
+import { Cause, Context, Deferred, type Duration, Effect, Fiber, Layer, Option, ParseResult, Predicate, Schema, Stream } from "effect"
 import { dual, identity } from "effect/Function"
 import * as Signals from "../../src/core/signals.js"
 import * as Events from "../../src/core/streamEvent.js"
@@ -290,7 +290,8 @@ export const respond = <A, E extends BamlError.BamlError, R>(
     Wire.preferredFormat(request.headers.accept) === "ndjson" ? ndjson(self, options) : sse(self, options))
 
 /**
- * Options of {@link handler}: the per-call options of every stream it starts.
+ * Options of {@link handler}: the per-call options of every stream it starts, and the schema of the function's
+ * arguments (a generated client's `Schemas.<Fn>Params`), which decodes the request's body before the engine sees it.
  *
  * @example
  * ```ts
@@ -301,36 +302,88 @@ export const respond = <A, E extends BamlError.BamlError, R>(
  * @since 0.2.0
  * @category models
  */
-export interface HandlerOptions {
+export interface HandlerOptions<
+  A extends Readonly<Record<string, unknown>> = Readonly<Record<string, unknown>>,
+  I = A
+> {
   readonly options?: Baml.Options | undefined
+  readonly params?: Schema.Schema<A, I> | undefined
 }
 
 const Args = Schema.Record({ key: Schema.String, value: Schema.Unknown })
 
 /**
+ * The error for arguments that do not decode with a function's parameters schema: each issue names the path of the
+ * argument (`["profile", "kind"]`) and what is wrong with it.
+ *
+ * @example
+ * ```ts
+ * import { BamlHttp } from "effect-baml/effect3"
+ * import { Effect, Schema } from "effect"
+ *
+ * const Params = Schema.Struct({ resume: Schema.String })
+ * const checked = Schema.decodeUnknown(Params)({ resume: 1 }).pipe(
+ *   Effect.mapError((error) => BamlHttp.invalidArguments("ExtractResume", error))
+ * )
+ * ```
+ * @since 0.2.0
+ * @category handlers
+ */
+export const invalidArguments = (
+  functionName: string,
+  error: ParseResult.ParseError
+): BamlError.BamlInvalidArgumentError => {
+  const issues = ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) =>
+    Wire.argumentIssue(issue.path, issue.message)
+  )
+  return new BamlError.BamlInvalidArgumentError({
+    message: Wire.invalidArgumentsMessage(functionName, issues),
+    issues
+  })
+}
+
+/**
  * An HTTP handler that streams the BAML function `functionName`: it reads the arguments from the request's JSON body
- * (an object, by parameter name), runs `Baml.stream` and {@link respond}s with it, the request `BamlClient.stream`
- * sends. A body that is not a JSON object is answered with a 400; arguments the function does not take fail the
- * stream with a `BamlInvalidArgumentError`, before anything reaches the provider.
+ * (an object, by parameter name), runs `Baml.streamEvents` and {@link respond}s with it, the request
+ * `BamlClient.stream` sends. A body that is not a JSON object is answered with a 400. With `params`, the body is
+ * decoded with it first: arguments that do not decode are answered with a 400 whose JSON body is a
+ * `BamlInvalidArgumentError` naming each wrong argument's path, and the engine is never called. Without it, arguments
+ * the function does not take fail the stream with a `BamlInvalidArgumentError`, before anything reaches the provider.
  *
  * @example
  * ```ts
  * import { HttpRouter } from "@effect/platform"
  * import { BamlHttp } from "effect-baml/effect3"
+ * import { Schema } from "effect"
  *
- * const router = HttpRouter.empty.pipe(HttpRouter.post("/api/baml/ExtractResume", BamlHttp.handler("ExtractResume")))
+ * const ExtractResumeParams = Schema.Struct({ resume: Schema.String }) // or a generated client's Schemas
+ * const router = HttpRouter.empty.pipe(
+ *   HttpRouter.post("/api/baml/ExtractResume", BamlHttp.handler("ExtractResume", { params: ExtractResumeParams }))
+ * )
  * ```
  * @since 0.2.0
  * @category handlers
  */
-export const handler = (
+export const handler = <A extends Readonly<Record<string, unknown>> = Readonly<Record<string, unknown>>, I = A>(
   functionName: string,
-  options?: HandlerOptions
+  options?: HandlerOptions<A, I>
 ): Effect.Effect<HttpServerResponse.HttpServerResponse, never, BamlRuntime | HttpServerRequest.HttpServerRequest> =>
   HttpServerRequest.schemaBodyJson(Args).pipe(
     Effect.matchEffect({
       onFailure: (error) => Effect.succeed(HttpServerResponse.text(error.message, { status: 400 })),
-      onSuccess: (args) => respond(Baml.stream(functionName, args, options?.options))
+      onSuccess: (body) => {
+        const params = options?.params
+        if (params === undefined) return respond(Baml.streamEvents(functionName, body, options?.options))
+        return Schema.decodeUnknown(params)(body).pipe(
+          Effect.matchEffect({
+            onFailure: (error) =>
+              Effect.succeed(
+                HttpServerResponse.unsafeJson(encodeError(invalidArguments(functionName, error)), { status: 400 })
+              ),
+            onSuccess: (args) => respond(Baml.streamEvents(functionName, args, options?.options))
+          })
+        )
+      }
     })
   )
 

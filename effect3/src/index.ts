@@ -1,3 +1,6 @@
+// The Effect 3 line has every module of the Effect 4 line but `BamlJob` (batch jobs on Effect's workflow engine):
+// Effect 3 has no `effect/workflow`, so jobs are on the Effect 4 line only.
+
 /**
  * @since 0.1.0
  */

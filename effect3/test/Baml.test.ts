@@ -15,7 +15,7 @@ import {
   settled,
   shortResume,
   TestLayer
-} from "./fixtures.js"
+} from "../../test/shared/fixtures.js"
 import { callbackErrorMessage, notOkValue, rejectedMessage, reporting, reports, signals } from "../../test/engineReports.js"
 
 const Provider = ScriptedProvider.ScriptedProvider

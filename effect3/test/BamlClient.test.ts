@@ -14,7 +14,7 @@ import { BamlClient, BamlError } from "effect-baml/effect3/client"
 import * as Generated from "./fixtures/baml_client/http.js"
 import { ScriptedProvider } from "effect-baml/effect3/testing"
 import * as Http from "node:http"
-import { longResume, marker, scriptFor, sentAtLeast, settled, shortResume, TestLayer } from "./fixtures.js"
+import { longResume, marker, scriptFor, sentAtLeast, settled, shortResume, TestLayer } from "../../test/shared/fixtures.js"
 
 interface Resume {
   readonly name: string

@@ -5,7 +5,7 @@ import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from "@o
 import { Effect, Exit, Fiber, Layer, Stream } from "effect"
 import { Baml, TokenBudget } from "effect-baml/effect3"
 import { ScriptedProvider } from "effect-baml/effect3/testing"
-import { longResume, marker, scriptLong, settled, shortResume, TestLayer } from "./fixtures.js"
+import { longResume, marker, scriptLong, settled, shortResume, TestLayer } from "../../test/shared/fixtures.js"
 
 const Provider = ScriptedProvider.ScriptedProvider
 

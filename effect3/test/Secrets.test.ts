@@ -4,7 +4,7 @@ import { Cause, Effect, Exit, Layer, Logger, LogLevel, Option, Schema, Stream, T
 import { Baml, BamlError, BamlRuntime } from "effect-baml/effect3"
 import { ScriptedProvider } from "effect-baml/effect3/testing"
 import { readFileSync } from "node:fs"
-import { marker, shortResume } from "./fixtures.js"
+import { marker, shortResume } from "../../test/shared/fixtures.js"
 
 /** A fake key anyone would recognise in a log; its tail alone would already be a leak. */
 const KEY = "sk-test-SECRET-1234567890"

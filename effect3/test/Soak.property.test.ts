@@ -3,7 +3,7 @@ import { Cause, Effect, Exit, Fiber, Option, Runtime, Schedule, Schema, Stream }
 import { Baml, BamlError, BamlRuntime } from "effect-baml/effect3"
 import { ScriptedProvider } from "effect-baml/effect3/testing"
 import fc from "fast-check"
-import { type Observed, observedFor, observingLayer, shortResume, type Snapshot, snapshotOf } from "./fixtures.js"
+import { type Observed, observedFor, observingLayer, shortResume, type Snapshot, snapshotOf } from "../../test/shared/fixtures.js"
 
 const observed: Array<Observed> = []
 const Observing = observingLayer(observed)

@@ -2,7 +2,7 @@ import { describe, expect, layer } from "@effect/vitest"
 import { Effect, Either, Exit, Schema, Scope, Stream } from "effect"
 import { Baml, BamlError, TokenBudget } from "effect-baml/effect3"
 import { ScriptedProvider } from "effect-baml/effect3/testing"
-import { marker, scriptLong, settled, shortResume, TestLayer } from "./fixtures.js"
+import { marker, scriptLong, settled, shortResume, TestLayer } from "../../test/shared/fixtures.js"
 
 const Provider = ScriptedProvider.ScriptedProvider
 

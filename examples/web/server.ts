@@ -14,6 +14,7 @@ import { BamlHttp, BamlRuntime } from "effect-baml"
 import { ScriptedProvider } from "effect-baml/testing"
 import { createServer } from "node:http"
 import { fileURLToPath } from "node:url"
+import * as Schemas from "../../baml_client/schemas.js"
 import { bundle } from "./bundle.js"
 
 /** What the scripted provider answers: the extraction of the page's sample resume, as a model would write it. */
@@ -58,7 +59,9 @@ const routes = (options: Options) => {
       "/app.js",
       Effect.map(app, (code) => HttpServerResponse.text(code, { contentType: "text/javascript" }))
     ),
-    HttpRouter.add("POST", "/api/baml/ExtractResume", BamlHttp.handler("ExtractResume", { options: callOptions })),
+    HttpRouter.add("POST", "/api/baml/ExtractResume", 
+      BamlHttp.handler("ExtractResume", { options: callOptions, params: Schemas.ExtractResumeParams })
+    ),
     HttpRouter.add(
       "GET",
       "/api/requests",

@@ -2,7 +2,7 @@
  * The web example's page, without Effect: rendering a resume as it streams in, the page's state, and what the
  * server's LLM provider saw. Both Effect lines' `app.ts` drive it.
  */
-import type { partial_types } from "../../baml_client/partial_types.js"
+import type * as Schemas from "../../baml_client/schemas.js"
 
 const $ = (id: string): HTMLElement => document.getElementById(id)!
 
@@ -37,7 +37,7 @@ export const unmount = () => {
 }
 
 /** Renders a resume, partial or final (a final resume fits the partial type). */
-export const render = (resume: partial_types.Resume, final: boolean) => {
+export const render = (resume: Schemas.ResumePartial, final: boolean) => {
   const view = document.getElementById("view")
   if (view === null) return
   if (!final) {

@@ -16,6 +16,7 @@ import * as Path from "node:path"
 import { parseArgs } from "node:util"
 import * as Codegen from "../core/codegen.js"
 import * as CodegenHttp from "../core/codegenHttp.js"
+import * as CodegenSchema from "../core/codegenSchema.js"
 
 /**
  * Why a generation failed: the engine's diagnostic for broken .baml sources, or a file system problem.
@@ -224,7 +225,7 @@ export const render = async (options: Options): Promise<Record<string, string>> 
         effect: options.effect ?? detectEffectLine(options.to),
         sourceDir: options.from
       }
-      return { ...Codegen.render(input), "http.ts": CodegenHttp.render(input) }
+      return { ...Codegen.render(input), "http.ts": CodegenHttp.render(input), "schemas.ts": CodegenSchema.render(input) }
     } catch (cause) {
       throw new GenerateError(
         cause instanceof Codegen.NameCollisionError

@@ -409,7 +409,8 @@ const moduleNames: ReadonlyMap<string, string> = new Map([
     [name, "the generated index.ts declares it"] as const
   ),
   ["files", "the generated sources.ts declares it"] as const,
-  ...["BamlClient", "HttpClient"].map((name) => [name, "the generated http.ts imports it"] as const),
+  ...["BamlClient", "HttpClient", "Schemas"].map((name) => [name, "the generated http.ts imports it"] as const),
+  ...["Schema", "media"].map((name) => [name, "the generated schemas.ts declares or imports it"] as const),
   ...["Image", "Audio", "Pdf", "Video"].map((name) =>
     [name, "the engine's types.ts imports it from @boundaryml/baml"] as const
   ),
@@ -433,8 +434,17 @@ interface Declaration {
 // What follows the name in each kind of declaration: `function F(`, `class C {`, `enum E {`, `type T =`.
 const opener: Record<Declaration["kind"], string> = { function: "(", class: "{", enum: "{", type: "=" }
 
-// The text with every comment and string blanked out (line breaks kept): what is left is BAML code.
-const codeOnly = (text: string): string => {
+/**
+ * The text with every comment and string blanked out (line breaks and positions kept): what is left is BAML code.
+ *
+ * @example
+ * ```ts
+ * codeOnly("int // why") // "int       "
+ * ```
+ * @since 0.2.0
+ * @category sources
+ */
+export const codeOnly = (text: string): string => {
   let out = ""
   let i = 0
   while (i < text.length) {

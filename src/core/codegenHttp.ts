@@ -51,8 +51,10 @@ const declaration = (f: Signature, importPath: string): string => {
   const args = f.params.length === 0 ? "{}" : `{ ${entries.join(", ")} }`
   return [
     jsDoc([
-      `Streams the BAML function \`${f.name}\` from the server: partial results, then the final result, typed as the`,
-      "function's. Ending the stream early in any way aborts the request, and the server aborts the LLM request.",
+      `Streams the BAML function \`${f.name}\` from the server: partial results, then the final result, each decoded`,
+      `with the function's schema (\`Schemas.${f.name}Partial\`, \`Schemas.${f.name}Final\`): a value that does not decode`,
+      "fails the stream with a `MalformedResponse`. Ending the stream early in any way aborts the request, and the",
+      "server aborts the LLM request.",
       "",
       "@example",
       "```ts",
@@ -65,11 +67,14 @@ const declaration = (f: Signature, importPath: string): string => {
     `export const ${f.name} = (`,
     params.map((p) => `  ${p}`).join(",\n"),
     `): Stream.Stream<`,
-    `  BamlClient.Message<${f.partial}, ${f.final}>,`,
+    `  BamlClient.Message<Schemas.${f.name}Partial, Schemas.${f.name}Final>,`,
     "  BamlClient.ClientError,",
     "  HttpClient.HttpClient",
     "> =>",
-    `  BamlClient.stream(${JSON.stringify(f.name)}, ${args}, ${options})`
+    `  BamlClient.stream(${JSON.stringify(f.name)}, ${args}, ${options}, {`,
+    `    partial: Schemas.${f.name}Partial,`,
+    `    final: Schemas.${f.name}Final`,
+    "  })"
   ].join("\n")
 }
 
@@ -89,13 +94,14 @@ export const render = (input: RenderInput): string => {
   const functions = input.signatures.filter((f) =>
     ![f.final, f.partial, ...f.params.map((p) => p.type)].flatMap(references).some((name) => media.has(name))
   )
-  const used = new Set(functions.flatMap((f) => [f.final, f.partial, ...f.params.map((p) => p.type)].flatMap(references)))
+  const used = new Set(functions.flatMap((f) => f.params.map((p) => p.type).flatMap(references)))
   const typeExports = exportedNames(input.types)
   const modules = clientModules[input.effect]
   const imports = functions.length === 0 ? [] : [
     "import type { Stream } from \"effect\"",
     `import type { HttpClient } from ${JSON.stringify(modules.http)}`,
-    `import { BamlClient } from ${JSON.stringify(modules.client)}`
+    `import { BamlClient } from ${JSON.stringify(modules.client)}`,
+    "import * as Schemas from \"./schemas.js\""
   ]
   const fromPartials = [...used].filter((name) => name === "partial_types" || name === "StreamState").sort()
   if (fromPartials.length > 0) imports.push(`import type { ${fromPartials.join(", ")} } from "./partial_types.js"`)

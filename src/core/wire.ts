@@ -76,3 +76,26 @@ export const messageOfEvent = (
 /** Whether an error message's data is the server's report of a defect rather than an encoded `BamlError`. */
 export const isInternalServerError = (data: unknown): data is typeof internalServerError =>
   isRecord(data) && data._tag === internalServerError._tag
+
+/** One wrong argument of a refused request: the path to it from the arguments object, and what is wrong with it. */
+export interface ArgumentIssue {
+  readonly path: ReadonlyArray<string | number>
+  readonly message: string
+}
+
+/** An issue of a schema's decoding, as the wire carries it: each path segment a key or an index. */
+export const argumentIssue = (path: ReadonlyArray<unknown>, message: string): ArgumentIssue => ({
+  path: path.map((segment) => {
+    // A Standard Schema path segment may be an object holding its key.
+    const key = typeof segment === "object" && segment !== null && "key" in segment ? segment.key : segment
+    return typeof key === "number" ? key : String(key)
+  }),
+  message
+})
+
+/** The message of a request refused for its arguments: each issue's path (dotted) and problem. */
+export const invalidArgumentsMessage = (functionName: string, issues: ReadonlyArray<ArgumentIssue>): string =>
+  `invalid arguments for ${functionName}: ${
+    issues.map((issue) => `${issue.path.length === 0 ? "(arguments)" : issue.path.join(".")}: ${issue.message}`)
+      .join("; ")
+  }`

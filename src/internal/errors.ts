@@ -97,7 +97,25 @@ export class BamlTimeoutError extends Schema.TaggedError<BamlTimeoutError>()("Ba
 }) {}
 
 /**
- * The arguments do not match the BAML function's parameters (wrong type, missing, extra).
+ * One wrong argument: the path to it from the arguments object (`["profile", "kind"]`) and what is wrong with it.
+ *
+ * @example
+ * ```ts
+ * import { BamlError } from "effect-baml"
+ *
+ * const issue: typeof BamlError.ArgumentIssue.Type = { path: ["profile", "kind"], message: "Expected \"person\"" }
+ * ```
+ * @since 0.2.0
+ * @category errors
+ */
+export const ArgumentIssue = Schema.Struct({
+  path: Schema.Array(Schema.Union([Schema.String, Schema.Number])),
+  message: Schema.String
+})
+
+/**
+ * The arguments do not match the BAML function's parameters (wrong type, missing, extra). When a server decoded them
+ * with the function's parameters schema (`BamlHttp.handler`'s `params`), `issues` names each wrong argument.
  *
  * @example
  * ```ts
@@ -113,7 +131,10 @@ export class BamlTimeoutError extends Schema.TaggedError<BamlTimeoutError>()("Ba
  */
 export class BamlInvalidArgumentError extends Schema.TaggedError<BamlInvalidArgumentError>()(
   "BamlInvalidArgumentError",
-  { message: Schema.String }
+  {
+    message: Schema.String,
+    issues: Schema.optional(Schema.Array(ArgumentIssue))
+  }
 ) {}
 
 /**

@@ -14,6 +14,7 @@ import { BamlHttp, BamlRuntime } from "effect-baml/effect3"
 import { ScriptedProvider } from "effect-baml/effect3/testing"
 import { createServer } from "node:http"
 import { fileURLToPath } from "node:url"
+import * as Schemas from "../../test/fixtures/baml_client/schemas.js"
 import { bundle } from "../../../examples/web/bundle.js"
 
 /** What the scripted provider answers: the extraction of the page's sample resume, as a model would write it. */
@@ -54,7 +55,9 @@ const router = (options: Options) => {
   return HttpRouter.empty.pipe(
     HttpRouter.get("/", HttpServerResponse.file(file("../../../examples/web/index.html"))),
     HttpRouter.get("/app.js", Effect.map(app, (code) => HttpServerResponse.text(code, { contentType: "text/javascript" }))),
-    HttpRouter.post("/api/baml/ExtractResume", BamlHttp.handler("ExtractResume", { options: callOptions })),
+    HttpRouter.post("/api/baml/ExtractResume", 
+      BamlHttp.handler("ExtractResume", { options: callOptions, params: Schemas.ExtractResumeParams })
+    ),
     HttpRouter.get(
       "/api/requests",
       Effect.flatMap(ScriptedProvider.ScriptedProvider, (provider) => provider.requests).pipe(

@@ -8,12 +8,14 @@
 import type { Stream } from "effect"
 import type { HttpClient } from "effect/http"
 import { BamlClient } from "effect-baml/client"
-import type { partial_types } from "./partial_types.js"
+import * as Schemas from "./schemas.js"
 import type * as types from "./types.js"
 
 /**
- * Streams the BAML function `ExtractRecipe` from the server: partial results, then the final result, typed as the
- * function's. Ending the stream early in any way aborts the request, and the server aborts the LLM request.
+ * Streams the BAML function `ExtractRecipe` from the server: partial results, then the final result, each decoded
+ * with the function's schema (`Schemas.ExtractRecipePartial`, `Schemas.ExtractRecipeFinal`): a value that does not decode
+ * fails the stream with a `MalformedResponse`. Ending the stream early in any way aborts the request, and the
+ * server aborts the LLM request.
  *
  * @example
  * ```ts
@@ -27,15 +29,20 @@ export const ExtractRecipe = (
   text: string,
   options?: BamlClient.RequestOptions
 ): Stream.Stream<
-  BamlClient.Message<partial_types.Recipe, types.Recipe>,
+  BamlClient.Message<Schemas.ExtractRecipePartial, Schemas.ExtractRecipeFinal>,
   BamlClient.ClientError,
   HttpClient.HttpClient
 > =>
-  BamlClient.stream("ExtractRecipe", { text }, options)
+  BamlClient.stream("ExtractRecipe", { text }, options, {
+    partial: Schemas.ExtractRecipePartial,
+    final: Schemas.ExtractRecipeFinal
+  })
 
 /**
- * Streams the BAML function `RateDifficulty` from the server: partial results, then the final result, typed as the
- * function's. Ending the stream early in any way aborts the request, and the server aborts the LLM request.
+ * Streams the BAML function `RateDifficulty` from the server: partial results, then the final result, each decoded
+ * with the function's schema (`Schemas.RateDifficultyPartial`, `Schemas.RateDifficultyFinal`): a value that does not decode
+ * fails the stream with a `MalformedResponse`. Ending the stream early in any way aborts the request, and the
+ * server aborts the LLM request.
  *
  * @example
  * ```ts
@@ -50,8 +57,11 @@ export const RateDifficulty = (
   cook: string,
   options?: BamlClient.RequestOptions
 ): Stream.Stream<
-  BamlClient.Message<types.Difficulty, types.Difficulty>,
+  BamlClient.Message<Schemas.RateDifficultyPartial, Schemas.RateDifficultyFinal>,
   BamlClient.ClientError,
   HttpClient.HttpClient
 > =>
-  BamlClient.stream("RateDifficulty", { recipe, cook }, options)
+  BamlClient.stream("RateDifficulty", { recipe, cook }, options, {
+    partial: Schemas.RateDifficultyPartial,
+    final: Schemas.RateDifficultyFinal
+  })

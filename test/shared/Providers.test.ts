@@ -3,10 +3,10 @@
  * points at the scripted provider): replies, the provider's own usage, its error bodies and faults, streams cut short,
  * and a token budget over a sequence of streams.
  */
-import { describe, expect, layer } from "@effect/vitest"
-import { Cause, type Duration, Effect, Exit, Option, Stream } from "effect"
-import { Baml, BamlError, type BamlRuntime, TokenBudget } from "effect-baml"
-import { ScriptedProvider } from "effect-baml/testing"
+import {
+  Baml, BamlError, BamlRuntime, describe, DurationInput, Effect, Exit, expect, failureOf, layer, Option,
+  ScriptedProvider, Stream, Success, timeoutErrorTag, TokenBudget
+} from "#line"
 import { marker, providerClients, scriptFor, settledAll, shortResume, TestLayer } from "./fixtures.js"
 
 type Kind = "call" | "stream"
@@ -17,7 +17,7 @@ const reply = (options: Omit<ScriptedProvider.Script, "reply"> = {}) =>
   ScriptedProvider.json(resume, { delayMs: 2, chunkSize: 16, ...options })
 
 /** Runs ExtractResume on `mark` as a call or a stream with `client`, with the usage and the provider's records. */
-const attempt = (kind: Kind, mark: string, client: string, timeout?: Duration.Input) =>
+const attempt = (kind: Kind, mark: string, client: string, timeout?: DurationInput) =>
   Effect.gen(function*() {
     const elements: Array<unknown> = []
     const push = (value: unknown) => Effect.sync(() => elements.push(value))
@@ -33,7 +33,7 @@ const attempt = (kind: Kind, mark: string, client: string, timeout?: Duration.In
   })
 
 const errorOf = (exit: Exit.Exit<unknown, unknown>) => {
-  const error = Exit.isFailure(exit) ? Cause.findErrorOption(exit.cause) : Option.none()
+  const error = Exit.isFailure(exit) ? failureOf(exit.cause) : Option.none()
   expect(Option.isSome(error), `expected a typed failure, got ${JSON.stringify(exit)}`).toBe(true)
   return Option.getOrThrow(error) as { readonly _tag: string; readonly message: string }
 }
@@ -50,8 +50,8 @@ const expectHttpError = (exit: Exit.Exit<unknown, unknown>, statusCode: number) 
 const faults: ReadonlyArray<{
   readonly name: string
   readonly script: ScriptedProvider.Script
-  readonly timeout?: Duration.Input
-  readonly check: (outcome: Effect.Success<ReturnType<typeof attempt>>, kind: Kind, format: string) => void
+  readonly timeout?: DurationInput
+  readonly check: (outcome: Success<ReturnType<typeof attempt>>, kind: Kind, format: string) => void
 }> = [
   {
     name: "HTTP 429 with Retry-After: a BamlClientHttpError 429 quoting the provider's own error body, sent once",
@@ -95,11 +95,11 @@ const faults: ReadonlyArray<{
     }
   },
   {
-    name: "a stall under Effect.timeout: a TimeoutError, and the stalled request is closed",
+    name: `a stall under Effect.timeout: a ${timeoutErrorTag}, and the stalled request is closed`,
     script: reply({ fault: { _tag: "Stall", afterChunks: 5 } }),
     timeout: "500 millis",
     check: (outcome) => {
-      expect(errorOf(outcome.exit)._tag).toBe("TimeoutError")
+      expect(errorOf(outcome.exit)._tag).toBe(timeoutErrorTag)
       expect(outcome.records.map((r) => [r.status, r.closedEarly])).toEqual([["closed-early", true]])
       expect(outcome.usage).toMatchObject({ aborted: true, outcome: "interrupted" })
     }
@@ -155,7 +155,7 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("Provider
             Stream.runCollect,
             Baml.withUsage
           )
-          expect(taken.length).toBe(2)
+          expect(Array.from(taken)).toHaveLength(2)
           const [record] = yield* settledAll(mark)
           expect(record!.status).toBe("closed-early")
           expect(usage).toMatchObject({ kind: "stream", client, aborted: true, outcome: "interrupted" })

@@ -1,10 +1,8 @@
-import { describe, expect, layer } from "@effect/vitest"
+import {
+  Baml, BamlRuntime, Client, describe, Effect, expect, layer, Option, ScriptedProvider, Stream, timeoutFail
+} from "#line"
 import * as Engine from "@boundaryml/baml"
 import { TypeBuilder } from "@boundaryml/baml/type_builder"
-import { Effect, Option, Stream } from "effect"
-import { Baml, BamlRuntime } from "effect-baml/effect3"
-import { ScriptedProvider } from "effect-baml/effect3/testing"
-import * as Client from "./fixtures/baml_client/index.js"
 import { marker, settled, TestLayer } from "./fixtures.js"
 
 const Provider = ScriptedProvider.ScriptedProvider
@@ -19,7 +17,7 @@ const recordsOf = (mark: string, n: number) =>
     p.awaitRequests((rs) => rs.filter((r) => r.prompt.includes(mark) && r.status !== "open").length >= n)
   ).pipe(
     Effect.map((rs) => rs.filter((r) => r.prompt.includes(mark))),
-    Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => new Error(`${n} requests ${mark} never settled`) })
+    timeoutFail("10 seconds", () => new Error(`${n} requests ${mark} never settled`))
   )
 
 /** Runs a function once as a call and once as a stream (to its end), and returns both results. */
@@ -104,7 +102,7 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("Baml per
         expect(collector.usage.outputTokens).toBe(records[0]!.planned + records[1]!.planned)
       }), 20_000)
 
-    it.scoped("env: a per-call env.X sends the request where it says", () =>
+    it.effect("env: a per-call env.X sends the request where it says", () =>
       Effect.gen(function*() {
         const mark = marker("env")
         const provider = yield* Provider
@@ -115,7 +113,7 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("Baml per
         const elsewhere = yield* other.awaitRequests((rs) => rs.filter((r) => r.status === "completed").length === 2)
         expect(elsewhere.every((r) => r.prompt.includes(mark))).toBe(true)
         expect((yield* provider.requests).filter((r) => r.prompt.includes(mark))).toHaveLength(0)
-      }), 20_000)
+      }).pipe(Effect.scoped), 20_000)
   })
 
   it.effect("the library's own Collector does not change what the user's sees", () =>

@@ -1,15 +1,42 @@
 import type * as Engine from "@boundaryml/baml"
-import { Effect, Layer } from "effect"
-import { BamlRuntime } from "effect-baml/effect3"
-import { ScriptedProvider } from "effect-baml/effect3/testing"
+import { BamlRuntime, Effect, Kinds, Layer, ScriptedProvider, timeoutFail, unwrapLayer } from "#line"
 
 /** The scripted provider and a runtime loaded from the project's baml_src, pointed at it. */
-export const TestLayer = Layer.unwrapEffect(
+export const TestLayer = unwrapLayer(
   Effect.map(
     ScriptedProvider.ScriptedProvider,
     (provider) => BamlRuntime.layerFromDirectory("baml_src", { env: { SCRIPTED_BASE_URL: provider.baseUrl } })
   )
 ).pipe(Layer.provideMerge(ScriptedProvider.layer()))
+
+/** The scripted provider and a runtime of the kinds fixture (one of each kind of BAML type), pointed at it. */
+export const KindsLayer = unwrapLayer(
+  Effect.map(
+    ScriptedProvider.ScriptedProvider,
+    (provider) => BamlRuntime.layerFromFiles(Kinds.files, { env: { SCRIPTED_BASE_URL: provider.baseUrl } })
+  )
+).pipe(Layer.provideMerge(ScriptedProvider.layer()))
+
+/** A `Profile` of the kinds fixture as a model writes it: its colour by the enum value's alias. */
+export const kindsProfile = (mark: string) => ({
+  kind: "company",
+  tags: { founded: 1843 },
+  color: "verde",
+  shape: { center: { x: 1, y: 2 }, radius: 3 },
+  settled: `settled ${mark}`,
+  status: "active",
+  labels: ["engines", "looms"],
+  extra: { a: [1, "b", true, { c: { d: [] } }] }
+})
+
+/** Arguments of the kinds fixture's `Describe`, as a browser sends them. */
+export const describeArgs = (mark: string) => ({
+  profile: { ...kindsProfile(mark), color: "Blue" },
+  colors: ["Red", "Green"],
+  note: mark,
+  limits: { a: 1.5 },
+  choice: "a, b"
+})
 
 /** A resume as a model would write it, long enough that streaming it takes a few seconds at 5 ms a chunk. */
 export const longResume = (name: string, skills = 120) => ({
@@ -35,7 +62,7 @@ export const settled = (mark: string) =>
     provider.awaitRequests((records) => records.some((r) => r.prompt.includes(mark) && r.status !== "open"))
   ).pipe(
     Effect.map((records) => records.find((r) => r.prompt.includes(mark))!),
-    Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => new Error(`request ${mark} never settled`) })
+    timeoutFail("10 seconds", () => new Error(`request ${mark} never settled`))
   )
 
 /** Waits until the provider has ended every request whose prompt contains `mark`: completed, failed or closed. */
@@ -46,7 +73,7 @@ export const settledAll = (mark: string) =>
       return mine.length > 0 && mine.every((r) => r.status !== "open")
     })).pipe(
       Effect.map((records) => records.filter((r) => r.prompt.includes(mark))),
-      Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => new Error(`requests ${mark} never settled`) })
+      timeoutFail("10 seconds", () => new Error(`requests ${mark} never settled`))
     )
 
 /** Waits until the provider has sent at least `n` chunks for the request whose prompt contains `mark`. */

@@ -1,7 +1,4 @@
-import { describe, expect, layer } from "@effect/vitest"
-import { Cause, Effect, Exit, Schema, Stream } from "effect"
-import { Baml, BamlError } from "effect-baml/effect3"
-import { ScriptedProvider } from "effect-baml/effect3/testing"
+import { Baml, BamlError, Cause, describe, Effect, Exit, expect, layer, Schema, ScriptedProvider, Stream } from "#line"
 import { marker, scriptFor, shortResume, TestLayer } from "./fixtures.js"
 
 /** Runs ExtractResume both ways, as a call and as a stream, and returns both errors. */

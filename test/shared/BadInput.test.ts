@@ -1,8 +1,5 @@
-import { describe, expect, layer } from "@effect/vitest"
+import { Baml, BamlError, BamlRuntime, describe, Effect, expect, layer, Layer, ScriptedProvider, Stream } from "#line"
 import * as Engine from "@boundaryml/baml"
-import { Effect, Layer, Stream } from "effect"
-import { Baml, BamlError, BamlRuntime } from "effect-baml/effect3"
-import { ScriptedProvider } from "effect-baml/effect3/testing"
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -219,7 +216,7 @@ function Hello(name: string) -> string {
         for (const error of errors) expectActionable(error, "BamlRuntimeError", "Keyed", "UNSET_PROVIDER_KEY")
       }), 20_000)
 
-    it.scoped("a directory holding a .baml file with a syntax error fails the layer, naming the file and line", () =>
+    it.effect("a directory holding a .baml file with a syntax error fails the layer, naming the file and line", () =>
       Effect.gen(function*() {
         const dir = yield* Effect.acquireRelease(
           Effect.promise(() => Fs.mkdtemp(Path.join(Os.tmpdir(), "effect-baml-bad-"))),
@@ -242,7 +239,7 @@ function Hello(name: string) -> string {
         yield* Effect.promise(() => Fs.rename(src, renamed))
         const misnamed = yield* Layer.build(BamlRuntime.layerFromDirectory(renamed)).pipe(Effect.scoped, Effect.flip)
         expectActionable(misnamed, "BamlRuntimeError", "my_baml", "baml_src")
-      }), 20_000)
+      }).pipe(Effect.scoped), 20_000)
   })
 })
 

@@ -1,10 +1,7 @@
-import { describe, expect, it, layer } from "@effect/vitest"
-import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
-import * as Fiber from "effect/Fiber"
-import * as Option from "effect/Option"
-import * as Scope from "effect/Scope"
-import { ScriptedProvider } from "../src/testing/index.js"
+import {
+  describe, Effect, Exit, expect, Fiber, forkChild, isRunning, it, layer, provideScope, Scope, ScriptedProvider,
+  timeoutFail, yieldNow
+} from "#line"
 
 const Provider = ScriptedProvider.ScriptedProvider
 
@@ -261,11 +258,11 @@ layer(ScriptedProvider.layer({ rules: [{ model: "base", script: { reply: "from t
         const provider = yield* Provider
         yield* provider.reset
         yield* provider.script({ script: { reply: "wait for me", delayMs: 2 } })
-        const waiter = yield* Effect.fork(
+        const waiter = yield* forkChild(
           provider.awaitRequests((records) => records.some((record) => record.status === "completed"))
         )
-        yield* Effect.yieldNow()
-        expect(Option.isNone(yield* Fiber.poll(waiter))).toBe(true)
+        yield* yieldNow
+        expect(yield* isRunning(waiter)).toBe(true)
         yield* text(yield* request(provider.baseUrl, { model: "m" }))
         const records = yield* Fiber.join(waiter)
         expect(records[0]).toMatchObject({ status: "completed", sent: 3 })
@@ -350,10 +347,10 @@ describe("ScriptedProvider scope", () => {
       const scope = yield* Scope.make()
       const provider = yield* ScriptedProvider.make({
         rules: [{ script: { reply: "abcdefgh", chunkSize: 1, fault: { _tag: "Stall", afterChunks: 1 } } }]
-      }).pipe(Scope.extend(scope))
+      }).pipe(provideScope(scope))
       const response = yield* request(provider.baseUrl, { model: "m", stream: true })
       yield* provider.awaitRequests((records) => records[0]?.sent === 1)
-      yield* Scope.close(scope, Exit.void).pipe(Effect.timeoutFail({ duration: "2 seconds", onTimeout: () => "slow" }))
+      yield* Scope.close(scope, Exit.void).pipe(timeoutFail("2 seconds", () => "slow"))
       const body = yield* Effect.promise(() => response.text().then((body) => body, (error: Error) => error))
       if (typeof body === "string") expect(body).not.toContain("[DONE]")
       else expect(body).toBeInstanceOf(Error)
@@ -368,3 +365,4 @@ describe("ScriptedProvider scope", () => {
     expect(ScriptedProvider.json(1, { fence: true, delayMs: 0 })).toEqual({ reply: "```json\n1\n```", delayMs: 0 })
   })
 })
+

@@ -1,8 +1,8 @@
-import { describe, expect, layer } from "@effect/vitest"
+import {
+  Baml, BamlError, BamlRuntime, Cause, describe, DurationInput, Effect, Exit, expect, failureOf, Fiber, forkChild,
+  isInterrupted, layer, Option, ScriptedProvider, Stream, TimeoutError, timeoutErrorTag
+} from "#line"
 import * as Engine from "@boundaryml/baml"
-import { Cause, type Duration, Effect, Exit, Fiber, Option, Stream } from "effect"
-import { Baml, type BamlError, type BamlRuntime } from "effect-baml"
-import { ScriptedProvider } from "effect-baml/testing"
 import { marker, scriptFor, settledAll, shortResume, TestLayer } from "./fixtures.js"
 
 const Provider = ScriptedProvider.ScriptedProvider
@@ -15,7 +15,7 @@ const forBoth = <E, R>(f: (kind: Kind) => Effect.Effect<void, E, R>) =>
   Effect.forEach(kinds, f, { concurrency: "unbounded", discard: true })
 
 interface Outcome {
-  readonly exit: Exit.Exit<unknown, BamlError.BamlError | Cause.TimeoutError>
+  readonly exit: Exit.Exit<unknown, BamlError.BamlError | TimeoutError>
   /** What user code received: the call's result, or every element of the stream (also when it then failed). */
   readonly elements: ReadonlyArray<unknown>
   /** The provider's records of this attempt, once none of them is open any more. */
@@ -23,7 +23,7 @@ interface Outcome {
 }
 
 /** Runs ExtractResume on `mark` as a call or a stream, optionally under `Effect.timeout(timeout)`. */
-const attempt = (kind: Kind, mark: string, options: Baml.Options = {}, timeout?: Duration.Input) =>
+const attempt = (kind: Kind, mark: string, options: Baml.Options = {}, timeout?: DurationInput) =>
   Effect.gen(function*() {
     const elements: Array<unknown> = []
     const push = (value: unknown) => Effect.sync(() => elements.push(value))
@@ -37,7 +37,7 @@ const attempt = (kind: Kind, mark: string, options: Baml.Options = {}, timeout?:
 
 /** The error a failed attempt failed with: a failure, never a defect or an interruption. */
 const errorOf = (outcome: Outcome) => {
-  const error = Exit.isFailure(outcome.exit) ? Cause.findErrorOption(outcome.exit.cause) : Option.none()
+  const error = Exit.isFailure(outcome.exit) ? failureOf(outcome.exit.cause) : Option.none()
   expect(Option.isSome(error), `expected a typed failure, got ${JSON.stringify(outcome.exit)}`).toBe(true)
   return Option.getOrThrow(error)
 }
@@ -146,14 +146,14 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("Faults",
         }
       }), 20_000)
 
-    it.effect("a stall ends in a TimeoutException under Effect.timeout, and the stalled request is closed", () =>
+    it.effect(`a stall ends in a ${timeoutErrorTag} under Effect.timeout, and the stalled request is closed`, () =>
       Effect.gen(function*() {
         yield* forBoth((kind) =>
           Effect.gen(function*() {
             const mark = marker(`stall-${kind}`)
             yield* scriptFor(mark, reply({ fault: { _tag: "Stall", afterChunks: 5 } }))
             const outcome = yield* attempt(kind, mark, {}, "500 millis")
-            expect(errorOf(outcome)._tag).toBe("TimeoutError")
+            expect(errorOf(outcome)._tag).toBe(timeoutErrorTag)
             expect(outcome.records.map((r) => [r.status, r.closedEarly])).toEqual([["closed-early", true]])
           })
         )
@@ -323,7 +323,7 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("Faults",
                 ? reply({ fault: { _tag: "HttpError", status: 500 } })
                 : reply({ fault: { _tag: "Stall", afterChunks: 3 } }))
             const outcome = yield* attempt(kind, mark, { client: "ScriptedRetrying" }, "600 millis")
-            expect(errorOf(outcome)._tag).toBe("TimeoutError")
+            expect(errorOf(outcome)._tag).toBe(timeoutErrorTag)
             expect(outcome.records.map((r) => r.status)).toEqual(["failed", "closed-early"])
           })
         )
@@ -386,13 +386,13 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("Faults",
         const provider = yield* Provider
         yield* scriptFor(mark, reply({ fault: { _tag: "HttpError", status: 500 } }), "scripted-primary")
         yield* scriptFor(mark, ScriptedProvider.json(shortResume("Slow Second"), { delayMs: 30 }), "scripted-secondary")
-        const fiber = yield* Effect.forkChild(
+        const fiber = yield* forkChild(
           Stream.runCollect(Baml.stream("ExtractResume", { resume: mark }, { client: "ScriptedFallback" }))
         )
         yield* provider.awaitRequests((rs) => rs.some((r) => r.prompt.includes(mark) && r.sent >= 3))
         yield* Fiber.interrupt(fiber)
         const exit = yield* Fiber.await(fiber)
-        expect(Exit.hasInterrupts(exit)).toBe(true)
+        expect(isInterrupted(exit)).toBe(true)
         const records = yield* settledAll(mark)
         expect(records.map((r) => [r.model, r.status])).toEqual([
           ["scripted-primary", "failed"],

@@ -1,7 +1,4 @@
-import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Stream } from "effect"
-import { Baml, BamlRuntime } from "effect-baml"
-import { ScriptedProvider } from "effect-baml/testing"
+import { Baml, BamlRuntime, describe, Effect, expect, it, Layer, ScriptedProvider, Stream } from "#line"
 import { readFileSync } from "node:fs"
 
 const sources = {

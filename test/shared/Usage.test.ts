@@ -1,9 +1,8 @@
 /** `Baml.withUsage` and `Baml.callWithUsage`: usage as a value, with the result, without a metric reader. */
-import { describe, expect, layer } from "@effect/vitest"
-import { Effect, Exit, Fiber, Stream } from "effect"
-import { Baml, BamlRuntime, TokenBudget } from "effect-baml"
+import {
+  Baml, BamlRuntime, describe, Effect, Exit, expect, Fiber, forkChild, layer, ScriptedProvider, Stream, TokenBudget
+} from "#line"
 import { countTokens, decode, encode } from "gpt-tokenizer/encoding/o200k_base"
-import { ScriptedProvider } from "effect-baml/testing"
 import {
   longResume,
   marker,
@@ -71,7 +70,7 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("Usage", 
         const mark = marker("usage-interrupt")
         yield* scriptLong(mark)
         const [, usages] = yield* Baml.withUsage(Effect.gen(function*() {
-          const fiber = yield* Effect.forkChild(Stream.runDrain(Baml.stream("ExtractResume", { resume: mark })))
+          const fiber = yield* forkChild(Stream.runDrain(Baml.stream("ExtractResume", { resume: mark })))
           yield* sentAtLeast(mark, 30)
           yield* Fiber.interrupt(fiber)
         }))
@@ -128,7 +127,7 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("Usage", 
           countTokens
         })
         const [, [usage]] = yield* Baml.withUsage(Effect.gen(function*() {
-          const fiber = yield* Effect.forkChild(Stream.runDrain(Baml.stream("ExtractResume", { resume: mark })))
+          const fiber = yield* forkChild(Stream.runDrain(Baml.stream("ExtractResume", { resume: mark })))
           yield* sentAtLeast(mark, 40)
           yield* Fiber.interrupt(fiber)
         })).pipe(Effect.provide(Runtime))

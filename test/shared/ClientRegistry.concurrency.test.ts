@@ -1,9 +1,8 @@
-import { describe, expect, layer } from "@effect/vitest"
+import {
+  Baml, type BamlError, type BamlRuntime, Client, describe, Effect, expect, layer, Option, ScriptedProvider, Stream,
+  timeoutFail, withMaxOpsBeforeYield
+} from "#line"
 import * as Engine from "@boundaryml/baml"
-import { Effect, Option, Stream } from "effect"
-import { Baml, type BamlError, type BamlRuntime } from "effect-baml/effect3"
-import { ScriptedProvider } from "effect-baml/effect3/testing"
-import * as Client from "./fixtures/baml_client/index.js"
 import { marker, TestLayer } from "./fixtures.js"
 
 const Provider = ScriptedProvider.ScriptedProvider
@@ -36,7 +35,7 @@ const recordsOf = (mark: string, n: number) =>
     p.awaitRequests((rs) => rs.filter((r) => r.prompt.includes(mark) && r.status !== "open").length >= n)
   ).pipe(
     Effect.map((rs) => rs.filter((r) => r.prompt.includes(mark))),
-    Effect.timeoutFail({ duration: "30 seconds", onTimeout: () => new Error(`${n} requests ${mark} never settled`) })
+    timeoutFail("30 seconds", () => new Error(`${n} requests ${mark} never settled`))
   )
 
 type Run = (text: string, options: Baml.Options) => Effect.Effect<unknown, BamlError.BamlError, BamlRuntime.BamlRuntime>
@@ -70,15 +69,17 @@ layer(TestLayer, { timeout: "120 seconds", excludeTestServices: true })("ClientR
         client: clients[Math.floor(next() * clients.length)]!,
         way: wayNames[i % wayNames.length]!,
         // A fiber gives way to others after a budget of steps (2,048 by default, of which a busy fiber may have used
-        // any part): small budgets, different for each call, interleave the steps of different calls. (Below about
-        // ten steps, Effect 3 spends each budget on the yield itself and never gets further.)
+        // any part): small budgets, different for each call, interleave the steps of different calls. With the default
+        // budget a call runs from its options to the engine without giving way, and a registry shared the wrong way
+        // goes unnoticed. (With a budget of one or two steps on Effect 4, below about ten on Effect 3, a fiber spends
+        // each budget on the yield itself and never gets further.)
         yieldEvery: 10 + Math.floor(next() * 40)
       }))
       const answers = yield* Effect.forEach(
         plans,
         ({ client, i, way, yieldEvery }) =>
           ways[way]!(`${mark} call ${i} asks for <${client}>`, { clientRegistry, client }).pipe(
-            Effect.withMaxOpsBeforeYield(yieldEvery)
+            withMaxOpsBeforeYield(yieldEvery)
           ),
         { concurrency: "unbounded" }
       )

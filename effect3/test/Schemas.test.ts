@@ -1,0 +1,121 @@
+/**
+ * The generated schemas.ts, against what the engine really returns on the scripted provider: every partial and final
+ * value of every kind of BAML type decodes, a mangled one does not; a server decodes a browser's arguments with them
+ * (a 400 naming the path, and the engine is never called), and a client decodes what it receives.
+ */
+import {
+  FetchHttpClient,
+  HttpClient,
+  HttpClientRequest,
+  HttpRouter,
+  HttpServer,
+  HttpServerResponse
+} from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
+import { describe, expect, layer } from "@effect/vitest"
+import { Cause, Chunk, Effect, Exit, Layer, Option, Stream } from "effect"
+import { BamlHttp } from "effect-baml/effect3"
+import { BamlClient, BamlError } from "effect-baml/effect3/client"
+import { ScriptedProvider } from "effect-baml/effect3/testing"
+import * as Http from "node:http"
+import * as Kinds from "./fixtures/kinds/baml_client/index.js"
+import * as KindsHttp from "./fixtures/kinds/baml_client/http.js"
+import * as Schemas from "./fixtures/kinds/baml_client/schemas.js"
+import { describeArgs as argsOf, KindsLayer, kindsProfile as profile, marker } from "../../test/shared/fixtures.js"
+
+const Provider = ScriptedProvider.ScriptedProvider
+
+/** A server of the kinds fixture's Describe, its arguments decoded with the generated schema. */
+const router = HttpRouter.empty.pipe(
+  HttpRouter.post("/baml/Describe", BamlHttp.handler("Describe", { params: Schemas.DescribeParams })),
+  HttpRouter.post(
+    "/baml/BadFinal",
+    HttpServerResponse.text(`event: final\ndata: ${JSON.stringify({ ...profile("bad"), kind: "robot" })}\n\n`, {
+      contentType: "text/event-stream"
+    })
+  ),
+  HttpRouter.post(
+    "/baml/BadPartial",
+    HttpServerResponse.text("event: partial\ndata: {\"tags\":{},\"labels\":[],\"status\":\"active\"}\n\n", {
+      contentType: "text/event-stream"
+    })
+  )
+)
+
+const AppLayer = Layer.unwrapEffect(Effect.map(HttpServer.HttpServer, (server) => {
+  const base = `http://127.0.0.1:${"port" in server.address ? server.address.port : 0}/baml/`
+  return Layer.effect(
+    HttpClient.HttpClient,
+    Effect.map(HttpClient.HttpClient, HttpClient.mapRequest(HttpClientRequest.prependUrl(base)))
+  ).pipe(Layer.provide(FetchHttpClient.layer))
+})).pipe(
+  Layer.provideMerge(HttpServer.serve(router)),
+  Layer.provideMerge(NodeHttpServer.layer(() => Http.createServer(), { port: 0, host: "127.0.0.1" })),
+  Layer.provideMerge(KindsLayer)
+)
+
+describe("schemas over HTTP", () => {
+  layer(AppLayer, { timeout: "60 seconds", excludeTestServices: true })((it) => {
+    it.effect("a server answers arguments that do not decode with a 400 naming the path; the engine is never called", () =>
+      Effect.gen(function*() {
+        const provider = yield* Provider
+        const args = argsOf("bad")
+        // as a browser sends it: a POST of JSON with fetch
+        const response = yield* HttpClient.execute(
+          HttpClientRequest.post("Describe").pipe(
+            HttpClientRequest.bodyUnsafeJson({ ...args, profile: { ...args.profile, kind: "robot" } })
+          )
+        )
+        expect(response.status).toBe(400)
+        const body = (yield* response.json) as { _tag: string; message: string; issues: ReadonlyArray<unknown> }
+        expect(body._tag).toBe("BamlInvalidArgumentError")
+        expect(body.issues[0]).toMatchObject({ path: ["profile", "kind"] })
+        expect(body.message).toContain("profile.kind")
+        // the generated client gets the same refusal as the typed error
+        const error = yield* Effect.flip(Stream.runDrain(KindsHttp.Describe(
+          args.profile as unknown as Kinds.Profile,
+          ["Purple" as Kinds.Color],
+          "note",
+          args.limits,
+          "a, b"
+        )))
+        expect(error).toBeInstanceOf(BamlError.BamlInvalidArgumentError)
+        expect(error._tag === "BamlInvalidArgumentError" && error.issues?.[0]?.path).toEqual(["colors", 0])
+        expect((yield* provider.requests).length).toBe(0)
+      }), 20_000)
+
+    it.effect("the generated client decodes what the server streams: typed partials, then the final value", () =>
+      Effect.gen(function*() {
+        const provider = yield* Provider
+        const mark = marker("schemas-http")
+        yield* provider.script({
+          match: (prompt) => prompt.includes(`note=${mark}`),
+          script: ScriptedProvider.json(profile(mark), { delayMs: 2 })
+        })
+        const args = argsOf(mark)
+        const messages = Chunk.toReadonlyArray(
+          yield* Stream.runCollect(
+            KindsHttp.Describe(args.profile as unknown as Kinds.Profile, [Kinds.Color.Red], mark, args.limits, "a, b")
+          )
+        )
+        const last = messages.at(-1)!
+        expect(last.event).toBe("final")
+        expect(last.data).toEqual({ ...profile(mark), color: "Green" })
+        expect(messages.slice(0, -1).every((m) => m.event === "partial")).toBe(true)
+        // partials went through their schema: `status` is a StreamState in each, a string in the final value
+        expect(messages.slice(0, -1).every((m) => typeof m.data.status === "object")).toBe(true)
+      }), 20_000)
+
+    it.effect.each(["BadFinal", "BadPartial"])("a %s value that does not decode fails the stream with a typed error", (url) =>
+      Effect.gen(function*() {
+        const exit = yield* Stream.runDrain(
+          KindsHttp.Describe({} as Kinds.Profile, [], null, {}, "c", { url })
+        ).pipe(Effect.exit)
+        expect(Exit.isFailure(exit)).toBe(true)
+        const error = Exit.isFailure(exit) ? Option.getOrThrow(Cause.failureOption(exit.cause)) : undefined
+        expect(error).toBeInstanceOf(BamlClient.MalformedResponse)
+        expect(error?.message).toContain(url === "BadFinal" ? "final" : "partial")
+        expect(error?.message).toContain(url === "BadFinal" ? "kind" : "status")
+      }), 20_000)
+  })
+})

@@ -1,0 +1,1014 @@
+/**
+ * Batch jobs: one BAML function over many inputs, each with a key, on Effect's workflow engine. Every item is an
+ * `Activity` of one `Workflow` whose execution id is derived from the job's name, so that on a durable engine a job
+ * started again resumes where it stopped and an item whose result was stored is never requested again. The engine is
+ * the caller's choice: the job needs only a `WorkflowEngine` (`WorkflowEngine.layerMemory` when durability is not
+ * asked for, a SQL-backed one when it is).
+ *
+ * A job runs its items with bounded concurrency, under a rate limit per client (requests and tokens per minute, on
+ * Effect's `RateLimiter`), one `TokenBudget` for the whole job, and a retry policy per item for the errors worth
+ * retrying. Its progress is a `Stream`; its results are readable by key while it runs. Stopping it (an interrupt, the
+ * budget, `cancel`) aborts every LLM request in flight.
+ *
+ * @since 0.2.0
+ */
+import {
+  Cause,
+  Clock,
+  Context,
+  Deferred,
+  Effect,
+  Exit,
+  Fiber,
+  Option,
+  Schedule,
+  Schema,
+  Scope,
+  Stream,
+  SubscriptionRef
+} from "effect"
+import * as Activity from "effect/workflow/Activity"
+import * as RateLimiter from "effect/persistence/RateLimiter"
+import * as Workflow from "effect/workflow/Workflow"
+import * as WorkflowEngine from "effect/workflow/WorkflowEngine"
+import * as Baml from "./Baml.js"
+import {
+  BamlClientError,
+  BamlClientHttpError,
+  BamlError,
+  BamlTimeoutError,
+  BudgetExceeded,
+  fromEngine
+} from "./BamlError.js"
+import { BamlError as BamlErrorSchema } from "./internal/errors.js"
+import { BamlInvalidArgumentError } from "./BamlError.js"
+import { BamlRuntime } from "./BamlRuntime.js"
+import * as TokenBudget from "./TokenBudget.js"
+import * as Budget from "./core/budget.js"
+import type * as CoreUsage from "./core/usage.js"
+import { UsageSink } from "./internal/meter.js"
+
+// ---------------------------------------------------------------------------------------------------------------------
+// models
+// ---------------------------------------------------------------------------------------------------------------------
+
+/**
+ * A rate limit for the client a job calls: requests per minute and tokens (input and output) per minute. Requests are
+ * counted when they start; tokens when a request ends (a request's tokens are not known before it), and the next
+ * request waits until the tokens spent are back under the limit.
+ *
+ * @example
+ * ```ts
+ * import type { BamlJob } from "effect-baml"
+ *
+ * const tier1: BamlJob.RateLimit = { requestsPerMinute: 500, tokensPerMinute: 200_000 }
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export interface RateLimit {
+  readonly requestsPerMinute?: number | undefined
+  readonly tokensPerMinute?: number | undefined
+}
+
+/**
+ * Prices per million tokens, for the estimated cost in the progress.
+ *
+ * @example
+ * ```ts
+ * import type { BamlJob } from "effect-baml"
+ *
+ * const gpt4oMini: BamlJob.Prices = { perMillionInputTokens: 0.15, perMillionOutputTokens: 0.6 }
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export interface Prices {
+  readonly perMillionInputTokens: number
+  readonly perMillionOutputTokens: number
+  readonly perMillionCachedInputTokens?: number | undefined
+}
+
+/**
+ * What a job does, besides the function it runs: the name its workflow execution id is derived from, the inputs and
+ * their keys, and the limits it runs under.
+ *
+ * @example
+ * ```ts
+ * import { BamlJob } from "effect-baml"
+ *
+ * const common: BamlJob.CommonOptions<{ readonly id: string; readonly text: string }> = {
+ *   name: "summaries-2026-11",
+ *   inputs: [{ id: "a", text: "..." }],
+ *   key: (input) => input.id,
+ *   concurrency: 8
+ * }
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export interface CommonOptions<I> {
+  /** The job's name: its workflow's execution id is derived from it, so a job started again under it resumes. */
+  readonly name: string
+  /** The inputs, as a list or a stream (read once per run; on a resumed run, stored items are not requested again). */
+  readonly inputs: Iterable<I> | Stream.Stream<I>
+  /** The key of an input: unique in the job, stable from one run to the next (it names the item's activity). */
+  readonly key: (input: I) => string
+  /** The number of items in flight at most (default 4). */
+  readonly concurrency?: number | undefined
+  /** The name of the client for the rate limit's keys (default: the `client` call option, or `"default"`). */
+  readonly client?: string | undefined
+  /** A rate limit for the client. */
+  readonly rateLimit?: RateLimit | undefined
+  /**
+   * One budget for the whole job: when it is spent, the job stops and every request in flight is aborted (default: the
+   * `TokenBudget` the job runs in, if any).
+   */
+  readonly budget?: TokenBudget.Options | undefined
+  /** Prices for the estimated cost in the progress (default: the budget's prices, if it has any). */
+  readonly prices?: Prices | undefined
+  /**
+   * The retry policy of an item, for the errors {@link isRetryable} accepts (default: {@link defaultRetry}).
+   */
+  readonly retry?: Schedule.Schedule<unknown, BamlError> | undefined
+  /** The number of items, when `inputs` is a stream and it is known: the progress then estimates the time left. */
+  readonly total?: number | undefined
+}
+
+/**
+ * A job definition, made by {@link make}: run it with {@link run} or {@link start}.
+ *
+ * @example
+ * ```ts
+ * import { BamlJob } from "effect-baml"
+ *
+ * const job: BamlJob.BamlJob<{ readonly resume: string }, unknown> = BamlJob.make({
+ *   name: "resumes",
+ *   function: "ExtractResume",
+ *   inputs: [{ resume: "Ada Lovelace" }],
+ *   key: (input) => input.resume
+ * })
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export interface BamlJob<I, A, R = BamlRuntime> {
+  readonly name: string
+  /** The BAML function's name, when the job calls it by name. */
+  readonly functionName: string | undefined
+  /** The workflow every item of the job is an activity of. */
+  readonly workflow: JobWorkflow
+  /** How an item's result is stored in the engine. */
+  readonly success: Schema.Codec<A, unknown>
+  readonly options: CommonOptions<I>
+  /** Runs one item, once (retries, rate limit and budget are the job's). */
+  readonly execute: (input: I) => Effect.Effect<A, BamlError, R>
+}
+
+/**
+ * The result of one item: its key, its position in the inputs and its value or its error.
+ *
+ * @example
+ * ```ts
+ * import type { BamlJob } from "effect-baml"
+ *
+ * const describe = (item: BamlJob.ItemResult<unknown>) =>
+ *   item._tag === "Succeeded" ? `${item.key}: done` : `${item.key}: ${item.error.message}`
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export type ItemResult<A> =
+  | {
+    readonly _tag: "Succeeded"
+    readonly key: string
+    readonly index: number
+    readonly value: A
+    /** Whether the result came from the engine's storage (a run before this one stored it). */
+    readonly stored: boolean
+  }
+  | {
+    readonly _tag: "Failed"
+    readonly key: string
+    readonly index: number
+    readonly error: BamlError
+    readonly stored: boolean
+  }
+
+/**
+ * Where a job stands, as its progress stream tells it.
+ *
+ * @example
+ * ```ts
+ * import type { BamlJob } from "effect-baml"
+ *
+ * const line = (p: BamlJob.Progress) => `${p.done}/${p.total ?? "?"} done, ${p.inFlight} in flight`
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export interface Progress {
+  /** The number of items, when known (a list, or `total`). */
+  readonly total: number | undefined
+  /** Items ended: succeeded plus failed. */
+  readonly done: number
+  readonly succeeded: number
+  readonly failed: number
+  /** Items whose request is running (or waiting for the rate limit). */
+  readonly inFlight: number
+  /** Items whose result came from the engine's storage, not from a request in this run. */
+  readonly stored: number
+  /** Requests sent again by the retry policy. */
+  readonly retries: number
+  /** Tokens of this run's requests, as the provider reported them (estimated where it did not). */
+  readonly inputTokens: number
+  readonly outputTokens: number
+  /** Input tokens read from the provider's cache (a part of `inputTokens`). */
+  readonly cachedInputTokens: number
+  /** The estimated cost of this run's tokens, when prices are known. */
+  readonly cost: number | undefined
+  readonly elapsedMs: number
+  /** The time left, from the pace of this run's requests, when the total is known and one item has ended. */
+  readonly etaMs: number | undefined
+  /** `running`, then `completed`, or `stopped` (interrupted, cancelled, or the budget spent). */
+  readonly state: "running" | "completed" | "stopped"
+}
+
+/**
+ * What a finished job returns: its counts and the results of this run, in the order of the inputs.
+ *
+ * @example
+ * ```ts
+ * import type { BamlJob } from "effect-baml"
+ *
+ * const failures = (summary: BamlJob.Summary<unknown>) => summary.results.filter((r) => r._tag === "Failed")
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export interface Summary<A> {
+  readonly succeeded: number
+  readonly failed: number
+  readonly results: ReadonlyArray<ItemResult<A>>
+}
+
+/**
+ * A job that has been started: its progress, its results by key, its end, and a way to cancel it.
+ *
+ * @example
+ * ```ts
+ * import { BamlJob } from "effect-baml"
+ * import { Effect, Stream } from "effect"
+ *
+ * declare const job: BamlJob.BamlJob<{ readonly resume: string }, unknown>
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const handle = yield* BamlJob.start(job)
+ *   yield* handle.progress.pipe(Stream.runForEach((p) => Effect.log(`${p.done} done`)), Effect.forkScoped)
+ *   return yield* handle.await
+ * }))
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export interface Handle<A> {
+  readonly name: string
+  /** The workflow execution id (derived from the name). */
+  readonly executionId: string
+  /** The progress now, then at every change; it ends with the job (its last element's `state` is not `running`). */
+  readonly progress: Stream.Stream<Progress>
+  /** The progress now. */
+  readonly current: Effect.Effect<Progress>
+  /** The result of the item with this key, once it has ended in this run. */
+  readonly result: (key: string) => Effect.Effect<Option.Option<ItemResult<A>>>
+  /** The results of the items ended so far in this run, in the order of the inputs. */
+  readonly results: Effect.Effect<ReadonlyArray<ItemResult<A>>>
+  /**
+   * Waits for the job to end: its summary, or `BudgetExceeded` when the budget stopped it, or `BamlJobCancelled`.
+   */
+  readonly await: Effect.Effect<Summary<A>, BudgetExceeded | BamlJobCancelled>
+  /** Cancels the job for good: every request in flight is aborted, and starting it again does not resume it. */
+  readonly cancel: Effect.Effect<void>
+}
+
+/**
+ * The job was cancelled by {@link cancel} (or `Handle.cancel`): it will not resume.
+ *
+ * @example
+ * ```ts
+ * import { BamlJob } from "effect-baml"
+ * import { Effect } from "effect"
+ *
+ * declare const job: BamlJob.BamlJob<{ readonly resume: string }, unknown>
+ * const program = BamlJob.run(job).pipe(Effect.catchTag("BamlJobCancelled", () => Effect.log("cancelled")))
+ * ```
+ * @since 0.2.0
+ * @category errors
+ */
+export class BamlJobCancelled extends Schema.TaggedError<BamlJobCancelled>()("BamlJobCancelled", {
+  message: Schema.String,
+  name: Schema.String
+}) {}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// the workflow
+// ---------------------------------------------------------------------------------------------------------------------
+
+const SummaryCounts = Schema.Struct({ succeeded: Schema.Number, failed: Schema.Number })
+
+const makeWorkflow = (name: string) =>
+  Workflow.make(`effect-baml/BamlJob/${name}`, {
+    payload: { name: Schema.String },
+    idempotencyKey: (payload) => payload.name,
+    success: SummaryCounts
+  })
+
+/**
+ * The workflow of a job: one per job name; its payload is the name, its success the counts.
+ *
+ * @example
+ * ```ts
+ * import type { BamlJob } from "effect-baml"
+ *
+ * const tag = (workflow: BamlJob.JobWorkflow) => workflow._tag
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export type JobWorkflow = ReturnType<typeof makeWorkflow>
+
+// ---------------------------------------------------------------------------------------------------------------------
+// constructors
+// ---------------------------------------------------------------------------------------------------------------------
+
+/**
+ * The errors an item is retried for: an HTTP status that may pass (408, 409, 429, 5xx, or the engine's code for a
+ * reply that could not be read), a timeout, a client that could not reach the provider. A validation error, a bad
+ * argument or a spent budget would fail the same way again.
+ *
+ * @example
+ * ```ts
+ * import { BamlJob, BamlError } from "effect-baml"
+ *
+ * BamlJob.isRetryable(new BamlError.BamlClientError({ message: "connection refused" })) // true
+ * ```
+ * @since 0.2.0
+ * @category predicates
+ */
+export const isRetryable = (error: BamlError): boolean => {
+  if (error instanceof BamlClientHttpError) {
+    const status = error.statusCode
+    return status < 100 || status === 408 || status === 409 || status === 429 || status >= 500
+  }
+  return error instanceof BamlTimeoutError || error instanceof BamlClientError
+}
+
+/**
+ * The default retry policy of an item: three retries, 500 ms, 1 s and 2 s apart, for the errors {@link isRetryable}
+ * accepts.
+ *
+ * @example
+ * ```ts
+ * import { BamlJob } from "effect-baml"
+ * import { Schedule } from "effect"
+ *
+ * const patient = Schedule.max([BamlJob.defaultRetry, Schedule.spaced("5 seconds")])
+ * ```
+ * @since 0.2.0
+ * @category constructors
+ */
+export const defaultRetry: Schedule.Schedule<unknown, BamlError> = Schedule.max([
+  Schedule.exponential("500 millis"),
+  Schedule.recurs(3)
+])
+
+/**
+ * The options of a job that calls a BAML function by name: the arguments of an item are `args(input)`, or the input
+ * itself.
+ *
+ * @example
+ * ```ts
+ * import type { BamlJob } from "effect-baml"
+ *
+ * const options: BamlJob.ByNameOptions<string> = {
+ *   name: "resumes",
+ *   function: "ExtractResume",
+ *   inputs: ["Ada Lovelace", "Grace Hopper"],
+ *   key: (resume) => resume,
+ *   args: (resume) => ({ resume })
+ * }
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export interface ByNameOptions<I> extends CommonOptions<I> {
+  readonly function: string
+  readonly args?: ((input: I) => Readonly<Record<string, unknown>>) | undefined
+  /** Call options for every item (a client, a client registry, tags…). */
+  readonly callOptions?: Baml.Options | undefined
+  /** How a result is stored (default: as it is, which a durable engine stores as JSON). */
+  readonly success?: Schema.Codec<unknown, unknown> | undefined
+}
+
+/**
+ * The options of a job that runs any function of an input: a generated client's function, or any
+ * `(input) => Effect` that fails with a `BamlError`.
+ *
+ * @example
+ * ```ts
+ * import { Baml, type BamlJob, type BamlRuntime } from "effect-baml"
+ *
+ * const options: BamlJob.FunctionOptions<string, unknown, BamlRuntime.BamlRuntime> = {
+ *   name: "resumes",
+ *   function: (resume) => Baml.call("ExtractResume", { resume }),
+ *   inputs: ["Ada Lovelace"],
+ *   key: (resume) => resume
+ * }
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export interface FunctionOptions<I, A, R> extends CommonOptions<I> {
+  readonly function: (input: I) => Effect.Effect<A, BamlError, R>
+  /** How a result is stored (default: as it is, which a durable engine stores as JSON). */
+  readonly success?: Schema.Codec<A, unknown> | undefined
+}
+
+/**
+ * Defines a job: a BAML function (by name, or any function of an input) over inputs, each with a key.
+ *
+ * @example
+ * ```ts
+ * import { BamlJob } from "effect-baml"
+ *
+ * const job = BamlJob.make({
+ *   name: "resumes-2026-11",
+ *   function: "ExtractResume",
+ *   inputs: ["Ada Lovelace, mathematician", "Grace Hopper, admiral"],
+ *   key: (resume) => resume.split(",")[0]!,
+ *   args: (resume) => ({ resume }),
+ *   concurrency: 8,
+ *   rateLimit: { requestsPerMinute: 500 },
+ *   budget: { maxOutputTokens: 100_000 }
+ * })
+ * ```
+ * @since 0.2.0
+ * @category constructors
+ */
+export const make: {
+  <I>(options: ByNameOptions<I>): BamlJob<I, unknown, BamlRuntime>
+  <I, A, R>(options: FunctionOptions<I, A, R>): BamlJob<I, A, R>
+} = <I, A, R>(options: ByNameOptions<I> | FunctionOptions<I, A, R>): BamlJob<I, A, R> => {
+  const workflow = makeWorkflow(options.name)
+  if (typeof options.function === "string") {
+    const named = options as ByNameOptions<I>
+    const functionName = named.function
+    const args = named.args ?? ((input: I) => input as Readonly<Record<string, unknown>>)
+    return {
+      name: options.name,
+      functionName,
+      workflow,
+      success: (named.success ?? Schema.Unknown) as Schema.Codec<A, unknown>,
+      options: { ...options, client: options.client ?? named.callOptions?.client },
+      execute: (input) => Baml.call(functionName, args(input), named.callOptions) as Effect.Effect<A, BamlError, R>
+    }
+  }
+  const fn = options as FunctionOptions<I, A, R>
+  return {
+    name: options.name,
+    functionName: undefined,
+    workflow,
+    success: fn.success ?? (Schema.Unknown as Schema.Codec<A, unknown>),
+    options,
+    execute: fn.function
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// running
+// ---------------------------------------------------------------------------------------------------------------------
+
+/** Why this process stopped running a job: its stop signal. */
+type Stop =
+  | { readonly _tag: "Budget"; readonly error: BudgetExceeded }
+  | { readonly _tag: "Interrupted" }
+  | { readonly _tag: "Cancelled" }
+
+/**
+ * What one start of a job holds in this process: its view of the results, its progress, its budget, its limits and
+ * the services its items run with.
+ */
+interface Live<I, A, R> {
+  readonly job: BamlJob<I, A, R>
+  readonly context: Context.Context<R>
+  readonly results: Map<string, ItemResult<A>>
+  readonly ordered: Array<ItemResult<A>>
+  readonly progress: SubscriptionRef.SubscriptionRef<Progress>
+  readonly stop: Deferred.Deferred<Stop>
+  readonly budget: TokenBudget.Service
+  readonly limiter: RateLimiter.RateLimiter | undefined
+  readonly prices: Prices | undefined
+  readonly startedAt: number
+}
+
+// The engine replays an execution with the closure of the start that began it: each start puts its live state here,
+// under its engine and the job's name, and that closure runs the newest.
+const lives = new WeakMap<object, Map<string, Live<unknown, unknown, unknown>>>()
+
+const emptyProgress = (total: number | undefined): Progress => ({
+  total,
+  done: 0,
+  succeeded: 0,
+  failed: 0,
+  inFlight: 0,
+  stored: 0,
+  retries: 0,
+  inputTokens: 0,
+  outputTokens: 0,
+  cachedInputTokens: 0,
+  cost: undefined,
+  elapsedMs: 0,
+  etaMs: undefined,
+  state: "running"
+})
+
+const totalOf = <I>(options: CommonOptions<I>): number | undefined => {
+  if (options.total !== undefined) return options.total
+  return Array.isArray(options.inputs) ? options.inputs.length : undefined
+}
+
+/** Applies `f` to the progress, and brings its times, cost and estimate of the time left up to date. */
+const updateProgress = <I, A, R>(live: Live<I, A, R>, f: (progress: Progress) => Progress) =>
+  Effect.flatMap(Clock.currentTimeMillis, (now) =>
+    SubscriptionRef.update(live.progress, (before) => {
+      const p = f(before)
+      const elapsedMs = now - live.startedAt
+      // the pace of the items requested in this run: stored ones cost no time
+      const requested = p.done - p.stored
+      const left = p.total === undefined ? undefined : Math.max(0, p.total - p.done)
+      const etaMs = left === undefined || requested === 0 ? undefined : (left * elapsedMs) / requested
+      const cost = live.prices === undefined
+        ? undefined
+        : Budget.costOf({ max: Infinity, ...live.prices }, p.inputTokens, p.outputTokens, p.cachedInputTokens)
+      return { ...p, elapsedMs, etaMs, cost }
+    }))
+
+const requestsKey = (client: string) => `effect-baml/BamlJob/${client}/requests`
+const tokensKey = (client: string) => `effect-baml/BamlJob/${client}/tokens`
+
+/**
+ * One request of one item, under the rate limit: it waits for a request slot and for the tokens spent to be back
+ * under the limit, and charges its own tokens when it ends.
+ */
+const request = <I, A, R>(live: Live<I, A, R>, input: I): Effect.Effect<A, BamlError> => {
+  const { job, limiter } = live
+  const limit = job.options.rateLimit
+  const client = job.options.client ?? "default"
+  const usages: Array<CoreUsage.Usage> = []
+  // a `Baml.withUsage` around the job still sees every call
+  const outer = Context.getOption(live.context, UsageSink)
+  const call = job.execute(input).pipe(
+    Effect.provideService(UsageSink, (usage) => {
+      usages.push(usage)
+      if (Option.isSome(outer)) outer.value(usage)
+    }),
+    Effect.provideService(TokenBudget.TokenBudget, live.budget),
+    Effect.provideContext(live.context)
+  )
+  const charge = Effect.suspend(() => {
+    let inputTokens = 0
+    let outputTokens = 0
+    let cachedInputTokens = 0
+    for (const usage of usages) {
+      inputTokens += usage.inputTokens
+      outputTokens += usage.outputTokens
+      cachedInputTokens += usage.cachedInputTokens
+    }
+    const tokens = inputTokens + outputTokens
+    const progress = updateProgress(live, (p) => ({
+      ...p,
+      inputTokens: p.inputTokens + inputTokens,
+      outputTokens: p.outputTokens + outputTokens,
+      cachedInputTokens: p.cachedInputTokens + cachedInputTokens
+    }))
+    if (limiter === undefined || limit?.tokensPerMinute === undefined || tokens === 0) return progress
+    return Effect.andThen(
+      progress,
+      limiter.consume({
+        algorithm: "token-bucket",
+        onExceeded: "delay",
+        window: "1 minute",
+        limit: limit.tokensPerMinute,
+        key: tokensKey(client),
+        tokens
+      }).pipe(Effect.ignore)
+    )
+  })
+  if (limiter === undefined) return Effect.ensuring(call, charge)
+  const waitForRequest = limit?.requestsPerMinute === undefined ? Effect.void : RateLimiter.sleep(limiter, {
+    algorithm: "token-bucket",
+    window: "1 minute",
+    limit: limit.requestsPerMinute,
+    key: requestsKey(client)
+  })
+  // Zero tokens asked: the answer is how long until the tokens already spent are back under the limit.
+  const waitForTokens = limit?.tokensPerMinute === undefined ? Effect.void : RateLimiter.sleep(limiter, {
+    algorithm: "token-bucket",
+    window: "1 minute",
+    limit: limit.tokensPerMinute,
+    key: tokensKey(client),
+    tokens: 0
+  })
+  // A limiter's store that fails (e.g. Redis unreachable) does not fail the item: it runs unthrottled.
+  return Effect.andThen(
+    Effect.ignore(Effect.andThen(waitForRequest, waitForTokens)),
+    Effect.ensuring(call, charge)
+  )
+}
+
+/**
+ * The body of an item's activity: its requests with the retry policy, counted in flight while they run. A spent budget
+ * stops the job: the item signals it and waits to be interrupted with the others, so that it stores no result and is
+ * requested again when the job resumes.
+ */
+const attempt = <I, A, R>(live: Live<I, A, R>, input: I): Effect.Effect<A, BamlError> => {
+  let tries = 0
+  const retried = updateProgress(live, (p) => ({ ...p, retries: p.retries + 1 }))
+  const once = Effect.suspend(() => tries++ > 0 ? Effect.andThen(retried, request(live, input)) : request(live, input))
+  return Effect.acquireUseRelease(
+    updateProgress(live, (p) => ({ ...p, inFlight: p.inFlight + 1 })),
+    () =>
+      once.pipe(
+        Effect.retry({ schedule: live.job.options.retry ?? defaultRetry, while: isRetryable }),
+        Effect.catchTag(
+          "BudgetExceeded",
+          (error) => Effect.andThen(stop(live, { _tag: "Budget", error }), Effect.never)
+        )
+      ),
+    () => updateProgress(live, (p) => ({ ...p, inFlight: p.inFlight - 1 }))
+  )
+}
+
+/**
+ * Tells this process's run of the job to stop (the first reason wins). The progress is told first: the stop interrupts
+ * the fiber that tells it.
+ */
+const stop = <I, A, R>(live: Live<I, A, R>, how: Stop) =>
+  Effect.andThen(
+    updateProgress(live, (p) => p.state === "running" ? { ...p, state: "stopped" } : p),
+    Deferred.succeed(live.stop, how)
+  )
+
+/** Ends one item in this run's view: its result by key and in order, and its count in the progress. */
+const record = <I, A, R>(live: Live<I, A, R>, result: ItemResult<A>) =>
+  Effect.suspend(() => {
+    if (!live.results.has(result.key)) live.results.set(result.key, result)
+    live.ordered.push(result)
+    const succeeded = result._tag === "Succeeded" ? 1 : 0
+    return updateProgress(live, (p) => ({
+      ...p,
+      done: p.done + 1,
+      succeeded: p.succeeded + succeeded,
+      failed: p.failed + 1 - succeeded,
+      stored: p.stored + (result.stored ? 1 : 0)
+    }))
+  })
+
+/**
+ * One item: an activity named after its key, so that the engine stores its result and, on a replay, returns the stored
+ * result instead of running it again.
+ */
+const item = <I, A, R>(live: Live<I, A, R>, seen: Set<string>, input: I, index: number) =>
+  Effect.gen(function*() {
+    const key = live.job.options.key(input)
+    if (seen.has(key)) {
+      const error = new BamlInvalidArgumentError({
+        message: `BamlJob ${live.job.name}: the key "${key}" is used by an earlier input; each input needs its own key`
+      })
+      return yield* record(live, { _tag: "Failed", key, index, error, stored: false })
+    }
+    seen.add(key)
+    let ran = false
+    const activity = Activity.make({
+      name: `item/${key}`,
+      success: live.job.success,
+      error: BamlErrorSchema,
+      execute: Effect.suspend(() => {
+        ran = true
+        return attempt(live, input)
+      })
+    })
+    const exit = yield* Effect.exit(activity)
+    if (Exit.isSuccess(exit)) {
+      return yield* record(live, { _tag: "Succeeded", key, index, value: exit.value, stored: !ran })
+    }
+    const error = Cause.findErrorOption(exit.cause)
+    if (Option.isNone(error)) return yield* Effect.failCause(exit.cause as Cause.Cause<never>)
+    return yield* record(live, { _tag: "Failed", key, index, error: error.value, stored: !ran })
+  })
+
+/** The workflow's body: every item, unless this process is told to stop; then the run suspends, resumable. */
+const body = (engine: object, name: string) =>
+  Effect.gen(function*() {
+    const live = lives.get(engine)?.get(name)
+    if (live === undefined) return yield* Effect.die(new Error(`BamlJob ${name} was not started in this process`))
+    const instance = yield* WorkflowEngine.WorkflowInstance
+    const { concurrency, inputs } = live.job.options
+    const seen = new Set<string>()
+    const stream = Stream.isStream(inputs) ? inputs : Stream.fromIterable(inputs)
+    const items = stream.pipe(
+      Stream.zipWithIndex,
+      Stream.mapEffect(([input, index]) => item(live, seen, input, index), {
+        concurrency: concurrency ?? 4,
+        unordered: true
+      }),
+      Stream.runDrain,
+      Effect.andThen(SubscriptionRef.get(live.progress)),
+      Effect.map(({ failed, succeeded }) => ({ succeeded, failed }))
+    )
+    return yield* Effect.raceFirst(
+      items,
+      Effect.andThen(Deferred.await(live.stop), Workflow.suspend(instance))
+    )
+  })
+
+/**
+ * Starts a job (or resumes it, when the engine has stored part of it) and returns its handle. The job runs in the
+ * engine; closing the scope stops it in this process, aborting every request in flight, and leaves it resumable. One
+ * start of a job at a time per process.
+ *
+ * @example
+ * ```ts
+ * import { BamlJob } from "effect-baml"
+ * import { Effect, Option } from "effect"
+ *
+ * declare const job: BamlJob.BamlJob<{ readonly resume: string }, unknown>
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const handle = yield* BamlJob.start(job)
+ *   const first = yield* handle.result("ada") // Option.none() until the item has ended
+ *   return Option.isSome(first) ? first.value : yield* handle.await
+ * }))
+ * ```
+ * @since 0.2.0
+ * @category running
+ */
+export const start = <I, A, R>(
+  job: BamlJob<I, A, R>
+): Effect.Effect<Handle<A>, BamlError, Scope.Scope | WorkflowEngine.WorkflowEngine | R> =>
+  Effect.gen(function*() {
+    const engine = yield* WorkflowEngine.WorkflowEngine
+    const scope = yield* Effect.scope
+    yield* checkFunction(job)
+    const context = yield* Effect.context<R>()
+    const limiter = job.options.rateLimit === undefined
+      ? undefined
+      : Option.getOrUndefined(yield* Effect.serviceOption(RateLimiter.RateLimiter)) ??
+        (yield* RateLimiter.make.pipe(Effect.provide(RateLimiter.layerStoreMemory)))
+    const live: Live<I, A, R> = {
+      job,
+      context,
+      results: new Map(),
+      ordered: [],
+      progress: yield* SubscriptionRef.make(emptyProgress(totalOf(job.options))),
+      stop: yield* Deferred.make<Stop>(),
+      // the job's own budget, or else the one around it, or else one that only counts
+      budget: job.options.budget === undefined
+        ? Option.getOrUndefined(Context.getOption(context, TokenBudget.TokenBudget)) ?? (yield* TokenBudget.make({}))
+        : yield* TokenBudget.make(job.options.budget),
+      limiter,
+      prices: job.options.prices ?? job.options.budget?.cost,
+      startedAt: yield* Clock.currentTimeMillis
+    }
+    let byName = lives.get(engine)
+    if (byName === undefined) lives.set(engine, byName = new Map())
+    const mine = byName
+    mine.set(job.name, live as Live<unknown, unknown, unknown>)
+
+    const executionId = yield* job.workflow.executionId({ name: job.name })
+    // The registration lives as long as this start: closing it stops the runs the engine forked in it.
+    const registration = yield* Scope.fork(scope, "sequential")
+    yield* engine.register(job.workflow, () => body(engine, job.name)).pipe(Scope.provide(registration))
+
+    const stopped = (how: Stop) => stop(live, how)
+    yield* Scope.addFinalizer(
+      scope,
+      Effect.gen(function*() {
+        yield* stopped({ _tag: "Interrupted" })
+        yield* Scope.close(registration, Exit.void)
+        if (mine.get(job.name) === live) mine.delete(job.name)
+      })
+    )
+
+    // A run stopped earlier (interrupted, or suspended by a spent budget) is run again; a finished one is not.
+    yield* job.workflow.resume(executionId)
+    const cancelled = new BamlJobCancelled({ message: `BamlJob ${job.name} was cancelled`, name: job.name })
+    // A cancelled job's stored result is an interruption: it ends the job as cancelled, here or in another process.
+    const execution = yield* job.workflow.execute({ name: job.name }).pipe(
+      Effect.exit,
+      Effect.flatMap((exit) =>
+        Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)
+          ? Effect.andThen(stopped({ _tag: "Cancelled" }), Effect.fail(cancelled))
+          : exit
+      ),
+      Effect.tap(() => updateProgress(live, (p) => ({ ...p, state: "completed" }))),
+      Effect.forkIn(scope)
+    )
+    const summary = Effect.map(Fiber.join(execution), ({ failed, succeeded }): Summary<A> => ({
+      succeeded,
+      failed,
+      results: [...live.ordered].sort((a, b) => a.index - b.index)
+    }))
+    const whyStopped = Effect.flatMap(
+      Deferred.await(live.stop),
+      (stop): Effect.Effect<never, BudgetExceeded | BamlJobCancelled> => {
+        switch (stop._tag) {
+          case "Budget":
+            return Effect.fail(stop.error)
+          case "Cancelled":
+            return Effect.fail(cancelled)
+          case "Interrupted":
+            return Effect.interrupt
+        }
+      }
+    )
+    const handle: Handle<A> = {
+      name: job.name,
+      executionId,
+      progress: SubscriptionRef.changes(live.progress).pipe(Stream.takeUntil((p) => p.state !== "running")),
+      current: SubscriptionRef.get(live.progress),
+      result: (key) => Effect.sync(() => Option.fromUndefinedOr(live.results.get(key))),
+      results: Effect.sync(() => [...live.ordered].sort((a, b) => a.index - b.index)),
+      await: Effect.raceFirst(summary, whyStopped),
+      cancel: Effect.andThen(stopped({ _tag: "Cancelled" }), engine.interruptUnsafe(job.workflow, executionId))
+    }
+    return handle
+  })
+
+/** A job that calls a function by name fails at once when baml_src has no such function, with what it has. */
+const checkFunction = <I, A, R>(job: BamlJob<I, A, R>): Effect.Effect<void, BamlError> =>
+  Effect.gen(function*() {
+    const functionName = job.functionName
+    if (functionName === undefined) return
+    const runtime = Option.getOrUndefined(yield* Effect.serviceOption(BamlRuntime))
+    const functions = runtime?.functions
+    if (functions === undefined || functions.has(functionName)) return
+    return yield* Effect.fail(
+      fromEngine(new Error(`function '${functionName}' not found`), {}, { functionName, functions })
+    )
+  })
+
+/**
+ * Runs a job to its end: starts it (or resumes it) and waits for its summary. Interrupting it aborts every request in
+ * flight and leaves the job resumable.
+ *
+ * @example
+ * ```ts
+ * import { BamlJob, BamlRuntime } from "effect-baml"
+ * import { Effect, Layer } from "effect"
+ * import { WorkflowEngine } from "effect/workflow"
+ *
+ * const job = BamlJob.make({
+ *   name: "resumes",
+ *   function: "ExtractResume",
+ *   inputs: [{ resume: "Ada Lovelace" }, { resume: "Grace Hopper" }],
+ *   key: (input) => input.resume
+ * })
+ * const program = BamlJob.run(job).pipe(
+ *   Effect.provide(Layer.merge(WorkflowEngine.layerMemory, BamlRuntime.layerFromDirectory("./baml_src")))
+ * )
+ * ```
+ * @since 0.2.0
+ * @category running
+ */
+export const run = <I, A, R>(
+  job: BamlJob<I, A, R>
+): Effect.Effect<
+  Summary<A>,
+  BamlError | BamlJobCancelled,
+  WorkflowEngine.WorkflowEngine | Exclude<R, Scope.Scope>
+> => Effect.scoped(Effect.flatMap(start(job), (handle) => handle.await))
+
+/**
+ * Cancels a job for good, wherever the engine runs it: every request in flight is aborted, and starting the job again
+ * does not resume it.
+ *
+ * @example
+ * ```ts
+ * import { BamlJob } from "effect-baml"
+ *
+ * declare const job: BamlJob.BamlJob<{ readonly resume: string }, unknown>
+ * const stopForGood = BamlJob.cancel(job)
+ * ```
+ * @since 0.2.0
+ * @category running
+ */
+export const cancel = <I, A, R>(job: BamlJob<I, A, R>): Effect.Effect<void, never, WorkflowEngine.WorkflowEngine> =>
+  Effect.gen(function*() {
+    const engine = yield* WorkflowEngine.WorkflowEngine
+    const executionId = yield* job.workflow.executionId({ name: job.name })
+    yield* engine.interruptUnsafe(job.workflow, executionId)
+  })
+
+// ---------------------------------------------------------------------------------------------------------------------
+// progress bar
+// ---------------------------------------------------------------------------------------------------------------------
+
+/**
+ * Options of {@link progressBar}: where to draw (default `process.stdout`), and whether to draw when it is not a
+ * terminal.
+ *
+ * @example
+ * ```ts
+ * import type { BamlJob } from "effect-baml"
+ *
+ * const toStderr: BamlJob.ProgressBarOptions = { output: process.stderr }
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export interface ProgressBarOptions {
+  readonly output?: (NodeJS.WritableStream & { readonly isTTY?: boolean | undefined }) | undefined
+  /** Draw even when `output` is not a TTY (default false: then nothing is drawn). */
+  readonly force?: boolean | undefined
+}
+
+/**
+ * The progress in one line of words (what {@link progressBar} draws after the bar), for a log line.
+ *
+ * @example
+ * ```ts
+ * import { BamlJob } from "effect-baml"
+ * import { Effect, Stream } from "effect"
+ *
+ * declare const handle: BamlJob.Handle<unknown>
+ * const logEverySecond = handle.progress.pipe(
+ *   Stream.throttle({ cost: () => 1, units: 1, duration: "1 second", strategy: "enforce" }),
+ *   Stream.runForEach((p) => Effect.log(BamlJob.describeProgress(p)))
+ * )
+ * ```
+ * @since 0.2.0
+ * @category progress
+ */
+export const describeProgress = (p: Progress): string => {
+  const parts = [
+    `${p.done}${p.total === undefined ? "" : `/${p.total}`} done`,
+    `${p.inFlight} in flight`,
+    ...(p.failed > 0 ? [`${p.failed} failed`] : []),
+    ...(p.stored > 0 ? [`${p.stored} stored`] : []),
+    `${p.inputTokens} in / ${p.outputTokens} out tokens`,
+    ...(p.cost === undefined ? [] : [`~${p.cost.toFixed(4)}`]),
+    ...(p.etaMs === undefined || p.state !== "running" ? [] : [`${Math.ceil(p.etaMs / 1000)}s left`]),
+    ...(p.state === "running" ? [] : [p.state])
+  ]
+  return parts.join(" | ")
+}
+
+/**
+ * Draws a job's progress as a bar on the terminal until the progress stream ends (the job ends), with the
+ * `cli-progress` package (an optional peer dependency: `npm i cli-progress`). When the output is not a TTY, it only
+ * waits for the end of the stream.
+ *
+ * @example
+ * ```ts
+ * import { BamlJob } from "effect-baml"
+ * import { Effect } from "effect"
+ *
+ * declare const job: BamlJob.BamlJob<{ readonly resume: string }, unknown>
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const handle = yield* BamlJob.start(job)
+ *   yield* Effect.forkScoped(BamlJob.progressBar(handle.progress))
+ *   return yield* handle.await
+ * }))
+ * ```
+ * @since 0.2.0
+ * @category progress
+ */
+export const progressBar = (
+  progress: Stream.Stream<Progress>,
+  options: ProgressBarOptions = {}
+): Effect.Effect<void> => {
+  const output = options.output ?? process.stdout
+  const force = options.force === true
+  if (!output.isTTY && !force) return Stream.runDrain(progress)
+  return Effect.acquireUseRelease(
+    Effect.promise(() => import("cli-progress")).pipe(
+      Effect.map(({ default: cli }) =>
+        new cli.SingleBar({
+          stream: output,
+          format: "{bar} {percentage}% | {line}",
+          hideCursor: true,
+          clearOnComplete: false,
+          noTTYOutput: force,
+          fps: 10
+        }, cli.Presets.shades_classic)
+      ),
+      Effect.tap((bar) => Effect.sync(() => bar.start(1, 0, { line: "" })))
+    ),
+    (bar) =>
+      Stream.runForEach(progress, (p) =>
+        Effect.sync(() => {
+          bar.setTotal(Math.max(1, p.total ?? p.done + p.inFlight))
+          bar.update(p.done, { line: describeProgress(p) })
+        })),
+    (bar) => Effect.sync(() => bar.stop())
+  )
+}

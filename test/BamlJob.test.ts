@@ -1,0 +1,521 @@
+import { describe, expect, layer } from "@effect/vitest"
+import { Writable } from "node:stream"
+import { Effect, Fiber, Layer, Option, Schedule, Stream } from "effect"
+import { TestClock } from "effect/testing"
+import { WorkflowEngine } from "effect/workflow"
+import { Baml, BamlError, BamlJob, TokenBudget } from "effect-baml"
+import { ScriptedProvider } from "effect-baml/testing"
+import * as Client from "../baml_client/index.js"
+import { marker, settledAll, shortResume, TestLayer } from "./shared/fixtures.js"
+
+const Provider = ScriptedProvider.ScriptedProvider
+
+const JobLayer = Layer.merge(TestLayer, WorkflowEngine.layerMemory)
+
+/** The provider's records of the requests whose prompt contains `mark`. */
+const requestsFor = (mark: string) =>
+  Effect.map(Effect.flatMap(Provider, (p) => p.requests), (records) => records.filter((r) => r.prompt.includes(mark)))
+
+/** Waits until the provider's records of `mark` satisfy `predicate` (bounded, so that a test fails, not hangs). */
+const awaitFor = (mark: string, predicate: (records: ReadonlyArray<ScriptedProvider.RequestRecord>) => boolean) =>
+  Effect.flatMap(Provider, (p) =>
+    p.awaitRequests((records) => predicate(records.filter((r) => r.prompt.includes(mark))))).pipe(
+      Effect.map((records) => records.filter((r) => r.prompt.includes(mark))),
+      Effect.timeoutOrElse({
+        duration: "15 seconds",
+        orElse: () => Effect.fail(new Error(`the requests of ${mark} never got there`))
+      })
+    )
+
+const open = (records: ReadonlyArray<ScriptedProvider.RequestRecord>) => records.filter((r) => r.status === "open")
+
+/** Scripts replies for the requests that contain `mark`: each a short resume, with `script` overriding per prompt. */
+const scriptJob = (
+  mark: string,
+  script: (prompt: string, index: number) => Partial<ScriptedProvider.Script> = () => ({})
+) =>
+  Effect.flatMap(Provider, (provider) =>
+    provider.script({
+      match: (p) => p.includes(mark),
+      script: (request) => ({
+        ...ScriptedProvider.json(shortResume(`Person ${request.index}`), { delayMs: 1 }),
+        ...script(request.prompt, request.index)
+      })
+    }))
+
+/** A job over `names` that calls ExtractResume with the resume `${mark} ${name}`, keyed by name. */
+const resumeJob = (mark: string, names: ReadonlyArray<string>, options: Partial<BamlJob.CommonOptions<string>> = {}) =>
+  BamlJob.make({
+    name: mark,
+    function: "ExtractResume",
+    inputs: names,
+    key: (name) => name,
+    args: (name) => ({ resume: `${mark} ${name}` }),
+    ...options
+  })
+
+/** Waits until `n` requests of `mark` have ended; then no other may start while the test clock stands still. */
+const heldAt = (mark: string, n: number) =>
+  Effect.gen(function*() {
+    yield* awaitFor(mark, (records) => records.length >= n && open(records).length === 0)
+    yield* TestClock.withLive(Effect.sleep("300 millis"))
+    expect((yield* requestsFor(mark)).length).toBe(n)
+  })
+
+const names = (n: number) => Array.from({ length: n }, (_, i) => `item${i}`)
+
+layer(JobLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlJob", (it) => {
+  describe("results", () => {
+    it.effect("every item ends with its key, in the order of the inputs, each requested once", () =>
+      Effect.gen(function*() {
+        const mark = marker("job-order")
+        yield* scriptJob(mark)
+        const inputs = ["ada", "grace", "alan", "barbara", "edsger"]
+        const summary = yield* BamlJob.run(resumeJob(mark, inputs, { concurrency: 3 }))
+        expect(summary.succeeded).toBe(5)
+        expect(summary.failed).toBe(0)
+        expect(summary.results.map((r) => r.key)).toEqual(inputs)
+        expect(summary.results.map((r) => r.index)).toEqual([0, 1, 2, 3, 4])
+        expect(summary.results.every((r) => r._tag === "Succeeded" && !r.stored)).toBe(true)
+        const records = yield* requestsFor(mark)
+        expect(records.length).toBe(5)
+        for (const name of inputs) expect(records.filter((r) => r.prompt.includes(`${mark} ${name}`)).length).toBe(1)
+      }), 30_000)
+
+    it.effect("a generated client's function over a stream of inputs: typed values, keyed", () =>
+      Effect.gen(function*() {
+        const mark = marker("job-client")
+        yield* scriptJob(mark)
+        const job = BamlJob.make({
+          name: mark,
+          function: (name: string) => Client.ExtractResume(`${mark} ${name}`),
+          inputs: Stream.make("ada", "grace", "alan"),
+          key: (name) => name
+        })
+        const summary = yield* BamlJob.run(job)
+        expect(summary.results.map((r) => r.key)).toEqual(["ada", "grace", "alan"])
+        for (const result of summary.results) {
+          if (result._tag !== "Succeeded") throw new Error(`${result.key} failed`)
+          // typed as the generated Resume
+          expect(result.value.name).toMatch(/^Person \d$/)
+        }
+      }), 30_000)
+
+    it.effect("a result is readable by key while the job runs; the others are not there yet", () =>
+      Effect.gen(function*() {
+        const mark = marker("job-lookup")
+        yield* scriptJob(mark, (prompt) => prompt.includes(`${mark} slow`) ? { firstByteDelayMs: 20_000 } : {})
+        const handle = yield* BamlJob.start(resumeJob(mark, ["fast0", "slow", "fast1", "fast2"], { concurrency: 4 }))
+        yield* handle.progress.pipe(Stream.takeUntil((p) => p.done === 3), Stream.runDrain)
+        const fast = yield* handle.result("fast1")
+        expect(Option.isSome(fast) && fast.value._tag === "Succeeded").toBe(true)
+        expect(Option.isNone(yield* handle.result("slow"))).toBe(true)
+        expect(Option.isNone(yield* handle.result("nope"))).toBe(true)
+        expect((yield* handle.results).map((r) => r.key)).toEqual(["fast0", "fast1", "fast2"])
+        const now = yield* handle.current
+        expect(now).toMatchObject({ done: 3, inFlight: 1, state: "running" })
+      }).pipe(Effect.scoped), 30_000)
+
+    it.effect("an input whose key an earlier input has is a failed item, and is not requested", () =>
+      Effect.gen(function*() {
+        const mark = marker("job-dup")
+        yield* scriptJob(mark)
+        const job = BamlJob.make({
+          name: mark,
+          function: "ExtractResume",
+          inputs: ["ada", "grace", "ada again"],
+          key: (name) => name.split(" ")[0]!,
+          args: (name) => ({ resume: `${mark} ${name}` }),
+          concurrency: 1
+        })
+        const summary = yield* BamlJob.run(job)
+        expect(summary).toMatchObject({ succeeded: 2, failed: 1 })
+        const dup = summary.results[2]!
+        expect(dup._tag).toBe("Failed")
+        if (dup._tag === "Failed") {
+          expect(dup.error).toBeInstanceOf(BamlError.BamlInvalidArgumentError)
+          expect(dup.error.message).toContain(`"ada"`)
+        }
+        expect((yield* requestsFor(mark)).length).toBe(2)
+      }), 30_000)
+  })
+
+  describe("limits", () => {
+    it.effect("no more requests are in flight at the provider than the concurrency, and it is reached", () =>
+      Effect.gen(function*() {
+        const mark = marker("job-concurrency")
+        // each reply takes a while, so that items overlap
+        yield* scriptJob(mark, () => ({ delayMs: 4 }))
+        let maxOpen = 0
+        const watch = yield* awaitFor(mark, (records) => {
+          maxOpen = Math.max(maxOpen, open(records).length)
+          return records.length === 12 && open(records).length === 0
+        }).pipe(Effect.forkChild)
+        const summary = yield* BamlJob.run(resumeJob(mark, names(12), { concurrency: 3 }))
+        yield* Fiber.join(watch)
+        expect(summary.succeeded).toBe(12)
+        expect(maxOpen).toBe(3)
+      }), 30_000)
+
+    it.effect("requests per minute: requests past the limit wait for the clock", () =>
+      Effect.gen(function*() {
+        const mark = marker("job-rpm")
+        yield* scriptJob(mark)
+        const fiber = yield* BamlJob.run(
+          resumeJob(mark, names(4), { concurrency: 4, rateLimit: { requestsPerMinute: 2 } })
+        ).pipe(Effect.forkChild)
+        // the limit holds while the clock stands still
+        yield* heldAt(mark, 2)
+        // one more request every 30 seconds
+        yield* TestClock.adjust("30 seconds")
+        yield* heldAt(mark, 3)
+        yield* TestClock.adjust("30 seconds")
+        const summary = yield* Fiber.join(fiber)
+        expect(summary.succeeded).toBe(4)
+        expect((yield* requestsFor(mark)).length).toBe(4)
+      }).pipe(Effect.provide(TestClock.layer())), 30_000)
+
+    it.effect("tokens per minute: once a request has spent the minute's tokens, the next waits for the clock", () =>
+      Effect.gen(function*() {
+        const mark = marker("job-tpm")
+        yield* scriptJob(mark)
+        const fiber = yield* BamlJob.run(
+          resumeJob(mark, names(2), { concurrency: 1, rateLimit: { tokensPerMinute: 50 } })
+        ).pipe(Effect.forkChild)
+        yield* heldAt(mark, 1)
+        yield* TestClock.adjust("5 minutes")
+        const summary = yield* Fiber.join(fiber)
+        expect(summary.succeeded).toBe(2)
+        expect((yield* requestsFor(mark)).length).toBe(2)
+      }).pipe(Effect.provide(TestClock.layer())), 30_000)
+
+    it.effect("a spent budget stops the job, aborts the requests in flight, and the job resumes where it stopped", () =>
+      Effect.gen(function*() {
+        const mark = marker("job-budget")
+        // `slow` answers late the first time, so that it is in flight when the budget runs out
+        yield* scriptJob(mark, (prompt, index) =>
+          prompt.includes(`${mark} slow`) && index < 2 ? { firstByteDelayMs: 20_000 } : {})
+        const inputs = ["fast", "slow", "third", "fourth"]
+        const handle = yield* BamlJob.start(resumeJob(mark, inputs, { concurrency: 2, budget: { maxOutputTokens: 1 } }))
+        const error = yield* Effect.flip(handle.await)
+        expect(error).toBeInstanceOf(BamlError.BudgetExceeded)
+        // the progress says so, and its stream has ended
+        expect(yield* handle.current).toMatchObject({ state: "stopped", done: 1, succeeded: 1 })
+        const last = yield* handle.progress.pipe(Stream.runLast, Effect.timeout("5 seconds"))
+        expect(Option.map(last, (p) => p.state)).toEqual(Option.some("stopped"))
+        const first = yield* settledAll(mark)
+        const slow = first.filter((r) => r.prompt.includes(`${mark} slow`))
+        expect(slow.map((r) => r.status)).toEqual(["closed-early"])
+        // `fast` was paid for; `third` was refused before it was sent; `fourth` never started
+        expect(first.length).toBe(2)
+
+        // started again with room in the budget: `fast` comes from storage, the others are requested
+        const summary = yield* BamlJob.run(resumeJob(mark, inputs, { concurrency: 2 }))
+        expect(summary.succeeded).toBe(4)
+        expect(summary.results.map((r) => [r.key, r.stored])).toEqual([
+          ["fast", true],
+          ["slow", false],
+          ["third", false],
+          ["fourth", false]
+        ])
+        const all = yield* settledAll(mark)
+        expect(all.filter((r) => r.prompt.includes(`${mark} fast`)).length).toBe(1)
+        expect(all.length).toBe(5)
+      }).pipe(Effect.scoped), 40_000)
+
+    it.effect("a 500 is retried by the policy and then succeeds; a 400 is not retried", () =>
+      Effect.gen(function*() {
+        const mark = marker("job-retry")
+        const provider = yield* Provider
+        yield* scriptJob(mark)
+        yield* provider.script({
+          match: (p) => p.includes(`${mark} flaky`),
+          script: {
+            ...ScriptedProvider.json(shortResume("Flaky"), { delayMs: 1 }),
+            fault: { _tag: "HttpError", status: 500, times: 1 }
+          }
+        })
+        yield* provider.script({
+          match: (p) => p.includes(`${mark} bad`),
+          script: { reply: "", fault: { _tag: "HttpError", status: 400 } }
+        })
+        const handle = yield* BamlJob.start(
+          resumeJob(mark, ["flaky", "bad", "fine"], {
+            retry: Schedule.max([Schedule.spaced("10 millis"), Schedule.recurs(3)])
+          })
+        )
+        const summary = yield* handle.await
+        expect(summary.results.map((r) => [r.key, r._tag])).toEqual([
+          ["flaky", "Succeeded"],
+          ["bad", "Failed"],
+          ["fine", "Succeeded"]
+        ])
+        const bad = summary.results[1]!
+        if (bad._tag === "Failed") expect(bad.error).toMatchObject({ _tag: "BamlClientHttpError", statusCode: 400 })
+        const records = yield* requestsFor(mark)
+        expect(records.filter((r) => r.prompt.includes(`${mark} flaky`)).map((r) => r.status)).toEqual([
+          "failed",
+          "completed"
+        ])
+        expect(records.filter((r) => r.prompt.includes(`${mark} bad`)).length).toBe(1)
+        expect((yield* handle.current).retries).toBe(1)
+      }).pipe(Effect.scoped), 30_000)
+  })
+
+  describe("around the job", () => {
+    it.effect("a job inside Baml.withUsage and a TokenBudget: every call is reported and charged there", () =>
+      Effect.gen(function*() {
+        const mark = marker("job-outer")
+        yield* scriptJob(mark)
+        const [[summary, used], usages] = yield* Effect.all([BamlJob.run(resumeJob(mark, names(3))), TokenBudget.used])
+          .pipe(TokenBudget.limit({}), Baml.withUsage)
+        expect(summary.succeeded).toBe(3)
+        expect(usages.length).toBe(3)
+        expect(used.outputTokens).toBe(usages.reduce((n, u) => n + u.outputTokens, 0))
+        expect(used.outputTokens).toBeGreaterThan(0)
+      }), 30_000)
+
+    it.effect("the TokenBudget around a job without a budget of its own stops it when spent", () =>
+      Effect.gen(function*() {
+        const mark = marker("job-outer-budget")
+        yield* scriptJob(mark)
+        const error = yield* BamlJob.run(resumeJob(mark, names(4), { concurrency: 1 })).pipe(
+          TokenBudget.limit({ maxOutputTokens: 1 }),
+          Effect.flip
+        )
+        expect(error).toBeInstanceOf(BamlError.BudgetExceeded)
+        expect((yield* requestsFor(mark)).length).toBe(1)
+      }), 30_000)
+  })
+
+  describe("the default retry policy", () => {
+    it.effect("retries an item three times, 0.5, 1 and 2 seconds apart, and then it fails", () =>
+      Effect.gen(function*() {
+        const mark = marker("job-default-retry")
+        yield* scriptJob(mark, () => ({ fault: { _tag: "HttpError", status: 503 } }))
+        const summary = yield* BamlJob.run(resumeJob(mark, ["down"]))
+        expect(summary.results[0]).toMatchObject({ _tag: "Failed", error: { _tag: "BamlClientHttpError" } })
+        const records = yield* requestsFor(mark)
+        expect(records.length).toBe(4)
+        const gaps = records.slice(1).map((r, i) => r.startedAt - records[i]!.startedAt)
+        // at least the policy's delays (generous above: the machine may be busy)
+        expect(gaps[0]).toBeGreaterThanOrEqual(450)
+        expect(gaps[1]).toBeGreaterThanOrEqual(950)
+        expect(gaps[2]).toBeGreaterThanOrEqual(1950)
+      }), 30_000)
+  })
+
+  describe("progress", () => {
+    it.effect("the progress stream counts items, in flight, tokens and cost, and ends when the job does", () =>
+      Effect.gen(function*() {
+        const mark = marker("job-progress")
+        yield* scriptJob(mark, () => ({ delayMs: 2 }))
+        const handle = yield* BamlJob.start(
+          resumeJob(mark, names(6), {
+            concurrency: 2,
+            prices: { perMillionInputTokens: 1_000_000, perMillionOutputTokens: 2_000_000 }
+          })
+        )
+        const seen = yield* handle.progress.pipe(Stream.runCollect, Effect.forkChild)
+        const summary = yield* handle.await
+        const progress = yield* Fiber.join(seen).pipe(
+          Effect.timeoutOrElse({ duration: "10 seconds", orElse: () => Effect.fail(new Error("progress never ended")) })
+        )
+        const last = progress[progress.length - 1]!
+        expect(summary.succeeded).toBe(6)
+        expect(last).toMatchObject({ total: 6, done: 6, succeeded: 6, failed: 0, inFlight: 0, state: "completed" })
+        expect(last.etaMs).toBe(0)
+        expect(progress.some((p) => p.etaMs !== undefined && p.etaMs > 0)).toBe(true)
+        expect(Math.max(...progress.map((p) => p.inFlight))).toBe(2)
+        for (let i = 1; i < progress.length; i++) {
+          expect(progress[i]!.done).toBeGreaterThanOrEqual(progress[i - 1]!.done)
+        }
+        // tokens as the provider counted them, and the cost at these prices (1 and 2 per token)
+        expect((yield* requestsFor(mark)).length).toBe(6)
+        expect(last.outputTokens).toBeGreaterThan(0)
+        expect(last.inputTokens).toBeGreaterThan(0)
+        expect(last.cost).toBeCloseTo(last.inputTokens + 2 * last.outputTokens, 6)
+      }).pipe(Effect.scoped), 30_000)
+  })
+
+  describe("progress bar", () => {
+    /** A writable stream that keeps what is written, as a terminal or as a pipe. */
+    const sink = (isTTY: boolean) => {
+      const chunks: Array<string> = []
+      const output = new Writable({
+        write(chunk, _encoding, callback) {
+          chunks.push(String(chunk))
+          callback()
+        }
+      })
+      return { output: Object.assign(output, { isTTY }), text: () => chunks.join("") }
+    }
+
+    it.effect("on a terminal, the bar is drawn until the job ends, with the counts", () =>
+      Effect.gen(function*() {
+        const mark = marker("job-bar")
+        yield* scriptJob(mark)
+        const { output, text } = sink(true)
+        const handle = yield* BamlJob.start(resumeJob(mark, names(3)))
+        const bar = yield* BamlJob.progressBar(handle.progress, { output }).pipe(Effect.forkChild)
+        yield* handle.await
+        yield* Fiber.join(bar).pipe(Effect.timeout("10 seconds"))
+        expect(text()).toContain("3/3 done | 0 in flight")
+        expect(text()).toContain("completed")
+        expect(text()).toContain("100%")
+      }).pipe(Effect.scoped), 30_000)
+
+    it.effect("when the output is not a terminal, nothing is drawn", () =>
+      Effect.gen(function*() {
+        const mark = marker("job-bar-pipe")
+        yield* scriptJob(mark)
+        const { output, text } = sink(false)
+        const handle = yield* BamlJob.start(resumeJob(mark, names(2)))
+        const bar = yield* BamlJob.progressBar(handle.progress, { output }).pipe(Effect.forkChild)
+        yield* handle.await
+        yield* Fiber.join(bar).pipe(Effect.timeout("10 seconds"))
+        expect(text()).toBe("")
+      }).pipe(Effect.scoped), 30_000)
+
+    it("describeProgress says where a job stands in words", () => {
+      const line = BamlJob.describeProgress({
+        total: 10,
+        done: 4,
+        succeeded: 3,
+        failed: 1,
+        inFlight: 2,
+        stored: 1,
+        retries: 0,
+        inputTokens: 120,
+        outputTokens: 80,
+        cachedInputTokens: 0,
+        cost: 0.5,
+        elapsedMs: 1000,
+        etaMs: 1500,
+        state: "running"
+      })
+      expect(line).toBe("4/10 done | 2 in flight | 1 failed | 1 stored | 120 in / 80 out tokens | ~0.5000 | 2s left")
+    }, 5_000)
+  })
+
+  describe("cancellation", () => {
+    it.effect("interrupting the job aborts every request in flight: each is closed early", () =>
+      Effect.gen(function*() {
+        const mark = marker("job-interrupt")
+        yield* scriptJob(mark, () => ({ firstByteDelayMs: 20_000 }))
+        const fiber = yield* BamlJob.run(resumeJob(mark, names(6), { concurrency: 3 })).pipe(Effect.forkChild)
+        yield* awaitFor(mark, (records) => open(records).length === 3)
+        yield* Fiber.interrupt(fiber)
+        const records = yield* settledAll(mark)
+        expect(records.map((r) => r.status)).toEqual(["closed-early", "closed-early", "closed-early"])
+      }), 30_000)
+
+    it.effect("an interrupted job started again requests only the items without a stored result", () =>
+      Effect.gen(function*() {
+        const mark = marker("job-resume")
+        // item0 and item1 end at once; item2 and item3 hang the first time, so that they are in flight
+        yield* scriptJob(mark, (prompt, index) =>
+          (prompt.includes(`${mark} item2`) || prompt.includes(`${mark} item3`)) && index < 4
+            ? { firstByteDelayMs: 20_000 }
+            : {})
+        const job = resumeJob(mark, names(4), { concurrency: 2 })
+        const fiber = yield* BamlJob.run(job).pipe(Effect.forkChild)
+        yield* awaitFor(mark, (records) => records.length === 4 && open(records).length === 2)
+        yield* Fiber.interrupt(fiber)
+        expect((yield* settledAll(mark)).map((r) => r.status)).toEqual([
+          "completed",
+          "completed",
+          "closed-early",
+          "closed-early"
+        ])
+        const summary = yield* BamlJob.run(job)
+        expect(summary.results.map((r) => [r.key, r._tag, r.stored])).toEqual([
+          ["item0", "Succeeded", true],
+          ["item1", "Succeeded", true],
+          ["item2", "Succeeded", false],
+          ["item3", "Succeeded", false]
+        ])
+        const records = yield* settledAll(mark)
+        expect(records.length).toBe(6)
+        for (const item of ["item0", "item1"]) {
+          expect(records.filter((r) => r.prompt.includes(`${mark} ${item}`)).length).toBe(1)
+        }
+      }), 30_000)
+
+    it.effect("cancel aborts every request in flight and ends the job with BamlJobCancelled", () =>
+      Effect.gen(function*() {
+        const mark = marker("job-cancel")
+        // item0 ends at once; the others hang until they are aborted
+        yield* scriptJob(mark, (prompt) => prompt.includes(`${mark} item0`) ? {} : { firstByteDelayMs: 20_000 })
+        const handle = yield* BamlJob.start(resumeJob(mark, names(5), { concurrency: 2 }))
+        yield* awaitFor(mark, (records) => open(records).length === 2 && records.length === 3)
+        yield* handle.cancel
+        const error = yield* Effect.flip(handle.await)
+        expect(error).toBeInstanceOf(BamlJob.BamlJobCancelled)
+        const records = yield* settledAll(mark)
+        // item0 and item1 start together, in either order
+        expect(records.map((r) => r.status).sort()).toEqual(["closed-early", "closed-early", "completed"])
+        expect(records.find((r) => r.prompt.includes(`${mark} item0`))?.status).toBe("completed")
+        // the engine replays the run to settle the cancel; item0 counts once
+        expect(yield* handle.current).toMatchObject({ state: "stopped", done: 1, succeeded: 1, inFlight: 0 })
+        expect((yield* handle.results).map((r) => r.key)).toEqual(["item0"])
+        // cancelled for good: started again, it requests nothing and says so
+        const again = yield* Effect.flip(BamlJob.run(resumeJob(mark, names(5), { concurrency: 2 })))
+        expect(again).toBeInstanceOf(BamlJob.BamlJobCancelled)
+        expect((yield* requestsFor(mark)).length).toBe(3)
+      }).pipe(Effect.scoped), 30_000)
+
+    it.effect("BamlJob.cancel from elsewhere ends a running job as cancelled and aborts its requests", () =>
+      Effect.gen(function*() {
+        const mark = marker("job-cancel-outside")
+        yield* scriptJob(mark, () => ({ firstByteDelayMs: 20_000 }))
+        const job = resumeJob(mark, names(4), { concurrency: 2 })
+        const fiber = yield* BamlJob.run(job).pipe(Effect.flip, Effect.forkChild)
+        yield* awaitFor(mark, (records) => open(records).length === 2)
+        yield* BamlJob.cancel(job)
+        expect(yield* Fiber.join(fiber)).toBeInstanceOf(BamlJob.BamlJobCancelled)
+        const records = yield* settledAll(mark)
+        expect(records.map((r) => r.status)).toEqual(["closed-early", "closed-early"])
+      }), 30_000)
+  })
+
+  describe("retry policy", () => {
+    const http = (statusCode: number) =>
+      new BamlError.BamlClientHttpError({ message: "", clientName: "Scripted", detailedMessage: "", statusCode })
+    const table: ReadonlyArray<[string, BamlError.BamlError, boolean]> = [
+      ["429", http(429), true],
+      ["500", http(500), true],
+      ["503 (unreachable)", http(503), true],
+      ["408", http(408), true],
+      ["the engine's code for an unreadable reply", http(2), true],
+      ["400", http(400), false],
+      ["401", http(401), false],
+      ["a timeout", new BamlError.BamlTimeoutError({ message: "", clientName: "Scripted", detailedMessage: "" }), true],
+      ["a client that could not connect", new BamlError.BamlClientError({ message: "" }), true],
+      [
+        "a validation error",
+        new BamlError.BamlValidationError({ message: "", prompt: "", rawOutput: "", detailedMessage: "" }),
+        false
+      ],
+      ["an invalid argument", new BamlError.BamlInvalidArgumentError({ message: "" }), false]
+    ]
+    for (const [what, error, retryable] of table) {
+      it(`${what} is ${retryable ? "" : "not "}retried`, () => {
+        expect(BamlJob.isRetryable(error)).toBe(retryable)
+      }, 5_000)
+    }
+  })
+
+  describe("bad input", () => {
+    it.effect("an unknown function fails the job at once with a typed error that names the functions there are", () =>
+      Effect.gen(function*() {
+        const mark = marker("job-unknown")
+        const job = BamlJob.make({ name: mark, function: "ExtractResumes", inputs: [{ resume: mark }], key: () => "a" })
+        const error = yield* Effect.flip(BamlJob.run(job))
+        expect(error).toBeInstanceOf(BamlError.BamlRuntimeError)
+        expect(error.message).toContain(`"ExtractResumes"`)
+        expect(error.message).toContain("closest first: ExtractResume")
+        expect((yield* requestsFor(mark)).length).toBe(0)
+      }), 30_000)
+  })
+})
