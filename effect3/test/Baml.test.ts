@@ -1,5 +1,5 @@
 import { describe, expect, layer } from "@effect/vitest"
-import { Cause, Chunk, Effect, Exit, Fiber, Option, Schedule, Scope, Stream } from "effect"
+import { Cause, Chunk, Effect, Exit, Fiber, FiberId, Option, Schedule, Scope, Stream } from "effect"
 import { Baml, type BamlRuntime } from "effect-baml/effect3"
 import { ScriptedProvider } from "effect-baml/effect3/testing"
 import {
@@ -302,7 +302,42 @@ layer(observingLayer(observed), { timeout: "60 seconds", excludeTestServices: tr
         yield* expectAborted(mark, startedAt)
         const next = yield* pull.pipe(Effect.exit, Effect.timeout("5 seconds"))
         expect(Exit.isInterrupted(next)).toBe(true)
+        // the later pull's interrupt names the fiber that interrupted the waiting one: this test's
+        const interruptors = Exit.isFailure(next) ? FiberId.combineAll(Cause.interruptors(next.cause)) : FiberId.none
+        expect([...FiberId.ids(interruptors)]).toEqual([...FiberId.ids(yield* Effect.fiberId)])
         yield* Scope.close(scope, Exit.void)
+      }), 20_000)
+
+    it.effect("a waiting pull interrupted by no fiber in particular ends the stream in an interrupt as well", () =>
+      Effect.gen(function*() {
+        const mark = marker("pull-anonymous")
+        // an interrupt from outside any fiber (plain code holding the fiber) names no interruptor
+        const { pull, scope, startedAt } = yield* leaveWaitingPull(mark, (pull) =>
+          Effect.gen(function*() {
+            const fiber = yield* Effect.fork(pull)
+            const done = yield* Fiber.await(fiber).pipe(Effect.timeoutOption("300 millis"))
+            if (Option.isNone(done)) yield* Fiber.interruptAs(fiber, FiberId.none)
+            return done
+          }))
+        yield* expectAborted(mark, startedAt)
+        const next = yield* pull.pipe(Effect.exit, Effect.timeout("5 seconds"))
+        expect(Exit.isInterrupted(next)).toBe(true)
+        yield* Scope.close(scope, Exit.void)
+      }), 20_000)
+
+    it.effect("a stream left by an interrupted pull is reported as interrupted, however late its scope closes", () =>
+      Effect.gen(function*() {
+        const mark = marker("pull-usage")
+        const [, usages] = yield* Baml.withUsage(Effect.gen(function*() {
+          const { scope, startedAt } = yield* leaveWaitingPull(mark, interruptAfter)
+          yield* expectAborted(mark, startedAt)
+          // the engine has long reported the abort by now: nobody is there to take it
+          yield* engineSettled(mark)
+          yield* Scope.close(scope, Exit.void)
+        }))
+        expect(usages.map((usage) => [usage.kind, usage.outcome, usage.error, usage.aborted])).toEqual([
+          ["stream", "interrupted", undefined, true]
+        ])
       }), 20_000)
 
     // With the scope still open, the stream's finalizer has not run (its callback is not released yet): the abort can

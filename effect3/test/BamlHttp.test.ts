@@ -143,6 +143,48 @@ describe("BamlHttp.events", () => {
       ])
     }), 10_000)
 
+  it.effect("a stream of events cut short before its Final sends no final", () =>
+    Effect.gen(function*() {
+      const stream = Stream.make(Events.partial({ name: null }), Events.partial({ name: "Ad" }))
+      const events = Chunk.toReadonlyArray(yield* Stream.runCollect(BamlHttp.events(stream)))
+      expect(events.map((event) => event.event)).toEqual(["partial", "partial"])
+    }), 10_000)
+
+  it.effect("a Final event is the final: no value before it is sent again as one", () =>
+    Effect.gen(function*() {
+      const stream = Stream.concat(Stream.make({ name: "Ad" }), Stream.make(Events.final({ name: "Ada" })))
+      const events = Chunk.toReadonlyArray(yield* Stream.runCollect(BamlHttp.events(stream)))
+      expect(events).toEqual([
+        { event: "partial", data: { name: "Ad" } },
+        { event: "final", data: { name: "Ada" } }
+      ])
+    }), 10_000)
+
+  it.effect("SSE: the body opens with a comment line before any event; no cache or proxy holds it back", () =>
+    Effect.gen(function*() {
+      const response = yield* BamlHttp.sse(Stream.make(1))
+      expect(response.headers["cache-control"]).toBe("no-cache")
+      expect(response.headers["x-accel-buffering"]).toBe("no")
+      if (response.body._tag !== "Stream") return expect.fail(`a ${response.body._tag} body`)
+      const text = Chunk.toReadonlyArray(yield* Stream.runCollect(Stream.decodeText(response.body.stream))).join("")
+      expect(text.startsWith(": stream\n\n")).toBe(true)
+      expect(text).toContain("event: final")
+    }), 10_000)
+
+  it.effect("a defect ends the events with an InternalServerError, and is logged as an error that says where", () =>
+    Effect.gen(function*() {
+      const lines: Array<readonly [unknown, unknown]> = []
+      const logger = Logger.make(({ logLevel, message }) => void lines.push([logLevel.label, message]))
+      const events = Chunk.toReadonlyArray(
+        yield* Stream.runCollect(BamlHttp.events(Stream.concat(Stream.make(1), Stream.die(new Error("boom"))))).pipe(
+          Effect.provide(Logger.replace(Logger.defaultLogger, logger))
+        )
+      )
+      expect(events.map((event) => event.event)).toEqual(["partial", "error"])
+      expect(lines.map(([level]) => level)).toEqual(["ERROR"])
+      expect(JSON.stringify(lines[0]![1])).toContain("BamlHttp: the stream died while serving a response")
+    }), 10_000)
+
   it.effect("an empty stream sends nothing, not a final", () =>
     Effect.gen(function*() {
       const events = yield* Stream.runCollect(BamlHttp.events(Stream.empty))
