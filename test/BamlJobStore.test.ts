@@ -17,15 +17,15 @@ const concurrency = 4
 
 let jobs = 0
 /** A job of its own: item keys that no other test's requests contain, and the rule that answers them. */
-const newJob = Effect.gen(function*() {
+const makeJob = (delayMs: number) => Effect.gen(function*() {
   const label = `job${++jobs}x${Math.random().toString(36).slice(2, 7)}`
   const keys = Array.from({ length: items }, (_, i) => `${label}:${i}`)
   const keyOf = (prompt: string) => new RegExp(`${label}:\\d+`).exec(prompt)?.[0]
   const provider = yield* ScriptedProvider.ScriptedProvider
-  // ~10 chunks 30 ms apart: an item takes about 0.3 s, the job about 2 s.
+  // ~10 chunks `delayMs` apart: at 30 ms an item takes about 0.3 s, the job about 2 s.
   yield* provider.script({
     match: (prompt) => keyOf(prompt) !== undefined,
-    script: (request) => ({ reply: `summary of ${keyOf(request.prompt)}`, chunkSize: 2, delayMs: 30 })
+    script: (request) => ({ reply: `summary of ${keyOf(request.prompt)}`, chunkSize: 2, delayMs })
   })
   const requests = Effect.map(
     provider.requests,
@@ -38,6 +38,7 @@ const newJob = Effect.gen(function*() {
   }
   return { id: label, keys, keyOf, requests, countByKey, baseUrl: provider.baseUrl }
 })
+const newJob = makeJob(30)
 
 // Short cluster timings, so that a dead runner's shards move within seconds.
 const tuning = {
@@ -209,7 +210,8 @@ if (Postgres.missing !== undefined) {
         Effect.scoped(Effect.gen(function*() {
           const server = yield* Postgres.PostgresServer
           const url = yield* Postgres.createDatabase(server, "cancel")
-          const job = yield* newJob
+          // Slow items (about 2 s each): the job is still running when the cancel arrives, however loaded the machine.
+          const job = yield* makeJob(200)
           const provider = yield* ScriptedProvider.ScriptedProvider
           const [a, b] = yield* twoRunners(url, job)
           const running = yield* runnerOfJob(a, b, 4)
