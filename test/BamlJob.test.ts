@@ -551,7 +551,32 @@ layer(JobLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlJob",
         expect((yield* requestsFor(mark)).length).toBe(3)
       }).pipe(Effect.scoped), 30_000)
 
-    it.effect("BamlJob.cancel from elsewhere ends a running job as cancelled and aborts its requests", () =>
+    /** The failure of a run of `job`, which must end within 5 seconds. */
+    const runAgain = <I, A>(job: BamlJob.BamlJob<I, A>) =>
+      BamlJob.run(job).pipe(
+        Effect.timeoutOrElse({ duration: "5 seconds", orElse: () => Effect.die(new Error("it hangs")) }),
+        Effect.flip
+      )
+
+    it.effect("a cancelled job started again at once ends as cancelled at once, and requests nothing", () =>
+      Effect.gen(function*() {
+        const mark = marker("job-cancel-again")
+        yield* scriptJob(mark, () => ({ firstByteDelayMs: 20_000 }))
+        const job = resumeJob(mark, names(4), { concurrency: 2 })
+        yield* Effect.scoped(Effect.gen(function*() {
+          const handle = yield* BamlJob.start(job)
+          yield* awaitFor(mark, (records) => open(records).length === 2)
+          yield* handle.cancel
+          expect(yield* Effect.flip(handle.await)).toBeInstanceOf(BamlJob.BamlJobCancelled)
+          // at once, while the start's scope is open
+          expect(yield* runAgain(job)).toBeInstanceOf(BamlJob.BamlJobCancelled)
+        }))
+        // and after the start's scope closed
+        expect(yield* runAgain(job)).toBeInstanceOf(BamlJob.BamlJobCancelled)
+        expect((yield* requestsFor(mark)).length).toBe(2)
+      }), 30_000)
+
+    it.effect("BamlJob.cancel from elsewhere ends a running job as cancelled and aborts its requests; started again, it ends as cancelled at once", () =>
       Effect.gen(function*() {
         const mark = marker("job-cancel-outside")
         yield* scriptJob(mark, () => ({ firstByteDelayMs: 20_000 }))
@@ -559,49 +584,14 @@ layer(JobLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlJob",
         const fiber = yield* BamlJob.run(job).pipe(Effect.flip, Effect.forkChild)
         yield* awaitFor(mark, (records) => open(records).length === 2)
         yield* BamlJob.cancel(job)
+        // started again at once, before the first run has ended
+        expect(yield* runAgain(job)).toBeInstanceOf(BamlJob.BamlJobCancelled)
         expect(yield* Fiber.join(fiber)).toBeInstanceOf(BamlJob.BamlJobCancelled)
         const records = yield* settledAll(mark)
         expect(records.map((r) => r.status)).toEqual(["closed-early", "closed-early"])
-      }), 30_000)
-
-    it.effect("a cancelled job started again at once ends as cancelled at once, and requests nothing", () =>
-      Effect.gen(function*() {
-        const mark = marker("job-cancel-again")
-        yield* scriptJob(mark, () => ({ firstByteDelayMs: 20_000 }))
-        const job = resumeJob(mark, names(4), { concurrency: 2 })
-        const soon = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-          effect.pipe(
-            Effect.timeoutOrElse({ duration: "5 seconds", orElse: () => Effect.die(new Error("it hangs")) })
-          )
-        yield* Effect.scoped(Effect.gen(function*() {
-          const handle = yield* BamlJob.start(job)
-          yield* awaitFor(mark, (records) => open(records).length === 2)
-          yield* handle.cancel
-          expect(yield* Effect.flip(handle.await)).toBeInstanceOf(BamlJob.BamlJobCancelled)
-          // at once, while the start's scope is open
-          expect(yield* Effect.flip(soon(BamlJob.run(job)))).toBeInstanceOf(BamlJob.BamlJobCancelled)
-        }))
-        // and after the start's scope closed
-        expect(yield* Effect.flip(soon(BamlJob.run(job)))).toBeInstanceOf(BamlJob.BamlJobCancelled)
-        expect((yield* requestsFor(mark)).length).toBe(2)
-      }), 30_000)
-
-    it.effect("a job cancelled by BamlJob.cancel while it runs, started again, ends as cancelled at once", () =>
-      Effect.gen(function*() {
-        const mark = marker("job-cancel-outside-again")
-        yield* scriptJob(mark, () => ({ firstByteDelayMs: 20_000 }))
-        const job = resumeJob(mark, names(4), { concurrency: 2 })
-        const fiber = yield* BamlJob.run(job).pipe(Effect.flip, Effect.forkChild)
-        yield* awaitFor(mark, (records) => open(records).length === 2)
-        yield* BamlJob.cancel(job)
-        const soon = BamlJob.run(job).pipe(
-          Effect.timeoutOrElse({ duration: "5 seconds", orElse: () => Effect.die(new Error("it hangs")) }),
-          Effect.flip
-        )
-        expect(yield* soon).toBeInstanceOf(BamlJob.BamlJobCancelled)
-        expect(yield* Fiber.join(fiber)).toBeInstanceOf(BamlJob.BamlJobCancelled)
+        // and again after a pause
         yield* Effect.sleep("1 second")
-        expect(yield* soon).toBeInstanceOf(BamlJob.BamlJobCancelled)
+        expect(yield* runAgain(job)).toBeInstanceOf(BamlJob.BamlJobCancelled)
         expect((yield* requestsFor(mark)).length).toBe(2)
       }), 30_000)
   })

@@ -57,29 +57,28 @@ describe("examples", () => {
       expect(output).toContain(`r7: {"_tag":"Succeeded","key":"r7","index":7,"value":{"name":"Candidate`)
     }), 60_000)
 
-  it.live("the README's batch job runs as written, offline: every item succeeds, and the summary says so", () =>
+  /** Runs the README's block that contains `marker` with tsx, in the root, where its tsconfig maps effect-baml. */
+  const runReadmeBlock = (marker: string) =>
     Effect.gen(function*() {
-      const block = snippets().find(({ code }) => code.includes("BamlJob.describeSummary(summary)"))
-      expect(block).toBeDefined()
-      // in the repository's root, where its tsconfig maps effect-baml to the sources
-      const file = Path.join(root, `.readme-job-${process.pid}.ts`)
+      const block = snippets().find(({ code }) => code.includes(marker))
+      expect(block, marker).toBeDefined()
+      const file = Path.join(root, `.readme-run-${process.pid}.ts`)
       yield* Effect.promise(() => Fs.writeFile(file, block!.code))
-      const { code, output } = yield* run(["--import", "tsx", file], {}, root).pipe(
+      return yield* run(["--import", "tsx", file], { OPENAI_API_KEY: undefined }, root).pipe(
         Effect.ensuring(Effect.promise(() => Fs.rm(file, { force: true })))
       )
+    })
+
+  it.live("the README's batch job runs as written, offline: every item succeeds, and the summary says so", () =>
+    Effect.gen(function*() {
+      const { code, output } = yield* runReadmeBlock("BamlJob.describeSummary(summary)")
       expect(code, output).toBe(0)
       expect(output).toContain("50 succeeded, 0 failed")
     }), 60_000)
 
   it.live("the README's offline variant of its first example runs as written: the scripted reply, parsed", () =>
     Effect.gen(function*() {
-      const block = snippets().find(({ code }) => code.includes("const offline = "))
-      expect(block).toBeDefined()
-      const file = Path.join(root, `.readme-offline-${process.pid}.ts`)
-      yield* Effect.promise(() => Fs.writeFile(file, block!.code))
-      const { code, output } = yield* run(["--import", "tsx", file], { OPENAI_API_KEY: undefined }, root).pipe(
-        Effect.ensuring(Effect.promise(() => Fs.rm(file, { force: true })))
-      )
+      const { code, output } = yield* runReadmeBlock("const offline = ")
       expect(code, output).toBe(0)
       expect(output).toContain("Ada Lovelace")
       expect(output).toContain("maths")
