@@ -930,25 +930,28 @@ export const start = <I, A, R>(
       Effect.andThen(markCancelled(engine, job.name), stopped({ _tag: "Cancelled" })),
       Effect.fail(cancelled)
     )
+    // A finished job started again: the engine returns its stored outcome without running an item here; its results
+    // are this run's, each stored.
+    const readBack = ({ results }: typeof StoredSummary.Type) =>
+      live.ordered.length > 0 || results === undefined
+        ? Effect.void
+        : Effect.flatMap(
+          decodeResults(job as BamlJob<unknown, A, unknown>, results),
+          (decoded) => Effect.forEach(decoded, (result) => record(live, result), { discard: true })
+        )
     const execution = yield* (cancelledHere ? endCancelled : job.workflow.execute({ name: job.name }).pipe(
       Effect.exit,
       Effect.flatMap((exit) => Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause) ? endCancelled : exit)
     )).pipe(
+      Effect.tap(readBack),
       Effect.tap(() => updateProgress(live, (p) => ({ ...p, state: "completed" }))),
       Effect.forkIn(scope)
     )
-    const summary = Effect.flatMap(Fiber.join(execution), ({ failed, results, succeeded }) =>
-      Effect.gen(function*() {
-        // A finished job started again: the engine returned its stored outcome without running an item here.
-        if (live.ordered.length === 0 && results !== undefined && results.length > 0) {
-          for (const result of yield* decodeResults(job as BamlJob<unknown, A, unknown>, results)) {
-            yield* record(live, result)
-          }
-          yield* updateProgress(live, (p) => ({ ...p, state: "completed" }))
-        }
-        return { succeeded, failed, results: [...live.ordered].sort((a, b) => a.index - b.index) } satisfies Summary<A>
-      })
-    )
+    const summary = Effect.map(Fiber.join(execution), ({ failed, succeeded }): Summary<A> => ({
+      succeeded,
+      failed,
+      results: [...live.ordered].sort((a, b) => a.index - b.index)
+    }))
     const whyStopped = Effect.flatMap(
       Deferred.await(live.stop),
       (stop): Effect.Effect<never, BudgetExceeded | BamlJobCancelled> => {

@@ -161,8 +161,14 @@ layer(JobLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlJob",
         const grace = again.results[1]!
         if (grace._tag !== "Failed") throw new Error("grace succeeded")
         expect(grace.error).toBeInstanceOf(BamlError.BamlClientHttpError)
+        // started, its results are readable by key and its progress counts them, stored, before it says completed
+        const handle = yield* BamlJob.start(job)
+        const progress = yield* handle.progress.pipe(Stream.runLast, Effect.timeout("5 seconds"))
+        expect(Option.getOrUndefined(progress)).toMatchObject({ done: 3, succeeded: 2, failed: 1, stored: 3 })
+        expect(Option.getOrUndefined(progress)?.state).toBe("completed")
+        expect(Option.map(yield* handle.result("grace"), (r) => r._tag)).toEqual(Option.some("Failed"))
         expect((yield* requestsFor(mark)).length).toBe(3)
-      }), 30_000)
+      }).pipe(Effect.scoped), 30_000)
 })
 
   describe("limits", () => {
