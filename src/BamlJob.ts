@@ -292,8 +292,8 @@ export interface Handle<A> {
   /** The workflow execution id (derived from the name). */
   readonly executionId: string
   /**
-   * The progress now, then at every change (an item starts, its tokens are counted, it ends: a few elements per item);
-   * it ends with the job (its last element's `state` is not `running`). To log it, throttle it (see
+   * The progress now, then at every change: two per item (it starts; it ends, with its requests' tokens), and one per
+   * retry; it ends with the job (its last element's `state` is not `running`). To log it less often, throttle it (see
    * {@link describeProgress}) or keep the elements whose `done` changed.
    */
   readonly progress: Stream.Stream<Progress>
@@ -555,6 +555,11 @@ interface Live<I, A, R> {
   readonly limiter: RateLimiter.RateLimiter | undefined
   readonly prices: Prices | undefined
   readonly startedAt: number
+  /**
+   * Tokens of ended requests not yet in the progress: the next change of the progress takes them (an item's end, most
+   * often), so that a request's end is not a change of its own.
+   */
+  readonly pendingTokens: { input: number; output: number; cached: number }
   /** Ended when the run of this start (in this process) has ended: its activities interrupted, its run suspended. */
   halted?: Deferred.Deferred<void>
 }
@@ -605,7 +610,14 @@ const totalOf = <I>(options: CommonOptions<I>): number | undefined => {
 const updateProgress = <I, A, R>(live: Live<I, A, R>, f: (progress: Progress) => Progress) =>
   Effect.flatMap(Clock.currentTimeMillis, (now) =>
     SubscriptionRef.update(live.progress, (before) => {
-      const p = f(before)
+      const pending = live.pendingTokens
+      const p = {
+        ...f(before),
+        inputTokens: before.inputTokens + pending.input,
+        outputTokens: before.outputTokens + pending.output,
+        cachedInputTokens: before.cachedInputTokens + pending.cached
+      }
+      pending.input = pending.output = pending.cached = 0
       const elapsedMs = now - live.startedAt
       // the pace of the items requested in this run: stored ones cost no time
       const requested = p.done - p.stored
@@ -649,12 +661,11 @@ const request = <I, A, R>(live: Live<I, A, R>, input: I): Effect.Effect<A, BamlE
       cachedInputTokens += usage.cachedInputTokens
     }
     const tokens = inputTokens + outputTokens
-    const progress = updateProgress(live, (p) => ({
-      ...p,
-      inputTokens: p.inputTokens + inputTokens,
-      outputTokens: p.outputTokens + outputTokens,
-      cachedInputTokens: p.cachedInputTokens + cachedInputTokens
-    }))
+    const progress = Effect.sync(() => {
+      live.pendingTokens.input += inputTokens
+      live.pendingTokens.output += outputTokens
+      live.pendingTokens.cached += cachedInputTokens
+    })
     if (limiter === undefined || limit?.tokensPerMinute === undefined || tokens === 0) return progress
     return Effect.andThen(
       progress,
@@ -691,7 +702,7 @@ const request = <I, A, R>(live: Live<I, A, R>, input: I): Effect.Effect<A, BamlE
 }
 
 /**
- * The body of an item's activity: its requests with the retry policy, counted in flight while they run. A spent budget
+ * The body of an item's activity: its requests with the retry policy (its item counts it in flight). A spent budget
  * stops the job: the item signals it and waits to be interrupted with the others, so that it stores no result and is
  * requested again when the job resumes.
  */
@@ -699,17 +710,12 @@ const attempt = <I, A, R>(live: Live<I, A, R>, input: I): Effect.Effect<A, BamlE
   let tries = 0
   const retried = updateProgress(live, (p) => ({ ...p, retries: p.retries + 1 }))
   const once = Effect.suspend(() => tries++ > 0 ? Effect.andThen(retried, request(live, input)) : request(live, input))
-  return Effect.acquireUseRelease(
-    updateProgress(live, (p) => ({ ...p, inFlight: p.inFlight + 1 })),
-    () =>
-      once.pipe(
-        Effect.retry({ schedule: live.job.options.retry ?? defaultRetry, while: isRetryable }),
-        Effect.catchTag(
-          "BudgetExceeded",
-          (error) => Effect.andThen(stop(live, { _tag: "Budget", error }), Effect.never)
-        )
-      ),
-    () => updateProgress(live, (p) => ({ ...p, inFlight: p.inFlight - 1 }))
+  return once.pipe(
+    Effect.retry({ schedule: live.job.options.retry ?? defaultRetry, while: isRetryable }),
+    Effect.catchTag(
+      "BudgetExceeded",
+      (error) => Effect.andThen(stop(live, { _tag: "Budget", error }), Effect.never)
+    )
   )
 }
 
@@ -724,7 +730,7 @@ const stop = <I, A, R>(live: Live<I, A, R>, how: Stop) =>
   )
 
 /** Ends one item in this run's view: its result by key and in order, and its count in the progress. */
-const record = <I, A, R>(live: Live<I, A, R>, result: ItemResult<A>) =>
+const record = <I, A, R>(live: Live<I, A, R>, result: ItemResult<A>, inFlight = false) =>
   Effect.suspend(() => {
     if (!live.results.has(result.key)) live.results.set(result.key, result)
     live.ordered.push(result)
@@ -732,6 +738,7 @@ const record = <I, A, R>(live: Live<I, A, R>, result: ItemResult<A>) =>
     return updateProgress(live, (p) => ({
       ...p,
       done: p.done + 1,
+      inFlight: p.inFlight - (inFlight ? 1 : 0),
       succeeded: p.succeeded + succeeded,
       failed: p.failed + 1 - succeeded,
       stored: p.stored + (result.stored ? 1 : 0)
@@ -749,34 +756,62 @@ const item = <I, A, R>(
   index: number,
   halted: Deferred.Deferred<void>
 ) =>
-  Effect.gen(function*() {
-    const key = live.job.options.key(input)
-    if (seen.has(key)) {
-      const error = new BamlInvalidArgumentError({
-        message: `BamlJob ${live.job.name}: the key "${key}" is used by an earlier input; each input needs its own key`
+  Effect.suspend(() => {
+    // Counted in flight from its start until it ends: its end is one change of the progress (its `record`, which
+    // takes the tokens of its requests too), or its interruption's.
+    let inFlight = false
+    const started = Effect.uninterruptible(
+      Effect.andThen(
+        updateProgress(live, (p) => ({ ...p, inFlight: p.inFlight + 1 })),
+        Effect.sync(() => inFlight = true)
+      )
+    )
+    const ended = (result: ItemResult<A>) =>
+      Effect.uninterruptible(Effect.suspend(() => {
+        const was = inFlight
+        inFlight = false
+        return record(live, result, was)
+      }))
+    return Effect.gen(function*() {
+      const key = live.job.options.key(input)
+      if (seen.has(key)) {
+        const error = new BamlInvalidArgumentError({
+          message: `BamlJob ${live.job.name}: the key "${key}" is used by an earlier input; each input needs its own key`
+        })
+        return yield* record(live, { _tag: "Failed", key, index, error, stored: false })
+      }
+      seen.add(key)
+      let ran = false
+      const activity = Activity.make({
+        name: `item/${key}`,
+        success: live.job.success,
+        error: BamlErrorSchema,
+        // A cluster engine runs an activity apart from its run, and does not interrupt it with the run: the run's end
+        // (a cancel from any runner, a stop) interrupts it here, aborting its request.
+        execute: Effect.suspend(() => {
+          ran = true
+          return Effect.andThen(
+            started,
+            Effect.raceFirst(attempt(live, input), Effect.andThen(Deferred.await(halted), Effect.interrupt))
+          )
+        })
       })
-      return yield* record(live, { _tag: "Failed", key, index, error, stored: false })
-    }
-    seen.add(key)
-    let ran = false
-    const activity = Activity.make({
-      name: `item/${key}`,
-      success: live.job.success,
-      error: BamlErrorSchema,
-      // A cluster engine runs an activity apart from its run, and does not interrupt it with the run: the run's end
-      // (a cancel from any runner, a stop) interrupts it here, aborting its request.
-      execute: Effect.suspend(() => {
-        ran = true
-        return Effect.raceFirst(attempt(live, input), Effect.andThen(Deferred.await(halted), Effect.interrupt))
-      })
-    })
-    const exit = yield* Effect.exit(activity)
-    if (Exit.isSuccess(exit)) {
-      return yield* record(live, { _tag: "Succeeded", key, index, value: exit.value, stored: !ran })
-    }
-    const error = Cause.findErrorOption(exit.cause)
-    if (Option.isNone(error)) return yield* Effect.failCause(exit.cause as Cause.Cause<never>)
-    return yield* record(live, { _tag: "Failed", key, index, error: error.value, stored: !ran })
+      const exit = yield* Effect.exit(activity)
+      if (Exit.isSuccess(exit)) {
+        return yield* ended({ _tag: "Succeeded", key, index, value: exit.value, stored: !ran })
+      }
+      const error = Cause.findErrorOption(exit.cause)
+      if (Option.isNone(error)) return yield* Effect.failCause(exit.cause as Cause.Cause<never>)
+      return yield* ended({ _tag: "Failed", key, index, error: error.value, stored: !ran })
+    }).pipe(
+      Effect.onExit(() =>
+        Effect.suspend(() => {
+          if (!inFlight) return Effect.void
+          inFlight = false
+          return updateProgress(live, (p) => ({ ...p, inFlight: p.inFlight - 1 }))
+        })
+      )
+    )
   })
 
 /** This run's results, in the order of the inputs, as the workflow stores them (none when a value cannot be encoded). */
@@ -892,7 +927,8 @@ export const start = <I, A, R>(
         : yield* TokenBudget.make(job.options.budget),
       limiter,
       prices: job.options.prices ?? job.options.budget?.cost,
-      startedAt: yield* Clock.currentTimeMillis
+      startedAt: yield* Clock.currentTimeMillis,
+      pendingTokens: { input: 0, output: 0, cached: 0 }
     }
     let byName = lives.get(engine)
     if (byName === undefined) lives.set(engine, byName = new Map())

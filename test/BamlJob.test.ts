@@ -366,6 +366,8 @@ layer(JobLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlJob",
         expect(last.outputTokens).toBeGreaterThan(0)
         expect(last.inputTokens).toBeGreaterThan(0)
         expect(last.cost).toBeCloseTo(last.inputTokens + 2 * last.outputTokens, 6)
+        // two changes per item at most (it starts; it ends, with its tokens), besides the first and the last element
+        expect(progress.length).toBeLessThanOrEqual(2 * 6 + 2)
       }).pipe(Effect.scoped), 30_000)
   })
 
