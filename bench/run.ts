@@ -5,7 +5,7 @@
  * fewer rounds and streams; `--only=`: some scenarios) writes its results to the temp directory.
  * `bench/profile.ts` breaks the misses down afterwards (bench/breakdown.md, included in docs/benchmarks.md).
  *
- *   node --expose-gc --import tsx bench/run.ts [--quick] [--only=latency,exit,failure,cpu,concurrent,large,job]
+ *   node --expose-gc --import tsx bench/run.ts [--quick] [--only=latency,exit,failure,cpu,concurrent,large,job,jobDurable]
  */
 import { execFileSync } from "node:child_process"
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
@@ -25,6 +25,7 @@ import { cpu } from "./scenarios/cpu.js"
 import { exit } from "./scenarios/exit.js"
 import { failure } from "./scenarios/failure.js"
 import { job } from "./scenarios/job.js"
+import { jobDurable } from "./scenarios/jobDurable.js"
 import { large } from "./scenarios/large.js"
 import { latency } from "./scenarios/latency.js"
 import { resume } from "./replies.js"
@@ -41,7 +42,7 @@ const rounds: Rounds = quick
   ? { latency: 2, exit: 2, failure: 2, cpu: 2, layer: 2, concurrent: 1, large: 1, job: 1 }
   : { latency: 10, exit: 10, failure: 20, cpu: 12, layer: 8, concurrent: 2, large: 3, job: 3 }
 
-const scenarios: ReadonlyArray<Scenario> = [latency, exit, failure, cpu, concurrent, large, job(quick ? 2_000 : 10_000)]
+const scenarios: ReadonlyArray<Scenario> = [latency, exit, failure, cpu, concurrent, large, job(quick ? 2_000 : 10_000), jobDurable(quick ? 200 : 1_000)]
   .filter((s) => only === undefined || only.includes(s.name))
 
 const versionOf = (pkg: string, root = "../"): string =>

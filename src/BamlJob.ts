@@ -508,11 +508,16 @@ interface Live<I, A, R> {
   readonly limiter: RateLimiter.RateLimiter | undefined
   readonly prices: Prices | undefined
   readonly startedAt: number
+  /** Ended when the run of this start (in this process) has ended: its activities interrupted, its run suspended. */
+  halted?: Deferred.Deferred<void>
 }
 
 // The engine replays an execution with the closure of the start that began it: each start puts its live state here,
 // under its engine and the job's name, and that closure runs the newest.
 const lives = new WeakMap<object, Map<string, Live<unknown, unknown, unknown>>>()
+
+/** The job names whose workflow is registered with an engine. */
+const registered = new WeakMap<object, Set<string>>()
 
 const emptyProgress = (total: number | undefined): Progress => ({
   total,
@@ -677,7 +682,13 @@ const record = <I, A, R>(live: Live<I, A, R>, result: ItemResult<A>) =>
  * One item: an activity named after its key, so that the engine stores its result and, on a replay, returns the stored
  * result instead of running it again.
  */
-const item = <I, A, R>(live: Live<I, A, R>, seen: Set<string>, input: I, index: number) =>
+const item = <I, A, R>(
+  live: Live<I, A, R>,
+  seen: Set<string>,
+  input: I,
+  index: number,
+  halted: Deferred.Deferred<void>
+) =>
   Effect.gen(function*() {
     const key = live.job.options.key(input)
     if (seen.has(key)) {
@@ -692,9 +703,11 @@ const item = <I, A, R>(live: Live<I, A, R>, seen: Set<string>, input: I, index: 
       name: `item/${key}`,
       success: live.job.success,
       error: BamlErrorSchema,
+      // A cluster engine runs an activity apart from its run, and does not interrupt it with the run: the run's end
+      // (a cancel from any runner, a stop) interrupts it here, aborting its request.
       execute: Effect.suspend(() => {
         ran = true
-        return attempt(live, input)
+        return Effect.raceFirst(attempt(live, input), Effect.andThen(Deferred.await(halted), Effect.interrupt))
       })
     })
     const exit = yield* Effect.exit(activity)
@@ -714,10 +727,12 @@ const body = (engine: object, name: string) =>
     const instance = yield* WorkflowEngine.WorkflowInstance
     const { concurrency, inputs } = live.job.options
     const seen = new Set<string>()
+    const halted = yield* Deferred.make<void>()
+    live.halted = halted
     const stream = Stream.isStream(inputs) ? inputs : Stream.fromIterable(inputs)
     const items = stream.pipe(
       Stream.zipWithIndex,
-      Stream.mapEffect(([input, index]) => item(live, seen, input, index), {
+      Stream.mapEffect(([input, index]) => item(live, seen, input, index, halted), {
         concurrency: concurrency ?? 4,
         unordered: true
       }),
@@ -728,7 +743,7 @@ const body = (engine: object, name: string) =>
     return yield* Effect.raceFirst(
       items,
       Effect.andThen(Deferred.await(live.stop), Workflow.suspend(instance))
-    )
+    ).pipe(Effect.onExit(() => Deferred.succeed(halted, undefined)))
   })
 
 /**
@@ -784,16 +799,23 @@ export const start = <I, A, R>(
     mine.set(job.name, live as Live<unknown, unknown, unknown>)
 
     const executionId = yield* job.workflow.executionId({ name: job.name })
-    // The registration lives as long as this start: closing it stops the runs the engine forked in it.
-    const registration = yield* Scope.fork(scope, "sequential")
-    yield* engine.register(job.workflow, () => body(engine, job.name)).pipe(Scope.provide(registration))
+    // One registration per engine and job name, for the engine's life: with effect 4.1's cluster engine, closing a
+    // workflow's registration makes every later execution in the process end at once as interrupted (a second job
+    // would fail as cancelled). A start that ends stops its run through `live.stop` instead.
+    let names = registered.get(engine)
+    if (names === undefined) registered.set(engine, names = new Set())
+    if (!names.has(job.name)) {
+      names.add(job.name)
+      yield* engine.register(job.workflow, () => body(engine, job.name)).pipe(Scope.provide(yield* Scope.make()))
+    }
 
     const stopped = (how: Stop) => stop(live, how)
     yield* Scope.addFinalizer(
       scope,
       Effect.gen(function*() {
         yield* stopped({ _tag: "Interrupted" })
-        yield* Scope.close(registration, Exit.void)
+        // the run in this process, if it runs here, ends before the start does
+        if (live.halted !== undefined) yield* Deferred.await(live.halted)
         if (mine.get(job.name) === live) mine.delete(job.name)
       })
     )

@@ -37,3 +37,8 @@ export * as BamlRuntime from "./BamlRuntime.js"
  * @since 0.1.0
  */
 export * as TokenBudget from "./TokenBudget.js"
+
+/**
+ * @since 0.2.0
+ */
+export * as BamlJobStore from "./BamlJobStore.js"

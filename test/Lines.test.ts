@@ -10,19 +10,20 @@ const surface = (modules: Record<string, unknown>) =>
   )
 
 /**
- * Modules of the Effect 4 line only: `BamlJob` builds on `effect/workflow`, which Effect 3 has not (the Effect 3
- * line's docs say so).
+ * Modules of the Effect 4 line only: `BamlJob` and `BamlJobStore` build on `effect/workflow` and `effect/cluster`,
+ * which Effect 3 has not (the Effect 3 line's docs say so).
  */
-const effect4Only = ["BamlJob"]
+const effect4Only = ["BamlJob", "BamlJobStore"]
 
 describe("the two Effect lines", () => {
   it("export the same modules with the same names, effect-baml and effect-baml/effect3 alike", async () => {
-    const { BamlJob, ...effect4 } = surface(await import("../src/index.js"))
+    const { BamlJob, BamlJobStore, ...effect4 } = surface(await import("../src/index.js"))
     const effect3 = surface(await import("../effect3/src/index.js"))
     expect(Object.keys(effect4).length).toBeGreaterThanOrEqual(7)
     expect(effect3).toEqual(effect4)
     // and the Effect 4 line has exactly these more
     expect(BamlJob).toContain("run")
+    expect(BamlJobStore).toContain("layerPostgres")
     expect(effect4Only.filter((name) => name in effect3)).toEqual([])
     expect(Object.keys(surface(await import("../src/index.js"))).filter((name) => !(name in effect3))).toEqual(
       effect4Only

@@ -1,5 +1,6 @@
-// The Effect 3 line has every module of the Effect 4 line but `BamlJob` (batch jobs on Effect's workflow engine):
-// Effect 3 has no `effect/workflow`, so jobs are on the Effect 4 line only.
+// The Effect 3 line has every module of the Effect 4 line but `BamlJob` and `BamlJobStore` (batch jobs on Effect's
+// workflow engine, and their durable storage): Effect 3 has no `effect/workflow` nor `effect/cluster`, so jobs are on
+// the Effect 4 line only.
 
 /**
  * @since 0.1.0

@@ -1,0 +1,220 @@
+/**
+ * Durable storage for jobs: Effect's workflow engine (`effect/workflow`) run by its cluster
+ * (`effect/cluster`) with SQL storage, so that a job whose process dies resumes where it stopped.
+ *
+ * Each layer provides a `WorkflowEngine`; a job needs nothing else. Without one of these layers a job
+ * runs on `WorkflowEngine.layerMemory` (no durability). The SQL drivers are optional peer dependencies,
+ * loaded only when a layer here is built:
+ *
+ * - `layerEmbedded`: one machine, no server; PGlite (PostgreSQL in WASM) keeps the store in a directory.
+ *   Needs `@electric-sql/pglite` and `@effect/sql-pg`.
+ * - `layerPostgres`: one runner process on a PostgreSQL server. Needs `@effect/sql-pg`.
+ * - `layerPostgresCluster`: one of many runner processes sharing a PostgreSQL; the runners talk over
+ *   TCP, and a killed runner's work moves to the others. Needs `@effect/sql-pg` and
+ *   `@effect/platform-node`.
+ *
+ * @since 0.2.0
+ */
+import * as ClusterWorkflowEngine from "effect/cluster/ClusterWorkflowEngine"
+import * as RunnerAddress from "effect/cluster/RunnerAddress"
+import type * as ShardingConfig from "effect/cluster/ShardingConfig"
+import * as SingleRunner from "effect/cluster/SingleRunner"
+import type { ConfigError } from "effect/Config"
+import * as Digest from "effect/crypto/Digest"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import type { SocketServerError } from "effect/socket/SocketServer"
+import type * as SqlClient from "effect/sql/SqlClient"
+import type { SqlError } from "effect/sql/SqlError"
+import type * as WorkflowEngine from "effect/workflow/WorkflowEngine"
+
+/**
+ * Tuning passed to Effect's cluster (`ShardingConfig`): poll intervals, shard lock timings, shards per group.
+ *
+ * @since 0.2.0
+ * @category models
+ * @example
+ * ```ts
+ * import type { BamlJobStore } from "effect-baml"
+ *
+ * const tuning: BamlJobStore.Tuning = { entityMessagePollInterval: 200 }
+ * ```
+ */
+export type Tuning = Partial<ShardingConfig.ShardingConfig["Service"]>
+
+/**
+ * Options of `layerEmbedded`.
+ *
+ * @since 0.2.0
+ * @category models
+ * @example
+ * ```ts
+ * import type { BamlJobStore } from "effect-baml"
+ *
+ * const options: BamlJobStore.EmbeddedOptions = { directory: ".jobs" }
+ * ```
+ */
+export interface EmbeddedOptions {
+  /** Where the database files live; created when missing. Jobs resume from what is there. */
+  readonly directory: string
+  readonly tuning?: Tuning | undefined
+}
+
+/**
+ * Options of `layerPostgres` and `layerPostgresCluster`.
+ *
+ * @since 0.2.0
+ * @category models
+ * @example
+ * ```ts
+ * import type { BamlJobStore } from "effect-baml"
+ *
+ * const options: BamlJobStore.PostgresOptions = { url: "postgres://jobs@127.0.0.1:5432/jobs" }
+ * ```
+ */
+export interface PostgresOptions {
+  /** A `postgres://` connection URL (kept redacted in logs and spans). */
+  readonly url: string | Redacted.Redacted<string>
+  /** Most connections this process opens. Default 10. */
+  readonly maxConnections?: number | undefined
+  readonly tuning?: Tuning | undefined
+}
+
+/**
+ * Options of `layerPostgresCluster`: where this runner listens for the other runners.
+ *
+ * @since 0.2.0
+ * @category models
+ * @example
+ * ```ts
+ * import type { BamlJobStore } from "effect-baml"
+ *
+ * const options: BamlJobStore.ClusterOptions = {
+ *   url: "postgres://jobs@127.0.0.1:5432/jobs",
+ *   host: "10.0.0.5",
+ *   port: 34431
+ * }
+ * ```
+ */
+export interface ClusterOptions extends PostgresOptions {
+  /** The host the other runners reach this one at. */
+  readonly host: string
+  /** The TCP port this runner listens on for the other runners. */
+  readonly port: number
+  /** The address to listen on, when it differs from `host` (for example `0.0.0.0`). */
+  readonly listenHost?: string | undefined
+}
+
+const engineOn = <E, R>(
+  cluster: Layer.Layer<
+    import("effect/cluster/Sharding").Sharding | import("effect/cluster/MessageStorage").MessageStorage,
+    E,
+    R
+  >
+) => ClusterWorkflowEngine.layer.pipe(Layer.provide(cluster))
+
+const pgClient = (options: PostgresOptions): Layer.Layer<SqlClient.SqlClient, SqlError> =>
+  Layer.unwrap(
+    Effect.promise(() => import("@effect/sql-pg/PgClient")).pipe(
+      Effect.map((PgClient) =>
+        PgClient.layer({
+          url: typeof options.url === "string" ? Redacted.make(options.url) : options.url,
+          maxConnections: options.maxConnections ?? 10,
+          applicationName: "effect-baml"
+        })
+      )
+    )
+  )
+
+/**
+ * A durable workflow engine on one machine with no server: the store is a PGlite database (PostgreSQL
+ * compiled to WASM) in `directory`. A job started again after its process died resumes from it.
+ *
+ * @since 0.2.0
+ * @category layers
+ * @example
+ * ```ts
+ * import { BamlJobStore } from "effect-baml"
+ *
+ * const store = BamlJobStore.layerEmbedded({ directory: ".jobs" })
+ * ```
+ */
+export const layerEmbedded = (
+  options: EmbeddedOptions
+): Layer.Layer<WorkflowEngine.WorkflowEngine, SqlError | ConfigError> =>
+  Layer.unwrap(
+    Effect.promise(() => import("./internal/pglite.js")).pipe(
+      Effect.map((Pglite) =>
+        engineOn(
+          SingleRunner.layer({ runnerStorage: "memory", shardingConfig: options.tuning }).pipe(
+            Layer.provide([Pglite.layer(options.directory), Digest.layerWebCrypto])
+          )
+        )
+      )
+    )
+  )
+
+/**
+ * A durable workflow engine on a PostgreSQL server, for one runner process at a time: this process owns every
+ * shard (the runner itself is not registered in the database), so two processes on the same database would
+ * both run the same job. For several processes that share the work, use `layerPostgresCluster`.
+ *
+ * @since 0.2.0
+ * @category layers
+ * @example
+ * ```ts
+ * import { BamlJobStore } from "effect-baml"
+ *
+ * const store = BamlJobStore.layerPostgres({ url: "postgres://jobs@127.0.0.1:5432/jobs" })
+ * ```
+ */
+export const layerPostgres = (
+  options: PostgresOptions
+): Layer.Layer<WorkflowEngine.WorkflowEngine, SqlError | ConfigError> =>
+  engineOn(
+    // A lone runner has no other runner to hand shards to: it keeps them in memory rather than registering in
+    // the database (SQL runner storage also logs "No healthy runners available" at start for a lone runner).
+    SingleRunner.layer({ runnerStorage: "memory", shardingConfig: options.tuning }).pipe(
+      Layer.provide([pgClient(options), Digest.layerWebCrypto])
+    )
+  )
+
+/**
+ * A durable workflow engine that is one runner of a cluster sharing a PostgreSQL: the runners split the
+ * work between them, talk over TCP (this one listens on `port`), and when one dies its work moves to
+ * the others.
+ *
+ * @since 0.2.0
+ * @category layers
+ * @example
+ * ```ts
+ * import { BamlJobStore } from "effect-baml"
+ *
+ * const runner = BamlJobStore.layerPostgresCluster({
+ *   url: "postgres://jobs@127.0.0.1:5432/jobs",
+ *   host: "127.0.0.1",
+ *   port: 34431
+ * })
+ * ```
+ */
+export const layerPostgresCluster = (
+  options: ClusterOptions
+): Layer.Layer<WorkflowEngine.WorkflowEngine, SqlError | ConfigError | SocketServerError> =>
+  Layer.unwrap(
+    Effect.promise(() => import("@effect/platform-node/NodeClusterSocket")).pipe(
+      Effect.map((NodeClusterSocket) =>
+        engineOn(
+          NodeClusterSocket.layer({
+            storage: "sql",
+            shardingConfig: {
+              ...options.tuning,
+              runnerAddress: Option.some(RunnerAddress.make(options.host, options.port)),
+              runnerListenAddress: Option.some(RunnerAddress.make(options.listenHost ?? options.host, options.port))
+            }
+          }).pipe(Layer.provide(pgClient(options)))
+        )
+      )
+    )
+  )

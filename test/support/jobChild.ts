@@ -1,0 +1,94 @@
+/**
+ * A job run in a child process by the durability and cluster tests, so that they can kill it with SIGKILL.
+ *
+ * argv: JSON of `ChildOptions`. Prints one JSON line per event on stdout: `{"event":"ready"}` once the job has
+ * started, `{"event":"stored","key":…}` once an item's result is in the engine's store (the item's activity has
+ * returned to the workflow, which happens after its result is saved), `{"event":"finished","results":{…}}`.
+ * A line `cancel` on stdin cancels the job, wherever in the cluster it runs (`{"event":"cancelled"}`).
+ */
+import { Effect, Layer, Stream } from "effect"
+import type { WorkflowEngine } from "effect/workflow"
+import * as BamlJob from "../../src/BamlJob.js"
+import * as BamlJobStore from "../../src/BamlJobStore.js"
+import * as BamlRuntime from "../../src/BamlRuntime.js"
+
+export interface ChildOptions {
+  readonly store:
+    | { readonly _tag: "embedded"; readonly directory: string }
+    | { readonly _tag: "postgres"; readonly url: string }
+    | { readonly _tag: "cluster"; readonly url: string; readonly port: number }
+  readonly baseUrl: string
+  readonly jobId: string
+  readonly items: ReadonlyArray<string>
+  readonly concurrency: number
+  /** Cluster timings, in milliseconds where they are durations. */
+  readonly tuning?: BamlJobStore.Tuning
+}
+
+const options: ChildOptions = JSON.parse(process.argv[2]!)
+const say = (event: Record<string, unknown>) => Effect.sync(() => process.stdout.write(JSON.stringify(event) + "\n"))
+
+const job = BamlJob.make({
+  name: options.jobId,
+  function: "Summarize",
+  inputs: options.items,
+  key: (item) => item,
+  args: (item) => ({ text: item }),
+  concurrency: options.concurrency
+})
+
+const store: Layer.Layer<WorkflowEngine.WorkflowEngine, unknown> = options.store._tag === "embedded"
+  ? BamlJobStore.layerEmbedded({ directory: options.store.directory, tuning: options.tuning })
+  : options.store._tag === "postgres"
+  ? BamlJobStore.layerPostgres({ url: options.store.url, tuning: options.tuning })
+  : BamlJobStore.layerPostgresCluster({
+    url: options.store.url,
+    host: "127.0.0.1",
+    port: options.store.port,
+    tuning: options.tuning
+  })
+
+const firstLine = Effect.callback<string>((resume) => {
+  let buffered = ""
+  process.stdin.setEncoding("utf8").on("data", (data: string) => {
+    buffered += data
+    if (buffered.includes("\n")) resume(Effect.succeed(buffered.split("\n")[0]!))
+  })
+})
+
+const program = Effect.gen(function*() {
+  const handle = yield* BamlJob.start(job)
+  const reported = new Set<string>()
+  const report = Effect.flatMap(handle.results, (results) =>
+    Effect.forEach(results, (result) => {
+      if (reported.has(result.key)) return Effect.void
+      reported.add(result.key)
+      return say({ event: "stored", key: result.key, fromStore: result.stored })
+    }, { discard: true }))
+  yield* Effect.forkChild(Stream.runForEach(handle.progress, () => report))
+  yield* Effect.forkChild(Effect.gen(function*() {
+    if ((yield* firstLine) !== "cancel") return
+    // The engine's cancel alone: this process's own view of the job is left as it is, so that it does not end
+    // before the cancel has reached the engine.
+    yield* BamlJob.cancel(job)
+    yield* say({ event: "cancelled" })
+  }))
+  yield* say({ event: "ready" })
+  const summary = yield* handle.await
+  yield* report
+  const results: Record<string, unknown> = {}
+  for (const result of summary.results) results[result.key] = result._tag === "Succeeded" ? result.value : "FAILED"
+  yield* say({ event: "finished", results })
+})
+
+Effect.runFork(
+  Effect.scoped(program).pipe(
+    Effect.provide(
+      store.pipe(
+        Layer.provideMerge(BamlRuntime.layerFromDirectory("baml_src", { env: { SCRIPTED_BASE_URL: options.baseUrl } }))
+      )
+    ),
+    Effect.tapCause((cause) => say({ event: "failed", cause: String(cause) })),
+    Effect.ensuring(Effect.sync(() => process.exit(0)))
+  )
+)
