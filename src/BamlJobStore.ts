@@ -174,8 +174,8 @@ export const layerPostgres = (
   options: PostgresOptions
 ): Layer.Layer<WorkflowEngine.WorkflowEngine, SqlError | ConfigError> =>
   engineOn(
-    // With SQL runner storage a lone runner was seen to drop and retake its shards under load ("No healthy
-    // runners available"), cutting off the job it runs; it has no other runner to hand them to anyway.
+    // A lone runner has no other runner to hand shards to: it keeps them in memory rather than registering in
+    // the database (SQL runner storage also logs "No healthy runners available" at start for a lone runner).
     SingleRunner.layer({ runnerStorage: "memory", shardingConfig: options.tuning }).pipe(
       Layer.provide([pgClient(options), Digest.layerWebCrypto])
     )

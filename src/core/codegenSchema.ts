@@ -338,7 +338,43 @@ export const namedTypes = (
     for (const [name, text] of declared.aliases) out.push({ kind: "alias", name, type: parseType(text, "ts", resolve) })
     return out.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
   }
-  return { finals: read(final, finalRef, false), partials: read(partial, partialRef, true) }
+  const partials = read(partial, partialRef, true).map((named): Named =>
+    named.kind === "class"
+      ? { ...named, fields: named.fields.map((field) => ({ ...field, type: pendingChecks(field.type) })) }
+      : named.kind === "alias"
+      ? { ...named, type: pendingChecks(named.type) }
+      : named
+  )
+  return { finals: read(final, finalRef, false), partials }
+}
+
+/**
+ * A partial result's checked values: while it streams, the engine sends a checked value's checks before the value
+ * itself (`{ value: null, checks: { ... } }`), which its TypeScript (`Checked<T>`) does not say.
+ *
+ * @example
+ * ```ts
+ * pendingChecks({ kind: "checked", value: { kind: "number" }, names: ["positive"] })
+ * // { kind: "checked", value: { kind: "union", members: [{ kind: "number" }, { kind: "null" }] }, names: ["positive"] }
+ * ```
+ * @since 0.2.0
+ * @category parsing
+ */
+export const pendingChecks = (type: Type): Type => {
+  switch (type.kind) {
+    case "checked":
+      return { ...type, value: { kind: "union", members: [pendingChecks(type.value), { kind: "null" }] } }
+    case "array":
+      return { ...type, element: pendingChecks(type.element) }
+    case "record":
+      return { ...type, value: pendingChecks(type.value) }
+    case "union":
+      return { ...type, members: type.members.map(pendingChecks) }
+    case "state":
+      return { ...type, value: pendingChecks(type.value) }
+    default:
+      return type
+  }
 }
 
 /** How each Effect line spells the Schema constructors that differ between them. */
@@ -560,7 +596,7 @@ export const render = (input: RenderInput): string => {
     name: f.name,
     params: f.params.map((p) => ({ name: p.name, optional: p.optional, type: parseType(p.type, "ts", finalRef) })),
     final: parseType(f.final, "ts", finalRef),
-    partial: parseType(f.partial, "ts", finalRef)
+    partial: pendingChecks(parseType(f.partial, "ts", finalRef))
   }))
 
   const names = new Map<string, string>()

@@ -106,6 +106,10 @@ layer(KindsLayer, { timeout: "60 seconds" })("generated schemas", (it) => {
       ])
       const checked = { value: 1, checks: { positive: { name: "positive", expr: "this > 0", status: "succeeded" } } }
       expect(failure(Schemas.MeasureFinal, { radius: checked }).path).toEqual(["radius", "checks", "positive", "expression"])
+      // while it streams, a checked value's checks come before the value itself, which is null until then
+      const pending = { value: null, checks: { positive: { name: "positive", expression: "this > 0", status: "failed" } } }
+      expect(decodes(Schemas.MeasurePartial, { radius: pending })).toBe(true)
+      expect(decodes(Schemas.MeasureFinal, { radius: pending })).toBe(false)
       expect(failure(Schemas.MeasurePartial, { radius: { value: 1, checks: {} } }).path).toEqual([
         "radius",
         "checks",
