@@ -216,6 +216,11 @@ if (Postgres.missing !== undefined) {
           const [a, b] = yield* twoRunners(url, job)
           const running = yield* runnerOfJob(a, b, 4)
           const other = running === a ? b : a
+          // The cancel is sent while a request of the job is in flight (the runner starts its next items a little
+          // after storing the first ones: the cluster hands each activity over through the database).
+          yield* provider.awaitRequests((records) =>
+            records.some((r) => job.keyOf(r.prompt) !== undefined && r.status === "open")
+          ).pipe(Effect.timeout("60 seconds"))
           yield* other.send("cancel")
           yield* other.until((events) => events.some((e) => e.event === "cancelled"))
           // The requests that were in flight on the running runner end closed early, and then none is open.
