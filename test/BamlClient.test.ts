@@ -1,13 +1,12 @@
-import { NodeHttpServer } from "@effect/platform-node"
 import { expect, it, layer } from "@effect/vitest"
 import { Effect, Exit, Fiber, Layer, Option, Stream } from "effect"
-import { FetchHttpClient, HttpClient, HttpClientRequest, HttpRouter, HttpServer, HttpServerResponse } from "effect/http"
+import { HttpClient, HttpClientRequest, HttpRouter, HttpServerResponse } from "effect/http"
 import { BamlError as ServerErrors, BamlHttp } from "effect-baml"
 import { BamlClient, BamlError } from "effect-baml/client"
 import * as Generated from "../baml_client/http.js"
 import { ScriptedProvider } from "effect-baml/testing"
-import * as Http from "node:http"
 import { longResume, marker, scriptFor, sentAtLeast, settled, shortResume, TestLayer } from "./shared/fixtures.js"
+import { servedAt } from "./support/served.js"
 
 interface Resume {
   readonly name: string
@@ -25,17 +24,7 @@ const Routes = Layer.mergeAll(
 )
 
 /** The server, and an `HttpClient` (fetch) whose requests go to it under /baml. */
-const AppLayer = Layer.unwrap(Effect.map(HttpServer.HttpServer, (server) => {
-  const base = `http://127.0.0.1:${"port" in server.address ? server.address.port : 0}/baml`
-  return Layer.effect(
-    HttpClient.HttpClient,
-    Effect.map(HttpClient.HttpClient, HttpClient.mapRequest(HttpClientRequest.prependUrl(base)))
-  ).pipe(Layer.provide(FetchHttpClient.layer))
-})).pipe(
-  Layer.provideMerge(HttpRouter.serve(Routes, { disableListenLog: true, disableLogger: true })),
-  Layer.provideMerge(NodeHttpServer.layer(() => Http.createServer(), { port: 0, host: "127.0.0.1" })),
-  Layer.provideMerge(TestLayer)
-)
+const AppLayer = servedAt(Routes).pipe(Layer.provideMerge(TestLayer))
 
 const extract = (resume: string, format: "sse" | "ndjson") =>
   BamlClient.stream<PartialResume, Resume>("ExtractResume", { resume }, { format })

@@ -3,18 +3,17 @@
  * and the engine is never called), and the generated client decodes what it receives with `<Fn>Partial` and
  * `<Fn>Final`. The schemas against the engine's own values: `test/shared/Schemas.test.ts`.
  */
-import { NodeHttpServer } from "@effect/platform-node"
 import { describe, expect, layer } from "@effect/vitest"
 import { Effect, Exit, Layer, Option, Stream } from "effect"
-import { FetchHttpClient, HttpClient, HttpClientRequest, HttpRouter, HttpServer, HttpServerResponse } from "effect/http"
+import { HttpClient, HttpClientRequest, HttpRouter, HttpServerResponse } from "effect/http"
 import { BamlHttp } from "effect-baml"
 import { BamlClient, BamlError } from "effect-baml/client"
 import { ScriptedProvider } from "effect-baml/testing"
-import * as Http from "node:http"
 import * as Kinds from "./fixtures/kinds/baml_client/index.js"
 import * as KindsHttp from "./fixtures/kinds/baml_client/http.js"
 import * as Schemas from "./fixtures/kinds/baml_client/schemas.js"
 import { describeArgs as argsOf, KindsLayer, kindsProfile as profile, marker } from "./shared/fixtures.js"
+import { servedAt } from "./support/served.js"
 
 const Provider = ScriptedProvider.ScriptedProvider
 
@@ -37,17 +36,7 @@ const Routes = Layer.mergeAll(
   )
 )
 
-const AppLayer = Layer.unwrap(Effect.map(HttpServer.HttpServer, (server) => {
-  const base = `http://127.0.0.1:${"port" in server.address ? server.address.port : 0}/baml`
-  return Layer.effect(
-    HttpClient.HttpClient,
-    Effect.map(HttpClient.HttpClient, HttpClient.mapRequest(HttpClientRequest.prependUrl(base)))
-  ).pipe(Layer.provide(FetchHttpClient.layer))
-})).pipe(
-  Layer.provideMerge(HttpRouter.serve(Routes, { disableListenLog: true, disableLogger: true })),
-  Layer.provideMerge(NodeHttpServer.layer(() => Http.createServer(), { port: 0, host: "127.0.0.1" })),
-  Layer.provideMerge(KindsLayer)
-)
+const AppLayer = servedAt(Routes).pipe(Layer.provideMerge(KindsLayer))
 
 describe("schemas over HTTP", () => {
   layer(AppLayer, { timeout: "60 seconds", excludeTestServices: true })((it) => {

@@ -1,20 +1,17 @@
 import {
-  FetchHttpClient,
   HttpClient,
   HttpClientRequest,
   HttpRouter,
-  HttpServer,
   HttpServerResponse
 } from "@effect/platform"
-import { NodeHttpServer } from "@effect/platform-node"
 import { expect, it, layer } from "@effect/vitest"
 import { Chunk, Effect, Exit, Fiber, Layer, Option, Stream } from "effect"
 import { BamlError as ServerErrors, BamlHttp } from "effect-baml/effect3"
 import { BamlClient, BamlError } from "effect-baml/effect3/client"
 import * as Generated from "./fixtures/baml_client/http.js"
 import { ScriptedProvider } from "effect-baml/effect3/testing"
-import * as Http from "node:http"
 import { longResume, marker, scriptFor, sentAtLeast, settled, shortResume, TestLayer } from "../../test/shared/fixtures.js"
+import { servedAt } from "./support/served.js"
 
 interface Resume {
   readonly name: string
@@ -33,17 +30,7 @@ const router = HttpRouter.empty.pipe(
 )
 
 /** The server, and an `HttpClient` (fetch) whose requests go to it under /baml. */
-const AppLayer = Layer.unwrapEffect(Effect.map(HttpServer.HttpServer, (server) => {
-  const base = `http://127.0.0.1:${"port" in server.address ? server.address.port : 0}/baml/`
-  return Layer.effect(
-    HttpClient.HttpClient,
-    Effect.map(HttpClient.HttpClient, HttpClient.mapRequest(HttpClientRequest.prependUrl(base)))
-  ).pipe(Layer.provide(FetchHttpClient.layer))
-})).pipe(
-  Layer.provideMerge(HttpServer.serve(router)),
-  Layer.provideMerge(NodeHttpServer.layer(() => Http.createServer(), { port: 0, host: "127.0.0.1" })),
-  Layer.provideMerge(TestLayer)
-)
+const AppLayer = servedAt(router).pipe(Layer.provideMerge(TestLayer))
 
 const extract = (resume: string, format: "sse" | "ndjson") =>
   BamlClient.stream<PartialResume, Resume>("ExtractResume", { resume }, { format })

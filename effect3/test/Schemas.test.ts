@@ -4,24 +4,21 @@
  * (a 400 naming the path, and the engine is never called), and a client decodes what it receives.
  */
 import {
-  FetchHttpClient,
   HttpClient,
   HttpClientRequest,
   HttpRouter,
-  HttpServer,
   HttpServerResponse
 } from "@effect/platform"
-import { NodeHttpServer } from "@effect/platform-node"
 import { describe, expect, layer } from "@effect/vitest"
 import { Cause, Chunk, Effect, Exit, Layer, Option, Stream } from "effect"
 import { BamlHttp } from "effect-baml/effect3"
 import { BamlClient, BamlError } from "effect-baml/effect3/client"
 import { ScriptedProvider } from "effect-baml/effect3/testing"
-import * as Http from "node:http"
 import * as Kinds from "./fixtures/kinds/baml_client/index.js"
 import * as KindsHttp from "./fixtures/kinds/baml_client/http.js"
 import * as Schemas from "./fixtures/kinds/baml_client/schemas.js"
 import { describeArgs as argsOf, KindsLayer, kindsProfile as profile, marker } from "../../test/shared/fixtures.js"
+import { servedAt } from "./support/served.js"
 
 const Provider = ScriptedProvider.ScriptedProvider
 
@@ -42,17 +39,7 @@ const router = HttpRouter.empty.pipe(
   )
 )
 
-const AppLayer = Layer.unwrapEffect(Effect.map(HttpServer.HttpServer, (server) => {
-  const base = `http://127.0.0.1:${"port" in server.address ? server.address.port : 0}/baml/`
-  return Layer.effect(
-    HttpClient.HttpClient,
-    Effect.map(HttpClient.HttpClient, HttpClient.mapRequest(HttpClientRequest.prependUrl(base)))
-  ).pipe(Layer.provide(FetchHttpClient.layer))
-})).pipe(
-  Layer.provideMerge(HttpServer.serve(router)),
-  Layer.provideMerge(NodeHttpServer.layer(() => Http.createServer(), { port: 0, host: "127.0.0.1" })),
-  Layer.provideMerge(KindsLayer)
-)
+const AppLayer = servedAt(router).pipe(Layer.provideMerge(KindsLayer))
 
 describe("schemas over HTTP", () => {
   layer(AppLayer, { timeout: "60 seconds", excludeTestServices: true })((it) => {
