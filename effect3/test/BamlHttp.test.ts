@@ -1,4 +1,4 @@
-import { HttpRouter, HttpServer, HttpServerRequest } from "@effect/platform"
+import { HttpRouter, HttpServer, HttpServerRequest, type HttpServerResponse } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Cause, Chunk, Effect, Exit, Layer, Logger, Schema, Stream } from "effect"
@@ -171,6 +171,24 @@ describe("BamlHttp.events", () => {
       expect(text).toContain("event: final")
     }), 10_000)
 
+  it.effect("an element with no JSON form (a void function's undefined) is sent as null, in SSE and in NDJSON", () =>
+    Effect.gen(function*() {
+      const body = (response: HttpServerResponse.HttpServerResponse) =>
+        response.body._tag === "Stream"
+          ? Effect.map(Stream.runCollect(Stream.decodeText(response.body.stream)), (text) => Chunk.toReadonlyArray(text).join(""))
+          : Effect.die(new Error(`a ${response.body._tag} body`))
+      const sse = yield* body(yield* BamlHttp.sse(Stream.make(undefined)))
+      expect(sse.split("\n\n").filter((block) => block.startsWith("event:"))).toEqual([
+        "event: partial\ndata: null",
+        "event: final\ndata: null"
+      ])
+      const ndjson = yield* body(yield* BamlHttp.ndjson(Stream.make(undefined)))
+      expect(ndjson.split("\n").filter((line) => line !== "").map((line) => JSON.parse(line))).toEqual([
+        { event: "partial", data: null },
+        { event: "final", data: null }
+      ])
+    }), 10_000)
+
   it.effect("a defect ends the events with an InternalServerError, and is logged as an error that says where", () =>
     Effect.gen(function*() {
       const lines: Array<readonly [unknown, unknown]> = []
@@ -224,6 +242,24 @@ describe("BamlHttp.events", () => {
       )
       expect(Exit.isInterrupted(exit)).toBe(true)
       expect(collected).toEqual([{ event: "partial", data: 1 }])
+    }), 10_000)
+})
+
+describe("BamlHttp.respond", () => {
+  it.effect("NDJSON when the request's accept names application/x-ndjson and not text/event-stream, SSE otherwise", () =>
+    Effect.gen(function*() {
+      const served = (accept: string | undefined) =>
+        BamlHttp.respond(Stream.make(1)).pipe(
+          Effect.provideService(
+            HttpServerRequest.HttpServerRequest,
+            HttpServerRequest.fromWeb(new Request("http://127.0.0.1/", accept === undefined ? {} : { headers: { accept } }))
+          ),
+          Effect.map((response) => response.body.contentType)
+        )
+      expect(yield* served("application/x-ndjson")).toBe("application/x-ndjson")
+      expect(yield* served("text/event-stream")).toBe("text/event-stream")
+      expect(yield* served("application/x-ndjson, text/event-stream")).toBe("text/event-stream")
+      expect(yield* served(undefined)).toBe("text/event-stream")
     }), 10_000)
 })
 
