@@ -10,6 +10,7 @@ import { BamlRuntime } from "../BamlRuntime.js"
 import * as TokenBudget from "../TokenBudget.js"
 import * as Budget from "../core/budget.js"
 import { endingOf, type Exited, type Settled } from "../core/ending.js"
+import { describe, logAnnotations } from "../core/logging.js"
 import { annotate, record, streamSpan } from "./telemetry.js"
 import { type Counted, readUsage, type Usage } from "../core/usage.js"
 
@@ -18,7 +19,6 @@ import { type Counted, readUsage, type Usage } from "../core/usage.js"
  * it, the meter reads it.
  */
 export class UsageSink extends Context.Service<UsageSink, (usage: Usage) => void>()("effect-baml/UsageSink") {}
-import { describe, logAnnotations } from "../core/logging.js"
 
 /** What a call or stream tells its meter. */
 export interface Meter {
@@ -41,9 +41,7 @@ export interface Meter {
 const exitedOf = (exit: Exit.Exit<unknown, unknown>): Exited => {
   if (Exit.isSuccess(exit)) return { _tag: "Success" }
   const error = Cause.findErrorOption(exit.cause)
-  if (Option.isSome(error)) {
-    return Cause.isDone(error.value) ? { _tag: "Success" } : { _tag: "Failure", error: error.value }
-  }
+  if (Option.isSome(error)) return { _tag: "Failure", error: error.value }
   if (Cause.hasInterruptsOnly(exit.cause)) return { _tag: "Interrupted" }
   return { _tag: "Defect" }
 }
