@@ -1,4 +1,5 @@
 /** `Baml.withUsage` and `Baml.callWithUsage`: usage as a value, with the result, without a metric reader. */
+import { Collector } from "@boundaryml/baml"
 import {
   Baml, BamlError, BamlRuntime, describe, Effect, Exit, expect, Fiber, forkChild, layer, ScriptedProvider, Stream,
   TokenBudget
@@ -161,7 +162,7 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("Usage", 
         expect(outer.slice(1)).toEqual(inner)
       }), 20_000)
   })
-  describe("how a call or stream that never got going, or was left, is counted", () => {
+  describe("how a call or stream is counted when it did not run its course, or its record cannot be read", () => {
     it.effect("a call with no BamlRuntime provided is there as a failure (a defect), not as aborted", () =>
       Effect.gen(function*() {
         const missing = Baml.call("Summarize", { text: "x" }) as Effect.Effect<unknown, BamlError.BamlError>
@@ -171,6 +172,36 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("Usage", 
         expect(usages.map((usage) => [usage.kind, usage.functionName, usage.outcome, usage.error, usage.aborted]))
           .toEqual([["call", "Summarize", "failure", "Defect", false]])
         expect(usages[0]).toMatchObject({ attempts: 0, events: 0, inputTokens: 0, outputTokens: 0 })
+      }), 20_000)
+
+    it.effect("a call whose usage the engine cannot report still counts, with its outcome and no tokens", () =>
+      Effect.gen(function*() {
+        const mark = marker("usage-unreadable")
+        yield* scriptFor(mark, reply())
+        // the engine's record of a call is read natively, through the Collector's `last`
+        const last = Object.getOwnPropertyDescriptor(Collector.prototype, "last")!
+        const [value, usage] = yield* Effect.acquireUseRelease(
+          Effect.sync(() =>
+            Object.defineProperty(Collector.prototype, "last", {
+              ...last,
+              get: () => {
+                throw new Error("the engine's record cannot be read")
+              }
+            })
+          ),
+          () => Baml.callWithUsage("ExtractResume", { resume: mark }),
+          () => Effect.sync(() => Object.defineProperty(Collector.prototype, "last", last))
+        )
+        expect(value).toEqual(resume)
+        expect(usage).toMatchObject({
+          kind: "call",
+          outcome: "success",
+          aborted: false,
+          attempts: 0,
+          inputTokens: 0,
+          outputTokens: 0,
+          reported: { inputTokens: false, outputTokens: false }
+        })
       }), 20_000)
 
     it.effect("a stream refused before it started is there as a failure with its error, not as aborted", () =>
