@@ -330,25 +330,36 @@ export const stream = <Partial, Final = Partial>(
 
 /**
  * The final result of a streamed BAML function from a server, without its partials. The response still streams:
- * interrupting the effect aborts the request, and the server aborts the LLM request.
+ * interrupting the effect aborts the request, and the server aborts the LLM request. With `final` (a generated
+ * client's `Schemas.<Fn>Final`) the result is decoded with it; one that does not decode fails with a
+ * {@link MalformedResponse} naming the path and the problem. Without it, `Final` is what the caller says the server's
+ * function returns.
  *
  * @example
  * ```ts
  * import { BamlClient } from "effect-baml/client"
- * import { Effect } from "effect"
+ * import { Effect, Schema } from "effect"
  * import { FetchHttpClient } from "effect/http"
  *
- * const summary = BamlClient.call<string>("Summarize", { text: "..." }).pipe(Effect.provide(FetchHttpClient.layer))
+ * const summary = BamlClient.call("Summarize", { text: "..." }, {}, Schema.String).pipe(
+ *   Effect.provide(FetchHttpClient.layer)
+ * )
  * ```
  * @since 0.2.0
  * @category constructors
  */
-export const call = <Final>(
+export const call = <Final = unknown>(
   functionName: string,
   args: Readonly<Record<string, unknown>>,
-  options?: RequestOptions
+  options?: RequestOptions,
+  final?: Schema.Decoder<Final>
 ): Effect.Effect<Final, ClientError, HttpClient.HttpClient> =>
-  stream<unknown, Final>(functionName, args, options).pipe(
+  stream<unknown, Final>(
+    functionName,
+    args,
+    options,
+    final === undefined ? undefined : { partial: Schema.Unknown, final }
+  ).pipe(
     Stream.filter((message): message is { readonly event: "final"; readonly data: Final } =>
       message.event === "final"
     ),

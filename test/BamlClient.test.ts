@@ -1,9 +1,10 @@
 import { expect, it, layer } from "@effect/vitest"
-import { Effect, Exit, Fiber, Layer, Option, Stream } from "effect"
+import { Effect, Exit, Fiber, Layer, Option, Schema, Stream } from "effect"
 import { HttpClient, HttpClientRequest, HttpRouter, HttpServerResponse } from "effect/http"
 import { BamlError as ServerErrors, BamlHttp } from "effect-baml"
 import { BamlClient, BamlError } from "effect-baml/client"
 import * as Generated from "../baml_client/http.js"
+import * as Schemas from "../baml_client/schemas.js"
 import { ScriptedProvider } from "effect-baml/testing"
 import { longResume, marker, scriptFor, sentAtLeast, settled, shortResume, TestLayer } from "./shared/fixtures.js"
 import { servedAt } from "./support/served.js"
@@ -61,6 +62,24 @@ layer(AppLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlClien
       const mark = marker("client-call")
       yield* scriptFor(mark, { reply: "A short summary.", chunkSize: 4, delayMs: 2 })
       expect(yield* BamlClient.call<string>("Summarize", { text: `text ${mark}` })).toBe("A short summary.")
+    }), 20_000)
+
+  it.effect("call with the function's final schema: the result decoded with it; one that does not match is a MalformedResponse", () =>
+    Effect.gen(function*() {
+      const mark = marker("client-call-schema")
+      yield* scriptFor(mark, ScriptedProvider.json(shortResume("Grace Hopper"), { delayMs: 2 }))
+      const args = { resume: `Grace Hopper ${mark}` }
+      const resume = yield* BamlClient.call("ExtractResume", args, {}, Schemas.ExtractResumeFinal)
+      // typed by the schema: `skills` is an array of strings
+      const skills: ReadonlyArray<string> = resume.skills
+      expect(skills).toEqual(shortResume("Grace Hopper").skills)
+      expect(resume).toEqual(shortResume("Grace Hopper"))
+      const wrong = yield* Effect.flip(
+        BamlClient.call("ExtractResume", args, {}, Schema.Struct({ name: Schema.Number }))
+      )
+      expect(wrong).toBeInstanceOf(BamlClient.MalformedResponse)
+      expect(wrong.message).toContain("final")
+      expect(wrong.message).toContain("name")
     }), 20_000)
 
   const earlyExits = [

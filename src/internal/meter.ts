@@ -10,6 +10,7 @@ import { BamlRuntime } from "../BamlRuntime.js"
 import * as TokenBudget from "../TokenBudget.js"
 import * as Budget from "../core/budget.js"
 import { endingOf, type Exited, type Settled } from "../core/ending.js"
+import { describe, logAnnotations } from "../core/logging.js"
 import { annotate, record, streamSpan } from "./telemetry.js"
 import { type Counted, readUsage, type Usage } from "../core/usage.js"
 
@@ -18,7 +19,6 @@ import { type Counted, readUsage, type Usage } from "../core/usage.js"
  * it, the meter reads it.
  */
 export class UsageSink extends Context.Service<UsageSink, (usage: Usage) => void>()("effect-baml/UsageSink") {}
-import { describe, logAnnotations } from "../core/logging.js"
 
 /** What a call or stream tells its meter. */
 export interface Meter {
@@ -41,9 +41,7 @@ export interface Meter {
 const exitedOf = (exit: Exit.Exit<unknown, unknown>): Exited => {
   if (Exit.isSuccess(exit)) return { _tag: "Success" }
   const error = Cause.findErrorOption(exit.cause)
-  if (Option.isSome(error)) {
-    return Cause.isDone(error.value) ? { _tag: "Success" } : { _tag: "Failure", error: error.value }
-  }
+  if (Option.isSome(error)) return { _tag: "Failure", error: error.value }
   if (Cause.hasInterruptsOnly(exit.cause)) return { _tag: "Interrupted" }
   return { _tag: "Defect" }
 }
@@ -62,10 +60,9 @@ export const meter = (
     const budget = Option.getOrUndefined(yield* Effect.serviceOption(TokenBudget.TokenBudget))
     const sink = Option.getOrUndefined(yield* Effect.serviceOption(UsageSink))
     const countTokens = Option.getOrUndefined(yield* Effect.serviceOption(BamlRuntime))?.countTokens
-    // A stream's span lives in the stream's own scope; a call runs in its span.
-    const span = kind === "stream"
-      ? yield* streamSpan(functionName)
-      : Option.getOrUndefined(yield* Effect.option(Effect.currentSpan))
+    // A stream's span lives in the stream's own scope; a call runs in its span (`callSpan`, which makes one with or
+    // without a tracer).
+    const span = kind === "stream" ? yield* streamSpan(functionName) : yield* Effect.orDie(Effect.currentSpan)
     const startedAt = performance.now()
     const collector = new Engine.Collector("effect-baml")
     let started = false
@@ -104,7 +101,7 @@ export const meter = (
           cachedInputTokens: usage.reported.cachedInputTokens ? usage.cachedInputTokens : 0,
           outputTokens: usage.outputTokens - charged
         })
-        if (span !== undefined) annotate(span, usage)
+        annotate(span, usage)
         sink?.(usage)
         // The engine keeps every event of the call until its Collectors let go of it.
         collector.clear()

@@ -86,6 +86,67 @@ layer(KindsLayer, { timeout: "60 seconds" })("generated schemas", (it) => {
       expect(decodes(Schemas.DescribeFinal, describe!.partials[0])).toBe(false)
     }), 30_000)
 
+  it.effect("the other attributes: a class streamed whole, @alias, @assert, @skip, a @check on the result, video", () =>
+    Effect.gen(function*() {
+      const provider = yield* Provider
+      const mark = marker("schemas-attributes")
+      const script = (needle: string, script: ScriptedProvider.Rule["script"]) =>
+        provider.script({ match: (prompt) => prompt.includes(`${needle} ${mark}`), script })
+      const reply = (reply: string) => ({ reply, chunkSize: 3, delayMs: 2 })
+      yield* script("digest", ScriptedProvider.json({ title: "Tea", count: 3 }, { chunkSize: 3, delayMs: 2 }))
+      // the model writes a field's alias; the engine returns the field's name
+      yield* script("rename adult", reply("{\n  \"full_name\": \"Ada Lovelace\",\n  \"age\": 36\n}"))
+      yield* script("rename child", reply("{\n  \"full_name\": \"Ada\",\n  \"age\": 12\n}"))
+      yield* script("rank shown", reply("High"))
+      yield* script("rank skipped", reply("Hidden"))
+      yield* script("score small", reply("3"))
+      yield* script("score large", reply("12"))
+
+      // @@stream.done: the engine sends no partial of the class until it is whole, so its partial type is the class
+      const digest = yield* run("Sum", { topic: mark })
+      expect(digest.final).toEqual({ title: "Tea", count: 3 })
+      expect(decodes(Schemas.SumFinal, digest.final)).toBe(true)
+      for (const partial of digest.partials) {
+        expect(partial).toEqual(digest.final)
+        expect(decodes(Schemas.SumPartial, partial)).toBe(true)
+      }
+      expect(failure(Schemas.SumPartial, { title: "Tea", count: null }).path).toEqual(["count"])
+
+      const renamed = yield* run("Rename", { who: `adult ${mark}` })
+      expect(renamed.final).toEqual({ fullName: "Ada Lovelace", age: 36 })
+      expect(decodes(Schemas.RenameFinal, renamed.final)).toBe(true)
+      for (const partial of renamed.partials) expect(decodes(Schemas.RenamePartial, partial)).toBe(true)
+      expect(failure(Schemas.RenameFinal, { full_name: "Ada Lovelace", age: 36 }).path).toEqual(["fullName"])
+      // a failed @assert fails the call: no value to decode
+      const child = yield* Effect.flip(run("Rename", { who: `child ${mark}` }))
+      expect(child._tag).toBe("BamlValidationError")
+
+      const ranked = yield* run("Rank", { text: `shown ${mark}` })
+      expect(ranked.final).toBe("High")
+      expect(decodes(Schemas.RankFinal, ranked.final)).toBe(true)
+      // a value marked @skip is not one the engine returns
+      expect((yield* Effect.flip(run("Rank", { text: `skipped ${mark}` })))._tag).toBe("BamlValidationError")
+
+      // a @check on the function's result: the result is a checked value, passed or failed
+      const check = (status: string) => ({ small: { name: "small", expression: "this < 10", status } })
+      const small = yield* run("Score", { text: `small ${mark}` })
+      const large = yield* run("Score", { text: `large ${mark}` })
+      expect([small.final, large.final]).toEqual([
+        { value: 3, checks: check("succeeded") },
+        { value: 12, checks: check("failed") }
+      ])
+      expect(decodes(Schemas.ScoreFinal, small.final)).toBe(true)
+      expect(decodes(Schemas.ScoreFinal, large.final)).toBe(true)
+      expect(failure(Schemas.ScoreFinal, 3).path).toEqual([])
+      expect(failure(Schemas.ScoreFinal, { value: 3, checks: {} }).path).toEqual(["checks", "small"])
+      expect(decodes(Schemas.ScorePartial, { value: null, checks: check("failed") })).toBe(true)
+
+      // a video argument is opaque, like the other media
+      const clip = BamlMedia.video({ url: "https://example.com/clip.mp4" })
+      expect(decodes(Schemas.WatchParams, { clip })).toBe(true)
+      expect(failure(Schemas.WatchParams, { clip: "clip.mp4" }).path).toEqual(["clip"])
+    }), 30_000)
+
   it.effect("a mangled value does not decode, and the failure names its path", () =>
     Effect.sync(() => {
       const final = { ...profile("m"), color: "Green" }

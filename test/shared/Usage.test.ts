@@ -1,6 +1,8 @@
 /** `Baml.withUsage` and `Baml.callWithUsage`: usage as a value, with the result, without a metric reader. */
+import { Collector } from "@boundaryml/baml"
 import {
-  Baml, BamlRuntime, describe, Effect, Exit, expect, Fiber, forkChild, layer, ScriptedProvider, Stream, TokenBudget
+  Baml, BamlError, BamlRuntime, describe, Effect, Exit, expect, Fiber, forkChild, layer, ScriptedProvider, Stream,
+  TokenBudget
 } from "#line"
 import { countTokens, decode, encode } from "gpt-tokenizer/encoding/o200k_base"
 import {
@@ -16,6 +18,7 @@ import {
 } from "./fixtures.js"
 
 const resume = shortResume("Ada Lovelace")
+
 const reply = (options: Omit<ScriptedProvider.Script, "reply"> = {}) =>
   ScriptedProvider.json(resume, { delayMs: 1, chunkSize: 8, ...options })
 
@@ -157,6 +160,73 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("Usage", 
         expect(inner.map((usage) => usage.kind)).toEqual(["call", "stream"])
         expect(outer.map((usage) => usage.kind)).toEqual(["call", "call", "stream"])
         expect(outer.slice(1)).toEqual(inner)
+      }), 20_000)
+  })
+  describe("how a call or stream is counted when it did not run its course, or its record cannot be read", () => {
+    it.effect("a call with no BamlRuntime provided is there as a failure (a defect), not as aborted", () =>
+      Effect.gen(function*() {
+        const missing = Baml.call("Summarize", { text: "x" }) as Effect.Effect<unknown, BamlError.BamlError>
+        // run on its own, outside the layer this file provides
+        const [exit, usages] = yield* Effect.promise(() => Effect.runPromise(Baml.withUsage(Effect.exit(missing))))
+        expect(Exit.isFailure(exit)).toBe(true)
+        expect(usages.map((usage) => [usage.kind, usage.functionName, usage.outcome, usage.error, usage.aborted]))
+          .toEqual([["call", "Summarize", "failure", "Defect", false]])
+        expect(usages[0]).toMatchObject({ attempts: 0, events: 0, inputTokens: 0, outputTokens: 0 })
+      }), 20_000)
+
+    it.effect("a call whose usage the engine cannot report still counts, with its outcome and no tokens", () =>
+      Effect.gen(function*() {
+        const mark = marker("usage-unreadable")
+        yield* scriptFor(mark, reply())
+        // the engine's record of a call is read natively, through the Collector's `last`
+        const last = Object.getOwnPropertyDescriptor(Collector.prototype, "last")!
+        const [value, usage] = yield* Effect.acquireUseRelease(
+          Effect.sync(() =>
+            Object.defineProperty(Collector.prototype, "last", {
+              ...last,
+              get: () => {
+                throw new Error("the engine's record cannot be read")
+              }
+            })
+          ),
+          () => Baml.callWithUsage("ExtractResume", { resume: mark }),
+          () => Effect.sync(() => Object.defineProperty(Collector.prototype, "last", last))
+        )
+        expect(value).toEqual(resume)
+        expect(usage).toMatchObject({
+          kind: "call",
+          outcome: "success",
+          aborted: false,
+          attempts: 0,
+          inputTokens: 0,
+          outputTokens: 0,
+          reported: { inputTokens: false, outputTokens: false }
+        })
+      }), 20_000)
+
+    it.effect("a stream refused before it started is there as a failure with its error, not as aborted", () =>
+      Effect.gen(function*() {
+        const [exit, usages] = yield* Baml.withUsage(
+          Effect.exit(Stream.runDrain(Baml.stream("ExtractResume", { resume: 42 })))
+        )
+        expect(Exit.isFailure(exit)).toBe(true)
+        expect(usages.map((usage) => [usage.kind, usage.outcome, usage.error, usage.aborted, usage.events]))
+          .toEqual([["stream", "failure", "BamlInvalidArgumentError", false, 0]])
+      }), 20_000)
+
+    it.effect("a stream its consumer left after one partial (Stream.take) is there as interrupted and aborted", () =>
+      Effect.gen(function*() {
+        const mark = marker("usage-take")
+        yield* scriptLong(mark)
+        // the consumer succeeds: it had what it wanted; the request was still running
+        const [taken, [usage]] = yield* Baml.withUsage(
+          Stream.runCollect(Stream.take(Baml.stream("ExtractResume", { resume: mark }), 1))
+        )
+        expect(Array.from(taken)).toHaveLength(1)
+        const record = yield* settled(mark)
+        expect(record.status).toBe("closed-early")
+        expect(usage).toMatchObject({ kind: "stream", outcome: "interrupted", error: undefined, aborted: true })
+        expect(usage!.timeToFirstPartialMs).toBeGreaterThan(0)
       }), 20_000)
   })
 })

@@ -60,10 +60,9 @@ export const meter = (
     const budget = Option.getOrUndefined(yield* Effect.serviceOption(TokenBudget.TokenBudget))
     const sink = Option.getOrUndefined(yield* Effect.serviceOption(UsageSink))
     const countTokens = Option.getOrUndefined(yield* Effect.serviceOption(BamlRuntime))?.countTokens
-    // A stream's span lives in the stream's own scope; a call runs in its span.
-    const span = kind === "stream"
-      ? yield* streamSpan(functionName)
-      : Option.getOrUndefined(yield* Effect.option(Effect.currentSpan))
+    // A stream's span lives in the stream's own scope; a call runs in its span (`callSpan`, which makes one with or
+    // without a tracer).
+    const span = kind === "stream" ? yield* streamSpan(functionName) : yield* Effect.orDie(Effect.currentSpan)
     const startedAt = performance.now()
     const collector = new Engine.Collector("effect-baml")
     let started = false
@@ -102,7 +101,7 @@ export const meter = (
           cachedInputTokens: usage.reported.cachedInputTokens ? usage.cachedInputTokens : 0,
           outputTokens: usage.outputTokens - charged
         })
-        if (span !== undefined) annotate(span, usage)
+        annotate(span, usage)
         sink?.(usage)
         // The engine keeps every event of the call until its Collectors let go of it.
         collector.clear()
