@@ -753,8 +753,7 @@ const item = <I, A, R>(
   live: Live<I, A, R>,
   seen: Set<string>,
   input: I,
-  index: number,
-  halted: Deferred.Deferred<void>
+  index: number
 ) =>
   Effect.suspend(() => {
     // Counted in flight from its start until it ends: its end is one change of the progress (its `record`, which
@@ -786,14 +785,11 @@ const item = <I, A, R>(
         name: `item/${key}`,
         success: live.job.success,
         error: BamlErrorSchema,
-        // A cluster engine runs an activity apart from its run, and does not interrupt it with the run: the run's end
-        // (a cancel from any runner, a stop) interrupts it here, aborting its request.
+        // The engine interrupts an activity with its run (a cancel from any runner, a stop in this process; in a
+        // cluster too, where the activity runs apart from the run), which aborts its request.
         execute: Effect.suspend(() => {
           ran = true
-          return Effect.andThen(
-            started,
-            Effect.raceFirst(attempt(live, input), Effect.andThen(Deferred.await(halted), Effect.interrupt))
-          )
+          return Effect.andThen(started, attempt(live, input))
         })
       })
       const exit = yield* Effect.exit(activity)
@@ -859,7 +855,7 @@ const body = (engine: object, name: string) =>
     const stream = Stream.isStream(inputs) ? inputs : Stream.fromIterable(inputs)
     const items = stream.pipe(
       Stream.zipWithIndex,
-      Stream.mapEffect(([input, index]) => item(live, seen, input, index, halted), {
+      Stream.mapEffect(([input, index]) => item(live, seen, input, index), {
         concurrency: concurrency ?? 4,
         unordered: true
       }),
