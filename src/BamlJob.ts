@@ -1064,7 +1064,9 @@ export const run = <I, A, R>(
 
 /**
  * Cancels a job for good, wherever the engine runs it: every request in flight is aborted, and starting the job again
- * does not resume it.
+ * does not resume it. A `handle.await` in this process fails with {@link BamlJobCancelled}. In a cluster, the runner
+ * that was running the job is not told (the engine stores no outcome for a cancelled run): its `handle.await` keeps
+ * waiting until its scope closes.
  *
  * @example
  * ```ts
