@@ -753,8 +753,7 @@ const item = <I, A, R>(
   live: Live<I, A, R>,
   seen: Set<string>,
   input: I,
-  index: number,
-  halted: Deferred.Deferred<void>
+  index: number
 ) =>
   Effect.suspend(() => {
     // Counted in flight from its start until it ends: its end is one change of the progress (its `record`, which
@@ -786,14 +785,11 @@ const item = <I, A, R>(
         name: `item/${key}`,
         success: live.job.success,
         error: BamlErrorSchema,
-        // A cluster engine runs an activity apart from its run, and does not interrupt it with the run: the run's end
-        // (a cancel from any runner, a stop) interrupts it here, aborting its request.
+        // The engine interrupts an activity with its run (a cancel from any runner, a stop in this process; in a
+        // cluster too, where the activity runs apart from the run), which aborts its request.
         execute: Effect.suspend(() => {
           ran = true
-          return Effect.andThen(
-            started,
-            Effect.raceFirst(attempt(live, input), Effect.andThen(Deferred.await(halted), Effect.interrupt))
-          )
+          return Effect.andThen(started, attempt(live, input))
         })
       })
       const exit = yield* Effect.exit(activity)
@@ -859,7 +855,7 @@ const body = (engine: object, name: string) =>
     const stream = Stream.isStream(inputs) ? inputs : Stream.fromIterable(inputs)
     const items = stream.pipe(
       Stream.zipWithIndex,
-      Stream.mapEffect(([input, index]) => item(live, seen, input, index, halted), {
+      Stream.mapEffect(([input, index]) => item(live, seen, input, index), {
         concurrency: concurrency ?? 4,
         unordered: true
       }),
@@ -1068,7 +1064,9 @@ export const run = <I, A, R>(
 
 /**
  * Cancels a job for good, wherever the engine runs it: every request in flight is aborted, and starting the job again
- * does not resume it.
+ * does not resume it. A `handle.await` in this process fails with {@link BamlJobCancelled}. In a cluster, the runner
+ * that was running the job is not told (the engine stores no outcome for a cancelled run): its `handle.await` keeps
+ * waiting until its scope closes.
  *
  * @example
  * ```ts

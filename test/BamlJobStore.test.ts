@@ -206,6 +206,41 @@ if (Postgres.missing !== undefined) {
           yield* expectResumed(job, results, stored, firstRun.length)
         })), { timeout: 240_000 })
 
+      it.effect("PostgreSQL cluster: a runner whose job's scope closes aborts its requests in flight, and stays up", () =>
+        Effect.scoped(Effect.gen(function*() {
+          const server = yield* Postgres.PostgresServer
+          const url = yield* Postgres.createDatabase(server, "stop")
+          // Slow items (about 2 s each): the job is still running when the stop arrives, however loaded the machine.
+          const job = yield* makeJob(200)
+          const provider = yield* ScriptedProvider.ScriptedProvider
+          const runner = yield* Effect.flatMap(Postgres.freePort, (port) =>
+            JobProcess.start({
+              store: { _tag: "cluster", url, port },
+              baseUrl: job.baseUrl,
+              jobId: job.id,
+              items: job.keys,
+              concurrency,
+              tuning
+            }))
+          yield* runner.until((events) => JobProcess.storedKeys(events).size >= 2)
+          yield* provider.awaitRequests((records) =>
+            records.some((r) => job.keyOf(r.prompt) !== undefined && r.status === "open")
+          ).pipe(Effect.timeout("60 seconds"))
+          yield* runner.send("stop")
+          yield* runner.until((events) => events.some((e) => e.event === "stopped"))
+          // The cluster runs each item's activity apart from the job's run; the stop reaches them all the same: the
+          // requests in flight end closed early while the process is still up, and no other starts.
+          const records = yield* provider.awaitRequests((records) => {
+            const mine = records.filter((r) => job.keyOf(r.prompt) !== undefined)
+            return mine.some((r) => r.status === "closed-early") && mine.every((r) => r.status !== "open")
+          }).pipe(Effect.timeout("10 seconds"))
+          const mine = records.filter((r) => job.keyOf(r.prompt) !== undefined)
+          yield* Effect.sleep("2 seconds")
+          expect((yield* job.requests).length).toBe(mine.length)
+          expect(mine.length).toBeLessThan(items)
+          expect(runner.events().some((e) => e.event === "finished" || e.event === "failed")).toBe(false)
+        })), { timeout: 240_000 })
+
       it.effect("PostgreSQL cluster: cancelling the job from one runner aborts the requests in flight on the other", () =>
         Effect.scoped(Effect.gen(function*() {
           const server = yield* Postgres.PostgresServer

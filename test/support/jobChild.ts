@@ -4,9 +4,11 @@
  * argv: JSON of `ChildOptions`. Prints one JSON line per event on stdout: `{"event":"ready"}` once the job has
  * started, `{"event":"stored","key":…}` once an item's result is in the engine's store (the item's activity has
  * returned to the workflow, which happens after its result is saved), `{"event":"finished","results":{…}}`.
- * A line `cancel` on stdin cancels the job, wherever in the cluster it runs (`{"event":"cancelled"}`).
+ * A line `cancel` on stdin cancels the job, wherever in the cluster it runs (`{"event":"cancelled"}`). A line `stop`
+ * closes the job's scope in this process, which stops it here (resumable) while the process stays up
+ * (`{"event":"stopped"}` once the scope has closed).
  */
-import { Effect, Layer, Stream } from "effect"
+import { Deferred, Effect, Layer, Option, Stream } from "effect"
 import type { WorkflowEngine } from "effect/workflow"
 import * as BamlJob from "../../src/BamlJob.js"
 import * as BamlJobStore from "../../src/BamlJobStore.js"
@@ -57,27 +59,43 @@ const firstLine = Effect.callback<string>((resume) => {
 })
 
 const program = Effect.gen(function*() {
-  const handle = yield* BamlJob.start(job)
-  const reported = new Set<string>()
-  const report = Effect.flatMap(handle.results, (results) =>
-    Effect.forEach(results, (result) => {
-      if (reported.has(result.key)) return Effect.void
-      reported.add(result.key)
-      return say({ event: "stored", key: result.key, fromStore: result.stored })
-    }, { discard: true }))
-  yield* Effect.forkChild(Stream.runForEach(handle.progress, () => report))
+  const stop = yield* Deferred.make<void>()
   yield* Effect.forkChild(Effect.gen(function*() {
-    if ((yield* firstLine) !== "cancel") return
+    const command = yield* firstLine
+    if (command === "stop") return yield* Deferred.succeed(stop, undefined)
+    if (command !== "cancel") return
     // The engine's cancel alone: this process's own view of the job is left as it is, so that it does not end
     // before the cancel has reached the engine.
     yield* BamlJob.cancel(job)
     yield* say({ event: "cancelled" })
   }))
-  yield* say({ event: "ready" })
-  const summary = yield* handle.await
-  yield* report
+  const summary = yield* Effect.scoped(Effect.gen(function*() {
+    const handle = yield* BamlJob.start(job)
+    const reported = new Set<string>()
+    const report = Effect.flatMap(handle.results, (results) =>
+      Effect.forEach(results, (result) => {
+        if (reported.has(result.key)) return Effect.void
+        reported.add(result.key)
+        return say({ event: "stored", key: result.key, fromStore: result.stored })
+      }, { discard: true }))
+    yield* Effect.forkScoped(Stream.runForEach(handle.progress, () => report))
+    yield* say({ event: "ready" })
+    const summary = yield* Effect.raceFirst(
+      Effect.map(handle.await, Option.some),
+      Effect.as(Deferred.await(stop), Option.none())
+    )
+    yield* report
+    return summary
+  }))
+  if (Option.isNone(summary)) {
+    yield* say({ event: "stopped" })
+    // up until the test is done with it
+    return yield* Effect.never
+  }
   const results: Record<string, unknown> = {}
-  for (const result of summary.results) results[result.key] = result._tag === "Succeeded" ? result.value : "FAILED"
+  for (const result of summary.value.results) {
+    results[result.key] = result._tag === "Succeeded" ? result.value : "FAILED"
+  }
   yield* say({ event: "finished", results })
 })
 

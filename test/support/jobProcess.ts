@@ -8,7 +8,7 @@ import type { ChildOptions } from "./jobChild.js"
 export type { ChildOptions }
 
 export interface ChildEvent {
-  readonly event: "ready" | "stored" | "finished" | "failed" | "cancelled"
+  readonly event: "ready" | "stored" | "finished" | "failed" | "cancelled" | "stopped"
   readonly key?: string
   readonly results?: Readonly<Record<string, string>>
   readonly cause?: string
@@ -20,7 +20,7 @@ export interface JobProcess {
   readonly events: () => ReadonlyArray<ChildEvent>
   /** Waits until the events satisfy `predicate`; fails if the process exits first. */
   readonly until: (predicate: (events: ReadonlyArray<ChildEvent>) => boolean) => Effect.Effect<ReadonlyArray<ChildEvent>>
-  /** Sends one command line to the process (`cancel`). */
+  /** Sends one command line to the process (`cancel`, `stop`). */
   readonly send: (command: string) => Effect.Effect<void>
   /** SIGKILL, and waits for the process to be gone. */
   readonly kill: Effect.Effect<void>
