@@ -1,5 +1,5 @@
 import { describe, expect, it, layer } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { type Duration, Effect, Layer } from "effect"
 import { BamlJob, BamlJobStore, BamlRuntime } from "effect-baml"
 import { ScriptedProvider } from "effect-baml/testing"
 import * as Fs from "node:fs"
@@ -65,6 +65,30 @@ const twoRunners = (url: string, job: Effect.Success<typeof newJob>) =>
         })))
     yield* Effect.forEach(runners, (runner) => runner.until((events) => events.some((e) => e.event === "ready")))
     return runners as [JobProcess.JobProcess, JobProcess.JobProcess]
+  })
+
+/** Waits until a request of the job is in flight at the provider. */
+const inFlight = (job: Effect.Success<typeof newJob>) =>
+  Effect.flatMap(ScriptedProvider.ScriptedProvider, (provider) =>
+    provider.awaitRequests((records) => records.some((r) => job.keyOf(r.prompt) !== undefined && r.status === "open"))
+  ).pipe(Effect.timeout("60 seconds"))
+
+/**
+ * After a stop or a cancel: the job's requests that were in flight end closed early (at least one), then none is
+ * open, and 2 s later none has started since; the job did not run to its end.
+ */
+const stoppedWithRequestsClosed = (job: Effect.Success<typeof newJob>, within: Duration.Input) =>
+  Effect.gen(function*() {
+    const provider = yield* ScriptedProvider.ScriptedProvider
+    const records = yield* provider.awaitRequests((records) => {
+      const mine = records.filter((r) => job.keyOf(r.prompt) !== undefined)
+      return mine.some((r) => r.status === "closed-early") && mine.every((r) => r.status !== "open")
+    }).pipe(Effect.timeout(within))
+    const mine = records.filter((r) => job.keyOf(r.prompt) !== undefined)
+    expect(mine.filter((r) => r.status === "closed-early").length).toBeGreaterThanOrEqual(1)
+    yield* Effect.sleep("2 seconds")
+    expect((yield* job.requests).length).toBe(mine.length)
+    expect(mine.length).toBeLessThan(items)
   })
 
 /** The runner that runs the job: the one whose items are being stored, once `n` are. */
@@ -212,7 +236,6 @@ if (Postgres.missing !== undefined) {
           const url = yield* Postgres.createDatabase(server, "stop")
           // Slow items (about 2 s each): the job is still running when the stop arrives, however loaded the machine.
           const job = yield* makeJob(200)
-          const provider = yield* ScriptedProvider.ScriptedProvider
           const runner = yield* Effect.flatMap(Postgres.freePort, (port) =>
             JobProcess.start({
               store: { _tag: "cluster", url, port },
@@ -223,21 +246,12 @@ if (Postgres.missing !== undefined) {
               tuning
             }))
           yield* runner.until((events) => JobProcess.storedKeys(events).size >= 2)
-          yield* provider.awaitRequests((records) =>
-            records.some((r) => job.keyOf(r.prompt) !== undefined && r.status === "open")
-          ).pipe(Effect.timeout("60 seconds"))
+          yield* inFlight(job)
           yield* runner.send("stop")
           yield* runner.until((events) => events.some((e) => e.event === "stopped"))
           // The cluster runs each item's activity apart from the job's run; the stop reaches them all the same: the
           // requests in flight end closed early while the process is still up, and no other starts.
-          const records = yield* provider.awaitRequests((records) => {
-            const mine = records.filter((r) => job.keyOf(r.prompt) !== undefined)
-            return mine.some((r) => r.status === "closed-early") && mine.every((r) => r.status !== "open")
-          }).pipe(Effect.timeout("10 seconds"))
-          const mine = records.filter((r) => job.keyOf(r.prompt) !== undefined)
-          yield* Effect.sleep("2 seconds")
-          expect((yield* job.requests).length).toBe(mine.length)
-          expect(mine.length).toBeLessThan(items)
+          yield* stoppedWithRequestsClosed(job, "10 seconds")
           expect(runner.events().some((e) => e.event === "finished" || e.event === "failed")).toBe(false)
         })), { timeout: 240_000 })
 
@@ -247,28 +261,16 @@ if (Postgres.missing !== undefined) {
           const url = yield* Postgres.createDatabase(server, "cancel")
           // Slow items (about 2 s each): the job is still running when the cancel arrives, however loaded the machine.
           const job = yield* makeJob(200)
-          const provider = yield* ScriptedProvider.ScriptedProvider
           const [a, b] = yield* twoRunners(url, job)
           const running = yield* runnerOfJob(a, b, 4)
           const other = running === a ? b : a
           // The cancel is sent while a request of the job is in flight (the runner starts its next items a little
           // after storing the first ones: the cluster hands each activity over through the database).
-          yield* provider.awaitRequests((records) =>
-            records.some((r) => job.keyOf(r.prompt) !== undefined && r.status === "open")
-          ).pipe(Effect.timeout("60 seconds"))
+          yield* inFlight(job)
           yield* other.send("cancel")
           yield* other.until((events) => events.some((e) => e.event === "cancelled"))
-          // The requests that were in flight on the running runner end closed early, and then none is open.
-          const records = yield* provider.awaitRequests((records) => {
-            const mine = records.filter((r) => job.keyOf(r.prompt) !== undefined)
-            return mine.some((r) => r.status === "closed-early") && mine.every((r) => r.status !== "open")
-          }).pipe(Effect.timeout("60 seconds"))
-          const mine = records.filter((r) => job.keyOf(r.prompt) !== undefined)
-          expect(mine.filter((r) => r.status === "closed-early").length).toBeGreaterThanOrEqual(1)
-          // The job stopped: no request started later, and it did not finish.
-          yield* Effect.sleep("2 seconds")
-          expect((yield* job.requests).length).toBe(mine.length)
-          expect(mine.length).toBeLessThan(items)
+          // The requests that were in flight on the running runner end closed early, and no other starts.
+          yield* stoppedWithRequestsClosed(job, "60 seconds")
           expect(finished(running.events())).toBe(false)
         })), { timeout: 240_000 })
     }

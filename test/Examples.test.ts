@@ -76,12 +76,13 @@ describe("examples", () => {
       expect(output).toContain("50 succeeded, 0 failed")
     }), 60_000)
 
-  it.live("the README's offline variant of its first example runs as written: the scripted reply, parsed", () =>
+  // the README's Example itself runs on both lines: test/shared/Readme.example.test.ts
+  it.live("the README's typed client runs as written, offline: the scripted reply, typed and parsed", () =>
     Effect.gen(function*() {
-      const { code, output } = yield* runReadmeBlock("const offline = ")
+      const { code, output } = yield* runReadmeBlock("Client.ExtractResume(text)")
       expect(code, output).toBe(0)
-      expect(output).toContain("Ada Lovelace")
-      expect(output).toContain("maths")
+      expect(output).toContain("name: 'Ada Lovelace'")
+      expect(output).toContain("experience: []")
     }), 60_000)
 
   it.live("examples/basic says what to run when effect-baml is not installed or not built", () =>
