@@ -810,11 +810,15 @@ const item = <I, A, R>(
     )
   })
 
+/** The results of the items ended so far in this run, in the order of the inputs. */
+const inInputOrder = <I, A, R>(live: Live<I, A, R>): Array<ItemResult<A>> =>
+  [...live.ordered].sort((a, b) => a.index - b.index)
+
 /** This run's results, in the order of the inputs, as the workflow stores them (none when a value cannot be encoded). */
 const encodeResults = <I, A, R>(live: Live<I, A, R>) => {
   const encode = Schema.encodeUnknownEffect(live.job.success)
   return Effect.forEach(
-    [...live.ordered].sort((a, b) => a.index - b.index),
+    inInputOrder(live),
     (result): Effect.Effect<typeof StoredItem.Type, Schema.SchemaError> =>
       result._tag === "Succeeded"
         ? Effect.map(encode(result.value), (value) => ({ key: result.key, index: result.index, value }))
@@ -942,11 +946,10 @@ export const start = <I, A, R>(
       yield* engine.register(job.workflow, () => body(engine, job.name)).pipe(Scope.provide(yield* Scope.make()))
     }
 
-    const stopped = (how: Stop) => stop(live, how)
     yield* Scope.addFinalizer(
       scope,
       Effect.gen(function*() {
-        yield* stopped({ _tag: "Interrupted" })
+        yield* stop(live, { _tag: "Interrupted" })
         // the run in this process, if it runs here, ends before the start does
         if (live.halted !== undefined) yield* Deferred.await(live.halted)
         if (mine.get(job.name) === live) mine.delete(job.name)
@@ -958,10 +961,9 @@ export const start = <I, A, R>(
     // settling the cancel).
     if (!cancelledHere) yield* job.workflow.resume(executionId)
     // A cancelled job's stored result is an interruption: it ends the job as cancelled, here or in another process.
-    const endCancelled = Effect.andThen(
-      Effect.andThen(markCancelled(engine, job.name), stopped({ _tag: "Cancelled" })),
-      Effect.fail(cancelled)
-    )
+    // Cancelled here (by this start's handle, or found cancelled): a later start in this process ends at once too.
+    const cancelledNow = Effect.andThen(markCancelled(engine, job.name), stop(live, { _tag: "Cancelled" }))
+    const endCancelled = Effect.andThen(cancelledNow, Effect.fail(cancelled))
     // A finished job started again: the engine returns its stored outcome without running an item here; its results
     // are this run's, each stored.
     const readBack = ({ results }: typeof StoredSummary.Type) =>
@@ -982,7 +984,7 @@ export const start = <I, A, R>(
     const summary = Effect.map(Fiber.join(execution), ({ failed, succeeded }): Summary<A> => ({
       succeeded,
       failed,
-      results: [...live.ordered].sort((a, b) => a.index - b.index)
+      results: inInputOrder(live)
     }))
     const whyStopped = Effect.flatMap(
       Deferred.await(live.stop),
@@ -1003,12 +1005,9 @@ export const start = <I, A, R>(
       progress: SubscriptionRef.changes(live.progress).pipe(Stream.takeUntil((p) => p.state !== "running")),
       current: SubscriptionRef.get(live.progress),
       result: (key) => Effect.sync(() => Option.fromUndefinedOr(live.results.get(key))),
-      results: Effect.sync(() => [...live.ordered].sort((a, b) => a.index - b.index)),
+      results: Effect.sync(() => inInputOrder(live)),
       await: Effect.raceFirst(summary, whyStopped),
-      cancel: Effect.andThen(
-        Effect.andThen(markCancelled(engine, job.name), stopped({ _tag: "Cancelled" })),
-        engine.interruptUnsafe(job.workflow, executionId)
-      )
+      cancel: Effect.andThen(cancelledNow, engine.interruptUnsafe(job.workflow, executionId))
     }
     return handle
   })
