@@ -383,15 +383,17 @@ export const handler = (
     Effect.matchEffect({
       onFailure: (error) => Effect.succeed(HttpServerResponse.text(error.message, { status: 400 })),
       onSuccess: (body) => {
+        const streamed = (args: Readonly<Record<string, unknown>>) =>
+          respond(Baml.streamEvents(functionName, args, options?.options))
         const params = options?.params
-        if (params === undefined) return respond(Baml.streamEvents(functionName, body, options?.options))
+        if (params === undefined) return streamed(body)
         return Schema.decodeUnknownEffect(params)(body).pipe(
           Effect.matchEffect({
             onFailure: (error) =>
               Effect.succeed(
                 HttpServerResponse.jsonUnsafe(encodeError(invalidArguments(functionName, error)), { status: 400 })
               ),
-            onSuccess: (args) => respond(Baml.streamEvents(functionName, args, options?.options))
+            onSuccess: streamed
           })
         )
       }

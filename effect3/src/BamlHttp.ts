@@ -372,15 +372,17 @@ export const handler = <A extends Readonly<Record<string, unknown>> = Readonly<R
     Effect.matchEffect({
       onFailure: (error) => Effect.succeed(HttpServerResponse.text(error.message, { status: 400 })),
       onSuccess: (body) => {
+        const streamed = (args: Readonly<Record<string, unknown>>) =>
+          respond(Baml.streamEvents(functionName, args, options?.options))
         const params = options?.params
-        if (params === undefined) return respond(Baml.streamEvents(functionName, body, options?.options))
+        if (params === undefined) return streamed(body)
         return Schema.decodeUnknown(params)(body).pipe(
           Effect.matchEffect({
             onFailure: (error) =>
               Effect.succeed(
                 HttpServerResponse.unsafeJson(encodeError(invalidArguments(functionName, error)), { status: 400 })
               ),
-            onSuccess: (args) => respond(Baml.streamEvents(functionName, args, options?.options))
+            onSuccess: streamed
           })
         )
       }
