@@ -2,19 +2,17 @@
 // API key in the environment), and examples/basic's check for a library that is not built. The web example is run by
 // test/BamlHttp.browser.test.ts; examples/basic's program, on the packed package, by test/Package.test.ts.
 import { describe, expect, it } from "@effect/vitest"
-import { execFile } from "node:child_process"
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { Effect } from "effect"
-import { root, snippets } from "./readme.js"
+import { root, runNode, snippets } from "./readme.js"
 
 const run = (args: ReadonlyArray<string>, env: Record<string, string | undefined>, cwd = process.cwd()) =>
-  Effect.callback<{ code: number; output: string }>((resume) => {
-    execFile(process.execPath, [...args], { cwd, env: { ...process.env, ...env } }, (error, stdout, stderr) => {
-      resume(Effect.succeed({ code: error === null ? 0 : Number(error.code ?? 1), output: stdout + stderr }))
-    })
-  })
+  Effect.map(
+    Effect.promise(() => runNode(args, env, cwd)),
+    ({ code, stderr, stdout }) => ({ code, output: stdout + stderr })
+  )
 
 describe("examples", () => {
   it.live("the demo runs on the scripted provider even with OPENAI_API_KEY set, and says so and what it saved", () =>

@@ -1,4 +1,6 @@
-// The README's TypeScript blocks, shared by the tests that type-check them and the tests that run them (both lines).
+// The README's TypeScript blocks, shared by the tests that type-check them and the tests that run them (both lines),
+// and how those tests run a file as a user does.
+import { execFile } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -28,3 +30,23 @@ export const readmeTests = () => snippets().filter(({ code }) => code.includes("
 export const forEffect3 = (code: string): string =>
   code.replaceAll("from \"effect-baml\"", "from \"effect-baml/effect3\"")
     .replaceAll("from \"effect-baml/testing\"", "from \"effect-baml/effect3/testing\"")
+
+/**
+ * Runs `node` with `args` in a process of its own, from `cwd` (default the root), with `env` over this process's
+ * environment (`undefined` removes a variable), killed after `timeoutMs` if given: its exit code (0, or the
+ * failure's) and what it wrote.
+ */
+export const runNode = (
+  args: ReadonlyArray<string>,
+  env: Readonly<Record<string, string | undefined>> = {},
+  cwd: string = root,
+  timeoutMs = 0
+): Promise<{ readonly code: number; readonly stdout: string; readonly stderr: string }> =>
+  new Promise((resolve) =>
+    execFile(
+      process.execPath,
+      [...args],
+      { cwd, env: { ...process.env, ...env }, timeout: timeoutMs },
+      (error, stdout, stderr) => resolve({ code: error === null ? 0 : Number(error.code ?? 1), stdout, stderr })
+    )
+  )

@@ -3,11 +3,10 @@
  * on this Effect line (on the Effect 3 line with its imports made `effect-baml/effect3`'s), from the repository root,
  * whose baml_src has the README's `resume.baml`.
  */
-import { execFile } from "node:child_process"
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, Effect, expect, it, line } from "#line"
-import { forEffect3, root, snippets } from "../readme.js"
+import { forEffect3, root, runNode, snippets } from "../readme.js"
 
 const example = () => {
   const readme = readFileSync(join(root, "README.md"), "utf8")
@@ -31,16 +30,12 @@ describe("the README's Example", () => {
       mkdirSync(dir, { recursive: true })
       const file = join(dir, "example-main.ts")
       writeFileSync(file, example())
-      const { stdout } = yield* Effect.promise(() =>
-        new Promise<{ readonly stdout: string; readonly stderr: string }>((resolve, reject) =>
-          execFile(process.execPath, ["--import", "tsx", file], {
-            cwd: root,
-            timeout: 60_000,
-            // on the Effect 3 line, `effect-baml/effect3` resolves through effect3's TypeScript paths
-            env: { ...process.env, ...(line === 3 ? { TSX_TSCONFIG_PATH: join(root, "effect3/tsconfig.json") } : {}) }
-          }, (error, stdout, stderr) => error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve({ stdout, stderr }))
-        )
+      // on the Effect 3 line, `effect-baml/effect3` resolves through effect3's TypeScript paths
+      const env = line === 3 ? { TSX_TSCONFIG_PATH: join(root, "effect3/tsconfig.json") } : {}
+      const { code, stderr, stdout } = yield* Effect.promise(() =>
+        runNode(["--import", "tsx", file], env, root, 60_000)
       ).pipe(Effect.ensuring(Effect.sync(() => rmSync(file, { force: true }))))
+      expect(code, stderr).toBe(0)
       expect(stdout).toContain("name: 'Ada Lovelace'")
       expect(stdout).toContain("'skill 39'")
       // the resume, then three partials: each an object logged from its own line
