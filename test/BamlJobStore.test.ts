@@ -50,19 +50,22 @@ const tuning = {
   runnerHealthCheckInterval: 1000
 }
 
+/** A runner process of the cluster on `url`, started on the job. */
+const clusterRunner = (url: string, job: Effect.Success<typeof newJob>) =>
+  Effect.flatMap(Postgres.freePort, (port) =>
+    JobProcess.start({
+      store: { _tag: "cluster", url, port },
+      baseUrl: job.baseUrl,
+      jobId: job.id,
+      items: job.keys,
+      concurrency,
+      tuning
+    }))
+
 /** Two runner processes of one cluster on `url`, both started on the job, both ready. */
 const twoRunners = (url: string, job: Effect.Success<typeof newJob>) =>
   Effect.gen(function*() {
-    const runners = yield* Effect.forEach([0, 1], () =>
-      Effect.flatMap(Postgres.freePort, (port) =>
-        JobProcess.start({
-          store: { _tag: "cluster", url, port },
-          baseUrl: job.baseUrl,
-          jobId: job.id,
-          items: job.keys,
-          concurrency,
-          tuning
-        })))
+    const runners = yield* Effect.forEach([0, 1], () => clusterRunner(url, job))
     yield* Effect.forEach(runners, (runner) => runner.until((events) => events.some((e) => e.event === "ready")))
     return runners as [JobProcess.JobProcess, JobProcess.JobProcess]
   })
@@ -236,15 +239,7 @@ if (Postgres.missing !== undefined) {
           const url = yield* Postgres.createDatabase(server, "stop")
           // Slow items (about 2 s each): the job is still running when the stop arrives, however loaded the machine.
           const job = yield* makeJob(200)
-          const runner = yield* Effect.flatMap(Postgres.freePort, (port) =>
-            JobProcess.start({
-              store: { _tag: "cluster", url, port },
-              baseUrl: job.baseUrl,
-              jobId: job.id,
-              items: job.keys,
-              concurrency,
-              tuning
-            }))
+          const runner = yield* clusterRunner(url, job)
           yield* runner.until((events) => JobProcess.storedKeys(events).size >= 2)
           yield* inFlight(job)
           yield* runner.send("stop")
