@@ -10,12 +10,12 @@ import type * as Scope from "effect/Scope"
 import type { BamlError } from "./BamlError.js"
 import { BamlInvalidArgumentError, fromEngine } from "./BamlError.js"
 import { BamlRuntime, type Service } from "./BamlRuntime.js"
-import * as Engine from "./core/engine.js"
-import * as Events from "./core/streamEvent.js"
-import type * as CoreUsage from "./core/usage.js"
+import * as Engine from "./core/engine/engine.js"
+import * as Events from "./core/engine/streamEvent.js"
+import type * as CoreUsage from "./core/usage/usage.js"
 import { meter, UsageSink } from "./internal/meter.js"
 import { callSpan } from "./internal/telemetry.js"
-import * as TripWire from "./core/tripWire.js"
+import * as TripWire from "./core/engine/tripWire.js"
 
 /**
  * A type builder for dynamic types: the engine's native one, `@boundaryml/baml/type_builder`'s, or the one a
@@ -78,7 +78,7 @@ export interface Options extends Engine.CallOptions {}
  * @since 0.2.0
  * @category models
  */
-export { ClientRegistry } from "./core/engine.js"
+export { ClientRegistry } from "./core/engine/engine.js"
 
 /** The trip-wire of one native call, owned by the scope: closing the scope trips it, whatever the exit. */
 const tripWire: Effect.Effect<TripWire.TripWire, never, Scope.Scope> = Effect.acquireRelease(

@@ -13,7 +13,7 @@
 import { Effect, Option, Predicate, Schema, Stream } from "effect"
 import { Ndjson, Sse } from "effect/encoding"
 import { Headers, HttpClient, HttpClientError, HttpClientRequest, type HttpClientResponse } from "effect/http"
-import * as Wire from "./core/wire.js"
+import * as Wire from "./core/wire/wire.js"
 import * as BamlError from "./internal/errors.js"
 
 /**

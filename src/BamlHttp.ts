@@ -12,9 +12,9 @@ import { Headers, HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as Baml from "./Baml.js"
 import * as BamlError from "./BamlError.js"
 import type { BamlRuntime } from "./BamlRuntime.js"
-import * as Signals from "./core/signals.js"
-import * as Events from "./core/streamEvent.js"
-import * as Wire from "./core/wire.js"
+import * as Signals from "./core/engine/signals.js"
+import * as Events from "./core/engine/streamEvent.js"
+import * as Wire from "./core/wire/wire.js"
 
 /**
  * What a client is sent when the stream dies of a defect: nothing of the defect itself, which stays in the server's

@@ -44,8 +44,8 @@ import { BamlError as BamlErrorSchema } from "./internal/errors.js"
 import { BamlInvalidArgumentError } from "./BamlError.js"
 import { BamlRuntime } from "./BamlRuntime.js"
 import * as TokenBudget from "./TokenBudget.js"
-import * as Budget from "./core/budget.js"
-import type * as CoreUsage from "./core/usage.js"
+import * as Budget from "./core/usage/budget.js"
+import type * as CoreUsage from "./core/usage/usage.js"
 import { UsageSink } from "./internal/meter.js"
 
 // ---------------------------------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@
 import { Effect, FileSystem } from "effect"
 import type { PlatformError } from "effect/PlatformError"
 import { BamlInvalidArgumentError } from "./BamlError.js"
-import * as Media from "./core/media.js"
+import * as Media from "./core/engine/media.js"
 
 export {
   /**
@@ -51,7 +51,7 @@ export {
    * @since 0.1.0
    */
   video
-} from "./core/media.js"
+} from "./core/engine/media.js"
 
 export type {
   /**
@@ -66,7 +66,7 @@ export type {
    * @since 0.1.0
    */
   Source
-} from "./core/media.js"
+} from "./core/engine/media.js"
 
 /**
  * Reads a file into a media argument, as base64 data. The media type comes from the file's extension unless given;

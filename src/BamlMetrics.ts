@@ -15,7 +15,7 @@
  * @since 0.1.0
  */
 import { Metric } from "effect"
-import { durationBoundaries, tokenBoundaries } from "./core/genAi.js"
+import { durationBoundaries, tokenBoundaries } from "./core/usage/genAi.js"
 
 /**
  * Calls and streams that ended, however they ended.

@@ -7,9 +7,9 @@ import * as Engine from "@boundaryml/baml"
 import { Context, Effect, Layer } from "effect"
 import type * as Scope from "effect/Scope"
 import { BamlRuntimeError, fromEngine } from "./BamlError.js"
-import { definedEnv } from "./core/engine.js"
-import { declarations, readDirectory } from "./core/declarations.js"
-import { quietEngineLogs } from "./core/logging.js"
+import { definedEnv } from "./core/engine/engine.js"
+import { declarations, readDirectory } from "./core/engine/declarations.js"
+import { quietEngineLogs } from "./core/engine/logging.js"
 
 /**
  * Options for loading the engine.

@@ -5,7 +5,7 @@ import { HttpRouter, HttpServer, HttpServerRequest, type HttpServerResponse } fr
 import { Baml, BamlError, BamlHttp } from "effect-baml"
 import { ScriptedProvider } from "effect-baml/testing"
 import * as Http from "node:http"
-import * as Events from "../src/core/streamEvent.js"
+import * as Events from "../src/core/engine/streamEvent.js"
 import { marker, scriptFor, scriptLong, settled, shortResume, TestLayer } from "./shared/fixtures.js"
 
 const Provider = ScriptedProvider.ScriptedProvider

@@ -10,7 +10,7 @@ import * as Path from "node:path"
 import * as Client from "../baml_client/index.js"
 import * as Generate from "../src/cli/generate.js"
 import { GenerateError } from "../src/cli/generate.js"
-import { withoutGenerators } from "../src/core/codegen.js"
+import { withoutGenerators } from "../src/core/generator/codegen.js"
 import * as Kinds from "./fixtures/kinds/baml_client/index.js"
 import { marker, shortResume, TestLayer } from "./shared/fixtures.js"
 

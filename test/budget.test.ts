@@ -1,6 +1,6 @@
-/** The token budget's arithmetic and rule (src/core/budget.ts, shared by both lines), without a runtime. */
+/** The token budget's arithmetic and rule (src/core/usage/budget.ts, shared by both lines), without a runtime. */
 import { describe, expect, it } from "@effect/vitest"
-import * as Budget from "../src/core/budget.js"
+import * as Budget from "../src/core/usage/budget.js"
 
 const used = (fields: Partial<Budget.Used> = {}): Budget.Used => ({
   inputTokens: 0,

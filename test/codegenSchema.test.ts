@@ -1,7 +1,7 @@
 // The passes of schemas.ts that the kinds fixture does not reach: type syntax, names, .baml aliases over lines.
 import { describe, expect, it } from "@effect/vitest"
-import { NameCollisionError } from "../src/core/codegen.js"
-import { namedTypes, parseType, render } from "../src/core/codegenSchema.js"
+import { NameCollisionError } from "../src/core/generator/codegen.js"
+import { namedTypes, parseType, render } from "../src/core/generator/codegenSchema.js"
 
 const ref = (name: string) => ({ kind: "ref", name, partial: false }) as const
 

@@ -59,7 +59,7 @@ describe("client", () => {
       ) => `${Path.relative(".", file)} imports ${specifier}`)
     )
     expect(reachable.size).toBeGreaterThan(3)
-    expect([...reachable.keys()].map((file) => Path.relative(".", file))).toContain("src/core/wire.ts")
+    expect([...reachable.keys()].map((file) => Path.relative(".", file))).toContain("src/core/wire/wire.ts")
     expect(engineImports).toEqual([])
   })
 })

@@ -1,7 +1,7 @@
 // The functions an error names are read from the .baml sources: what the scan must get right.
 import { describe, expect, it } from "@effect/vitest"
-import { declarations } from "../src/core/declarations.js"
-import { explain } from "../src/core/engineError.js"
+import { declarations } from "../src/core/engine/declarations.js"
+import { explain } from "../src/core/errors/engineError.js"
 
 describe("declarations", () => {
   it("reads each function's parameters and BAML types, skipping comments and prompts that mention functions", () => {

@@ -1,12 +1,12 @@
 /**
- * Engine errors read into plain data (src/core/engineError.ts, shared by both lines), and made into the tagged
+ * Engine errors read into plain data (src/core/errors/engineError.ts, shared by both lines), and made into the tagged
  * classes (BamlError.fromEngine), from errors made here in the engine's own shapes.
  */
 import * as Engine from "@boundaryml/baml"
 import { describe, expect, it } from "@effect/vitest"
 import { BamlError } from "effect-baml"
-import { declarations } from "../src/core/declarations.js"
-import { explain, readEngineError } from "../src/core/engineError.js"
+import { declarations } from "../src/core/engine/declarations.js"
+import { explain, readEngineError } from "../src/core/errors/engineError.js"
 
 const KEY = "key-of-the-test-1234"
 const env = { SCRIPTED_API_KEY: KEY, SCRIPTED_BASE_URL: "http://127.0.0.1:1" }

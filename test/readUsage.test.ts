@@ -1,10 +1,10 @@
 /**
- * Usage read from the engine's Collector (src/core/usage.ts, shared by both lines), on logs made here: every
+ * Usage read from the engine's Collector (src/core/usage/usage.ts, shared by both lines), on logs made here: every
  * provider format, the provider's counts against the engine's and against what arrived, retries and refusals.
  */
 import type { FunctionLog } from "@boundaryml/baml/native"
 import { describe, expect, it } from "@effect/vitest"
-import { estimateTokens, readUsage } from "../src/core/usage.js"
+import { estimateTokens, readUsage } from "../src/core/usage/usage.js"
 
 const notJson = Symbol("not JSON")
 const bodyOf = (value: unknown) => ({

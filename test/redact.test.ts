@@ -1,6 +1,6 @@
-/** Redaction (src/core/redact.ts, shared by both lines): what is removed from engine errors, and what is kept. */
+/** Redaction (src/core/errors/redact.ts, shared by both lines): what is removed from engine errors, and what is kept. */
 import { describe, expect, it } from "@effect/vitest"
-import { redact, secretsOf } from "../src/core/redact.js"
+import { redact, secretsOf } from "../src/core/errors/redact.js"
 
 describe("redaction", () => {
   it("the secrets of an environment are the values of its credential-like names", () => {

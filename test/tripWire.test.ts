@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import * as TripWire from "../src/core/tripWire.js"
+import * as TripWire from "../src/core/engine/tripWire.js"
 
 describe("the trip-wire", () => {
   it("tripping an armed wire aborts its signal, once", () => {

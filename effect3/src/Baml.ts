@@ -5,14 +5,14 @@
  */
 import { Cause, Chunk, Effect, Exit, FiberId, Mailbox, Option, Stream } from "effect"
 import type * as Scope from "effect/Scope"
-import * as Engine from "../../src/core/engine.js"
-import * as Events from "../../src/core/streamEvent.js"
-import * as TripWire from "../../src/core/tripWire.js"
+import * as Engine from "../../src/core/engine/engine.js"
+import * as Events from "../../src/core/engine/streamEvent.js"
+import * as TripWire from "../../src/core/engine/tripWire.js"
 import type { BamlError } from "./BamlError.js"
 import { BamlInvalidArgumentError, fromEngine } from "./BamlError.js"
 import { BamlRuntime, type Service } from "./BamlRuntime.js"
 import { meter, UsageSink } from "./internal/meter.js"
-import type * as CoreUsage from "../../src/core/usage.js"
+import type * as CoreUsage from "../../src/core/usage/usage.js"
 import { callSpan } from "./internal/telemetry.js"
 
 /**
@@ -76,7 +76,7 @@ export interface Options extends Engine.CallOptions {}
  * @since 0.2.0
  * @category models
  */
-export { ClientRegistry } from "../../src/core/engine.js"
+export { ClientRegistry } from "../../src/core/engine/engine.js"
 
 /** The trip-wire of one native call, owned by the scope: closing the scope trips it, whatever the exit. */
 const tripWire: Effect.Effect<TripWire.TripWire, never, Scope.Scope> = Effect.acquireRelease(

@@ -19,7 +19,7 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Ndjson from "@effect/platform/Ndjson"
 import { Effect, Option, ParseResult, Predicate, Schema, Stream } from "effect"
-import * as Wire from "../../src/core/wire.js"
+import * as Wire from "../../src/core/wire/wire.js"
 import * as BamlError from "./internal/errors.js"
 
 /**

@@ -3,7 +3,7 @@
  *
  * @since 0.1.0
  */
-import { explain, readEngineError } from "../../src/core/engineError.js"
+import { explain, readEngineError } from "../../src/core/errors/engineError.js"
 import {
   BamlClientError,
   BamlClientFinishReasonError,

@@ -17,7 +17,7 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import type { PlatformError } from "@effect/platform/Error"
 import { Effect } from "effect"
 import { BamlInvalidArgumentError } from "./BamlError.js"
-import * as Media from "../../src/core/media.js"
+import * as Media from "../../src/core/engine/media.js"
 
 export {
   /**
@@ -52,7 +52,7 @@ export {
    * @since 0.1.0
    */
   video
-} from "../../src/core/media.js"
+} from "../../src/core/engine/media.js"
 
 export type {
   /**
@@ -67,7 +67,7 @@ export type {
    * @since 0.1.0
    */
   Source
-} from "../../src/core/media.js"
+} from "../../src/core/engine/media.js"
 
 /**
  * Reads a file into a media argument, as base64 data. The media type comes from the file's extension unless given;

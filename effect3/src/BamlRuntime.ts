@@ -7,9 +7,9 @@ import * as Engine from "@boundaryml/baml"
 import { Context, Effect, Layer } from "effect"
 import type * as Scope from "effect/Scope"
 import { BamlRuntimeError, fromEngine } from "./BamlError.js"
-import { definedEnv } from "../../src/core/engine.js"
-import { declarations, readDirectory } from "../../src/core/declarations.js"
-import { quietEngineLogs } from "../../src/core/logging.js"
+import { definedEnv } from "../../src/core/engine/engine.js"
+import { declarations, readDirectory } from "../../src/core/engine/declarations.js"
+import { quietEngineLogs } from "../../src/core/engine/logging.js"
 
 /**
  * Options for loading the engine.

@@ -12,8 +12,8 @@
  */
 import { Context, Effect, Layer, Stream } from "effect"
 import { dual } from "effect/Function"
-import * as Budget from "../../src/core/budget.js"
-import type { Options, Used } from "../../src/core/budget.js"
+import * as Budget from "../../src/core/usage/budget.js"
+import type { Options, Used } from "../../src/core/usage/budget.js"
 
 export type {
   /**
@@ -28,7 +28,7 @@ export type {
    * @since 0.1.0
    */
   Used
-} from "../../src/core/budget.js"
+} from "../../src/core/usage/budget.js"
 
 /**
  * A running budget. `unsafeUsed` and `unsafeAdd` are synchronous because the engine reports stream events from native

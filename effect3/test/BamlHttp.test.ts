@@ -5,7 +5,7 @@ import { Cause, Chunk, Effect, Exit, Layer, Logger, Schema, Stream } from "effec
 import { Baml, BamlError, BamlHttp } from "effect-baml/effect3"
 import { ScriptedProvider } from "effect-baml/effect3/testing"
 import * as Http from "node:http"
-import * as Events from "../../src/core/streamEvent.js"
+import * as Events from "../../src/core/engine/streamEvent.js"
 import { marker, scriptFor, scriptLong, settled, shortResume, TestLayer } from "../../test/shared/fixtures.js"
 
 const Provider = ScriptedProvider.ScriptedProvider

@@ -14,9 +14,9 @@ import { createRequire } from "node:module"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { parseArgs } from "node:util"
-import * as Codegen from "../core/codegen.js"
-import * as CodegenHttp from "../core/codegenHttp.js"
-import * as CodegenSchema from "../core/codegenSchema.js"
+import * as Codegen from "../core/generator/codegen.js"
+import * as CodegenHttp from "../core/generator/codegenHttp.js"
+import * as CodegenSchema from "../core/generator/codegenSchema.js"
 
 /**
  * Why a generation failed: the engine's diagnostic for broken .baml sources, or a file system problem.

@@ -8,11 +8,11 @@ import type * as Scope from "effect/Scope"
 import { BudgetExceeded } from "../BamlError.js"
 import { BamlRuntime } from "../BamlRuntime.js"
 import * as TokenBudget from "../TokenBudget.js"
-import * as Budget from "../core/budget.js"
-import { endingOf, type Exited, type Settled } from "../core/ending.js"
-import { describe, logAnnotations } from "../core/logging.js"
+import * as Budget from "../core/usage/budget.js"
+import { endingOf, type Exited, type Settled } from "../core/engine/ending.js"
+import { describe, logAnnotations } from "../core/engine/logging.js"
 import { annotate, record, streamSpan } from "./telemetry.js"
-import { type Counted, readUsage, type Usage } from "../core/usage.js"
+import { type Counted, readUsage, type Usage } from "../core/usage/usage.js"
 
 /**
  * Where each call and stream run inside `Baml.withUsage` hands its usage when it ends. Internal: `withUsage` provides

@@ -2,8 +2,8 @@
 import { Context, Effect, Metric } from "effect"
 import type * as Tracer from "effect/Tracer"
 import * as BamlMetrics from "../BamlMetrics.js"
-import { metricAttributes, metricKey, spanAttributes } from "../core/genAi.js"
-import type { Usage } from "../core/usage.js"
+import { metricAttributes, metricKey, spanAttributes } from "../core/usage/genAi.js"
+import type { Usage } from "../core/usage/usage.js"
 
 /**
  * The attributes of one data point, one record per distinct set: a metric caches its series key for the last

@@ -12,7 +12,7 @@ import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import type { BamlRuntimeError } from "../BamlError.js"
 import * as BamlRuntime from "../BamlRuntime.js"
-import * as Server from "../core/scriptedServer.js"
+import * as Server from "../core/scripted/scriptedServer.js"
 
 /**
  * A scripted reply: the text, how it is cut into chunks, its pace and an optional fault.

@@ -2,8 +2,8 @@
 import { Array as Arr, Effect, FiberRef, MetricLabel } from "effect"
 import type { Metric } from "effect"
 import type * as Tracer from "effect/Tracer"
-import { metricAttributes, metricKey, spanAttributes } from "../../../src/core/genAi.js"
-import type { Usage } from "../../../src/core/usage.js"
+import { metricAttributes, metricKey, spanAttributes } from "../../../src/core/usage/genAi.js"
+import type { Usage } from "../../../src/core/usage/usage.js"
 import * as BamlMetrics from "../BamlMetrics.js"
 
 /**

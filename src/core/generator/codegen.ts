@@ -5,6 +5,9 @@
  *
  * @since 0.1.0
  */
+import { splitTopLevel } from "../engine/declarations.js"
+
+export { splitTopLevel }
 
 /**
  * One BAML function as the engine's TypeScript client declares it.
@@ -230,36 +233,6 @@ const matching = (text: string, open: number): number => {
     }
   }
   return -1
-}
-
-/**
- * Splits at the commas that are not inside brackets or string literals (TypeScript or BAML type text, parameter lists).
- *
- * @example
- * ```ts
- * splitTopLevel("a: map<string, int>, b: \"x, y\"") // ["a: map<string, int>", "b: \"x, y\""]
- * ```
- * @since 0.2.0
- * @category sources
- */
-export const splitTopLevel = (text: string): Array<string> => {
-  const parts: Array<string> = []
-  let depth = 0
-  let start = 0
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!
-    if (c === "\"" || c === "'") {
-      i++
-      while (i < text.length && text[i] !== c) i += text[i] === "\\" ? 2 : 1
-    } else if (c === "(" || c === "[" || c === "{" || c === "<") depth++
-    else if (c === ")" || c === "]" || c === "}" || c === ">") depth--
-    else if (c === "," && depth === 0) {
-      parts.push(text.slice(start, i))
-      start = i + 1
-    }
-  }
-  parts.push(text.slice(start))
-  return parts.map((part) => part.trim()).filter((part) => part !== "")
 }
 
 interface Method {

@@ -2,7 +2,36 @@
 // when a call asks for a function that does not exist or passes an argument of the wrong type. No Effect here.
 import { readdirSync, readFileSync } from "node:fs"
 import { join, relative } from "node:path"
-import { splitTopLevel } from "./codegen.js"
+
+/**
+ * Splits at the commas that are not inside brackets or string literals (TypeScript or BAML type text, parameter lists).
+ *
+ * @example
+ * ```ts
+ * splitTopLevel("a: map<string, int>, b: \"x, y\"") // ["a: map<string, int>", "b: \"x, y\""]
+ * ```
+ * @since 0.2.0
+ * @category sources
+ */
+export const splitTopLevel = (text: string): Array<string> => {
+  const parts: Array<string> = []
+  let depth = 0
+  let start = 0
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!
+    if (c === "\"" || c === "'") {
+      i++
+      while (i < text.length && text[i] !== c) i += text[i] === "\\" ? 2 : 1
+    } else if (c === "(" || c === "[" || c === "{" || c === "<") depth++
+    else if (c === ")" || c === "]" || c === "}" || c === ">") depth--
+    else if (c === "," && depth === 0) {
+      parts.push(text.slice(start, i))
+      start = i + 1
+    }
+  }
+  parts.push(text.slice(start))
+  return parts.map((part) => part.trim()).filter((part) => part !== "")
+}
 
 /** A parameter as baml_src declares it (`n: int`, `note: string?`). */
 export interface DeclaredParam {

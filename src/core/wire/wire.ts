@@ -6,7 +6,7 @@
  * either a `final` with the last element again, or an `error` with the encoded `BamlError` (or an
  * `InternalServerError`). Nothing follows a `final` or an `error`. A response that ends without either was cut off.
  */
-import { isRecord } from "./isRecord.js"
+import { isRecord } from "../isRecord.js"
 
 /** The name of a message: `event:` of a server-sent event, `event` of an NDJSON line. */
 export type MessageName = "partial" | "final" | "error"

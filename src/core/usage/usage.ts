@@ -2,8 +2,8 @@
 // the usage the provider sent is read back from the raw events (or the response body) in each provider's format, and
 // no count is ever lower than what the events show arrived. No Effect here.
 import type { FunctionLog, LlmCall, LlmStreamCall } from "@boundaryml/baml/native"
-import type { Ending } from "./ending.js"
-import { isRecord } from "./isRecord.js"
+import type { Ending } from "../engine/ending.js"
+import { isRecord } from "../isRecord.js"
 
 /** Which of the counts of a {@link Counted} the provider reported; the others are estimates. */
 export interface Reported {

@@ -1,6 +1,6 @@
 // How a call or stream ended, as the metrics and spans report it. No Effect here: the meter hands over how the
 // engine settled and how the consumer's effect exited, as plain data.
-import { isRecord } from "./isRecord.js"
+import { isRecord } from "../isRecord.js"
 
 /** How the engine settled a stream: with the final value, or with an error. */
 export type Settled = { readonly _tag: "Success" } | { readonly _tag: "Failure"; readonly error: unknown }

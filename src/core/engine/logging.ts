@@ -1,7 +1,7 @@
 // The engine's own log lines and effect-baml's replacement for them. No Effect here: each line's meter hands the line
 // to Effect's Logger.
 import * as EngineLogging from "@boundaryml/baml/logging"
-import type { Usage } from "./usage.js"
+import type { Usage } from "../usage/usage.js"
 
 /**
  * The engine prints every prompt and reply to the terminal at its default level, and a warning for each cancelled

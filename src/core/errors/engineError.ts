@@ -2,8 +2,8 @@
 // removed. No Effect here: BamlError.ts turns a report into its tagged error class.
 import * as Engine from "@boundaryml/baml"
 import { distance } from "fastest-levenshtein"
-import type { DeclaredParam, Declarations } from "./declarations.js"
-import { isRecord } from "./isRecord.js"
+import type { DeclaredParam, Declarations } from "../engine/declarations.js"
+import { isRecord } from "../isRecord.js"
 import { redact, secretsOf } from "./redact.js"
 
 /** One engine error as plain data, by the tag of the `BamlError` class it becomes. */

@@ -5,7 +5,7 @@
  *
  * @since 0.2.0
  */
-import { isRecord } from "./isRecord.js"
+import { isRecord } from "../isRecord.js"
 
 /**
  * The provider APIs the scripted provider answers, by the path the engine posts to (with any `base_url` prefix):
