@@ -29,7 +29,10 @@ export default defineConfig({
       { find: /^effect-baml\/client$/, replacement: src("client/index.ts") },
       { find: /^effect-baml$/, replacement: src("index.ts") },
       // test/shared/ runs on both Effect lines: `#line` is the line under test (effect3/vitest.config.ts maps it too)
-      { find: /^#line$/, replacement: here("./test/line.ts") }
+      { find: /^#line$/, replacement: here("./test/line.ts") },
+      // The modules in src/ are written once for both lines; `#kit` is the line's kit (see src/kit/effect4/index.ts)
+      { find: /^#kit$/, replacement: src("kit/effect4/index.ts") },
+      { find: /^#kit\/(.*)$/, replacement: src("kit/effect4/$1.ts") }
     ]
   },
   test: {

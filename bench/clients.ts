@@ -10,7 +10,7 @@
  */
 import * as Engine from "@boundaryml/baml"
 import { Effect, Stream } from "effect"
-import * as Effect3 from "../effect3/bench/line.js"
+import { Effect3 } from "./effect3.js"
 import { Baml, BamlRuntime } from "../src/index.js"
 import type { Target } from "./target.js"
 

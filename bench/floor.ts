@@ -6,7 +6,7 @@
  * as the native rows are the floor under all.
  */
 import { Cause, Effect, Fiber, Queue, Stream } from "effect"
-import * as Floor3 from "../effect3/bench/floor.js"
+import { Floor3 } from "./effect3.js"
 
 export const floorLabels = {
   effect4: "effect 4 floor: Stream.callback",

@@ -3,9 +3,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Effect, Option, Queue, Stream } from "effect"
-import type { NonEmptyReadonlyArray } from "effect/Array"
-import type * as Pull from "effect/Pull"
+import { Effect, Option, Stream } from "effect"
 import type * as Scope from "effect/Scope"
 import type { BamlError } from "./BamlError.js"
 import { BamlInvalidArgumentError, fromEngine } from "./BamlError.js"
@@ -16,6 +14,7 @@ import type * as CoreUsage from "./core/usage/usage.js"
 import { meter, UsageSink } from "./internal/meter.js"
 import { callSpan } from "./internal/telemetry.js"
 import * as TripWire from "./core/engine/tripWire.js"
+import * as Kit from "#kit"
 
 /**
  * A type builder for dynamic types: the engine's native one, `@boundaryml/baml/type_builder`'s, or the one a
@@ -294,14 +293,11 @@ const streamWith = (
   options: Options | undefined,
   wrap: Events.Wrap
 ): Stream.Stream<unknown, BamlError, BamlRuntime> =>
-  Stream.unwrap(
+  Kit.unwrapStream(
     Effect.gen(function*() {
-      // What `Stream.callback` with a sliding buffer of one builds, without its forked fiber and with one more hook in
-      // the pull (see `pullFrom`).
-      const queue = yield* Effect.acquireRelease(
-        Queue.make<unknown, BamlError | Cause.Done>({ capacity: 1, strategy: "sliding" }),
-        Queue.shutdown
-      )
+      // What `Stream.callback` (Effect 4) or `Stream.asyncPush` (Effect 3) with a sliding buffer of one builds, with
+      // one more hook in the pull (see `streamOf` below).
+      const queue = yield* Kit.makePartialQueue<BamlError>()
       const usage = yield* meter("stream", functionName, options?.client)
       const { engine, native, toError } = yield* prepare(functionName, args, options)
       // One resource: the trip-wire and the native stream it guards. Closing the scope trips the wire first (nothing
@@ -317,7 +313,7 @@ const streamWith = (
               const exceeded = usage.onTick(wire.tripped)
               if (exceeded === undefined) return
               usage.settled({ _tag: "Failure", error: exceeded })
-              Queue.failCauseUnsafe(queue, Cause.fail(exceeded))
+              Kit.failUnsafe(queue, exceeded)
               TripWire.trip(wire)
             })
             const handle = engine.streamFunction(
@@ -346,7 +342,7 @@ const streamWith = (
         if (wire.tripped) return
         const error = toError(cause)
         usage.settled({ _tag: "Failure", error })
-        Queue.failCauseUnsafe(queue, Cause.fail(error))
+        Kit.failUnsafe(queue, error)
       }
       let callbackError: unknown = undefined
       handle.onEvent((error, partial) => {
@@ -362,7 +358,7 @@ const streamWith = (
           }
           usage.firstPartial()
           // The newest partial replaces one the consumer has not taken yet.
-          Queue.offerUnsafe(queue, wrap.partial(value))
+          Kit.offerUnsafe(queue, wrap.partial(value))
         }
       })
       handle.done(native.ctx).then(
@@ -377,39 +373,23 @@ const streamWith = (
           }
           usage.settled({ _tag: "Success" })
           // The final value, then the end: the queue is done once the consumer has taken it.
-          Queue.offerUnsafe(queue, wrap.final(value))
-          Queue.endUnsafe(queue)
+          Kit.offerUnsafe(queue, wrap.final(value))
+          Kit.endUnsafe(queue)
         },
         (cause) => {
           TripWire.disarm(wire)
           fail(cause)
         }
       )
-      return Stream.fromPull(Effect.succeed(pullFrom(queue, wire)))
-    })
-  )
-
-/**
- * The stream's pull. When the fiber waiting in it is interrupted (`Fiber.interrupt`, a timeout, a lost race), the wire
- * is tripped at once, before Effect unwinds the consumer and closes the stream's scope. The stream has then ended: a
- * later pull (only possible with `Stream.toPull`) finds it interrupted rather than waiting for an aborted request.
- */
-const pullFrom = (
-  queue: Queue.Queue<unknown, BamlError | Cause.Done>,
-  wire: TripWire.TripWire
-): Pull.Pull<NonEmptyReadonlyArray<unknown>, BamlError> =>
-  Queue.takeAll(queue).pipe(
-    Effect.onInterrupt((interruptors) =>
-      Effect.sync(() => {
+      // When the fiber waiting in the stream's pull is interrupted (`Fiber.interrupt`, a timeout, a lost race), the
+      // wire is tripped at once, before Effect unwinds the consumer and closes the stream's scope. The stream has then
+      // ended: a later pull (only possible with `Stream.toPull`) finds it interrupted rather than waiting for an
+      // aborted request.
+      return Kit.streamOf(queue, (interruptors) => {
         TripWire.trip(wire)
-        Queue.failCauseUnsafe(
-          queue,
-          interruptors.size === 0
-            ? Cause.interrupt()
-            : Cause.fromReasons(Array.from(interruptors, (id) => Cause.makeInterruptReason(id)))
-        )
+        Kit.interruptUnsafe(queue, interruptors)
       })
-    )
+    })
   )
 
 /**

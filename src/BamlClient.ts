@@ -1,7 +1,9 @@
 /**
  * The client half of `BamlHttp`: a streamed BAML response read back as a typed `Stream`, in a browser or in Node.
- * Requests go through `effect/http`'s `HttpClient` (provide `FetchHttpClient.layer`), responses are read with
- * `effect/encoding`'s `Sse` or `Ndjson` decoder, whichever the response's content type names, and errors come back as
+ * Requests go through Effect's `HttpClient` (`effect/http` on Effect 4, `@effect/platform` on Effect 3; provide
+ * `FetchHttpClient.layer`), responses are read with Effect's `Sse` or `Ndjson` decoder (on Effect 3, SSE needs
+ * `@effect/experimental` installed beside `@effect/platform`), whichever the response's content type names, and
+ * errors come back as
  * the `BamlError` classes. The request is tied to the stream's scope: ending the stream early in any way (a timeout,
  * `Stream.take`, an interrupted fiber when a component unmounts) aborts it, the server's request fiber is interrupted,
  * and with it the LLM request.
@@ -11,10 +13,12 @@
  * @since 0.2.0
  */
 import { Effect, Option, Predicate, Schema, Stream } from "effect"
-import { Ndjson, Sse } from "effect/encoding"
-import { Headers, HttpClient, HttpClientError, HttpClientRequest, type HttpClientResponse } from "effect/http"
 import * as Wire from "./core/wire/wire.js"
-import * as BamlError from "./internal/errors.js"
+import * as BamlError from "./client/BamlError.js"
+import * as Kit from "#kit"
+import * as KitClient from "#kit/client"
+import { Headers, HttpClient, HttpClientError, HttpClientRequest, type HttpClientResponse } from "#kit/http"
+import * as KitHttp from "#kit/http"
 
 /**
  * What the server sent when its stream died of a defect: the defect itself stays in the server's log.
@@ -51,7 +55,7 @@ export class MalformedResponse extends Schema.TaggedError<MalformedResponse>()("
 
 /**
  * Every error a streamed response can end with: the function's own `BamlError`, as the server's stream failed with
- * it, or a failure of the transport (`effect/http`'s `HttpClientError`, e.g. a 404),
+ * it, or a failure of the transport (Effect's `HttpClientError`, e.g. a 404),
  * of the response, or of the server. Arguments a server refused (`BamlHttp.handler`'s `params`) are a
  * `BamlInvalidArgumentError` naming each wrong argument.
  *
@@ -113,7 +117,7 @@ export interface RequestOptions {
  * generated client's `Schemas.<Fn>Partial` and `Schemas.<Fn>Final`). A value that does not decode fails the stream
  * with a {@link MalformedResponse} naming the path and the problem.
  *
- * @example
+ * @example Effect 4
  * ```ts
  * import type { BamlClient } from "effect-baml/client"
  * import { Schema } from "effect"
@@ -124,12 +128,23 @@ export interface RequestOptions {
  *   final: Resume
  * }
  * ```
+ * @example Effect 3
+ * ```ts
+ * import type { BamlClient } from "effect-baml/client"
+ * import { Schema } from "effect"
+ *
+ * const Resume = Schema.Struct({ name: Schema.String })
+ * const schemas: BamlClient.Schemas<{ readonly name?: string | null }, { readonly name: string }> = {
+ *   partial: Schema.Struct({ name: Schema.optionalWith(Schema.NullOr(Schema.String), { exact: true }) }),
+ *   final: Resume
+ * }
+ * ```
  * @since 0.2.0
  * @category models
  */
-export interface Schemas<Partial, Final> {
-  readonly partial: Schema.Decoder<Partial>
-  readonly final: Schema.Decoder<Final>
+export interface Schemas<Partial, Final, PartialEncoded = Partial, FinalEncoded = Final> {
+  readonly partial: Kit.Codec<Partial, PartialEncoded>
+  readonly final: Kit.Codec<Final, FinalEncoded>
 }
 
 /**
@@ -152,7 +167,7 @@ export const request = (
   options?: RequestOptions
 ): HttpClientRequest.HttpClientRequest =>
   HttpClientRequest.post(options?.url ?? functionName).pipe(
-    HttpClientRequest.bodyJsonUnsafe(args),
+    KitHttp.bodyJsonUnsafe(args),
     HttpClientRequest.setHeaders(Headers.fromInput(options?.headers)),
     HttpClientRequest.accept(Wire.contentTypes[options?.format ?? "sse"])
   )
@@ -162,7 +177,7 @@ const responseError = (message: string) => new MalformedResponse({ message })
 const decodeError = (data: unknown): Effect.Effect<never, ClientError> =>
   Wire.isInternalServerError(data)
     ? Effect.fail(new InternalServerError({ message: data.message }))
-    : Schema.decodeUnknownEffect(BamlError.BamlError)(data).pipe(
+    : Kit.decodeUnknown(BamlError.BamlError)(data).pipe(
       Effect.mapError((error) => responseError(`an "error" message that is not a BamlError: ${error.message}`)),
       Effect.flatMap(Effect.fail)
     )
@@ -179,9 +194,7 @@ const wireMessages = (
       : responseError(`the response does not decode: ${Predicate.hasProperty(error, "message") ? error.message : ""}`)
   switch (format) {
     case "sse":
-      return response.stream.pipe(
-        Stream.decodeText,
-        Stream.pipeThroughChannel(Sse.decode()),
+      return KitClient.decodeSse(response.stream).pipe(
         Stream.mapError(decoding),
         Stream.mapEffect((event) => {
           // Events with other names (none are sent today) are skipped, as an `EventSource` would.
@@ -193,8 +206,7 @@ const wireMessages = (
         Stream.filter(Predicate.isNotUndefined)
       )
     case "ndjson":
-      return response.stream.pipe(
-        Stream.pipeThroughChannel(Ndjson.decode({ ignoreEmptyLines: true })),
+      return KitClient.decodeNdjson(response.stream).pipe(
         Stream.mapError(decoding),
         Stream.mapEffect((line) => {
           const message = Wire.messageOfLine(line)
@@ -218,7 +230,7 @@ const wireMessages = (
  * stream reads it, and it is the scope that aborts the request. Use {@link events} unless the request is made
  * elsewhere.
  *
- * @example
+ * @example Effect 4
  * ```ts
  * import { BamlClient } from "effect-baml/client"
  * import { Effect, Stream } from "effect"
@@ -230,12 +242,24 @@ const wireMessages = (
  *   return BamlClient.fromResponse<unknown, unknown>(response)
  * }))
  * ```
+ * @example Effect 3
+ * ```ts
+ * import { BamlClient } from "effect-baml/client"
+ * import { Effect, Stream } from "effect"
+ * import { HttpClient, HttpClientRequest } from "@effect/platform"
+ *
+ * const messages = Stream.unwrapScoped(Effect.gen(function*() {
+ *   const client = HttpClient.filterStatusOk(yield* HttpClient.HttpClient)
+ *   const response = yield* client.execute(HttpClientRequest.get("/api/extract.sse?resume=..."))
+ *   return BamlClient.fromResponse<unknown, unknown>(response)
+ * }))
+ * ```
  * @since 0.2.0
  * @category streams
  */
-export const fromResponse = <Partial, Final = Partial>(
+export const fromResponse = <Partial, Final = Partial, PartialEncoded = Partial, FinalEncoded = Final>(
   response: HttpClientResponse.HttpClientResponse,
-  schemas?: Schemas<Partial, Final>
+  schemas?: Schemas<Partial, Final, PartialEncoded, FinalEncoded>
 ): Stream.Stream<Message<Partial, Final>, ClientError> =>
   Stream.suspend(() => {
     let ended = false
@@ -248,9 +272,9 @@ export const fromResponse = <Partial, Final = Partial>(
           return Effect.succeed(message as Message<Partial, Final>)
         }
         const { data } = message
-        const decoded: Effect.Effect<Message<Partial, Final>, Schema.SchemaError> = message.event === "final"
-          ? Effect.map(Schema.decodeUnknownEffect(schemas.final)(data), (value) => ({ event: "final", data: value }))
-          : Effect.map(Schema.decodeUnknownEffect(schemas.partial)(data), (value) => ({ event: "partial", data: value }))
+        const decoded: Effect.Effect<Message<Partial, Final>, Kit.SchemaError> = message.event === "final"
+          ? Effect.map(Kit.decodeUnknown(schemas.final)(data), (value) => ({ event: "final", data: value }))
+          : Effect.map(Kit.decodeUnknown(schemas.partial)(data), (value) => ({ event: "partial", data: value }))
         return Effect.mapError(decoded, (error) =>
           responseError(`a ${message.event} result that does not match the function's schema: ${error.message}`))
       }),
@@ -267,7 +291,7 @@ export const fromResponse = <Partial, Final = Partial>(
  * as long as the stream: ending the stream early aborts it, and the server aborts the LLM request. A status other
  * than 2xx fails with `HttpClientError`.
  *
- * @example
+ * @example Effect 4
  * ```ts
  * import { BamlClient } from "effect-baml/client"
  * import { Stream } from "effect"
@@ -275,25 +299,33 @@ export const fromResponse = <Partial, Final = Partial>(
  *
  * const firstTwo = BamlClient.events(HttpClientRequest.get("/api/extract.sse?resume=...")).pipe(Stream.take(2))
  * ```
+ * @example Effect 3
+ * ```ts
+ * import { BamlClient } from "effect-baml/client"
+ * import { Stream } from "effect"
+ * import { HttpClientRequest } from "@effect/platform"
+ *
+ * const firstTwo = BamlClient.events(HttpClientRequest.get("/api/extract.sse?resume=...")).pipe(Stream.take(2))
+ * ```
  * @since 0.2.0
  * @category streams
  */
-export const events = <Partial, Final = Partial>(
+export const events = <Partial, Final = Partial, PartialEncoded = Partial, FinalEncoded = Final>(
   request: HttpClientRequest.HttpClientRequest,
-  schemas?: Schemas<Partial, Final>
+  schemas?: Schemas<Partial, Final, PartialEncoded, FinalEncoded>
 ): Stream.Stream<Message<Partial, Final>, ClientError, HttpClient.HttpClient> =>
-  Stream.unwrap(Effect.gen(function*() {
+  Kit.unwrapStream(Effect.gen(function*() {
     const client = HttpClient.withScope(HttpClient.filterStatusOk(yield* HttpClient.HttpClient))
-    const response = yield* client.execute(request).pipe(Effect.catch(refused))
+    const response = yield* client.execute(request).pipe(Kit.catchAll(refused))
     return fromResponse(response, schemas)
   }))
 
 // A 400 whose body is a `BamlError` (the arguments `BamlHttp.handler` refused) is that error; any other stays as it is.
 const refused = (error: HttpClientError.HttpClientError): Effect.Effect<never, ClientError> => {
-  const response = error.response
+  const response = KitHttp.responseOf(error)
   if (response === undefined || response.status !== 400) return Effect.fail(error)
   return response.json.pipe(
-    Effect.flatMap(Schema.decodeUnknownEffect(BamlError.BamlError)),
+    Effect.flatMap(Kit.decodeUnknown(BamlError.BamlError)),
     Effect.matchEffect({ onFailure: () => Effect.fail(error), onSuccess: Effect.fail })
   )
 }
@@ -303,7 +335,7 @@ const refused = (error: HttpClientError.HttpClientError): Effect.Effect<never, C
  * response as its messages, partials typed `Partial` and the final one typed `Final`. The generated client's
  * `http.ts` offers one typed function per BAML function over this.
  *
- * @example
+ * @example Effect 4
  * ```ts
  * import { BamlClient } from "effect-baml/client"
  * import { Effect, Stream } from "effect"
@@ -317,14 +349,28 @@ const refused = (error: HttpClientError.HttpClientError): Effect.Effect<never, C
  *   Effect.provide(FetchHttpClient.layer)
  * )
  * ```
+ * @example Effect 3
+ * ```ts
+ * import { BamlClient } from "effect-baml/client"
+ * import { Effect, Stream } from "effect"
+ * import { FetchHttpClient } from "@effect/platform"
+ *
+ * interface Resume { readonly name: string }
+ *
+ * const program = BamlClient.stream<Partial<Resume>, Resume>("ExtractResume", { resume: "..." }).pipe(
+ *   Stream.runForEach((message) => Effect.log(message.event, message.data)),
+ *   Effect.timeout("30 seconds"), // the request, and the LLM request on the server, are aborted on timeout
+ *   Effect.provide(FetchHttpClient.layer)
+ * )
+ * ```
  * @since 0.2.0
  * @category streams
  */
-export const stream = <Partial, Final = Partial>(
+export const stream = <Partial, Final = Partial, PartialEncoded = Partial, FinalEncoded = Final>(
   functionName: string,
   args: Readonly<Record<string, unknown>>,
   options?: RequestOptions,
-  schemas?: Schemas<Partial, Final>
+  schemas?: Schemas<Partial, Final, PartialEncoded, FinalEncoded>
 ): Stream.Stream<Message<Partial, Final>, ClientError, HttpClient.HttpClient> =>
   events(request(functionName, args, options), schemas)
 
@@ -335,7 +381,7 @@ export const stream = <Partial, Final = Partial>(
  * {@link MalformedResponse} naming the path and the problem. Without it, `Final` is what the caller says the server's
  * function returns.
  *
- * @example
+ * @example Effect 4
  * ```ts
  * import { BamlClient } from "effect-baml/client"
  * import { Effect, Schema } from "effect"
@@ -345,16 +391,26 @@ export const stream = <Partial, Final = Partial>(
  *   Effect.provide(FetchHttpClient.layer)
  * )
  * ```
+ * @example Effect 3
+ * ```ts
+ * import { BamlClient } from "effect-baml/client"
+ * import { Effect, Schema } from "effect"
+ * import { FetchHttpClient } from "@effect/platform"
+ *
+ * const summary = BamlClient.call("Summarize", { text: "..." }, {}, Schema.String).pipe(
+ *   Effect.provide(FetchHttpClient.layer)
+ * )
+ * ```
  * @since 0.2.0
  * @category constructors
  */
-export const call = <Final = unknown>(
+export const call = <Final = unknown, FinalEncoded = Final>(
   functionName: string,
   args: Readonly<Record<string, unknown>>,
   options?: RequestOptions,
-  final?: Schema.Decoder<Final>
+  final?: Kit.Codec<Final, FinalEncoded>
 ): Effect.Effect<Final, ClientError, HttpClient.HttpClient> =>
-  stream<unknown, Final>(
+  stream<unknown, Final, unknown, FinalEncoded>(
     functionName,
     args,
     options,

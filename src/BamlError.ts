@@ -13,7 +13,7 @@ import {
   BamlRuntimeError,
   BamlTimeoutError,
   BamlValidationError
-} from "./internal/errors.js"
+} from "./client/BamlError.js"
 
 export {
   ArgumentIssue,
@@ -26,7 +26,7 @@ export {
   BamlTimeoutError,
   BamlValidationError,
   BudgetExceeded
-} from "./internal/errors.js"
+} from "./client/BamlError.js"
 
 /**
  * What {@link fromEngine} removes from the errors it makes: the values of the credential-like variables of `env`

@@ -1,24 +1,25 @@
 /**
- * BAML streams as HTTP responses: Server-Sent Events and NDJSON on `effect/http`'s server, framed by
- * `effect/encoding`'s `Sse` and `Ndjson` encoders. The stream runs in the request's fiber, so a client that goes away
- * (a closed tab, a Stop button, a dropped connection) interrupts it, and the interrupt aborts the LLM request.
+ * BAML streams as HTTP responses: Server-Sent Events and NDJSON on Effect's HTTP server (`effect/http` on Effect 4,
+ * `@effect/platform` on Effect 3). The stream runs in the request's fiber, so a client that goes away (a closed tab, a
+ * Stop button, a dropped connection) interrupts it, and the interrupt aborts the LLM request.
  *
  * @since 0.1.0
  */
-import { Cause, Context, Deferred, type Duration, Effect, Fiber, Layer, Option, Schema, SchemaIssue, Stream } from "effect"
-import { Ndjson, Sse } from "effect/encoding"
+import { Deferred, Effect, Fiber, type Layer, Option, Schema, Stream } from "effect"
 import { dual, identity } from "effect/Function"
-import { Headers, HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as Baml from "./Baml.js"
 import * as BamlError from "./BamlError.js"
 import type { BamlRuntime } from "./BamlRuntime.js"
 import * as Signals from "./core/engine/signals.js"
 import * as Events from "./core/engine/streamEvent.js"
 import * as Wire from "./core/wire/wire.js"
+import * as Kit from "#kit"
+import { Headers, HttpServerRequest, HttpServerResponse } from "#kit/http"
+import * as KitHttp from "#kit/http"
 
 /**
  * What a client is sent when the stream dies of a defect: nothing of the defect itself, which stays in the server's
- * log. The tag is the one `effect/http-api`'s `HttpApiError` uses for the same case.
+ * log. The tag is the one Effect's `HttpApiError` uses for the same case.
  *
  * @example
  * ```ts
@@ -51,7 +52,7 @@ export interface InternalServerError {
  * @since 0.1.0
  * @category models
  */
-export type ErrorData = Schema.Codec.Encoded<typeof BamlError.BamlError> | InternalServerError
+export type ErrorData = Kit.Encoded<typeof BamlError.BamlError> | InternalServerError
 
 /**
  * One message of a streamed response. Every element of the stream is sent as a `partial` as soon as it arrives; when
@@ -134,13 +135,13 @@ export const events = <A, E extends BamlError.BamlError, R>(
           onSome: (data) => Stream.succeed<Event<ValueOf<A>>>({ event: "final", data })
         })
       )),
-      Stream.catch((error) => Stream.sync((): Event<ValueOf<A>> => ({ event: "error", data: encodeError(error) }))),
-      Stream.catchCause((cause) =>
-        Cause.hasInterruptsOnly(cause)
+      Kit.catchAllStream((error) => Stream.sync((): Event<ValueOf<A>> => ({ event: "error", data: encodeError(error) }))),
+      Kit.catchAllCauseStream((cause) =>
+        Kit.isInterruptedOnly(cause)
           ? Stream.failCause(cause)
           : Stream.concat(
             Stream.succeed(internalServerError),
-            Stream.fromEffectDrain(Effect.logError("BamlHttp: the stream died while serving a response", cause))
+            Kit.drainStream(Effect.logError("BamlHttp: the stream died while serving a response", cause))
           )
       )
     )
@@ -174,11 +175,11 @@ export interface Responder {
 
 /** Serves the stream's {@link events}, written as text by `encode`, as a `contentType` response. */
 const responder = (
-  encode: <A>(events: Stream.Stream<Event<A>>) => Stream.Stream<string>,
+  encode: (events: Stream.Stream<KitHttp.WireEvent>) => Stream.Stream<string>,
   contentType: string
 ): Responder =>
   dual(
-    (args) => Stream.isStream(args[0]),
+    (args) => Kit.isStream(args[0]),
     <A, E extends BamlError.BamlError, R>(
       self: Stream.Stream<A, E, R>,
       options?: HttpServerResponse.Options.WithContent
@@ -186,7 +187,10 @@ const responder = (
       // The response's body runs in the request's fiber, after the handler returned: it gets the handler's services.
       Effect.map(Effect.all([Effect.context<R>(), Effect.serviceOption(Shutdown)]), ([context, shutdown]) =>
         HttpServerResponse.stream(
-          Stream.encodeText(encode(Stream.provideContext(events(self), context))).pipe(
+          Stream.encodeText(encode(
+            // `undefined` (a void function's result) has no JSON form; `null` is the closest a client can read.
+            Stream.map(Stream.provideContext(events(self), context), (event) => ({ ...event, data: Wire.orNull(event.data) }))
+          )).pipe(
             // At shutdown the response is cut, with no `final`: the stream is interrupted, not finished.
             Option.match(shutdown, { onNone: () => identity, onSome: (s) => Stream.interruptWhen(s.started) })
           ),
@@ -202,13 +206,6 @@ const responder = (
         ))
   )
 
-const sseEvent = <A>(event: Event<A>): Sse.Event => ({
-  _tag: "Event",
-  event: event.event,
-  id: undefined,
-  data: JSON.stringify(Wire.orNull(event.data))
-})
-
 /**
  * Serves a stream as Server-Sent Events: `event: partial` for each element, `event: final` with the last one, or
  * `event: error` with the encoded error; each event's `data` is one line of JSON. The response starts at once (with
@@ -218,7 +215,7 @@ const sseEvent = <A>(event: Event<A>): Sse.Event => ({
  * The status is sent before the stream runs, so a failure is an `error` event in a 200 response. An `EventSource`
  * reconnects when a response ends: close it on `final` and on `error`.
  *
- * @example
+ * @example Effect 4
  * ```ts
  * import { Baml, BamlHttp } from "effect-baml"
  * import { Effect, Schema } from "effect"
@@ -233,6 +230,19 @@ const sseEvent = <A>(event: Event<A>): Sse.Event => ({
  *   })
  * )
  * ```
+ * @example Effect 3
+ * ```ts
+ * import { HttpRouter, HttpServerRequest } from "@effect/platform"
+ * import { Baml, BamlHttp } from "effect-baml"
+ * import { Effect, Schema } from "effect"
+ *
+ * const router = HttpRouter.empty.pipe(
+ *   HttpRouter.get("/extract", Effect.gen(function*() {
+ *     const { resume } = yield* HttpServerRequest.schemaSearchParams(Schema.Struct({ resume: Schema.String }))
+ *     return yield* BamlHttp.sse(Baml.stream("ExtractResume", { resume }))
+ *   }))
+ * )
+ * ```
  * @since 0.1.0
  * @category responses
  */
@@ -241,7 +251,7 @@ export const sse: Responder = responder(
     Stream.concat(
       // The encoder writes events only; a comment line is what opens the response before the first event.
       Stream.succeed(": stream\n\n"),
-      events.pipe(Stream.map(sseEvent), Stream.pipeThroughChannel(Sse.encode<never, unknown>()))
+      KitHttp.encodeSse(events)
     ),
   Wire.contentTypes.sse
 )
@@ -251,7 +261,7 @@ export const sse: Responder = responder(
  * line with the last one, or an `error` line with the encoded error, the same messages as {@link sse}. For clients
  * that read a `fetch` body (e.g. to POST the arguments); aborting the fetch aborts the LLM request.
  *
- * @example
+ * @example Effect 4
  * ```ts
  * import { Baml, BamlHttp } from "effect-baml"
  * import { Effect, Schema } from "effect"
@@ -266,17 +276,24 @@ export const sse: Responder = responder(
  *   })
  * )
  * ```
+ * @example Effect 3
+ * ```ts
+ * import { HttpRouter, HttpServerRequest } from "@effect/platform"
+ * import { Baml, BamlHttp } from "effect-baml"
+ * import { Effect, Schema } from "effect"
+ *
+ * const router = HttpRouter.empty.pipe(
+ *   HttpRouter.post("/extract", Effect.gen(function*() {
+ *     const { resume } = yield* HttpServerRequest.schemaBodyJson(Schema.Struct({ resume: Schema.String }))
+ *     return yield* Baml.stream("ExtractResume", { resume }).pipe(BamlHttp.ndjson())
+ *   }))
+ * )
+ * ```
  * @since 0.1.0
  * @category responses
  */
 export const ndjson: Responder = responder(
-  (events) =>
-    events.pipe(
-      Stream.map((event) => ({ event: event.event, data: Wire.orNull(event.data) })),
-      Stream.pipeThroughChannel(Ndjson.encodeString<never, unknown>()),
-      // A value JSON cannot write (a bigint) is a bug in what the function returned, not a client's mistake.
-      Stream.orDie
-    ),
+  KitHttp.encodeNdjson,
   Wire.contentTypes.ndjson
 )
 
@@ -284,12 +301,21 @@ export const ndjson: Responder = responder(
  * Serves a stream as the request asks: NDJSON when its `accept` header names `application/x-ndjson` (and not
  * `text/event-stream`), Server-Sent Events otherwise. `BamlClient` asks with `accept`.
  *
- * @example
+ * @example Effect 4
  * ```ts
  * import { Baml, BamlHttp } from "effect-baml"
  * import { HttpRouter } from "effect/http"
  *
  * const Summarize = HttpRouter.add("POST", "/summarize", BamlHttp.respond(Baml.stream("Summarize", { text: "..." })))
+ * ```
+ * @example Effect 3
+ * ```ts
+ * import { HttpRouter } from "@effect/platform"
+ * import { Baml, BamlHttp } from "effect-baml"
+ *
+ * const router = HttpRouter.empty.pipe(
+ *   HttpRouter.post("/summarize", BamlHttp.respond(Baml.stream("Summarize", { text: "..." })))
+ * )
  * ```
  * @since 0.2.0
  * @category responses
@@ -314,20 +340,21 @@ export const respond = <A, E extends BamlError.BamlError, R>(
  * @since 0.2.0
  * @category models
  */
-export interface HandlerOptions {
+export interface HandlerOptions<
+  A extends Readonly<Record<string, unknown>> = Readonly<Record<string, unknown>>,
+  I = A
+> {
   readonly options?: Baml.Options | undefined
-  readonly params?: Schema.Decoder<Readonly<Record<string, unknown>>> | undefined
+  readonly params?: Kit.Codec<A, I> | undefined
 }
 
-const Args = Schema.Record(Schema.String, Schema.Unknown)
-
-const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
+const Args = Kit.Record(Schema.String, Schema.Unknown)
 
 /**
  * The error for arguments that do not decode with a function's parameters schema: each issue names the path of the
  * argument (`["profile", "kind"]`) and what is wrong with it.
  *
- * @example
+ * @example Effect 4
  * ```ts
  * import { BamlHttp } from "effect-baml"
  * import { Effect, Schema } from "effect"
@@ -337,14 +364,24 @@ const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
  *   Effect.mapError((error) => BamlHttp.invalidArguments("ExtractResume", error))
  * )
  * ```
+ * @example Effect 3
+ * ```ts
+ * import { BamlHttp } from "effect-baml"
+ * import { Effect, Schema } from "effect"
+ *
+ * const Params = Schema.Struct({ resume: Schema.String })
+ * const checked = Schema.decodeUnknown(Params)({ resume: 1 }).pipe(
+ *   Effect.mapError((error) => BamlHttp.invalidArguments("ExtractResume", error))
+ * )
+ * ```
  * @since 0.2.0
  * @category handlers
  */
 export const invalidArguments = (
   functionName: string,
-  error: Schema.SchemaError
+  error: Kit.SchemaError
 ): BamlError.BamlInvalidArgumentError => {
-  const issues = formatIssues(error.issue).issues.map((issue) => Wire.argumentIssue(issue.path ?? [], issue.message))
+  const issues = Kit.issuesOf(error).map((issue) => Wire.argumentIssue(issue.path, issue.message))
   return new BamlError.BamlInvalidArgumentError({
     message: Wire.invalidArgumentsMessage(functionName, issues),
     issues
@@ -359,7 +396,7 @@ export const invalidArguments = (
  * `BamlInvalidArgumentError` naming each wrong argument's path, and the engine is never called. Without it, arguments
  * the function does not take fail the stream with a `BamlInvalidArgumentError`, before anything reaches the provider.
  *
- * @example
+ * @example Effect 4
  * ```ts
  * import { BamlHttp } from "effect-baml"
  * import { Schema } from "effect"
@@ -372,12 +409,23 @@ export const invalidArguments = (
  *   BamlHttp.handler("ExtractResume", { params: ExtractResumeParams })
  * )
  * ```
+ * @example Effect 3
+ * ```ts
+ * import { HttpRouter } from "@effect/platform"
+ * import { BamlHttp } from "effect-baml"
+ * import { Schema } from "effect"
+ *
+ * const ExtractResumeParams = Schema.Struct({ resume: Schema.String }) // or a generated client's Schemas
+ * const router = HttpRouter.empty.pipe(
+ *   HttpRouter.post("/api/baml/ExtractResume", BamlHttp.handler("ExtractResume", { params: ExtractResumeParams }))
+ * )
+ * ```
  * @since 0.2.0
  * @category handlers
  */
-export const handler = (
+export const handler = <A extends Readonly<Record<string, unknown>> = Readonly<Record<string, unknown>>, I = A>(
   functionName: string,
-  options?: HandlerOptions
+  options?: HandlerOptions<A, I>
 ): Effect.Effect<HttpServerResponse.HttpServerResponse, never, BamlRuntime | HttpServerRequest.HttpServerRequest> =>
   HttpServerRequest.schemaBodyJson(Args).pipe(
     Effect.matchEffect({
@@ -387,11 +435,11 @@ export const handler = (
           respond(Baml.streamEvents(functionName, args, options?.options))
         const params = options?.params
         if (params === undefined) return streamed(body)
-        return Schema.decodeUnknownEffect(params)(body).pipe(
+        return Kit.decodeUnknown(params)(body).pipe(
           Effect.matchEffect({
             onFailure: (error) =>
               Effect.succeed(
-                HttpServerResponse.jsonUnsafe(encodeError(invalidArguments(functionName, error)), { status: 400 })
+                KitHttp.jsonResponseUnsafe(encodeError(invalidArguments(functionName, error)), { status: 400 })
               ),
             onSuccess: streamed
           })
@@ -410,12 +458,12 @@ export const handler = (
  * import { BamlHttp } from "effect-baml"
  * import { Effect } from "effect"
  *
- * const waitForShutdown = Effect.flatMap(BamlHttp.Shutdown.asEffect(), (shutdown) => shutdown.started)
+ * const waitForShutdown = Effect.flatMap(BamlHttp.Shutdown, (shutdown) => shutdown.started)
  * ```
  * @since 0.2.0
  * @category shutdown
  */
-export class Shutdown extends Context.Service<Shutdown, { readonly started: Effect.Effect<void> }>()(
+export class Shutdown extends Kit.Service<Shutdown, { readonly started: Effect.Effect<void> }>()(
   "effect-baml/BamlHttp/Shutdown"
 ) {}
 
@@ -433,7 +481,7 @@ export class Shutdown extends Context.Service<Shutdown, { readonly started: Effe
  * @category shutdown
  */
 export interface ShutdownOptions {
-  readonly grace?: Duration.Input | undefined
+  readonly grace?: Kit.DurationInput | undefined
   readonly signals?: ReadonlyArray<Signals.Signal> | undefined
 }
 
@@ -443,7 +491,7 @@ export interface ShutdownOptions {
  * server waits for it to close. Provide it to the server (the responses run in its request fibers, which have its
  * services); the process's own handler (`NodeRuntime.runMain`) still closes the server.
  *
- * @example
+ * @example Effect 4
  * ```ts
  * import { BamlHttp } from "effect-baml"
  * import { Layer } from "effect"
@@ -452,18 +500,27 @@ export interface ShutdownOptions {
  * const Routes = HttpRouter.add("POST", "/api/baml/ExtractResume", BamlHttp.handler("ExtractResume"))
  * const Server = HttpRouter.serve(Routes).pipe(Layer.provide(BamlHttp.layerShutdown({ grace: "2 seconds" })))
  * ```
+ * @example Effect 3
+ * ```ts
+ * import { HttpRouter, HttpServer } from "@effect/platform"
+ * import { BamlHttp } from "effect-baml"
+ * import { Layer } from "effect"
+ *
+ * const router = HttpRouter.empty.pipe(HttpRouter.post("/api/baml/ExtractResume", BamlHttp.handler("ExtractResume")))
+ * const Server = HttpServer.serve(router).pipe(Layer.provide(BamlHttp.layerShutdown({ grace: "2 seconds" })))
+ * ```
  * @since 0.2.0
  * @category shutdown
  */
 export const layerShutdown = (options?: ShutdownOptions): Layer.Layer<Shutdown> =>
-  Layer.effect(
+  Kit.layerScoped(
     Shutdown,
     Effect.gen(function*() {
       const signalled = yield* Deferred.make<void>()
       const started = yield* Deferred.make<void>()
       yield* Effect.acquireRelease(
         Effect.sync(() =>
-          Signals.onSignals(options?.signals ?? ["SIGINT", "SIGTERM"], () => Deferred.doneUnsafe(signalled, Effect.void))
+          Signals.onSignals(options?.signals ?? ["SIGINT", "SIGTERM"], () => Kit.deferredDoneUnsafe(signalled, Effect.void))
         ),
         (remove) => Effect.sync(remove)
       )
@@ -472,7 +529,7 @@ export const layerShutdown = (options?: ShutdownOptions): Layer.Layer<Shutdown> 
       const timer = yield* Deferred.await(signalled).pipe(
         Effect.andThen(Effect.sleep(options?.grace ?? 0)),
         Effect.andThen(Deferred.succeed(started, undefined)),
-        Effect.forkDetach
+        Kit.forkDetach
       )
       yield* Effect.addFinalizer(() =>
         Effect.flatMap(Deferred.isDone(signalled), (isDone) => isDone ? Effect.void : Fiber.interrupt(timer))

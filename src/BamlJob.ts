@@ -40,7 +40,7 @@ import {
   BudgetExceeded,
   fromEngine
 } from "./BamlError.js"
-import { BamlError as BamlErrorSchema } from "./internal/errors.js"
+import { BamlError as BamlErrorSchema } from "./client/BamlError.js"
 import { BamlInvalidArgumentError } from "./BamlError.js"
 import { BamlRuntime } from "./BamlRuntime.js"
 import * as TokenBudget from "./TokenBudget.js"

@@ -13,8 +13,8 @@
  *
  * @since 0.1.0
  */
-import { Effect, FileSystem } from "effect"
-import type { PlatformError } from "effect/PlatformError"
+import { Effect } from "effect"
+import * as Kit from "#kit"
 import { BamlInvalidArgumentError } from "./BamlError.js"
 import * as Media from "./core/engine/media.js"
 
@@ -73,13 +73,21 @@ export type {
  * a file whose type cannot be told fails with a `BamlInvalidArgumentError`, and a file that cannot be read with the
  * platform's `PlatformError` (whose `reason` says why, e.g. `NotFound`).
  *
- * @example
+ * @example Effect 4
  * ```ts
  * import { BamlMedia } from "effect-baml"
  * import { NodeServices } from "@effect/platform-node"
  * import { Effect } from "effect"
  *
  * const scan = BamlMedia.fromFile("image", "./receipt.png").pipe(Effect.provide(NodeServices.layer))
+ * ```
+ * @example Effect 3
+ * ```ts
+ * import { BamlMedia } from "effect-baml"
+ * import { NodeContext } from "@effect/platform-node"
+ * import { Effect } from "effect"
+ *
+ * const scan = BamlMedia.fromFile("image", "./receipt.png").pipe(Effect.provide(NodeContext.layer))
  * ```
  * @since 0.1.0
  * @category constructors
@@ -88,12 +96,12 @@ export const fromFile = <K extends keyof Media.Kinds>(
   kind: K,
   path: string,
   options?: { readonly mediaType?: string | undefined }
-): Effect.Effect<Media.Kinds[K], PlatformError | BamlInvalidArgumentError, FileSystem.FileSystem> =>
+): Effect.Effect<Media.Kinds[K], Kit.PlatformError | BamlInvalidArgumentError, Kit.FileSystem.FileSystem> =>
   Effect.gen(function*() {
     const mediaType = Media.mediaTypeOf(kind, path, options?.mediaType)
     if (mediaType === undefined) {
       return yield* Effect.fail(new BamlInvalidArgumentError({ message: Media.unknownMediaType(path) }))
     }
-    const fs = yield* FileSystem.FileSystem
+    const fs = yield* Kit.FileSystem.FileSystem
     return Media.fromBytes(kind, yield* fs.readFile(path), mediaType)
   })

@@ -1,9 +1,10 @@
 /**
  * The metrics every `Baml.call` and `Baml.stream` records when it ends, as Effect `Metric`s: export them with
- * `@effect/opentelemetry`, or read one series with `Metric.value` over `Metric.withAttributes`. Each has the attributes
- * `baml.function`, `baml.client` (the client that answered, or the last one tried; `unknown` when none was) and
- * `baml.kind` (`call` or `stream`); `failures` also `baml.error`, the error's tag. The fiber's own metric attributes
- * (`Metric.CurrentMetricAttributes`) are added to them.
+ * `@effect/opentelemetry`, or read one series with `Metric.value` (over `Metric.withAttributes` on Effect 4, over
+ * `Metric.tagged` on Effect 3, where a data point is found by the same tags in the same order). Each has the attributes,
+ * in this order, `baml.function`, `baml.client` (the client that answered, or the last one tried; `unknown` when none
+ * was) and `baml.kind` (`call` or `stream`); `failures` also `baml.error`, the error's tag. The fiber's own metric
+ * attributes (`Metric.CurrentMetricAttributes` on Effect 4, `Effect.labelMetrics` on Effect 3) are added to them.
  *
  * Each call and stream also runs in a span, `Baml.call <function>` or `Baml.stream <function>`, whose attributes say
  * the same: `baml.function`, `baml.client`, `baml.provider`, `baml.outcome` (`success`, `failure` or `interrupted`),
@@ -14,13 +15,13 @@
  *
  * @since 0.1.0
  */
-import { Metric } from "effect"
+import * as Kit from "#kit"
 import { durationBoundaries, tokenBoundaries } from "./core/usage/genAi.js"
 
 /**
  * Calls and streams that ended, however they ended.
  *
- * @example
+ * @example Effect 4
  * ```ts
  * import { BamlMetrics } from "effect-baml"
  * import { Metric } from "effect"
@@ -29,10 +30,21 @@ import { durationBoundaries, tokenBoundaries } from "./core/usage/genAi.js"
  *   "baml.function": "ExtractResume", "baml.client": "OpenAI", "baml.kind": "stream"
  * }))
  * ```
+ * @example Effect 3
+ * ```ts
+ * import { BamlMetrics } from "effect-baml"
+ * import { Metric } from "effect"
+ *
+ * const extractions = Metric.value(BamlMetrics.calls.pipe(
+ *   Metric.tagged("baml.function", "ExtractResume"),
+ *   Metric.tagged("baml.client", "OpenAI"),
+ *   Metric.tagged("baml.kind", "stream")
+ * ))
+ * ```
  * @since 0.1.0
  * @category metrics
  */
-export const calls: Metric.Counter<number> = Metric.counter("baml.calls", {
+export const calls = Kit.counter("baml.calls", {
   description: "BAML calls and streams that ended",
   incremental: true
 })
@@ -41,7 +53,7 @@ export const calls: Metric.Counter<number> = Metric.counter("baml.calls", {
  * Calls and streams whose consumer left before the engine finished (an interrupt, `Stream.take`, a timeout, a lost
  * race): their requests were aborted.
  *
- * @example
+ * @example Effect 4
  * ```ts
  * import { BamlMetrics } from "effect-baml"
  * import { Metric } from "effect"
@@ -50,10 +62,21 @@ export const calls: Metric.Counter<number> = Metric.counter("baml.calls", {
  *   "baml.function": "ExtractResume", "baml.client": "OpenAI", "baml.kind": "stream"
  * }))
  * ```
+ * @example Effect 3
+ * ```ts
+ * import { BamlMetrics } from "effect-baml"
+ * import { Metric } from "effect"
+ *
+ * const cancelled = Metric.value(BamlMetrics.cancelled.pipe(
+ *   Metric.tagged("baml.function", "ExtractResume"),
+ *   Metric.tagged("baml.client", "OpenAI"),
+ *   Metric.tagged("baml.kind", "stream")
+ * ))
+ * ```
  * @since 0.1.0
  * @category metrics
  */
-export const cancelled: Metric.Counter<number> = Metric.counter("baml.calls.cancelled", {
+export const cancelled = Kit.counter("baml.calls.cancelled", {
   description: "BAML calls and streams cancelled by their consumer, their requests aborted",
   incremental: true
 })
@@ -61,7 +84,7 @@ export const cancelled: Metric.Counter<number> = Metric.counter("baml.calls.canc
 /**
  * Calls and streams that failed, tagged with the error's tag (`baml.error`), `BudgetExceeded` included.
  *
- * @example
+ * @example Effect 4
  * ```ts
  * import { BamlMetrics } from "effect-baml"
  * import { Metric } from "effect"
@@ -70,10 +93,22 @@ export const cancelled: Metric.Counter<number> = Metric.counter("baml.calls.canc
  *   "baml.function": "ExtractResume", "baml.client": "OpenAI", "baml.kind": "call", "baml.error": "BamlClientHttpError"
  * }))
  * ```
+ * @example Effect 3
+ * ```ts
+ * import { BamlMetrics } from "effect-baml"
+ * import { Metric } from "effect"
+ *
+ * const httpErrors = Metric.value(BamlMetrics.failures.pipe(
+ *   Metric.tagged("baml.function", "ExtractResume"),
+ *   Metric.tagged("baml.client", "OpenAI"),
+ *   Metric.tagged("baml.kind", "call"),
+ *   Metric.tagged("baml.error", "BamlClientHttpError")
+ * ))
+ * ```
  * @since 0.1.0
  * @category metrics
  */
-export const failures: Metric.Counter<number> = Metric.counter("baml.calls.failed", {
+export const failures = Kit.counter("baml.calls.failed", {
   description: "BAML calls and streams that failed",
   incremental: true
 })
@@ -82,7 +117,7 @@ export const failures: Metric.Counter<number> = Metric.counter("baml.calls.faile
  * Input (prompt) tokens, as the provider reported them. A request aborted before the end has no report, and adds
  * nothing.
  *
- * @example
+ * @example Effect 4
  * ```ts
  * import { BamlMetrics } from "effect-baml"
  * import { Metric } from "effect"
@@ -91,10 +126,21 @@ export const failures: Metric.Counter<number> = Metric.counter("baml.calls.faile
  *   "baml.function": "Summarize", "baml.client": "OpenAI", "baml.kind": "stream"
  * }))
  * ```
+ * @example Effect 3
+ * ```ts
+ * import { BamlMetrics } from "effect-baml"
+ * import { Metric } from "effect"
+ *
+ * const input = Metric.value(BamlMetrics.inputTokens.pipe(
+ *   Metric.tagged("baml.function", "Summarize"),
+ *   Metric.tagged("baml.client", "OpenAI"),
+ *   Metric.tagged("baml.kind", "stream")
+ * ))
+ * ```
  * @since 0.1.0
  * @category metrics
  */
-export const inputTokens: Metric.Counter<number> = Metric.counter("baml.tokens.input", {
+export const inputTokens = Kit.counter("baml.tokens.input", {
   description: "Input tokens reported by the provider",
   incremental: true
 })
@@ -103,7 +149,7 @@ export const inputTokens: Metric.Counter<number> = Metric.counter("baml.tokens.i
  * Output tokens: the provider's count where it reported one, otherwise the estimate (for aborted streams, and for
  * providers that report no usage when streaming).
  *
- * @example
+ * @example Effect 4
  * ```ts
  * import { BamlMetrics } from "effect-baml"
  * import { Metric } from "effect"
@@ -112,10 +158,21 @@ export const inputTokens: Metric.Counter<number> = Metric.counter("baml.tokens.i
  *   "baml.function": "Summarize", "baml.client": "OpenAI", "baml.kind": "stream"
  * }))
  * ```
+ * @example Effect 3
+ * ```ts
+ * import { BamlMetrics } from "effect-baml"
+ * import { Metric } from "effect"
+ *
+ * const output = Metric.value(BamlMetrics.outputTokens.pipe(
+ *   Metric.tagged("baml.function", "Summarize"),
+ *   Metric.tagged("baml.client", "OpenAI"),
+ *   Metric.tagged("baml.kind", "stream")
+ * ))
+ * ```
  * @since 0.1.0
  * @category metrics
  */
-export const outputTokens: Metric.Counter<number> = Metric.counter("baml.tokens.output", {
+export const outputTokens = Kit.counter("baml.tokens.output", {
   description: "Output tokens, as reported by the provider or estimated when it did not report them",
   incremental: true
 })
@@ -123,7 +180,7 @@ export const outputTokens: Metric.Counter<number> = Metric.counter("baml.tokens.
 /**
  * Cached input tokens, as the provider reported them (a part of the input tokens).
  *
- * @example
+ * @example Effect 4
  * ```ts
  * import { BamlMetrics } from "effect-baml"
  * import { Metric } from "effect"
@@ -132,10 +189,21 @@ export const outputTokens: Metric.Counter<number> = Metric.counter("baml.tokens.
  *   "baml.function": "Summarize", "baml.client": "OpenAI", "baml.kind": "stream"
  * }))
  * ```
+ * @example Effect 3
+ * ```ts
+ * import { BamlMetrics } from "effect-baml"
+ * import { Metric } from "effect"
+ *
+ * const cached = Metric.value(BamlMetrics.cachedInputTokens.pipe(
+ *   Metric.tagged("baml.function", "Summarize"),
+ *   Metric.tagged("baml.client", "OpenAI"),
+ *   Metric.tagged("baml.kind", "stream")
+ * ))
+ * ```
  * @since 0.1.0
  * @category metrics
  */
-export const cachedInputTokens: Metric.Counter<number> = Metric.counter("baml.tokens.cached_input", {
+export const cachedInputTokens = Kit.counter("baml.tokens.cached_input", {
   description: "Cached input tokens reported by the provider",
   incremental: true
 })
@@ -145,7 +213,7 @@ export const cachedInputTokens: Metric.Counter<number> = Metric.counter("baml.to
  * events received. Together with `abortedCharacters` it says how far aborted requests got, so what cancellation saved
  * is what a full reply costs minus this.
  *
- * @example
+ * @example Effect 4
  * ```ts
  * import { BamlMetrics } from "effect-baml"
  * import { Metric } from "effect"
@@ -154,10 +222,21 @@ export const cachedInputTokens: Metric.Counter<number> = Metric.counter("baml.to
  *   "baml.function": "ExtractResume", "baml.client": "OpenAI", "baml.kind": "stream"
  * }))
  * ```
+ * @example Effect 3
+ * ```ts
+ * import { BamlMetrics } from "effect-baml"
+ * import { Metric } from "effect"
+ *
+ * const wasted = Metric.value(BamlMetrics.abortedOutputTokens.pipe(
+ *   Metric.tagged("baml.function", "ExtractResume"),
+ *   Metric.tagged("baml.client", "OpenAI"),
+ *   Metric.tagged("baml.kind", "stream")
+ * ))
+ * ```
  * @since 0.1.0
  * @category metrics
  */
-export const abortedOutputTokens: Metric.Counter<number> = Metric.counter("baml.aborted.output_tokens", {
+export const abortedOutputTokens = Kit.counter("baml.aborted.output_tokens", {
   description: "Output tokens received (estimated) before a request was aborted",
   incremental: true
 })
@@ -165,7 +244,7 @@ export const abortedOutputTokens: Metric.Counter<number> = Metric.counter("baml.
 /**
  * Characters of reply text received before an abort. A call's reply arrives whole, so an aborted call adds 0.
  *
- * @example
+ * @example Effect 4
  * ```ts
  * import { BamlMetrics } from "effect-baml"
  * import { Metric } from "effect"
@@ -174,10 +253,21 @@ export const abortedOutputTokens: Metric.Counter<number> = Metric.counter("baml.
  *   "baml.function": "ExtractResume", "baml.client": "OpenAI", "baml.kind": "stream"
  * }))
  * ```
+ * @example Effect 3
+ * ```ts
+ * import { BamlMetrics } from "effect-baml"
+ * import { Metric } from "effect"
+ *
+ * const received = Metric.value(BamlMetrics.abortedCharacters.pipe(
+ *   Metric.tagged("baml.function", "ExtractResume"),
+ *   Metric.tagged("baml.client", "OpenAI"),
+ *   Metric.tagged("baml.kind", "stream")
+ * ))
+ * ```
  * @since 0.1.0
  * @category metrics
  */
-export const abortedCharacters: Metric.Counter<number> = Metric.counter("baml.aborted.characters", {
+export const abortedCharacters = Kit.counter("baml.aborted.characters", {
   description: "Characters of reply text received before a request was aborted",
   incremental: true
 })
@@ -185,7 +275,7 @@ export const abortedCharacters: Metric.Counter<number> = Metric.counter("baml.ab
 /**
  * Milliseconds from the start of a stream to its first partial result in user code.
  *
- * @example
+ * @example Effect 4
  * ```ts
  * import { BamlMetrics } from "effect-baml"
  * import { Metric } from "effect"
@@ -194,12 +284,23 @@ export const abortedCharacters: Metric.Counter<number> = Metric.counter("baml.ab
  *   "baml.function": "ExtractResume", "baml.client": "OpenAI", "baml.kind": "stream"
  * }))
  * ```
+ * @example Effect 3
+ * ```ts
+ * import { BamlMetrics } from "effect-baml"
+ * import { Metric } from "effect"
+ *
+ * const latency = Metric.value(BamlMetrics.timeToFirstPartial.pipe(
+ *   Metric.tagged("baml.function", "ExtractResume"),
+ *   Metric.tagged("baml.client", "OpenAI"),
+ *   Metric.tagged("baml.kind", "stream")
+ * ))
+ * ```
  * @since 0.1.0
  * @category metrics
  */
-export const timeToFirstPartial: Metric.Histogram<number> = Metric.histogram("baml.stream.time_to_first_partial", {
+export const timeToFirstPartial = Kit.histogram("baml.stream.time_to_first_partial", {
   description: "Milliseconds from the start of a stream to its first partial result",
-  boundaries: Metric.exponentialBoundaries({ start: 10, factor: 2, count: 12 })
+  boundaries: Kit.exponentialBoundaries({ start: 10, factor: 2, count: 12 })
 })
 
 /**
@@ -209,7 +310,7 @@ export const timeToFirstPartial: Metric.Histogram<number> = Metric.histogram("ba
  * dashboards built on the conventions see these calls. Output tokens are recorded whether reported or estimated;
  * input tokens only when the provider reported them.
  *
- * @example
+ * @example Effect 4
  * ```ts
  * import { BamlMetrics } from "effect-baml"
  * import { Metric } from "effect"
@@ -219,10 +320,23 @@ export const timeToFirstPartial: Metric.Histogram<number> = Metric.histogram("ba
  *   "gen_ai.request.model": "claude-sonnet-4-5", "gen_ai.response.model": "claude-sonnet-4-5"
  * }))
  * ```
+ * @example Effect 3
+ * ```ts
+ * import { BamlMetrics } from "effect-baml"
+ * import { Metric } from "effect"
+ *
+ * const output = Metric.value(BamlMetrics.tokenUsage.pipe(
+ *   Metric.tagged("gen_ai.operation.name", "chat"),
+ *   Metric.tagged("gen_ai.provider.name", "anthropic"),
+ *   Metric.tagged("gen_ai.request.model", "claude-sonnet-4-5"),
+ *   Metric.tagged("gen_ai.response.model", "claude-sonnet-4-5"),
+ *   Metric.tagged("gen_ai.token.type", "output")
+ * ))
+ * ```
  * @since 0.2.0
  * @category metrics
  */
-export const tokenUsage: Metric.Histogram<number> = Metric.histogram("gen_ai.client.token.usage", {
+export const tokenUsage = Kit.histogram("gen_ai.client.token.usage", {
   description: "Number of input and output tokens used",
   boundaries: tokenBoundaries
 })
@@ -232,7 +346,7 @@ export const tokenUsage: Metric.Histogram<number> = Metric.histogram("gen_ai.cli
  * stream to its end, with `gen_ai.operation.name`, `gen_ai.provider.name`, `gen_ai.request.model` and, for a failure,
  * `error.type` (the error's tag) as attributes.
  *
- * @example
+ * @example Effect 4
  * ```ts
  * import { BamlMetrics } from "effect-baml"
  * import { Metric } from "effect"
@@ -241,10 +355,21 @@ export const tokenUsage: Metric.Histogram<number> = Metric.histogram("gen_ai.cli
  *   "gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o-mini"
  * }))
  * ```
+ * @example Effect 3
+ * ```ts
+ * import { BamlMetrics } from "effect-baml"
+ * import { Metric } from "effect"
+ *
+ * const duration = Metric.value(BamlMetrics.operationDuration.pipe(
+ *   Metric.tagged("gen_ai.operation.name", "chat"),
+ *   Metric.tagged("gen_ai.provider.name", "openai"),
+ *   Metric.tagged("gen_ai.request.model", "gpt-4o-mini")
+ * ))
+ * ```
  * @since 0.2.0
  * @category metrics
  */
-export const operationDuration: Metric.Histogram<number> = Metric.histogram("gen_ai.client.operation.duration", {
+export const operationDuration = Kit.histogram("gen_ai.client.operation.duration", {
   description: "GenAI operation duration",
   boundaries: durationBoundaries
 })

@@ -4,8 +4,9 @@
  * @since 0.1.0
  */
 import * as Engine from "@boundaryml/baml"
-import { Context, Effect, Layer } from "effect"
+import { Effect, type Layer } from "effect"
 import type * as Scope from "effect/Scope"
+import * as Kit from "#kit"
 import { BamlRuntimeError, fromEngine } from "./BamlError.js"
 import { definedEnv } from "./core/engine/engine.js"
 import { declarations, readDirectory } from "./core/engine/declarations.js"
@@ -78,7 +79,7 @@ export interface Service {
  * @since 0.1.0
  * @category services
  */
-export class BamlRuntime extends Context.Service<BamlRuntime, Service>()("effect-baml/BamlRuntime") {}
+export class BamlRuntime extends Kit.Service<BamlRuntime, Service>()("effect-baml/BamlRuntime") {}
 
 /**
  * Loads the engine with `load`, and flushes its traces when the scope closes. Build it once and share it (a layer
@@ -175,7 +176,7 @@ export const fromFiles = (
  * @category layers
  */
 export const layerFromDirectory = (directory: string, options?: Options): Layer.Layer<BamlRuntime, BamlRuntimeError> =>
-  Layer.effect(BamlRuntime, fromDirectory(directory, options))
+  Kit.layerScoped(BamlRuntime, fromDirectory(directory, options))
 
 /**
  * A layer that loads .baml sources given as text.
@@ -193,4 +194,4 @@ export const layerFromDirectory = (directory: string, options?: Options): Layer.
 export const layerFromFiles = (
   files: Readonly<Record<string, string>>,
   options?: Options
-): Layer.Layer<BamlRuntime, BamlRuntimeError> => Layer.effect(BamlRuntime, fromFiles(files, options))
+): Layer.Layer<BamlRuntime, BamlRuntimeError> => Kit.layerScoped(BamlRuntime, fromFiles(files, options))

@@ -10,10 +10,11 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, Stream } from "effect"
+import { Effect, type Layer, Stream } from "effect"
 import { dual } from "effect/Function"
 import * as Budget from "./core/usage/budget.js"
 import type { Options, Used } from "./core/usage/budget.js"
+import * as Kit from "#kit"
 
 export type {
   /**
@@ -71,7 +72,7 @@ export interface Service {
  * @since 0.1.0
  * @category services
  */
-export class TokenBudget extends Context.Service<TokenBudget, Service>()("effect-baml/TokenBudget") {}
+export class TokenBudget extends Kit.Service<TokenBudget, Service>()("effect-baml/TokenBudget") {}
 
 /**
  * Makes a budget that starts with nothing used.
@@ -106,7 +107,7 @@ export const make = (options: Options): Effect.Effect<Service> =>
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options): Layer.Layer<TokenBudget> => Layer.effect(TokenBudget, make(options))
+export const layer = (options: Options): Layer.Layer<TokenBudget> => Kit.layerScoped(TokenBudget, make(options))
 
 /**
  * Runs an effect with a fresh budget: every call and stream inside it, however many and however concurrent, shares

@@ -73,7 +73,7 @@ describe("the packed package in a new project", () => {
 
   it("ships the built code, the command and the sources, and no tests", async () => {
     const files = (await run(root, "tar", ["tzf", tarball])).split("\n")
-    for (const file of ["dist/src/index.js", "dist/src/index.d.ts", "dist/src/cli/bin.js", "dist/effect3/src/index.js"]) {
+    for (const file of ["dist/effect4/index.js", "dist/effect4/index.d.ts", "dist/effect4/cli/bin.js", "dist/effect3/index.effect3.js"]) {
       expect(files).toContain(`package/${file}`)
     }
     expect(files.filter((file) => file.includes("/test/") || file.includes("node_modules"))).toEqual([])

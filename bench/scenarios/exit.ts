@@ -5,7 +5,7 @@
  * runs against a provider in its own process (as a real provider is elsewhere) and against one in this process.
  */
 import { Deferred, Effect, Fiber, Stream } from "effect"
-import * as Effect3 from "../../effect3/bench/line.js"
+import { Effect3 } from "../effect3.js"
 import { Baml, BamlRuntime } from "../../src/index.js"
 import { ScriptedProvider } from "../../src/testing/index.js"
 import type { Args } from "../clients.js"

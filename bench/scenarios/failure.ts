@@ -5,7 +5,7 @@
  * runs (a `catch` block, `Effect.catch` on each Effect line) minus that stamp. Streams and calls are measured apart.
  */
 import { Effect, Stream } from "effect"
-import * as Effect3 from "../../effect3/bench/line.js"
+import { Effect3 } from "../effect3.js"
 import { Baml, BamlRuntime } from "../../src/index.js"
 import { ScriptedProvider } from "../../src/testing/index.js"
 import type { Args } from "../clients.js"

@@ -6,7 +6,7 @@
  * that no Effect value crosses from one runtime to the other.
  */
 import { Deferred, Effect, Exit, Fiber, Stream } from "effect"
-import { Baml, BamlRuntime } from "../src/index.js"
+import { Baml, BamlRuntime } from "effect-baml/effect3"
 
 export type Args = Readonly<Record<string, unknown>>
 

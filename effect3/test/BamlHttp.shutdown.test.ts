@@ -21,8 +21,8 @@ const serve = (env: Readonly<Record<string, string>>) =>
     Effect.flatMap(ScriptedProvider.ScriptedProvider, (provider) =>
       Effect.promise(() =>
         new Promise<Child>((resolve, reject) => {
-          const child = spawn(process.execPath, ["--import", "tsx", "effect3/test/fixtures/shutdown/server.ts"], {
-            env: { ...process.env, ...env, SCRIPTED_BASE_URL: provider.baseUrl, TSX_TSCONFIG_PATH: "effect3/tsconfig.json" },
+          const child = spawn(process.execPath, ["--import", "tsx", "--import", "./effect3/register.mjs", "effect3/test/fixtures/shutdown/server.ts"], {
+            env: { ...process.env, ...env, SCRIPTED_BASE_URL: provider.baseUrl },
             stdio: ["ignore", "pipe", "inherit"]
           })
           const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)))

@@ -10,7 +10,7 @@ const printed = (baml_log: string | undefined) =>
     const env = { ...process.env }
     delete env.BAML_LOG
     if (baml_log !== undefined) env.BAML_LOG = baml_log
-    execFile(process.execPath, ["--import", "tsx", "effect3/test/fixtures/quiet.ts"], { env }, (error, stdout, stderr) => {
+    execFile(process.execPath, ["--import", "tsx", "--import", "./effect3/register.mjs", "effect3/test/fixtures/quiet.ts"], { env }, (error, stdout, stderr) => {
       resume(error ? Effect.die(error) : Effect.succeed(stdout + stderr))
     })
   })

@@ -1,15 +1,35 @@
 /**
- * The web example's browser code, bundled with esbuild when the server starts: `effect-baml/client` (and its Effect 3
- * twin) resolve to this repository's sources, and `effect` to the line's own. A bundle for the browser platform fails
- * to build if anything it reaches needs Node or the BAML engine.
+ * The web example's browser code, bundled with esbuild when the server starts: `effect-baml/client` (and the Effect 3
+ * line's `effect-baml/effect3/client`) resolve to this repository's sources, with the line's kit for `#kit` and the
+ * line's own Effect (on the Effect 3 line, Effect's packages resolve from effect3/, as the line's build and tests do).
+ * A bundle for the browser platform fails to build if anything it reaches needs Node or the BAML engine.
  */
-import { build } from "esbuild"
+import { build, type Plugin } from "esbuild"
 import { fileURLToPath } from "node:url"
 
 const repo = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url))
 
-/** The browser bundle of `entry` (an app.ts), as one ES module. */
-export const bundle = async (entry: string): Promise<string> => {
+const effectPackage = /^(?:effect|@effect\/[\w-]+)(?:\/|$)/
+
+/** The Effect line's resolution of `#kit` and of Effect itself. */
+const line = (effect: 3 | 4): Plugin => ({
+  name: "effect-baml-line",
+  setup(build) {
+    const kit = repo(`src/kit/effect${effect}/`)
+    build.onResolve({ filter: /^#kit(?:\/[\w-]+)?$/ }, (args) => ({
+      path: `${kit}${args.path === "#kit" ? "index" : args.path.slice("#kit/".length)}.ts`
+    }))
+    if (effect === 3) {
+      build.onResolve({ filter: effectPackage }, (args) =>
+        args.importer.includes("/node_modules/") || args.pluginData === "effect3"
+          ? undefined
+          : build.resolve(args.path, { kind: args.kind, resolveDir: repo("effect3"), pluginData: "effect3" }))
+    }
+  }
+})
+
+/** The browser bundle of `entry` (an app.ts) for the Effect line `effect`, as one ES module. */
+export const bundle = async (entry: string, effect: 3 | 4 = 4): Promise<string> => {
   const result = await build({
     entryPoints: [entry],
     bundle: true,
@@ -18,9 +38,10 @@ export const bundle = async (entry: string): Promise<string> => {
     platform: "browser",
     target: "es2022",
     logLevel: "silent",
+    plugins: [line(effect)],
     alias: {
       "effect-baml/client": repo("src/client/index.ts"),
-      "effect-baml/effect3/client": repo("effect3/src/client/index.ts")
+      "effect-baml/effect3/client": repo("src/client/index.ts")
     }
   })
   return result.outputFiles[0]!.text

@@ -2,7 +2,22 @@
  * The web example's page, without Effect: rendering a resume as it streams in, the page's state, and what the
  * server's LLM provider saw. Both Effect lines' `app.ts` drive it.
  */
-import type * as Schemas from "../../baml_client/schemas.js"
+/**
+ * What the view reads of a resume, partial or final: a structural type, so that the same view serves the client of
+ * either Effect line (`Schemas.ResumePartial` of each line's generated `schemas.ts` fits it, and so does a final one).
+ */
+export interface ResumeView {
+  readonly name?: string | null | undefined
+  readonly email?: string | null | undefined
+  readonly skills?: ReadonlyArray<string> | undefined
+  readonly experience?:
+    | ReadonlyArray<{
+      readonly title?: string | null | undefined
+      readonly company?: string | null | undefined
+      readonly years?: number | null | undefined
+    }>
+    | undefined
+}
 
 const $ = (id: string): HTMLElement => document.getElementById(id)!
 
@@ -37,7 +52,7 @@ export const unmount = () => {
 }
 
 /** Renders a resume, partial or final (a final resume fits the partial type). */
-export const render = (resume: Schemas.ResumePartial, final: boolean) => {
+export const render = (resume: ResumeView, final: boolean) => {
   const view = document.getElementById("view")
   if (view === null) return
   if (!final) {

@@ -15,4 +15,4 @@ export * as BamlClient from "../BamlClient.js"
  *
  * @since 0.2.0
  */
-export * as BamlError from "../internal/errors.js"
+export * as BamlError from "./BamlError.js"

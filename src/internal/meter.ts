@@ -3,7 +3,7 @@
 // reads the usage, charges the budget, and records the metrics and the span's attributes. It stands in no path: the
 // stream decides what to do with what the meter answers, and the trip-wire is the stream's alone.
 import * as Engine from "@boundaryml/baml"
-import { Cause, Context, Effect, Exit, Option } from "effect"
+import { Effect, Exit, Option } from "effect"
 import type * as Scope from "effect/Scope"
 import { BudgetExceeded } from "../BamlError.js"
 import { BamlRuntime } from "../BamlRuntime.js"
@@ -13,12 +13,13 @@ import { endingOf, type Exited, type Settled } from "../core/engine/ending.js"
 import { describe, logAnnotations } from "../core/engine/logging.js"
 import { annotate, record, streamSpan } from "./telemetry.js"
 import { type Counted, readUsage, type Usage } from "../core/usage/usage.js"
+import * as Kit from "#kit"
 
 /**
  * Where each call and stream run inside `Baml.withUsage` hands its usage when it ends. Internal: `withUsage` provides
  * it, the meter reads it.
  */
-export class UsageSink extends Context.Service<UsageSink, (usage: Usage) => void>()("effect-baml/UsageSink") {}
+export class UsageSink extends Kit.Service<UsageSink, (usage: Usage) => void>()("effect-baml/UsageSink") {}
 
 /** What a call or stream tells its meter. */
 export interface Meter {
@@ -40,9 +41,9 @@ export interface Meter {
 
 const exitedOf = (exit: Exit.Exit<unknown, unknown>): Exited => {
   if (Exit.isSuccess(exit)) return { _tag: "Success" }
-  const error = Cause.findErrorOption(exit.cause)
+  const error = Kit.failureOption(exit.cause)
   if (Option.isSome(error)) return { _tag: "Failure", error: error.value }
-  if (Cause.hasInterruptsOnly(exit.cause)) return { _tag: "Interrupted" }
+  if (Kit.isInterruptedOnly(exit.cause)) return { _tag: "Interrupted" }
   return { _tag: "Defect" }
 }
 

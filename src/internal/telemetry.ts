@@ -1,96 +1,79 @@
 // The metrics and span attributes of one call or stream, as BamlMetrics.ts documents them.
-import { Context, Effect, Metric } from "effect"
+import { Effect } from "effect"
 import type * as Tracer from "effect/Tracer"
 import * as BamlMetrics from "../BamlMetrics.js"
 import { metricAttributes, metricKey, spanAttributes } from "../core/usage/genAi.js"
 import type { Usage } from "../core/usage/usage.js"
+import * as Kit from "#kit"
 
 /**
- * The attributes of one data point, one record per distinct set: a metric caches its series key for the last
- * attributes record it was given, so handing it the same record finds the series without building a new key.
+ * The tags of one data point, made once per distinct set: a metric finds its series fastest when handed the same
+ * tags each time (Effect 4 caches the key of the last attributes record, Effect 3 its data points by labels array).
  * Bounded, in case client names are made per call.
  */
-const attributeSets = new Map<string, Readonly<Record<string, string>>>()
+const tagSets = new Map<string, Kit.MetricTags>()
 
-const attributesOf = (report: Usage, error?: string): Readonly<Record<string, string>> => {
+const tagsOf = (report: Usage, error?: string): Kit.MetricTags => {
   const key = JSON.stringify([report.functionName, report.client, report.kind, error])
-  let attributes = attributeSets.get(key)
-  if (attributes === undefined) {
-    if (attributeSets.size >= 1_000) attributeSets.clear()
-    attributes = {
-      "baml.function": report.functionName,
-      "baml.client": report.client,
-      "baml.kind": report.kind,
-      ...(error === undefined ? {} : { "baml.error": error })
-    }
-    attributeSets.set(key, attributes)
+  let tags = tagSets.get(key)
+  if (tags === undefined) {
+    if (tagSets.size >= 1_000) tagSets.clear()
+    tags = Kit.metricTags([
+      ["baml.function", report.functionName],
+      ["baml.client", report.client],
+      ["baml.kind", report.kind],
+      ...(error === undefined ? [] : [["baml.error", error] as const])
+    ])
+    tagSets.set(key, tags)
   }
-  return attributes
+  return tags
 }
 
-/** The GenAI conventions' attributes of one call or stream's metrics, one record per distinct set (as above). */
-const genAiSets = new Map<string, Readonly<Record<string, string>>>()
+/** The GenAI conventions' tags of one call or stream's metrics, one set per distinct set (as above). */
+const genAiSets = new Map<string, Kit.MetricTags>()
 
-const genAiAttributesOf = (
+const genAiTagsOf = (
   usage: Usage,
   extra: { readonly tokenType?: "input" | "output"; readonly errorType?: string | undefined }
-): Readonly<Record<string, string>> => {
+): Kit.MetricTags => {
   const key = metricKey(usage, extra)
-  let attributes = genAiSets.get(key)
-  if (attributes === undefined) {
+  let tags = genAiSets.get(key)
+  if (tags === undefined) {
     if (genAiSets.size >= 1_000) genAiSets.clear()
-    attributes = Object.fromEntries(metricAttributes(usage, extra))
-    genAiSets.set(key, attributes)
+    tags = Kit.metricTags(metricAttributes(usage, extra))
+    genAiSets.set(key, tags)
   }
-  return attributes
+  return tags
 }
 
-/** Updates the metrics of one call or stream, with the fiber's own metric attributes under ours. */
+/** Updates the metrics of one call or stream, with the fiber's own metric tags beside ours. */
 export const record = (report: Usage): Effect.Effect<void> =>
-  Effect.flatMap(Effect.context<never>(), (context) =>
+  Effect.flatMap(Kit.metricUpdater, (update) =>
     Effect.sync(() => {
-      const fiberAttributes = Context.get(context, Metric.CurrentMetricAttributes)
-      const withFiber = (attributes: Readonly<Record<string, string>>) =>
-        Context.add(
-          context,
-          Metric.CurrentMetricAttributes,
-          Object.keys(fiberAttributes).length === 0 ? attributes : { ...fiberAttributes, ...attributes }
-        )
-      const tagged = withFiber(attributesOf(report))
-      const add = (metric: Metric.Counter<number>, n: number | undefined) => {
-        if (n !== undefined && n !== 0) metric.updateUnsafe(n, tagged)
+      const tags = tagsOf(report)
+      const add = (metric: Kit.Counter, n: number | undefined) => {
+        if (n !== undefined && n !== 0) update(metric, n, tags)
       }
       add(BamlMetrics.calls, 1)
       if (report.outcome === "interrupted") add(BamlMetrics.cancelled, 1)
-      if (report.error !== undefined) {
-        BamlMetrics.failures.updateUnsafe(1, withFiber(attributesOf(report, report.error)))
-      }
+      if (report.error !== undefined) update(BamlMetrics.failures, 1, tagsOf(report, report.error))
       // Input tokens are counted where the provider counted them; output tokens, reported or estimated, always.
       if (report.reported.inputTokens) add(BamlMetrics.inputTokens, report.inputTokens)
       add(BamlMetrics.outputTokens, report.outputTokens)
       if (report.reported.cachedInputTokens) add(BamlMetrics.cachedInputTokens, report.cachedInputTokens)
       if (report.attempts > 0) {
         if (report.reported.inputTokens) {
-          BamlMetrics.tokenUsage.updateUnsafe(
-            report.inputTokens,
-            withFiber(genAiAttributesOf(report, { tokenType: "input" }))
-          )
+          update(BamlMetrics.tokenUsage, report.inputTokens, genAiTagsOf(report, { tokenType: "input" }))
         }
-        BamlMetrics.tokenUsage.updateUnsafe(
-          report.outputTokens,
-          withFiber(genAiAttributesOf(report, { tokenType: "output" }))
-        )
+        update(BamlMetrics.tokenUsage, report.outputTokens, genAiTagsOf(report, { tokenType: "output" }))
       }
-      BamlMetrics.operationDuration.updateUnsafe(
-        report.durationMs / 1000,
-        withFiber(genAiAttributesOf(report, { errorType: report.error }))
-      )
+      update(BamlMetrics.operationDuration, report.durationMs / 1000, genAiTagsOf(report, { errorType: report.error }))
       if (report.aborted) {
         add(BamlMetrics.abortedOutputTokens, report.outputTokens)
         add(BamlMetrics.abortedCharacters, report.characters)
       }
       if (report.timeToFirstPartialMs !== undefined) {
-        BamlMetrics.timeToFirstPartial.updateUnsafe(report.timeToFirstPartialMs, tagged)
+        update(BamlMetrics.timeToFirstPartial, report.timeToFirstPartialMs, tags)
       }
     }))
 

@@ -6,13 +6,13 @@
  *
  * @since 0.1.0
  */
-import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import type { BamlRuntimeError } from "../BamlError.js"
 import * as BamlRuntime from "../BamlRuntime.js"
 import * as Server from "../core/scripted/scriptedServer.js"
+import * as Kit from "#kit"
 
 /**
  * A scripted reply: the text, how it is cut into chunks, its pace and an optional fault.
@@ -178,15 +178,13 @@ export interface Service {
  * @since 0.1.0
  * @category services
  */
-export class ScriptedProvider extends Context.Service<ScriptedProvider, Service>()(
-  "effect-baml/testing/ScriptedProvider"
-) {}
+export class ScriptedProvider extends Kit.Service<ScriptedProvider, Service>()("effect-baml/testing/ScriptedProvider") {}
 
 const awaitRequests = (server: Server.ScriptedServer) =>
 (
   predicate: (records: ReadonlyArray<RequestRecord>) => boolean
 ): Effect.Effect<ReadonlyArray<RequestRecord>> =>
-  Effect.callback<ReadonlyArray<RequestRecord>>((resume) => {
+  Kit.callback<ReadonlyArray<RequestRecord>>((resume) => {
     let unsubscribe = (): void => {}
     const check = (): boolean => {
       const records = server.requests()
@@ -260,7 +258,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options?: Options): Layer.Layer<ScriptedProvider> => Layer.effect(ScriptedProvider, make(options))
+export const layer = (options?: Options): Layer.Layer<ScriptedProvider> => Kit.layerScoped(ScriptedProvider, make(options))
 
 /**
  * The provider and, beside it, the engine loaded from a baml_src directory with `env.SCRIPTED_BASE_URL` set to the
@@ -296,7 +294,7 @@ export const layerWithRuntime = (
   directory: string,
   options?: Options & BamlRuntime.Options
 ): Layer.Layer<ScriptedProvider | BamlRuntime.BamlRuntime, BamlRuntimeError> =>
-  Layer.unwrap(
+  Kit.unwrapLayer(
     Effect.map(ScriptedProvider, (provider) =>
       BamlRuntime.layerFromDirectory(directory, {
         env: { ...(options?.env ?? process.env), SCRIPTED_BASE_URL: provider.baseUrl }

@@ -30,10 +30,10 @@ describe("the README's Example", () => {
       mkdirSync(dir, { recursive: true })
       const file = join(dir, "example-main.ts")
       writeFileSync(file, example())
-      // on the Effect 3 line, `effect-baml/effect3` resolves through effect3's TypeScript paths
-      const env = line === 3 ? { TSX_TSCONFIG_PATH: join(root, "effect3/tsconfig.json") } : {}
+      // on the Effect 3 line, `effect-baml/effect3` and Effect 3 resolve as effect3/register.mjs says
+      const imports = line === 3 ? ["--import", "tsx", "--import", "./effect3/register.mjs"] : ["--import", "tsx"]
       const { code, stderr, stdout } = yield* Effect.promise(() =>
-        runNode(["--import", "tsx", file], env, root, 60_000)
+        runNode([...imports, file], {}, root, 60_000)
       ).pipe(Effect.ensuring(Effect.sync(() => rmSync(file, { force: true }))))
       expect(code, stderr).toBe(0)
       expect(stdout).toContain("name: 'Ada Lovelace'")

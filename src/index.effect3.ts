@@ -1,6 +1,6 @@
-// The Effect 3 line has every module of the Effect 4 line but `BamlJob` and `BamlJobStore` (batch jobs on Effect's
-// workflow engine, and their durable storage): Effect 3 has no `effect/workflow` nor `effect/cluster`, so jobs are on
-// the Effect 4 line only.
+// The entry of the Effect 3 line, `effect-baml/effect3`: the modules of `index.ts` (the Effect 4 line), built against
+// Effect 3, but `BamlJob` and `BamlJobStore`. Batch jobs are on the Effect 4 line only, by choice: Effect 3 has a
+// workflow engine and a cluster too (`@effect/workflow`, `@effect/cluster`), but jobs are built on Effect 4's.
 
 /**
  * @since 0.1.0

@@ -5,6 +5,7 @@
  * @since 0.2.0
  */
 import { Schema } from "effect"
+import * as Kit from "#kit"
 
 /**
  * The LLM replied, but the reply could not be parsed into the function's return type.
@@ -109,7 +110,7 @@ export class BamlTimeoutError extends Schema.TaggedError<BamlTimeoutError>()("Ba
  * @category errors
  */
 export const ArgumentIssue = Schema.Struct({
-  path: Schema.Array(Schema.Union([Schema.String, Schema.Number])),
+  path: Schema.Array(Kit.Union(Schema.String, Schema.Number)),
   message: Schema.String
 })
 
@@ -241,18 +242,7 @@ export type BamlError =
  * @since 0.1.0
  * @category schemas
  */
-export const BamlError: Schema.Union<
-  readonly [
-    typeof BamlValidationError,
-    typeof BamlClientFinishReasonError,
-    typeof BamlClientHttpError,
-    typeof BamlTimeoutError,
-    typeof BamlInvalidArgumentError,
-    typeof BamlClientError,
-    typeof BamlRuntimeError,
-    typeof BudgetExceeded
-  ]
-> = Schema.Union([
+export const BamlError = Kit.Union(
   BamlValidationError,
   BamlClientFinishReasonError,
   BamlClientHttpError,
@@ -261,5 +251,5 @@ export const BamlError: Schema.Union<
   BamlClientError,
   BamlRuntimeError,
   BudgetExceeded
-])
+)
 

@@ -1,0 +1,51 @@
+/**
+ * The Effect 3 line's HTTP: `@effect/platform`'s server and client, and the SSE and NDJSON text `BamlHttp` writes
+ * (the same names as `src/kit/effect4/http.ts`).
+ */
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import { Stream } from "effect"
+
+export * as Headers from "@effect/platform/Headers"
+export * as HttpClient from "@effect/platform/HttpClient"
+export * as HttpClientError from "@effect/platform/HttpClientError"
+export * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+export * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+export * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+export * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+
+// HTTP
+
+/** `HttpServerResponse.unsafeJson`: a JSON response of a value known to encode. */
+export const jsonResponseUnsafe = HttpServerResponse.unsafeJson
+
+/** `HttpClientRequest.bodyUnsafeJson`: a JSON body of a value known to encode. */
+export const bodyJsonUnsafe = HttpClientRequest.bodyUnsafeJson
+
+/** The response a client error carries, if a server answered. */
+export const responseOf = (
+  error: HttpClientError.HttpClientError
+): HttpClientResponse.HttpClientResponse | undefined => error._tag === "ResponseError" ? error.response : undefined
+
+// SSE and NDJSON
+
+/** One message of a served stream: its event name and its data, any JSON value. */
+export interface WireEvent {
+  readonly event: string
+  readonly data: unknown
+}
+
+// `@effect/platform` has no SSE encoder (the one in `@effect/experimental` would make that package a dependency of
+// every server); both formats are one line of JSON per message. A value JSON cannot write (a bigint) throws: a bug in
+// what the function returned, not a client's mistake, so the stream dies, as on the Effect 4 line.
+const json = (data: unknown): string => JSON.stringify(data) ?? "null"
+
+/** Writes events as Server-Sent Events text, `data` as one line of JSON each. */
+export const encodeSse = (events: Stream.Stream<WireEvent>): Stream.Stream<string> =>
+  Stream.map(events, (event) => `event: ${event.event}\ndata: ${json(event.data)}\n\n`)
+
+/** Writes events as NDJSON, one `{"event","data"}` line each. */
+export const encodeNdjson = (events: Stream.Stream<WireEvent>): Stream.Stream<string> =>
+  Stream.map(events, (event) => `${json({ event: event.event, data: event.data })}\n`)

@@ -1,0 +1,55 @@
+/**
+ * The Effect 4 line's HTTP: `effect/http`'s server and client, and `effect/encoding`'s SSE and NDJSON encoders, for
+ * `BamlHttp` (see `index.ts` beside this file for what a kit is).
+ */
+import { Stream } from "effect"
+import { Ndjson, Sse } from "effect/encoding"
+import { HttpClientRequest, HttpServerResponse } from "effect/http"
+import type { HttpClientError, HttpClientResponse } from "effect/http"
+
+export {
+  Headers,
+  HttpClient,
+  HttpClientError,
+  HttpClientRequest,
+  HttpClientResponse,
+  HttpServerRequest,
+  HttpServerResponse
+} from "effect/http"
+
+// HTTP
+
+/** `HttpServerResponse.jsonUnsafe`: a JSON response of a value known to encode. */
+export const jsonResponseUnsafe = HttpServerResponse.jsonUnsafe
+
+/** `HttpClientRequest.bodyJsonUnsafe`: a JSON body of a value known to encode. */
+export const bodyJsonUnsafe = HttpClientRequest.bodyJsonUnsafe
+
+/** The response a client error carries, if a server answered. */
+export const responseOf = (
+  error: HttpClientError.HttpClientError
+): HttpClientResponse.HttpClientResponse | undefined => error.response
+
+// SSE and NDJSON
+
+/** One message of a served stream: its event name and its data, any JSON value. */
+export interface WireEvent {
+  readonly event: string
+  readonly data: unknown
+}
+
+/** Writes events as Server-Sent Events text, `data` as one line of JSON each. */
+export const encodeSse = (events: Stream.Stream<WireEvent>): Stream.Stream<string> =>
+  events.pipe(
+    Stream.map((event): Sse.Event => ({ _tag: "Event", event: event.event, id: undefined, data: JSON.stringify(event.data) })),
+    Stream.pipeThroughChannel(Sse.encode<never, unknown>())
+  )
+
+/** Writes events as NDJSON, one `{"event","data"}` line each. */
+export const encodeNdjson = (events: Stream.Stream<WireEvent>): Stream.Stream<string> =>
+  events.pipe(
+    Stream.map((event) => ({ event: event.event, data: event.data })),
+    Stream.pipeThroughChannel(Ndjson.encodeString<never, unknown>()),
+    // A value JSON cannot write (a bigint) is a bug in what the function returned, not a client's mistake.
+    Stream.orDie
+  )
