@@ -166,6 +166,19 @@ describe("the packed package in a new project", () => {
         for (const file of files) expect(file).toMatch(/^node_modules\/@boundaryml\/baml\//)
       }
 
+      // The documented modules are importable one by one; the internals are closed.
+      const prefix = line === "effect4" ? "effect-baml" : "effect-baml/effect3"
+      const importable = async (specifier: string) =>
+        (await run(dir, "node", [
+          "--input-type=module",
+          "-e",
+          `import(${JSON.stringify(specifier)}).then(() => console.log("yes"), (e) => console.log(e.code))`
+        ])).trim()
+      expect(await importable(`${prefix}/BamlError`)).toBe("yes")
+      for (const internal of ["internal/meter", "core/engine/engine", `kit/${line}/index`, "client/BamlError"]) {
+        expect(await importable(`${prefix}/${internal}`)).toBe("ERR_PACKAGE_PATH_NOT_EXPORTED")
+      }
+
       const result = JSON.parse((await run(dir, "node", ["out/main.js"])).trim().split("\n").pop()!)
       expect(result).toEqual({ name: "Ada Lovelace", partials: 2, statuses: ["completed", "closed-early"] })
     },

@@ -11,7 +11,7 @@ const problem = (() => {
   } catch {
     return "effect-baml is not installed here: run `npm install` in examples/basic."
   }
-  if (!existsSync(join(dirname(manifest), "dist", "src", "cli", "bin.js"))) {
+  if (!existsSync(join(dirname(manifest), "dist", "effect4", "cli", "bin.js"))) {
     return "effect-baml is installed from this repository (file:../..) but is not built: run `npm run build` in " +
       "the repository's root, then `npm install` here again."
   }
