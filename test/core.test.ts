@@ -28,7 +28,8 @@ const graph = (entries: ReadonlyArray<string>): ReadonlyMap<string, ReadonlyArra
 }
 
 describe("core", () => {
-  const core = readdirSync("src/core").filter((name) => name.endsWith(".ts")).map((name) => Path.resolve("src/core", name))
+  const core = readdirSync("src/core", { recursive: true, encoding: "utf8" }).filter((name) => name.endsWith(".ts"))
+    .map((name) => Path.resolve("src/core", name))
   const reachable = graph([...core, Path.resolve("src/cli/bin.ts")])
 
   it("no module of the core or of the command imports Effect, directly or through another module", () => {
