@@ -126,7 +126,7 @@ export const printIndex = (model: Model, options: PrintOptions): string => {
       ...(usesMedia ? [`type ${as("BamlMedia", o.BamlMedia)}`] : []),
       as("BamlRuntime", o.BamlRuntime)
     ].join(", ")} } from ${library}`,
-    ...(usesPartial ? [`import type { ${as("partial_types", o.partial_types)} } from "./partial_types.js"`] : []),
+    ...(usesPartial ? [`import type { ${o.partial_types} } from "./partial_types.js"`] : []),
     ...(usesTypes ? [`import type * as ${o.types} from "./types.js"`] : []),
     `import { ${as("files", o.files)} } from "./sources.js"`
   ]
@@ -203,7 +203,7 @@ export const printIndex = (model: Model, options: PrintOptions): string => {
     imports.join("\n"),
     "",
     "export * from \"./types.js\"",
-    `export type { ${as("partial_types", o.partial_types)}, ${as("StreamState", o.StreamState)} } from "./partial_types.js"`,
+    `export type { ${o.partial_types}, ${o.StreamState} } from "./partial_types.js"`,
     `export { ${o.files} }`,
     "",
     ...(functions.length > 0
