@@ -9,12 +9,25 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { performance } from "node:perf_hooks"
+import { buildSync } from "esbuild"
 import * as Generate from "../src/cli/generate.js"
 
 const runs = Number(process.env.RUNS ?? 7)
-const tsx = Path.resolve("node_modules/.bin/tsx")
 const bin = Path.resolve("src/cli/bin.ts")
 const engineCli = Path.resolve("node_modules/@boundaryml/baml/cli.js")
+
+// The command as an installed package runs it, compiled JavaScript (not through tsx, whose compiling would be most of
+// the time): one bundle inside the package, so that it finds its own package.json as the built one does.
+const bundle = Path.resolve(".scratch", "bench-generate-bin.mjs")
+buildSync({
+  entryPoints: [bin],
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  outfile: bundle,
+  external: ["@boundaryml/baml", "@boundaryml/baml/*", "effect-baml/package.json"],
+  logLevel: "error"
+})
 
 const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
@@ -56,14 +69,18 @@ const cases = async (name: string, sources: Readonly<Record<string, string>>) =>
     }
     // the engine's command wants a directory named baml_src
     const engineFrom = Path.join(dir, "engine", "baml_src")
-    Fs.cpSync(from, engineFrom, { recursive: true })
+    // the same sources with one generator block for the engine (a fixture's own block names another version)
+    Fs.mkdirSync(engineFrom, { recursive: true })
+    for (const [file, text] of Object.entries(sources)) {
+      Fs.writeFileSync(Path.join(engineFrom, file), text.replace(/^generator \w+ \{[^}]*\}/gm, ""))
+    }
     Fs.writeFileSync(Path.join(engineFrom, "generator.baml"), engineBlock)
     const to = Path.join(dir, "baml_client")
     const ours = [] as Array<number>
     const inProcess = [] as Array<number>
     const theirs = [] as Array<number>
     for (let i = 0; i < runs; i++) {
-      ours.push(timed(() => execFileSync(tsx, [bin, "generate", "--from", from, "--to", to, "--effect", "4"])))
+      ours.push(timed(() => execFileSync(process.execPath, [bundle, "generate", "--from", from, "--to", to, "--effect", "4"])))
       inProcess.push(await timedAsync(() => Generate.render({ from, to, effect: 4 })))
       theirs.push(timed(() => execFileSync(process.execPath, [engineCli, "generate", "--from", engineFrom], {
         cwd: dir,
