@@ -12,9 +12,9 @@ import * as Schemas from "./schemas.js"
 
 /**
  * Streams the BAML function `DescribePet` from the server: partial results, then the final result, each decoded
- * with the function's schema (`Schemas.DescribePetPartial`, `Schemas.DescribePetFinal`): a value that does not decode
- * fails the stream with a `MalformedResponse`. Ending the stream early in any way aborts the request, and the
- * server aborts the LLM request.
+ * with the function's schema (`Schemas.DescribePetPartial`, `Schemas.DescribePetFinal`): a value that
+ * does not decode fails the stream with a `MalformedResponse`. Ending the stream early in any way aborts the
+ * request, and the server aborts the LLM request.
  *
  * @example
  * ```ts
@@ -39,9 +39,9 @@ export const DescribePet = (
 
 /**
  * Streams the BAML function `ExtractResume` from the server: partial results, then the final result, each decoded
- * with the function's schema (`Schemas.ExtractResumePartial`, `Schemas.ExtractResumeFinal`): a value that does not decode
- * fails the stream with a `MalformedResponse`. Ending the stream early in any way aborts the request, and the
- * server aborts the LLM request.
+ * with the function's schema (`Schemas.ExtractResumePartial`, `Schemas.ExtractResumeFinal`): a value that
+ * does not decode fails the stream with a `MalformedResponse`. Ending the stream early in any way aborts the
+ * request, and the server aborts the LLM request.
  *
  * @example
  * ```ts
@@ -66,9 +66,9 @@ export const ExtractResume = (
 
 /**
  * Streams the BAML function `Summarize` from the server: partial results, then the final result, each decoded
- * with the function's schema (`Schemas.SummarizePartial`, `Schemas.SummarizeFinal`): a value that does not decode
- * fails the stream with a `MalformedResponse`. Ending the stream early in any way aborts the request, and the
- * server aborts the LLM request.
+ * with the function's schema (`Schemas.SummarizePartial`, `Schemas.SummarizeFinal`): a value that
+ * does not decode fails the stream with a `MalformedResponse`. Ending the stream early in any way aborts the
+ * request, and the server aborts the LLM request.
  *
  * @example
  * ```ts
@@ -93,9 +93,9 @@ export const Summarize = (
 
 /**
  * Streams the BAML function `Tagline` from the server: partial results, then the final result, each decoded
- * with the function's schema (`Schemas.TaglinePartial`, `Schemas.TaglineFinal`): a value that does not decode
- * fails the stream with a `MalformedResponse`. Ending the stream early in any way aborts the request, and the
- * server aborts the LLM request.
+ * with the function's schema (`Schemas.TaglinePartial`, `Schemas.TaglineFinal`): a value that
+ * does not decode fails the stream with a `MalformedResponse`. Ending the stream early in any way aborts the
+ * request, and the server aborts the LLM request.
  *
  * @example
  * ```ts

@@ -79,6 +79,9 @@ export const withMaxOpsBeforeYield =
 /** The generated client of the kinds fixture (one of each kind of BAML type), and its schemas. */
 export * as Kinds from "./fixtures/kinds/baml_client/index.js"
 export * as KindsSchemas from "./fixtures/kinds/baml_client/schemas.js"
+/** The generated client of the forms fixture (every BAML type form), and its schemas. */
+export * as Forms from "./fixtures/forms/baml_client/index.js"
+export * as FormsSchemas from "./fixtures/forms/baml_client/schemas.js"
 
 /** A schema that decodes without services, as `Schema.decodeUnknownResult` takes it. */
 export type AnySchema = Schema.Top & { readonly DecodingServices: never }

@@ -7,16 +7,14 @@
  *
  * @since 0.1.0
  */
-import { execFile } from "node:child_process"
+import * as Engine from "@boundaryml/baml/native"
 import { readFileSync } from "node:fs"
 import * as Fs from "node:fs/promises"
 import { createRequire } from "node:module"
-import * as Os from "node:os"
 import * as Path from "node:path"
 import { parseArgs } from "node:util"
 import * as Codegen from "../core/generator/codegen.js"
-import * as CodegenHttp from "../core/generator/codegenHttp.js"
-import * as CodegenSchema from "../core/generator/codegenSchema.js"
+import type { Problem } from "../core/generator/model.js"
 
 /**
  * Why a generation failed: the engine's diagnostic for broken .baml sources, or a file system problem.
@@ -69,14 +67,6 @@ const describe = (cause: unknown): string => cause instanceof Error ? cause.mess
 const io = async <A>(what: string, run: () => Promise<A>): Promise<A> => {
   try {
     return await run()
-  } catch (cause) {
-    throw new GenerateError(`${what}: ${describe(cause)}`)
-  }
-}
-
-const attempt = <A>(what: string, f: () => A): A => {
-  try {
-    return f()
   } catch (cause) {
     throw new GenerateError(`${what}: ${describe(cause)}`)
   }
@@ -138,102 +128,68 @@ export const readSources = async (directory: string): Promise<Record<string, str
   if (paths.length === 0) throw new GenerateError(`${directory} has no .baml files`)
   const files: Record<string, string> = {}
   for (const path of paths.sort()) {
-    files[path] = await io(`cannot read ${path}`, () => Fs.readFile(Path.join(directory, path), "utf8"))
+    const text = await io(`cannot read ${path}`, () => Fs.readFile(Path.join(directory, path), "utf8"))
+    // The same sources whatever the checkout's line endings: the embedded copy and --check do not depend on them.
+    files[path] = text.replace(/\r\n?/g, "\n")
   }
   return files
 }
 
-const engine = async (): Promise<{ readonly cli: string; readonly version: string }> => {
-  // The package's exports do not include cli.js or package.json; both sit next to its main file.
-  const dir = Path.dirname(createRequire(import.meta.url).resolve("@boundaryml/baml"))
-  const pkg = await io("cannot read @boundaryml/baml's package.json", () =>
-    Fs.readFile(Path.join(dir, "package.json"), "utf8"))
-  return { cli: Path.join(dir, "cli.js"), version: String(JSON.parse(pkg).version) }
-}
-
-// The engine prints its diagnostic among log lines, with paths into our temporary copy: keep the diagnostic and
-// point it at the user's files.
-const diagnostic = (output: string, from: string): string => {
-  const text = output.replace(/^\d{4}-\d\d-\d\dT[\d:.]+ \[BAML \w+\] /gm, "")
-  const caused = text.indexOf("Caused by:")
-  const body = (caused === -1 ? text : text.slice(caused + "Caused by:".length))
+// The engine's own report of broken sources, pointed at the user's files, without the engine's backtrace.
+const diagnostic = (message: string, from: string): string =>
+  message
+    .replace(/^(?:Error: )?BamlError: /, "")
     .split(/\n\s*Stack backtrace:/)[0]!
-    .replace(/^Error: Failed to build BAML runtime\s*$/m, "")
-  const lines = body.split("\n")
-  while (lines.length > 0 && lines[0]!.trim() === "") lines.shift()
-  const indent = Math.min(...lines.filter((l) => l.trim() !== "").map((l) => /^ */.exec(l)![0].length))
-  return lines
-    .map((line) => line.slice(Number.isFinite(indent) ? indent : 0).trimEnd())
-    .join("\n")
-    .replace(/(-->\s+)baml_src\//g, `$1${from.replace(/\/+$/, "")}/`)
+    .replace(/(-->\s+)/g, `$1${from.replace(/\/+$/, "")}/`)
     .trim()
-}
-
-const runEngine = (cli: string, cwd: string, from: string): Promise<void> =>
-  new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      [cli, "generate", "--from", "baml_src"],
-      { cwd, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, BAML_LOG: "error", RUST_BACKTRACE: "0" } },
-      (error, stdout, stderr) => {
-        if (error === null) return resolve()
-        const detail = diagnostic(`${stdout}\n${stderr}`, from)
-        reject(new GenerateError(`${from} has errors:\n${detail || error.message}`))
-      }
-    )
-  })
 
 /**
- * Generates the client's files in memory: runs the engine's generator on a temporary copy of `from` and renders the
- * Effect module from what it wrote. Writes nothing outside the temporary directory, which it removes.
+ * Has the engine load the sources, as a program's runtime would: broken sources fail with the engine's own
+ * diagnostic (file, line and message). Nothing is generated from sources the engine refuses.
+ */
+const validate = (files: Readonly<Record<string, string>>, from: string): void => {
+  try {
+    Engine.BamlRuntime.fromFiles("baml_src", { ...files }, {})
+  } catch (cause) {
+    throw new GenerateError(`${from} has errors:\n${diagnostic(describe(cause), from)}`)
+  }
+}
+
+const where = (from: string, problem: Problem) =>
+  `${from.replace(/\/+$/, "")}/${problem.at.file}:${problem.at.line}: ${problem.message}`
+
+/**
+ * Generates the client's files in memory: the engine validates the sources, then every file is printed from one
+ * model of them (see `src/core/generator/codegen.ts`). Writes nothing. The problems are the type forms effect-baml
+ * does not know, each with its file and line: the files are complete without them (such a type is `unknown`).
  *
  * @example
  * ```ts
- * const files = await render({ from: "baml_src", to: "baml_client" }) // { "index.ts": "...", ... }
+ * const { files } = await render({ from: "baml_src", to: "baml_client" }) // { "index.ts": "...", ... }
  * ```
  * @since 0.1.0
  * @category generation
  */
-export const render = async (options: Options): Promise<Record<string, string>> => {
-  const files = await readSources(options.from)
-  const { cli, version } = await engine()
-  return withTemporary(Os.tmpdir(), "effect-baml-", async (temp) => {
-    for (const [path, text] of Object.entries(files)) {
-      const target = Path.join(temp, "baml_src", path)
-      await io(`cannot copy ${path}`, async () => {
-        await Fs.mkdir(Path.dirname(target), { recursive: true })
-        await Fs.writeFile(target, Codegen.withoutGenerators(text))
-      })
-    }
-    const generator = Path.join(temp, "baml_src", "effect_baml_generator.baml")
-    const block = Codegen.generatorBlock(version, "../engine")
-    await io("cannot write the generator block", () => Fs.writeFile(generator, block))
-    await runEngine(cli, temp, options.from)
-    const read = (name: string) =>
-      io(`the engine did not write ${name}`, () => Fs.readFile(Path.join(temp, "engine", "baml_client", name), "utf8"))
-    const asyncClient = await read("async_client.ts")
-    const types = await read("types.ts")
-    const partialTypes = await read("partial_types.ts")
-    const signatures = attempt("cannot read the engine's client", () => Codegen.signatures(asyncClient))
-    try {
-      const input: Codegen.RenderInput = {
-        signatures,
-        types,
-        partialTypes,
-        files,
-        importPath: `./${Path.basename(Path.resolve(options.to))}/index.js`,
-        effect: options.effect ?? detectEffectLine(options.to),
-        sourceDir: options.from
-      }
-      return { ...Codegen.render(input), "http.ts": CodegenHttp.render(input), "schemas.ts": CodegenSchema.render(input) }
-    } catch (cause) {
-      throw new GenerateError(
-        cause instanceof Codegen.NameCollisionError
-          ? `${options.from} has names the generated client cannot use:\n${cause.message}`
-          : `cannot generate the client: ${describe(cause)}`
-      )
-    }
-  })
+export const render = async (
+  options: Options
+): Promise<{ readonly files: Readonly<Record<string, string>>; readonly problems: ReadonlyArray<string> }> => {
+  const sources = await readSources(options.from)
+  validate(sources, options.from)
+  try {
+    const output = Codegen.render(sources, {
+      importPath: `./${Path.basename(Path.resolve(options.to))}/index.js`,
+      effect: options.effect ?? detectEffectLine(options.to)
+    })
+    return { files: output.files, problems: output.problems.map((p) => where(options.from, p)) }
+  } catch (cause) {
+    throw new GenerateError(
+      cause instanceof Codegen.NameCollisionError
+        ? `${options.from} has names the generated client cannot use:\n${
+          cause.problems.map((p) => where(options.from, p)).join("\n")
+        }`
+        : `cannot generate the client: ${describe(cause)}`
+    )
+  }
 }
 
 /**
@@ -250,7 +206,7 @@ export const render = async (options: Options): Promise<Record<string, string>> 
  * @category generation
  */
 export const generate = async (options: Options): Promise<ReadonlyArray<string>> => {
-  const output = await render(options)
+  const { files: output, problems } = await render(options)
   const to = Path.resolve(options.to)
   if (await exists(to)) {
     const entries = await io(`cannot read ${options.to}`, () => Fs.readdir(to))
@@ -278,13 +234,22 @@ export const generate = async (options: Options): Promise<ReadonlyArray<string>>
       if (replacing) await Fs.rename(previous, to).catch(() => undefined)
       throw error
     }
+    if (problems.length > 0) {
+      throw new GenerateError(
+        `wrote ${options.to}, where these types are \`unknown\`:\n${problems.join("\n")}`
+      )
+    }
     return Object.keys(output)
   })
 }
 
+// Line endings are not meaning: a checkout with CRLF endings (git's `core.autocrlf`) is up to date.
+const meaning = (text: string): string => text.replace(/\r\n?/g, "\n")
+
 /**
- * Compares what `generate` would write with what is in `to`, without writing there. Returns the differences, one line
- * each; none means the client is up to date.
+ * Compares what `generate` would write with what is in `to`, without writing there: their meaning, so line endings do
+ * not matter. Returns the differences, one line each (and the type forms effect-baml does not know); none means the
+ * client is up to date.
  *
  * @example
  * ```ts
@@ -294,7 +259,7 @@ export const generate = async (options: Options): Promise<ReadonlyArray<string>>
  * @category generation
  */
 export const check = async (options: Options): Promise<ReadonlyArray<string>> => {
-  const output = await render(options)
+  const { files: output, problems } = await render(options)
   const to = Path.resolve(options.to)
   if (!(await exists(to))) return [`${options.to} does not exist`]
   const present = await io(`cannot read ${options.to}`, () => Fs.readdir(to))
@@ -302,20 +267,21 @@ export const check = async (options: Options): Promise<ReadonlyArray<string>> =>
   for (const [name, text] of Object.entries(output)) {
     const current = await Fs.readFile(Path.join(to, name), "utf8").catch(() => undefined)
     if (current === undefined) differences.push(`${name} is missing`)
-    else if (current !== text) differences.push(`${name} differs`)
+    else if (meaning(current) !== meaning(text)) differences.push(`${name} differs`)
   }
   for (const name of present.sort()) {
     if (!(name in output)) differences.push(`${name} is not generated`)
   }
-  return differences
+  return [...differences, ...problems]
 }
 
 const usage = [
-  "Usage: effect-baml generate [--from <dir>] [--to <dir>] [--effect 3|4] [--check]",
+  "Usage: effect-baml generate [--from <dir>] [--to <dir>] [--effect 3|4] [--check | --watch]",
   "       effect-baml --version",
   "",
   "Generates a typed Effect client for the BAML functions in --from (default: baml_src) into --to (default:",
   "baml_client), a directory of its own. With --check, writes nothing and exits with 1 if --to is out of date.",
+  "With --watch, generates again whenever a file under --from changes, until interrupted.",
   "--effect chooses the Effect line the client imports (4: \"effect-baml\", 3: \"effect-baml/effect3\"); by default",
   "it is the major version of the `effect` package installed where --to is."
 ].join("\n")
@@ -323,7 +289,7 @@ const usage = [
 type Parsed =
   | { readonly _tag: "Help" }
   | { readonly _tag: "Version" }
-  | { readonly _tag: "Generate"; readonly options: Options; readonly check: boolean }
+  | { readonly _tag: "Generate"; readonly options: Options; readonly check: boolean; readonly watch: boolean }
   | { readonly _tag: "Usage"; readonly problem: string }
 
 const parse = (args: ReadonlyArray<string>): Parsed => {
@@ -341,6 +307,7 @@ const parse = (args: ReadonlyArray<string>): Parsed => {
     return { _tag: "Usage", problem: command === undefined ? "missing command" : `unknown command: ${command}` }
   }
   if (extra.length > 0) return { _tag: "Usage", problem: `unexpected argument: ${extra[0]}` }
+  if (values.check === true && values.watch === true) return { _tag: "Usage", problem: "--check and --watch exclude each other" }
   for (const flag of ["from", "to"] as const) {
     if (values[flag] === "") return { _tag: "Usage", problem: `--${flag} needs a directory` }
   }
@@ -355,7 +322,8 @@ const parse = (args: ReadonlyArray<string>): Parsed => {
       to: values.to ?? "baml_client",
       ...(effect === undefined ? {} : { effect: effect === "3" ? 3 : 4 })
     },
-    check: values.check === true
+    check: values.check === true,
+    watch: values.watch === true
   }
 }
 
@@ -369,6 +337,7 @@ const parseCommandLine = (args: ReadonlyArray<string>) =>
       to: { type: "string" },
       effect: { type: "string" },
       check: { type: "boolean" },
+      watch: { type: "boolean" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean", short: "v" }
     }
@@ -423,8 +392,13 @@ export const run = async (
       break
   }
   const { options } = parsed
+  if (parsed.watch) return watch(options, output)
+  return once(options, parsed.check, output)
+}
+
+const once = async (options: Options, checking: boolean, output: Output): Promise<number> => {
   try {
-    if (parsed.check) {
+    if (checking) {
       const differences = await check(options)
       if (differences.length === 0) {
         output.out(`${options.to} is up to date with ${options.from}`)
@@ -450,4 +424,38 @@ export const run = async (
     output.err(`effect-baml generate: ${error.message}`)
     return 1
   }
+}
+
+/**
+ * Generates, then again after every change under `from` (changes within 100 ms are one), until the process is
+ * interrupted (SIGINT, SIGTERM): then it stops watching and answers 0. A failed generation is reported and the watch
+ * goes on. Node's own `fs.watch` is enough: recursive on Linux, macOS and Windows since Node 20.
+ */
+const watch = async (options: Options, output: Output): Promise<number> => {
+  let running = Promise.resolve()
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const again = () => {
+    running = running.then(() => once(options, false, output)).then(() => undefined)
+  }
+  const abort = new AbortController()
+  const stop = () => abort.abort()
+  process.once("SIGINT", stop)
+  process.once("SIGTERM", stop)
+  again()
+  output.out(`Watching ${options.from} (Ctrl-C to stop)`)
+  try {
+    for await (const event of Fs.watch(options.from, { recursive: true, signal: abort.signal })) {
+      if (event.filename !== null && !event.filename.endsWith(".baml")) continue
+      if (timer !== undefined) clearTimeout(timer)
+      timer = setTimeout(again, 100)
+    }
+  } catch (error) {
+    if (!(error instanceof Error && error.name === "AbortError")) throw error
+  } finally {
+    process.off("SIGINT", stop)
+    process.off("SIGTERM", stop)
+    if (timer !== undefined) clearTimeout(timer)
+    await running
+  }
+  return 0
 }

@@ -13,9 +13,9 @@ import type * as types from "./types.js"
 
 /**
  * Streams the BAML function `ExtractRecipe` from the server: partial results, then the final result, each decoded
- * with the function's schema (`Schemas.ExtractRecipePartial`, `Schemas.ExtractRecipeFinal`): a value that does not decode
- * fails the stream with a `MalformedResponse`. Ending the stream early in any way aborts the request, and the
- * server aborts the LLM request.
+ * with the function's schema (`Schemas.ExtractRecipePartial`, `Schemas.ExtractRecipeFinal`): a value that
+ * does not decode fails the stream with a `MalformedResponse`. Ending the stream early in any way aborts the
+ * request, and the server aborts the LLM request.
  *
  * @example
  * ```ts
@@ -40,9 +40,9 @@ export const ExtractRecipe = (
 
 /**
  * Streams the BAML function `RateDifficulty` from the server: partial results, then the final result, each decoded
- * with the function's schema (`Schemas.RateDifficultyPartial`, `Schemas.RateDifficultyFinal`): a value that does not decode
- * fails the stream with a `MalformedResponse`. Ending the stream early in any way aborts the request, and the
- * server aborts the LLM request.
+ * with the function's schema (`Schemas.RateDifficultyPartial`, `Schemas.RateDifficultyFinal`): a value that
+ * does not decode fails the stream with a `MalformedResponse`. Ending the stream early in any way aborts the
+ * request, and the server aborts the LLM request.
  *
  * @example
  * ```ts
