@@ -1,18 +1,42 @@
 import {
-  HttpClient,
+  BamlClient,
+  BamlError as ServerErrors,
+  BamlHttp,
+  ClientErrors as BamlError,
+  ClientHttp as Generated,
+  ClientSchemas as Schemas,
+  Effect,
+  Exit,
+  expect,
+  Fiber,
+  forkChild,
+  type HttpClient,
   HttpClientRequest,
-  HttpRouter,
-  HttpServerResponse
-} from "@effect/platform"
-import { expect, it, layer } from "@effect/vitest"
-import { Chunk, Effect, Exit, Fiber, Layer, Option, Schema, Stream } from "effect"
-import { BamlError as ServerErrors, BamlHttp } from "effect-baml/effect3"
-import { BamlClient, BamlError } from "effect-baml/effect3/client"
-import * as Generated from "./fixtures/baml_client/http.js"
-import * as Schemas from "./fixtures/baml_client/schemas.js"
-import { ScriptedProvider } from "effect-baml/effect3/testing"
-import { longResume, marker, scriptFor, sentAtLeast, settled, shortResume, TestLayer } from "../../test/shared/fixtures.js"
-import { servedAt } from "./support/served.js"
+  HttpServerResponse,
+  it,
+  Layer,
+  layer,
+  Option,
+  responseErrorName,
+  responseErrorTag,
+  responseStatus,
+  route,
+  Schema,
+  ScriptedProvider,
+  serve,
+  Stream,
+  withJsonBody
+} from "#line"
+import {
+  longResume,
+  marker,
+  scriptFor,
+  sentAtLeast,
+  servedAt,
+  settled,
+  shortResume,
+  TestLayer
+} from "./fixtures.js"
 
 interface Resume {
   readonly name: string
@@ -20,18 +44,17 @@ interface Resume {
 }
 type PartialResume = { readonly [K in keyof Resume]?: Resume[K] | null }
 
-const router = HttpRouter.empty.pipe(
-  HttpRouter.post("/baml/ExtractResume", BamlHttp.handler("ExtractResume")),
-  HttpRouter.post("/baml/Summarize", BamlHttp.handler("Summarize")),
-  HttpRouter.post(
-    "/baml/Cut",
-    HttpServerResponse.text("event: partial\ndata: {}\n\n", { contentType: "text/event-stream" })
-  ),
-  HttpRouter.post("/baml/Html", HttpServerResponse.text("<html></html>", { contentType: "text/html" }))
+const Routes = serve(
+  route("POST", "/baml/ExtractResume", BamlHttp.handler("ExtractResume")),
+  route("POST", "/baml/Summarize", BamlHttp.handler("Summarize")),
+  route("POST", "/baml/Cut", HttpServerResponse.text("event: partial\ndata: {}\n\n", {
+    contentType: "text/event-stream"
+  })),
+  route("POST", "/baml/Html", HttpServerResponse.text("<html></html>", { contentType: "text/html" }))
 )
 
-/** The server, and an `HttpClient` (fetch) whose requests go to it under /baml. */
-const AppLayer = servedAt(router).pipe(Layer.provideMerge(TestLayer))
+/** The server, and an `HttpClient` (fetch) whose requests go to it under /baml/. */
+const AppLayer = servedAt(Routes).pipe(Layer.provideMerge(TestLayer))
 
 const extract = (resume: string, format: "sse" | "ndjson") =>
   BamlClient.stream<PartialResume, Resume>("ExtractResume", { resume }, { format })
@@ -43,7 +66,7 @@ layer(AppLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlClien
     Effect.gen(function*() {
       const mark = marker(`client-full-${format}`)
       yield* scriptFor(mark, ScriptedProvider.json(shortResume("Grace Hopper"), { delayMs: 2 }))
-      const messages = Chunk.toReadonlyArray(yield* Stream.runCollect(extract(`Grace Hopper ${mark}`, format)))
+      const messages = Array.from(yield* Stream.runCollect(extract(`Grace Hopper ${mark}`, format)))
       const last = messages.at(-1)!
       expect(last.event).toBe("final")
       expect(last.data).toEqual(shortResume("Grace Hopper"))
@@ -99,7 +122,7 @@ layer(AppLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlClien
       "Fiber.interrupt (a component unmounting)",
       (s: Stream.Stream<unknown, unknown, HttpClient.HttpClient>) =>
         Effect.gen(function*() {
-          const fiber = yield* Effect.fork(Stream.runDrain(s))
+          const fiber = yield* forkChild(Stream.runDrain(s))
           yield* Effect.sleep("300 millis")
           yield* Fiber.interrupt(fiber)
         })
@@ -150,17 +173,17 @@ layer(AppLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlClien
       expect(Exit.isFailure(exit) && exit.cause.toString()).toContain("BamlClientHttpError")
     }), 20_000)
 
-  it.effect("a body that is not an object is a 400 (HttpClientError's ResponseError), and reaches no provider", () =>
+  it.effect(`a body that is not an object is a 400 (${responseErrorName}), and reaches no provider`, () =>
     Effect.gen(function*() {
       const provider = yield* ScriptedProvider.ScriptedProvider
       const before = (yield* provider.requests).length
       const error = yield* Effect.flip(
-        BamlClient.events(HttpClientRequest.post("ExtractResume").pipe(HttpClientRequest.bodyUnsafeJson([1, 2]))).pipe(
+        BamlClient.events(HttpClientRequest.post("ExtractResume").pipe(withJsonBody([1, 2]))).pipe(
           Stream.runDrain
         )
       )
-      expect(error._tag).toBe("ResponseError")
-      expect(error._tag === "ResponseError" && "response" in error && error.response.status).toBe(400)
+      expect(error._tag).toBe(responseErrorTag)
+      expect(responseStatus(error)).toBe(400)
       expect((yield* provider.requests).length).toBe(before)
     }), 20_000)
 
@@ -178,7 +201,7 @@ layer(AppLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlClien
     Effect.gen(function*() {
       const mark = marker("client-prompt")
       yield* scriptFor(mark, ScriptedProvider.json(longResume("Ada Lovelace"), { delayMs: 10 }))
-      const fiber = yield* Effect.fork(Stream.runDrain(extract(`Ada ${mark}`, "sse")))
+      const fiber = yield* forkChild(Stream.runDrain(extract(`Ada ${mark}`, "sse")))
       yield* sentAtLeast(mark, 20)
       yield* Fiber.interrupt(fiber)
       const record = yield* settled(mark)
@@ -192,4 +215,4 @@ it("the client module's graph never reaches the BAML engine", () => {
   expect(Object.keys(BamlClient).sort()).toEqual(
     ["InternalServerError", "MalformedResponse", "call", "events", "fromResponse", "request", "stream"]
   )
-})
+}, 10_000)
