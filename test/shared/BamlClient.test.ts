@@ -44,13 +44,49 @@ interface Resume {
 }
 type PartialResume = { readonly [K in keyof Resume]?: Resume[K] | null }
 
+/** Text whose characters take two, three and four bytes in UTF-8. */
+const wide = "naïve café, 日本語, 🎉"
+
+/**
+ * A response whose body is sent in two network writes, 50 ms apart, cut in the middle of the bytes of the first "日":
+ * a reader that decodes each read on its own turns that character into U+FFFD replacement characters.
+ */
+const cutInACharacter = (body: string, contentType: string) =>
+  Effect.sync(() => {
+    const bytes = new TextEncoder().encode(body)
+    const at = new TextEncoder().encode(body.slice(0, body.indexOf("日"))).length + 1
+    return HttpServerResponse.stream(
+      Stream.concat(
+        Stream.make(bytes.slice(0, at)),
+        Stream.fromEffect(Effect.as(Effect.sleep("50 millis"), bytes.slice(at)))
+      ),
+      { contentType }
+    )
+  })
+
 const Routes = serve(
   route("POST", "/baml/ExtractResume", BamlHttp.handler("ExtractResume")),
   route("POST", "/baml/Summarize", BamlHttp.handler("Summarize")),
   route("POST", "/baml/Cut", HttpServerResponse.text("event: partial\ndata: {}\n\n", {
     contentType: "text/event-stream"
   })),
-  route("POST", "/baml/Html", HttpServerResponse.text("<html></html>", { contentType: "text/html" }))
+  route("POST", "/baml/Html", HttpServerResponse.text("<html></html>", { contentType: "text/html" })),
+  route(
+    "POST",
+    "/baml/WideSse",
+    cutInACharacter(
+      `event: partial\ndata: ${JSON.stringify(wide)}\n\nevent: final\ndata: ${JSON.stringify(wide)}\n\n`,
+      "text/event-stream"
+    )
+  ),
+  route(
+    "POST",
+    "/baml/WideNdjson",
+    cutInACharacter(
+      `${JSON.stringify({ event: "partial", data: wide })}\n${JSON.stringify({ event: "final", data: wide })}\n`,
+      "application/x-ndjson"
+    )
+  )
 )
 
 /** The server, and an `HttpClient` (fetch) whose requests go to it under /baml/. */
@@ -185,6 +221,13 @@ layer(AppLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlClien
       expect(error._tag).toBe(responseErrorTag)
       expect(responseStatus(error)).toBe(400)
       expect((yield* provider.requests).length).toBe(before)
+    }), 20_000)
+
+  it.effect.each(formats)("a character whose bytes arrive in two network reads is decoded whole (%s)", (format) =>
+    Effect.gen(function*() {
+      const name = format === "sse" ? "WideSse" : "WideNdjson"
+      const messages = Array.from(yield* Stream.runCollect(BamlClient.stream<string, string>(name, {}, { format })))
+      expect(messages).toEqual([{ event: "partial", data: wide }, { event: "final", data: wide }])
     }), 20_000)
 
   it.effect("a response cut before its final, or of another content type, is a MalformedResponse", () =>
