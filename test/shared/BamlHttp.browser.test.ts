@@ -58,7 +58,8 @@ const WebApp = await webExample()
 
 const AppLayer = Layer.merge(WebApp.layer({ port: 0 }), BrowserLive)
 
-const waitMs = 10_000
+// Generous: the first page load bundles the app with esbuild, and a loaded machine starts Chromium slowly.
+const waitMs = 25_000
 
 /** A page on the app, closed when the test's scope closes (unless the test closed it). */
 const openPage = Effect.gen(function*() {
@@ -137,7 +138,7 @@ if (!hasChromium) {
         const second = yield* settled(closed)
         expect(second.status).toBe("closed-early")
         expect(second.sent).toBeLessThan(second.planned)
-      })), 30_000)
+      })), 90_000)
 
     it.effect("unmounting the view (its fiber interrupted) aborts the upstream LLM request, over SSE and NDJSON", () =>
       Effect.scoped(Effect.gen(function*() {
@@ -154,7 +155,7 @@ if (!hasChromium) {
           yield* state(p, "unmounted")
           expect(yield* page(() => p.locator("#view").count())).toBe(0)
         }
-      })), 30_000)
+      })), 90_000)
 
     it.effect("a generation that runs to its end renders the final result, over SSE and over NDJSON", () =>
       Effect.scoped(Effect.gen(function*() {
@@ -171,7 +172,7 @@ if (!hasChromium) {
           const record = yield* settled(mark)
           expect(record.status).toBe("completed")
         }
-      })), 30_000)
+      })), 90_000)
 
     it.effect("a provider error arrives in the browser as its BamlError class", () =>
       Effect.scoped(Effect.gen(function*() {
@@ -184,6 +185,6 @@ if (!hasChromium) {
         expect(yield* page(() => p.locator("#status").textContent())).toBe("Failed with BamlClientHttpError.")
         // decoded in the browser into the class itself, not only its tag
         expect(yield* page(() => p.evaluate(() => document.body.dataset.errorClass))).toBe("BamlClientHttpError")
-      })), 30_000)
+      })), 90_000)
   })
 }
