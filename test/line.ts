@@ -10,7 +10,7 @@ import type { Duration } from "effect"
 
 export { describe, expect, it, layer } from "@effect/vitest"
 export { Cause, Effect, Exit, Fiber, Layer, Option, Schedule, Schema, Scope, Stream } from "effect"
-export { Baml, BamlError, BamlHttp, BamlMedia, BamlRuntime, TokenBudget } from "effect-baml"
+export { Baml, BamlError, BamlHedge, BamlHttp, BamlMedia, BamlMiddleware, BamlRuntime, TokenBudget } from "effect-baml"
 export { ScriptedProvider } from "effect-baml/testing"
 export * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 export * as Client from "../baml_client/index.js"

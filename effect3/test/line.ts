@@ -8,7 +8,7 @@ import type { Duration } from "effect"
 
 export { describe, expect, it, layer } from "@effect/vitest"
 export { Cause, Effect, Exit, Fiber, Layer, Option, Schedule, Schema, Scope, Stream } from "effect"
-export { Baml, BamlError, BamlHttp, BamlMedia, BamlRuntime, TokenBudget } from "effect-baml/effect3"
+export { Baml, BamlError, BamlHedge, BamlHttp, BamlMedia, BamlMiddleware, BamlRuntime, TokenBudget } from "effect-baml/effect3"
 export { ScriptedProvider } from "effect-baml/effect3/testing"
 export { NodeFileSystem } from "@effect/platform-node"
 export * as Client from "./fixtures/baml_client/index.js"
