@@ -451,7 +451,7 @@ export const withOptions: {
 } = dual(
   2,
   <A, E, R>(self: Effect.Effect<A, E, R>, options: Options): Effect.Effect<A, E, R> =>
-    Middleware.withConfiguration(self, Middleware.addOptions(options))
+    Middleware.provideOptions(self, options)
 )
 
 /**
@@ -469,8 +469,38 @@ export const withOptions: {
  * @since 0.3.0
  * @category options
  */
-export const layerOptions = (options: Options): Layer.Layer<Middleware.CurrentConfiguration> =>
-  Middleware.layerConfiguration(Middleware.addOptions(options))
+export const layerOptions = (options: Options): Layer.Layer<CurrentOptions> => Middleware.layerOptions(options)
+
+/**
+ * The default options in force where it is provided (set by {@link withOptions} and {@link layerOptions}; nothing
+ * needs to read it).
+ *
+ * @example
+ * ```ts
+ * import { Baml } from "effect-baml"
+ * import { Effect, Option } from "effect"
+ *
+ * const defaultClient = Effect.map(Effect.serviceOption(Baml.CurrentOptions), Option.map((options) => options.client))
+ * ```
+ * @since 0.3.0
+ * @category options
+ */
+export const CurrentOptions = Middleware.CurrentOptions
+
+/**
+ * The service of {@link CurrentOptions}: the default options in force.
+ *
+ * @example
+ * ```ts
+ * import type { Baml } from "effect-baml"
+ * import type { Layer } from "effect"
+ *
+ * declare const defaults: Layer.Layer<Baml.CurrentOptions>
+ * ```
+ * @since 0.3.0
+ * @category options
+ */
+export type CurrentOptions = Middleware.CurrentOptions
 
 const streamWith = (
   { args, functionName, options }: Middleware.Request,

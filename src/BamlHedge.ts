@@ -231,5 +231,5 @@ export const middleware = (options: MiddlewareOptions): BamlMiddleware.Middlewar
  * @since 0.3.0
  * @category middleware
  */
-export const layer = (options: MiddlewareOptions): Layer.Layer<BamlMiddleware.CurrentConfiguration> =>
-  Middleware.layerConfiguration(Middleware.addMiddleware(middleware(options)))
+export const layer = (options: MiddlewareOptions): Layer.Layer<BamlMiddleware.CurrentMiddleware> =>
+  Middleware.layerMiddleware([middleware(options)])

@@ -75,35 +75,35 @@ export type CallNext = Internal.CallNext
 export type StreamNext = Internal.StreamNext
 
 /**
- * The defaults (`Baml.withOptions`, `Baml.layerOptions`) and the middleware (outermost first) in force for the calls
- * and streams run where it is provided. Its layers and combinators set it; nothing needs to read it.
+ * The middleware in force where it is provided, outermost first (set by {@link withMiddleware} and {@link layer};
+ * nothing needs to read it).
  *
  * @example
  * ```ts
  * import { BamlMiddleware } from "effect-baml"
  * import { Effect, Option } from "effect"
  *
- * const middlewareInForce = Effect.map(Effect.serviceOption(BamlMiddleware.CurrentConfiguration), Option.isSome)
+ * const wrapped = Effect.map(Effect.serviceOption(BamlMiddleware.CurrentMiddleware), Option.isSome)
  * ```
  * @since 0.3.0
  * @category services
  */
-export const CurrentConfiguration = Internal.CurrentConfiguration
+export const CurrentMiddleware = Internal.CurrentMiddleware
 
 /**
- * The service of {@link CurrentConfiguration}.
+ * The service of {@link CurrentMiddleware}: the middleware in force, outermost first.
  *
  * @example
  * ```ts
  * import type { BamlMiddleware } from "effect-baml"
  * import type { Layer } from "effect"
  *
- * declare const layer: Layer.Layer<BamlMiddleware.CurrentConfiguration>
+ * declare const layer: Layer.Layer<BamlMiddleware.CurrentMiddleware>
  * ```
  * @since 0.3.0
  * @category services
  */
-export type CurrentConfiguration = Internal.CurrentConfiguration
+export type CurrentMiddleware = Internal.CurrentMiddleware
 
 /**
  * Runs `self` with `middleware` around every call and stream inside it. Nested, the middleware set outermost runs
@@ -129,12 +129,14 @@ export const withMiddleware: {
 } = dual(
   2,
   <A, E, R>(self: Effect.Effect<A, E, R>, middleware: Middleware): Effect.Effect<A, E, R> =>
-    Internal.withConfiguration(self, Internal.addMiddleware(middleware))
+    Internal.provideMiddleware(self, [middleware])
 )
 
 /**
- * A layer that puts `middleware` around every call and stream of the program it is provided to (inside the middleware
- * in force where the layer is built).
+ * A layer that puts `middleware` around every call and stream of the program it is provided to, the first given
+ * outermost (inside the middleware in force where the layer is built). Give several middleware to one layer: two
+ * middleware layers merged side by side (`Layer.merge`) each provide the whole list, and only one of them is kept; a
+ * middleware layer and `Baml.layerOptions` merge as expected.
  *
  * @example
  * ```ts
@@ -151,8 +153,8 @@ export const withMiddleware: {
  * @since 0.3.0
  * @category middleware
  */
-export const layer = (middleware: Middleware): Layer.Layer<CurrentConfiguration> =>
-  Internal.layerConfiguration(Internal.addMiddleware(middleware))
+export const layer = (...middleware: ReadonlyArray<Middleware>): Layer.Layer<CurrentMiddleware> =>
+  Internal.layerMiddleware(middleware)
 
 /**
  * A request, as a middleware hands it on: the same function and arguments with `options` over its own

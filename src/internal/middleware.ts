@@ -28,34 +28,13 @@ export interface Middleware {
     | undefined
 }
 
-/** The defaults and the middleware (outermost first) in force. */
-export interface Configuration {
-  readonly options: CallOptions | undefined
-  readonly middleware: ReadonlyArray<Middleware>
-}
+/** The default options in force (`Baml.withOptions`, `Baml.layerOptions`). */
+export class CurrentOptions extends Kit.Service<CurrentOptions, CallOptions>()("effect-baml/CurrentOptions") {}
 
-export class CurrentConfiguration
-  extends Kit.Service<CurrentConfiguration, Configuration>()("effect-baml/CurrentConfiguration")
+/** The middleware in force, outermost first (`BamlMiddleware.withMiddleware`, `BamlMiddleware.layer`). */
+export class CurrentMiddleware
+  extends Kit.Service<CurrentMiddleware, ReadonlyArray<Middleware>>()("effect-baml/CurrentMiddleware")
 {}
-
-const current = Effect.serviceOption(CurrentConfiguration)
-
-const none: Configuration = { options: undefined, middleware: [] }
-
-/** The configuration in force, with `change` applied over it. */
-const changed = (change: (outer: Configuration) => Configuration) =>
-  Effect.map(current, (outer) => change(Option.getOrElse(outer, () => none)))
-
-/** Runs `self` with `change` applied to the configuration in force. */
-export const withConfiguration = <A, E, R>(
-  self: Effect.Effect<A, E, R>,
-  change: (outer: Configuration) => Configuration
-): Effect.Effect<A, E, R> =>
-  Effect.flatMap(changed(change), (configuration) => Effect.provideService(self, CurrentConfiguration, configuration))
-
-/** A layer that applies `change` to the configuration in force where it is built. */
-export const layerConfiguration = (change: (outer: Configuration) => Configuration) =>
-  Kit.layerScoped(CurrentConfiguration, changed(change))
 
 /** `request` with `options` over its own, field by field. */
 export const withOptions = (request: Request, options: CallOptions | undefined): Request => ({
@@ -63,24 +42,44 @@ export const withOptions = (request: Request, options: CallOptions | undefined):
   options: mergeOptions(request.options, options)
 })
 
-export const addOptions = (options: CallOptions) => (outer: Configuration): Configuration => ({
-  ...outer,
-  options: mergeOptions(outer.options, options)
-})
+// Defaults and middleware are set where they are provided, over those in force there.
+const moreOptions = (options: CallOptions) =>
+  Effect.map(Effect.serviceOption(CurrentOptions), (outer) =>
+    Option.isNone(outer) ? options : mergeOptions(outer.value, options)!)
 
-export const addMiddleware = (middleware: Middleware) => (outer: Configuration): Configuration => ({
-  ...outer,
-  middleware: [...outer.middleware, middleware]
-})
+const moreMiddleware = (middleware: ReadonlyArray<Middleware>) =>
+  Effect.map(Effect.serviceOption(CurrentMiddleware), (outer) =>
+    Option.isNone(outer) ? middleware : [...outer.value, ...middleware])
+
+/** Runs `self` with `options` over the defaults in force. */
+export const provideOptions = <A, E, R>(self: Effect.Effect<A, E, R>, options: CallOptions): Effect.Effect<A, E, R> =>
+  Effect.flatMap(moreOptions(options), (merged) => Effect.provideService(self, CurrentOptions, merged))
+
+/** A layer of `options` over the defaults in force where it is built. */
+export const layerOptions = (options: CallOptions) => Kit.layerScoped(CurrentOptions, moreOptions(options))
+
+/** Runs `self` with `middleware` inside the middleware in force. */
+export const provideMiddleware = <A, E, R>(
+  self: Effect.Effect<A, E, R>,
+  middleware: ReadonlyArray<Middleware>
+): Effect.Effect<A, E, R> =>
+  Effect.flatMap(moreMiddleware(middleware), (all) => Effect.provideService(self, CurrentMiddleware, all))
+
+/** A layer of `middleware` inside the middleware in force where it is built. */
+export const layerMiddleware = (middleware: ReadonlyArray<Middleware>) =>
+  Kit.layerScoped(CurrentMiddleware, moreMiddleware(middleware))
+
+const inForce = Effect.zip(Effect.serviceOption(CurrentOptions), Effect.serviceOption(CurrentMiddleware))
 
 /** Runs a call through the middleware in force, the defaults merged into its options; `run` is the call itself. */
 export const call = (
   request: Request,
   run: CallNext
 ): Effect.Effect<unknown, BamlError, BamlRuntime> =>
-  Effect.flatMap(current, (configuration) => {
-    if (Option.isNone(configuration)) return run(request)
-    const { middleware, options } = configuration.value
+  Effect.flatMap(inForce, ([defaults, all]) => {
+    if (Option.isNone(defaults) && Option.isNone(all)) return run(request)
+    const options = Option.getOrUndefined(defaults)
+    const middleware = Option.getOrElse(all, () => [])
     const next = (i: number): CallNext => {
       if (i === middleware.length) return run
       const wrap = middleware[i]!.call
@@ -94,9 +93,10 @@ export const stream = (
   request: Request,
   run: StreamNext
 ): Stream.Stream<unknown, BamlError, BamlRuntime> =>
-  Kit.unwrapStream(Effect.map(current, (configuration) => {
-    if (Option.isNone(configuration)) return run(request)
-    const { middleware, options } = configuration.value
+  Kit.unwrapStream(Effect.map(inForce, ([defaults, all]) => {
+    if (Option.isNone(defaults) && Option.isNone(all)) return run(request)
+    const options = Option.getOrUndefined(defaults)
+    const middleware = Option.getOrElse(all, () => [])
     const next = (i: number): StreamNext => {
       if (i === middleware.length) return run
       const wrap = middleware[i]!.stream
