@@ -75,10 +75,15 @@ layer(KindsLayer, { timeout: "60 seconds", excludeTestServices: true })("Baml.st
   it.effect("stops once a @stream.with_state field is Complete, before the rest of the reply", () =>
     Effect.gen(function*() {
       const mark = marker("stop-state")
-      const { choice, colors, limits, profile } = describeArgs(mark)
+      // as a browser sends them: the types' values as the model writes them
+      const { colors, limits, profile } = describeArgs(mark) as unknown as {
+        readonly profile: Kinds.Profile
+        readonly colors: Array<Kinds.Color>
+        readonly limits: Record<string, number>
+      }
       const labels = Array.from({ length: 80 }, (_, i) => `label number ${i}`)
       yield* scriptFor(mark, ScriptedProvider.json({ ...kindsProfile(mark), labels }, { chunkSize: 6, delayMs: 5 }))
-      const [event, usages] = yield* Kinds.stream.Describe(profile, colors, mark, limits, choice).pipe(
+      const [event, usages] = yield* Kinds.stream.Describe(profile, colors, mark, limits, "a, b").pipe(
         Baml.stopWhen((partial) => partial.status.state === "Complete"),
         Baml.withUsage
       )
