@@ -92,14 +92,15 @@ export const extras: Scenario = {
         }
       }
 
-      // The cost of asking for reasoning: one long reply (reasoning, then 400 skills, ~1,900 events) as fast as it goes.
+      // The cost of asking for reasoning: one long reply (reasoning, then 400 skills, ~1,900 events) at 1 ms a chunk, so
+      // that the stream lasts long enough for the reads every 50 ms to add up.
       const reasoningCpu = collector()
       yield* provider.reset
       yield* provider.script({
         script: ScriptedProvider.json(resume(400), {
           reasoning: "Weighing each line of the resume before writing it. ".repeat(20),
           chunkSize: 4,
-          delayMs: 0
+          delayMs: 1
         })
       })
       for (let round = 0; round < bench.rounds.extras; round++) {
@@ -161,7 +162,7 @@ export const extras: Scenario = {
           unit: "ms",
           rows: reasoningCpu.rows(),
           method: "process.cpuUsage() around one stream run to its end: ~1,900 events (a reasoning text, then a " +
-            "400-skill resume, 4 characters a chunk, no pause), read as events or with the reasoning."
+            "400-skill resume, 4 characters a chunk, 1 ms apart), read as events or with the reasoning."
         }
       ]
       return measures
