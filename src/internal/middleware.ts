@@ -71,36 +71,32 @@ export const layerMiddleware = (middleware: ReadonlyArray<Middleware>) =>
 
 const inForce = Effect.zip(Effect.serviceOption(CurrentOptions), Effect.serviceOption(CurrentMiddleware))
 
-/** Runs a call through the middleware in force, the defaults merged into its options; `run` is the call itself. */
-export const call = (
+/**
+ * Runs `request` through the middleware's wrappers that `pick` chooses (outermost first), the defaults merged into its
+ * options, and finally through `run`; with nothing in force, `run` alone.
+ */
+const through = <Out>(
+  [defaults, all]: readonly [Option.Option<CallOptions>, Option.Option<ReadonlyArray<Middleware>>],
   request: Request,
-  run: CallNext
-): Effect.Effect<unknown, BamlError, BamlRuntime> =>
-  Effect.flatMap(inForce, ([defaults, all]) => {
-    if (Option.isNone(defaults) && Option.isNone(all)) return run(request)
-    const options = Option.getOrUndefined(defaults)
-    const middleware = Option.getOrElse(all, () => [])
-    const next = (i: number): CallNext => {
-      if (i === middleware.length) return run
-      const wrap = middleware[i]!.call
-      return wrap === undefined ? next(i + 1) : (request) => wrap(request, next(i + 1))
-    }
-    return next(0)({ ...request, options: mergeOptions(options, request.options) })
-  })
+  run: (request: Request) => Out,
+  pick: (middleware: Middleware) => ((request: Request, next: (request: Request) => Out) => Out) | undefined
+): Out => {
+  if (Option.isNone(defaults) && Option.isNone(all)) return run(request)
+  const middleware = Option.getOrElse(all, () => [])
+  const next = (i: number): (request: Request) => Out => {
+    if (i === middleware.length) return run
+    const wrap = pick(middleware[i]!)
+    return wrap === undefined ? next(i + 1) : (request) => wrap(request, next(i + 1))
+  }
+  return next(0)({ ...request, options: mergeOptions(Option.getOrUndefined(defaults), request.options) })
+}
+
+/** Runs a call through the middleware in force, the defaults merged into its options; `run` is the call itself. */
+export const call = (request: Request, run: CallNext): Effect.Effect<unknown, BamlError, BamlRuntime> =>
+  Effect.flatMap(inForce, (configuration) => through(configuration, request, run, (middleware) => middleware.call))
 
 /** Runs a stream through the middleware in force, the defaults merged into its options; `run` is the stream itself. */
-export const stream = (
-  request: Request,
-  run: StreamNext
-): Stream.Stream<unknown, BamlError, BamlRuntime> =>
-  Kit.unwrapStream(Effect.map(inForce, ([defaults, all]) => {
-    if (Option.isNone(defaults) && Option.isNone(all)) return run(request)
-    const options = Option.getOrUndefined(defaults)
-    const middleware = Option.getOrElse(all, () => [])
-    const next = (i: number): StreamNext => {
-      if (i === middleware.length) return run
-      const wrap = middleware[i]!.stream
-      return wrap === undefined ? next(i + 1) : (request) => wrap(request, next(i + 1))
-    }
-    return next(0)({ ...request, options: mergeOptions(options, request.options) })
-  }))
+export const stream = (request: Request, run: StreamNext): Stream.Stream<unknown, BamlError, BamlRuntime> =>
+  Kit.unwrapStream(
+    Effect.map(inForce, (configuration) => through(configuration, request, run, (middleware) => middleware.stream))
+  )
