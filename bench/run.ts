@@ -5,7 +5,7 @@
  * fewer rounds and streams; `--only=`: some scenarios) writes its results to the temp directory.
  * `bench/profile.ts` breaks the misses down afterwards (bench/breakdown.md, included in docs/benchmarks.md).
  *
- *   node --expose-gc --import tsx bench/run.ts [--quick] [--only=latency,exit,failure,cpu,concurrent,large,job,jobDurable]
+ *   node --expose-gc --import tsx bench/run.ts [--quick] [--only=latency,exit,failure,cpu,concurrent,large,job,jobDurable,extras]
  */
 import { execFileSync } from "node:child_process"
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
@@ -23,6 +23,7 @@ import { mark, useScript } from "./scenario.js"
 import { concurrent } from "./scenarios/concurrent.js"
 import { cpu } from "./scenarios/cpu.js"
 import { exit } from "./scenarios/exit.js"
+import { extras } from "./scenarios/extras.js"
 import { failure } from "./scenarios/failure.js"
 import { job } from "./scenarios/job.js"
 import { jobDurable } from "./scenarios/jobDurable.js"
@@ -39,10 +40,10 @@ const quick = flags.includes("--quick")
 const only = flags.find((f) => f.startsWith("--only="))?.slice("--only=".length).split(",")
 
 const rounds: Rounds = quick
-  ? { latency: 2, exit: 2, failure: 2, cpu: 2, layer: 2, concurrent: 1, large: 1, job: 1 }
-  : { latency: 10, exit: 10, failure: 20, cpu: 12, layer: 8, concurrent: 2, large: 3, job: 3 }
+  ? { latency: 2, exit: 2, failure: 2, cpu: 2, layer: 2, concurrent: 1, large: 1, job: 1, extras: 1 }
+  : { latency: 10, exit: 10, failure: 20, cpu: 12, layer: 8, concurrent: 2, large: 3, job: 3, extras: 4 }
 
-const scenarios: ReadonlyArray<Scenario> = [latency, exit, failure, cpu, concurrent, large, job(quick ? 2_000 : 10_000), jobDurable(quick ? 200 : 1_000)]
+const scenarios: ReadonlyArray<Scenario> = [latency, exit, failure, cpu, concurrent, large, job(quick ? 2_000 : 10_000), jobDurable(quick ? 200 : 1_000), extras]
   .filter((s) => only === undefined || only.includes(s.name))
 
 const versionOf = (pkg: string, root = "../"): string =>

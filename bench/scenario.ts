@@ -27,6 +27,7 @@ export interface Rounds {
   readonly concurrent: number
   readonly large: number
   readonly job: number
+  readonly extras: number
 }
 
 export interface Bench {

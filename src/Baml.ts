@@ -4,14 +4,18 @@
  * @since 0.1.0
  */
 import { Effect, Option, Stream } from "effect"
+import { dual } from "effect/Function"
+import type * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import type { BamlError } from "./BamlError.js"
 import { BamlInvalidArgumentError, fromEngine } from "./BamlError.js"
 import { BamlRuntime, type Service } from "./BamlRuntime.js"
 import * as Engine from "./core/engine/engine.js"
+import * as ModelEvents from "./core/engine/modelEvents.js"
 import * as Events from "./core/engine/streamEvent.js"
 import type * as CoreUsage from "./core/usage/usage.js"
-import { meter, UsageSink } from "./internal/meter.js"
+import { EarlyStop, meter, UsageSink } from "./internal/meter.js"
+import * as Middleware from "./internal/middleware.js"
 import { callSpan } from "./internal/telemetry.js"
 import * as TripWire from "./core/engine/tripWire.js"
 import * as Kit from "#kit"
@@ -133,7 +137,10 @@ export const call = (
   functionName: string,
   args: Readonly<Record<string, unknown>>,
   options?: Options
-): Effect.Effect<unknown, BamlError, BamlRuntime> =>
+): Effect.Effect<unknown, BamlError, BamlRuntime> => Middleware.call({ functionName, args, options }, callNow)
+
+/** One call, as it is sent: the options are final (the defaults merged in), and no middleware stands around it. */
+const callNow = ({ args, functionName, options }: Middleware.Request): Effect.Effect<unknown, BamlError, BamlRuntime> =>
   Effect.scoped(
     Effect.gen(function*() {
       // Usage, metrics and the token budget. Acquired before the wire, so that it reads what the engine had received
@@ -176,7 +183,8 @@ export const stream = (
   functionName: string,
   args: Readonly<Record<string, unknown>>,
   options?: Options
-): Stream.Stream<unknown, BamlError, BamlRuntime> => streamWith(functionName, args, options, Events.asValues)
+): Stream.Stream<unknown, BamlError, BamlRuntime> =>
+  Middleware.stream({ functionName, args, options }, (request) => streamWith(request, Events.asValues, false))
 
 /**
  * Streams a BAML function as events that say which element is which: `Partial` events while the LLM writes, then one
@@ -203,11 +211,16 @@ export const streamEvents = (
   options?: Options
 ): Stream.Stream<StreamEvent<unknown, unknown>, BamlError, BamlRuntime> =>
   // every element goes through `asEvents`
-  streamWith(functionName, args, options, Events.asEvents) as Stream.Stream<StreamEvent<unknown, unknown>, BamlError, BamlRuntime>
+  Middleware.stream({ functionName, args, options }, (request) => streamWith(request, Events.asEvents, false)) as Stream.Stream<
+    StreamEvent<unknown, unknown>,
+    BamlError,
+    BamlRuntime
+  >
 
 /**
- * Runs a stream of events to its end and returns its final value, typed as the function's final type; the partials
- * on the way are passed through whatever stages come before. A stream that ends without its final event (cut short
+ * Runs a stream of events (of `streamEvents`, a generated client, or `streamWithReasoning`) to its end and returns
+ * its final value, typed as the function's final type; the partials on the way are passed through whatever stages
+ * come before. A stream that ends without its final event (cut short
  * by `Stream.take` before this) dies: that is a bug in the pipeline, not an outcome.
  *
  * @example
@@ -225,7 +238,7 @@ export const streamEvents = (
  * @since 0.2.0
  * @category streams
  */
-export const final = <P, F, E, R>(self: Stream.Stream<StreamEvent<P, F>, E, R>): Effect.Effect<F, E, R> =>
+export const final = <P, F, E, R>(self: Stream.Stream<StreamEvent<P, F> | ModelEvent, E, R>): Effect.Effect<F, E, R> =>
   Effect.flatMap(Stream.runLast(self), (last) =>
     Option.isSome(last) && last.value._tag === "Final"
       ? Effect.succeed(last.value.value)
@@ -287,19 +300,226 @@ export type StreamEvent<P, F> = Events.StreamEvent<P, F>
  */
 export const isStreamEvent: (u: unknown) => u is StreamEvent<unknown, unknown> = Events.isStreamEvent
 
-const streamWith = (
+/**
+ * Ends a stream of events at the first partial that satisfies `predicate`, aborts the LLM request there, and returns
+ * that partial, typed as the function's partial type; when no partial does, the stream runs to its end and the
+ * result is the `Final` event. Use it for a reply that is useful before it ends: the first three matches of a list,
+ * a verdict whose `label` has arrived (a field marked `@stream.done` is there only once complete; one marked
+ * `@stream.with_state` says `state: "Complete"`). The stream's {@link Usage} says `stoppedEarly: true`, with the
+ * output tokens used until the stop.
+ *
+ * @example
+ * ```ts
+ * import { Baml } from "effect-baml"
+ * import { Effect } from "effect"
+ * import * as Client from "./baml_client/index.js"
+ *
+ * // the first three skills, and not a token more
+ * const program = Client.stream.ExtractResume("Ada Lovelace, ...").pipe(
+ *   Baml.stopWhen((resume) => resume.skills.length > 3),
+ *   Effect.map((event) => event._tag === "Partial" ? event.value.skills.slice(0, 3) : event.value.skills)
+ * )
+ * ```
+ * @since 0.3.0
+ * @category streams
+ */
+export const stopWhen: {
+  <P>(
+    predicate: (partial: P) => boolean
+  ): <F, E, R>(self: Stream.Stream<StreamEvent<P, F> | ModelEvent, E, R>) => Effect.Effect<StreamEvent<P, F>, E, R>
+  <P, F, E, R>(
+    self: Stream.Stream<StreamEvent<P, F> | ModelEvent, E, R>,
+    predicate: (partial: P) => boolean
+  ): Effect.Effect<StreamEvent<P, F>, E, R>
+} = dual(2, <P, F, E, R>(
+  self: Stream.Stream<StreamEvent<P, F> | ModelEvent, E, R>,
+  predicate: (partial: P) => boolean
+): Effect.Effect<StreamEvent<P, F>, E, R> =>
+  Effect.suspend(() => {
+    // The streams inside are told, through their context, that their consumer stopped them on purpose: their meters
+    // read it when they end.
+    const stop = { stopped: false }
+    const found = (element: StreamEvent<P, F> | ModelEvent): element is StreamEvent<P, F> => {
+      if (ModelEvents.isModelEvent(element)) return false
+      if (element._tag === "Final") return true
+      return stop.stopped = predicate(element.value)
+    }
+    return Effect.flatMap(
+      Effect.provideService(Stream.runHead(Stream.filter(self, found)), EarlyStop, stop),
+      (head) => Option.isSome(head) ? Effect.succeed(head.value as StreamEvent<P, F>) : Effect.die(new Error(Events.noFinal))
+    )
+  }))
+
+/**
+ * Streams a BAML function as {@link streamEvents} does, with the model's own events among them: `ReasoningDelta`
+ * events with its reasoning text as it arrives (Anthropic's thinking, OpenAI reasoning summaries, Gemini's thoughts,
+ * `reasoning_content` of OpenAI-compatible servers), and one `Finish` event with the finish reason, just before the
+ * `Final` event. The text is read from the raw events the engine received, at most every 50 ms while the stream runs
+ * and once at its end; other streams read none of it. Partials still replace each other when the consumer is slower;
+ * reasoning deltas are never dropped.
+ *
+ * @example
+ * ```ts
+ * import { Baml } from "effect-baml"
+ * import { Console, Stream } from "effect"
+ *
+ * const final = Baml.streamWithReasoning("ExtractResume", { resume: "..." }, { client: "Claude" }).pipe(
+ *   Stream.tap((event) => event._tag === "ReasoningDelta" ? Console.log("thinking:", event.delta) : Console.log(event._tag)),
+ *   Baml.final
+ * )
+ * ```
+ * @since 0.3.0
+ * @category streams
+ */
+export const streamWithReasoning = (
   functionName: string,
   args: Readonly<Record<string, unknown>>,
-  options: Options | undefined,
-  wrap: Events.Wrap
+  options?: Options
+): Stream.Stream<StreamEvent<unknown, unknown> | ModelEvent, BamlError, BamlRuntime> =>
+  // every element is an event, or one of the model's
+  Middleware.stream({ functionName, args, options }, (request) => streamWith(request, Events.asEvents, true)) as Stream.Stream<
+    StreamEvent<unknown, unknown> | ModelEvent,
+    BamlError,
+    BamlRuntime
+  >
+
+/**
+ * Reasoning text the model wrote since the last such event, in {@link streamWithReasoning}.
+ *
+ * @example
+ * ```ts
+ * import type { Baml } from "effect-baml"
+ *
+ * const thinking = (event: Baml.ReasoningDelta) => event.delta
+ * ```
+ * @since 0.3.0
+ * @category models
+ */
+export type ReasoningDelta = ModelEvents.ReasoningDelta
+
+/**
+ * Why the model stopped, in the provider's own words (`stop`, `length`, `end_turn`, `max_tokens`, `STOP`, `completed`,
+ * `max_output_tokens`, …), in {@link streamWithReasoning}: one, just before the `Final` event.
+ *
+ * @example
+ * ```ts
+ * import type { Baml } from "effect-baml"
+ *
+ * const truncated = (event: Baml.Finish) => event.reason === "length" || event.reason === "max_tokens"
+ * ```
+ * @since 0.3.0
+ * @category models
+ */
+export type Finish = ModelEvents.Finish
+
+/**
+ * An event of the model that is not a value of the function: a {@link ReasoningDelta} or the {@link Finish}.
+ *
+ * @example
+ * ```ts
+ * import type { Baml } from "effect-baml"
+ *
+ * const describe = (event: Baml.ModelEvent) => event._tag === "Finish" ? event.reason : event.delta
+ * ```
+ * @since 0.3.0
+ * @category models
+ */
+export type ModelEvent = ModelEvents.ModelEvent
+
+/**
+ * Runs `self` with default options for every call and stream inside it (generated clients and jobs included). A call's
+ * own options are merged over them field by field: a field the call sets wins, `tags` and `env` are merged key by key,
+ * the `collectors` of both record the call. Nested, the inner defaults are merged over the outer ones the same way.
+ * Nothing given is changed: a call with `client` uses its own copy of the registry.
+ *
+ * @example
+ * ```ts
+ * import { Baml } from "effect-baml"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.all([
+ *   Baml.call("ExtractResume", { resume: "..." }),
+ *   Baml.call("Summarize", { text: "..." }, { tags: { step: "summary" } }) // tags: { team: "hr", step: "summary" }
+ * ]).pipe(Baml.withOptions({ client: "Careful", tags: { team: "hr" } }))
+ * ```
+ * @since 0.3.0
+ * @category options
+ */
+export const withOptions: {
+  (options: Options): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  <A, E, R>(self: Effect.Effect<A, E, R>, options: Options): Effect.Effect<A, E, R>
+} = dual(
+  2,
+  <A, E, R>(self: Effect.Effect<A, E, R>, options: Options): Effect.Effect<A, E, R> =>
+    Middleware.provideOptions(self, options)
+)
+
+/**
+ * A layer that sets default options for every call and stream of the program it is provided to, as
+ * {@link withOptions} does (merged over the defaults in force where the layer is built).
+ *
+ * @example
+ * ```ts
+ * import { Baml, BamlRuntime } from "effect-baml"
+ * import { Effect, Layer } from "effect"
+ *
+ * const Live = Layer.merge(BamlRuntime.layerFromDirectory("./baml_src"), Baml.layerOptions({ tags: { service: "cv" } }))
+ * const program = Baml.call("ExtractResume", { resume: "..." }).pipe(Effect.provide(Live))
+ * ```
+ * @since 0.3.0
+ * @category options
+ */
+export const layerOptions = (options: Options): Layer.Layer<CurrentOptions> => Middleware.layerOptions(options)
+
+/**
+ * The default options in force where it is provided (set by {@link withOptions} and {@link layerOptions}; nothing
+ * needs to read it).
+ *
+ * @example
+ * ```ts
+ * import { Baml } from "effect-baml"
+ * import { Effect, Option } from "effect"
+ *
+ * const defaultClient = Effect.map(Effect.serviceOption(Baml.CurrentOptions), Option.map((options) => options.client))
+ * ```
+ * @since 0.3.0
+ * @category options
+ */
+export const CurrentOptions = Middleware.CurrentOptions
+
+/**
+ * The service of {@link CurrentOptions}: the default options in force.
+ *
+ * @example
+ * ```ts
+ * import type { Baml } from "effect-baml"
+ * import type { Layer } from "effect"
+ *
+ * declare const defaults: Layer.Layer<Baml.CurrentOptions>
+ * ```
+ * @since 0.3.0
+ * @category options
+ */
+export type CurrentOptions = Middleware.CurrentOptions
+
+const streamWith = (
+  { args, functionName, options }: Middleware.Request,
+  wrap: Events.Wrap,
+  reasoning: boolean
 ): Stream.Stream<unknown, BamlError, BamlRuntime> =>
   Kit.unwrapStream(
     Effect.gen(function*() {
       // What `Stream.callback` (Effect 4) or `Stream.asyncPush` (Effect 3) with a sliding buffer of one builds, with
-      // one more hook in the pull (see `streamOf` below).
-      const queue = yield* Kit.makePartialQueue<BamlError>()
+      // one more hook in the pull (see `streamOf` below). With reasoning, whose text comes as deltas, the queue keeps
+      // every element, and partials replace each other before they reach it (`newestPartial`).
+      const queue = yield* (reasoning ? Kit.makeEventQueue<BamlError>() : Kit.makePartialQueue<BamlError>())
+      const newest = reasoning ? Events.newestPartial(wrap, (element) => Kit.offerUnsafe(queue, element)) : undefined
       const usage = yield* meter("stream", functionName, options?.client)
       const { engine, native, toError } = yield* prepare(functionName, args, options)
+      // Nothing of the raw events is read unless reasoning was asked for.
+      const thinking = reasoning
+        ? ModelEvents.makeReader(usage.collector, (delta) => Kit.offerUnsafe(queue, ModelEvents.reasoningDelta(delta)))
+        : undefined
       // One resource: the trip-wire and the native stream it guards. Closing the scope trips the wire first (nothing
       // else stands between the consumer leaving and the abort), then releases the callbacks, which the engine holds
       // (with all they capture) until they are released.
@@ -311,7 +531,7 @@ const streamWith = (
             // and the request is cut off at once, however busy the consumer is.
             const tick = TripWire.releasable(() => {
               const exceeded = usage.onTick(wire.tripped)
-              if (exceeded === undefined) return
+              if (exceeded === undefined) return thinking?.tick()
               usage.settled({ _tag: "Failure", error: exceeded })
               Kit.failUnsafe(queue, exceeded)
               TripWire.trip(wire)
@@ -333,6 +553,7 @@ const streamWith = (
             TripWire.trip(wire)
             handle.onEvent(undefined)
             tick.release()
+            thinking?.close()
           })
       )
       usage.started()
@@ -358,7 +579,8 @@ const streamWith = (
           }
           usage.firstPartial()
           // The newest partial replaces one the consumer has not taken yet.
-          Kit.offerUnsafe(queue, wrap.partial(value))
+          if (newest === undefined) Kit.offerUnsafe(queue, wrap.partial(value))
+          else newest.offer(value)
         }
       })
       handle.done(native.ctx).then(
@@ -372,6 +594,11 @@ const streamWith = (
             return fail(cause)
           }
           usage.settled({ _tag: "Success" })
+          if (thinking !== undefined) {
+            const rest = thinking.settle()
+            if (rest.reasoning.length > 0) Kit.offerUnsafe(queue, ModelEvents.reasoningDelta(rest.reasoning))
+            if (rest.finishReason !== undefined) Kit.offerUnsafe(queue, ModelEvents.finish(rest.finishReason))
+          }
           // The final value, then the end: the queue is done once the consumer has taken it.
           Kit.offerUnsafe(queue, wrap.final(value))
           Kit.endUnsafe(queue)
@@ -385,10 +612,11 @@ const streamWith = (
       // wire is tripped at once, before Effect unwinds the consumer and closes the stream's scope. The stream has then
       // ended: a later pull (only possible with `Stream.toPull`) finds it interrupted rather than waiting for an
       // aborted request.
-      return Kit.streamOf(queue, (interruptors) => {
+      const elements = Kit.streamOf(queue, (interruptors) => {
         TripWire.trip(wire)
         Kit.interruptUnsafe(queue, interruptors)
       })
+      return newest === undefined ? elements : Stream.map(elements, newest.resolve)
     })
   )
 

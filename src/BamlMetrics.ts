@@ -11,7 +11,8 @@
  * `baml.error`, `baml.attempts`, `gen_ai.usage.input_tokens`, `gen_ai.usage.output_tokens`,
  * `baml.usage.cached_input_tokens`, `baml.usage.exact` (whether the provider reported the output tokens or they are
  * estimated), `baml.received.chunks` and `baml.received.characters` (what arrived before the end or the abort),
- * `baml.aborted` and `baml.time_to_first_partial_ms`. No prompt, reply or credential goes into a span.
+ * `baml.aborted`, `baml.stopped_early` (`Baml.stopWhen` ended it on the partial it waited for) and
+ * `baml.time_to_first_partial_ms`. No prompt, reply or credential goes into a span.
  *
  * @since 0.1.0
  */

@@ -9,6 +9,11 @@ export * as Baml from "./Baml.js"
 export * as BamlError from "./BamlError.js"
 
 /**
+ * @since 0.3.0
+ */
+export * as BamlHedge from "./BamlHedge.js"
+
+/**
  * @since 0.1.0
  */
 export * as BamlHttp from "./BamlHttp.js"
@@ -27,6 +32,11 @@ export * as BamlMedia from "./BamlMedia.js"
  * @since 0.1.0
  */
 export * as BamlMetrics from "./BamlMetrics.js"
+
+/**
+ * @since 0.3.0
+ */
+export * as BamlMiddleware from "./BamlMiddleware.js"
 
 /**
  * @since 0.1.0

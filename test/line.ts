@@ -38,7 +38,7 @@ export {
   HttpServerRequest,
   HttpServerResponse
 } from "effect/http"
-export { Baml, BamlError, BamlHttp, BamlMedia, BamlRuntime, TokenBudget } from "effect-baml"
+export { Baml, BamlError, BamlHedge, BamlHttp, BamlMedia, BamlMiddleware, BamlRuntime, TokenBudget } from "effect-baml"
 export { BamlClient, BamlError as ClientErrors } from "effect-baml/client"
 export { ScriptedProvider } from "effect-baml/testing"
 export * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"

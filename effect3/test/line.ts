@@ -40,7 +40,7 @@ export {
   HttpServerRequest,
   HttpServerResponse
 } from "@effect/platform"
-export { Baml, BamlError, BamlHttp, BamlMedia, BamlRuntime, TokenBudget } from "effect-baml/effect3"
+export { Baml, BamlError, BamlHedge, BamlHttp, BamlMedia, BamlMiddleware, BamlRuntime, TokenBudget } from "effect-baml/effect3"
 export { BamlClient, BamlError as ClientErrors } from "effect-baml/effect3/client"
 export { ScriptedProvider } from "effect-baml/effect3/testing"
 export { NodeFileSystem, NodeHttpServer } from "@effect/platform-node"

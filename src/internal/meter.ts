@@ -21,6 +21,12 @@ import * as Kit from "#kit"
  */
 export class UsageSink extends Kit.Service<UsageSink, (usage: Usage) => void>()("effect-baml/UsageSink") {}
 
+/**
+ * Set by `Baml.stopWhen` around the streams it consumes: `stopped` turns true when it found the partial it waited for,
+ * just before it ends the stream. A stream that ends interrupted with it set stopped early, on purpose.
+ */
+export class EarlyStop extends Kit.Service<EarlyStop, { stopped: boolean }>()("effect-baml/EarlyStop") {}
+
 /** What a call or stream tells its meter. */
 export interface Meter {
   /** A Collector of this call alone (a user's Collector may hold many calls, so it cannot say which is this one). */
@@ -61,6 +67,7 @@ export const meter = (
     const budget = Option.getOrUndefined(yield* Effect.serviceOption(TokenBudget.TokenBudget))
     const sink = Option.getOrUndefined(yield* Effect.serviceOption(UsageSink))
     const countTokens = Option.getOrUndefined(yield* Effect.serviceOption(BamlRuntime))?.countTokens
+    const stop = Option.getOrUndefined(yield* Effect.serviceOption(EarlyStop))
     // A stream's span lives in the stream's own scope; a call runs in its span (`callSpan`, which makes one with or
     // without a tracer).
     const span = kind === "stream" ? yield* streamSpan(functionName) : yield* Effect.orDie(Effect.currentSpan)
@@ -91,6 +98,7 @@ export const meter = (
           kind,
           functionName,
           aborted: ending.outcome === "interrupted" || cut,
+          stoppedEarly: ending.outcome === "interrupted" && stop?.stopped === true,
           events: ticks,
           timeToFirstPartialMs: firstPartialAt === undefined ? undefined : firstPartialAt - startedAt,
           durationMs: performance.now() - startedAt

@@ -32,6 +32,26 @@ export interface CallOptions {
   readonly env?: Readonly<Record<string, string | undefined>> | undefined
 }
 
+/**
+ * `options` over `defaults`, field by field: a field `options` sets wins, `tags` and `env` are merged key by key (the
+ * call's keys win), and the `collectors` of both record the call. Nothing given is changed (a registry is copied per
+ * call anyway, see {@link ClientRegistry}).
+ */
+export const mergeOptions = (defaults: CallOptions | undefined, options: CallOptions | undefined): CallOptions | undefined => {
+  if (defaults === undefined) return options
+  if (options === undefined) return defaults
+  const merged: { -readonly [K in keyof CallOptions]: CallOptions[K] } = { ...defaults }
+  for (const [key, value] of Object.entries(options) as Array<[keyof CallOptions, never]>) {
+    if (value !== undefined) merged[key] = value
+  }
+  if (defaults.collectors !== undefined && options.collectors !== undefined) {
+    merged.collectors = [...defaults.collectors, ...options.collectors]
+  }
+  if (defaults.tags !== undefined && options.tags !== undefined) merged.tags = { ...defaults.tags, ...options.tags }
+  if (defaults.env !== undefined && options.env !== undefined) merged.env = { ...defaults.env, ...options.env }
+  return merged
+}
+
 /** Drops `undefined` values, which the engine does not accept. */
 export const definedEnv = (env: Readonly<Record<string, string | undefined>>): Record<string, string> => {
   const out: Record<string, string> = {}

@@ -43,6 +43,30 @@ export const asValues: Wrap = { partial: (value) => value, final: (value) => val
 export const asEvents: Wrap = { partial, final }
 
 /**
+ * Partials that replace each other in a queue that keeps every element (the reasoning variant's, whose reasoning text
+ * comes as deltas): the queue holds a marker while a partial waits, and the consumer gets the newest partial when it
+ * takes the marker. `offer` puts a partial in the queue through `put`; `resolve` maps each element taken.
+ */
+export const newestPartial = (wrap: Wrap, put: (element: unknown) => void) => {
+  const marker = {}
+  let newest: unknown
+  let waiting = false
+  return {
+    offer: (value: unknown): void => {
+      newest = value
+      if (waiting) return
+      waiting = true
+      put(marker)
+    },
+    resolve: (element: unknown): unknown => {
+      if (element !== marker) return element
+      waiting = false
+      return wrap.partial(newest)
+    }
+  }
+}
+
+/**
  * What BamlHttp sends for one element: an event says whether it is the final value; a bare value is a partial (the
  * final one is known only when the stream ends, and is sent again then).
  */

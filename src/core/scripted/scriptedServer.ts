@@ -43,6 +43,13 @@ export interface Script {
    * e.g. "max_output_tokens").
    */
   readonly finishReason?: string
+  /**
+   * Reasoning text the model writes before its reply, in each format's own events, cut and paced as the reply is:
+   * `reasoning_content` deltas (chat completions, as OpenAI-compatible servers write it), a thinking block
+   * (Anthropic), a reasoning summary (the Responses API), parts marked `thought` (Gemini). Its chunks count as output
+   * tokens (Gemini reports them apart, as `thoughtsTokenCount`); `planned` and `sent` count the reply's chunks only.
+   */
+  readonly reasoning?: string
   /** Input tokens the usage reports as read from a cache, in each format's own field (default 0). */
   readonly cachedInputTokens?: number
   readonly fault?: Fault
@@ -333,12 +340,13 @@ export const start = (options: Options = {}): Promise<ScriptedServer> => {
     // Decided on arrival so that concurrent retries see the failures in arrival order.
     const httpError = fault?._tag === "HttpError" && counter.failed < (fault.times ?? Infinity) ? fault : undefined
     if (httpError !== undefined) counter.failed++
-    const parts = Array.from(script.reply) // code points, so a chunk never splits a surrogate pair
     const size = Math.max(1, script.chunkSize ?? 4)
-    const content = script.chunks !== undefined ? [...script.chunks] : Array.from(
-      { length: Math.ceil(parts.length / size) },
-      (_, i) => parts.slice(i * size, (i + 1) * size).join("")
-    )
+    const cut = (text: string) => {
+      const parts = Array.from(text) // code points, so a chunk never splits a surrogate pair
+      return Array.from({ length: Math.ceil(parts.length / size) }, (_, i) => parts.slice(i * size, (i + 1) * size).join(""))
+    }
+    const content = script.chunks !== undefined ? [...script.chunks] : cut(script.reply)
+    const thinking = script.reasoning === undefined ? [] : cut(script.reasoning)
     current.planned = content.length
     notify(current)
 
@@ -353,21 +361,34 @@ export const start = (options: Options = {}): Promise<ScriptedServer> => {
       return send(res, httpError.status, reply, headers)
     }
 
-    const reply = { id: `${idPrefix[wireFormat]}scripted-${current.id}`, model, created: Math.floor(Date.now() / 1000) }
-    // One output token per content chunk; input tokens at four characters a token.
+    let sequence = 0
+    const reply = {
+      id: `${idPrefix[wireFormat]}scripted-${current.id}`,
+      model,
+      created: Math.floor(Date.now() / 1000),
+      reasoning: script.reasoning,
+      sequence: () => sequence++
+    }
+    // One output token per content or reasoning chunk; input tokens at four characters a token.
     const inputTokens = Math.ceil(prompt.length / 4)
     const counts = {
       inputTokens,
-      outputTokens: content.length,
-      cachedInputTokens: Math.min(inputTokens, script.cachedInputTokens ?? 0)
+      outputTokens: content.length + thinking.length,
+      cachedInputTokens: Math.min(inputTokens, script.cachedInputTokens ?? 0),
+      reasoningTokens: thinking.length
     }
     if (stream) {
       res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "close" })
       res.flushHeaders()
       res.write(format.open(reply, counts))
+      for (let i = 0; i < thinking.length; i++) {
+        if (i > 0) await pause(script.delayMs ?? 5)
+        if (signal.aborted) return
+        res.write(format.reasoning(reply, thinking[i]!, i, counts))
+      }
     }
     for (let i = 0; i <= content.length; i++) {
-      if (i > 0 && i < content.length) await pause(script.delayMs ?? 5)
+      if ((i > 0 || (stream && thinking.length > 0)) && i < content.length) await pause(script.delayMs ?? 5)
       if (signal.aborted) return
       if (fault !== undefined && fault._tag !== "HttpError" && fault.afterChunks === i) {
         if (fault._tag === "Stall") return

@@ -34,8 +34,11 @@ export interface Parsed {
 /** The counts a reply reports, as the scripted provider computes them. */
 export interface Counts {
   readonly inputTokens: number
+  /** Every token generated: the content's and the reasoning's. */
   readonly outputTokens: number
   readonly cachedInputTokens: number
+  /** Tokens of reasoning (a part of `outputTokens`; Gemini reports them apart). */
+  readonly reasoningTokens: number
 }
 
 /** One reply being written: the ids and times every event of it repeats. */
@@ -44,6 +47,10 @@ export interface Reply {
   readonly model: string
   /** Unix seconds. */
   readonly created: number
+  /** The reasoning text written before the content, if the script has one. */
+  readonly reasoning: string | undefined
+  /** The next number of a format that numbers its events (the Responses API), from 0. */
+  readonly sequence: () => number
 }
 
 /** How one provider API reads a request and writes a reply. */
@@ -56,6 +63,8 @@ export interface Format {
   readonly error: (status: number, message: string) => string
   /** The events before the first content chunk. */
   readonly open: (reply: Reply, counts: Counts) => string
+  /** The event of reasoning chunk `index` (0-based), written after `open` and before the first content chunk. */
+  readonly reasoning: (reply: Reply, text: string, index: number, counts: Counts) => string
   /** The event of content chunk `index` (0-based), after `sent` chunks including it. */
   readonly chunk: (reply: Reply, text: string, index: number, counts: Counts) => string
   /** The events after the last chunk: finish reason, usage (when asked for), end. */
@@ -108,14 +117,10 @@ const chatCompletions: Format = {
   finishReason: "stop",
   error: openAiError,
   open: () => "",
+  // As DeepSeek and other OpenAI-compatible servers write it (OpenAI's own API does not stream reasoning).
+  reasoning: (reply, text, index) => chatChunk(reply, index === 0 ? { role: "assistant", reasoning_content: text } : { reasoning_content: text }),
   chunk: (reply, text, index) =>
-    sse({
-      id: reply.id,
-      object: "chat.completion.chunk",
-      created: reply.created,
-      model: reply.model,
-      choices: [{ index: 0, delta: index === 0 ? { role: "assistant", content: text } : { content: text }, finish_reason: null }]
-    }),
+    chatChunk(reply, index === 0 && reply.reasoning === undefined ? { role: "assistant", content: text } : { content: text }),
   close: (reply, _text, finish_reason, counts, includeUsage) => {
     const frame = (choices: ReadonlyArray<unknown>, extra: object = {}) =>
       sse({ id: reply.id, object: "chat.completion.chunk", created: reply.created, model: reply.model, choices, ...extra })
@@ -129,32 +134,54 @@ const chatCompletions: Format = {
       object: "chat.completion",
       created: reply.created,
       model: reply.model,
-      choices: [{ index: 0, message: { role: "assistant", content }, finish_reason }],
+      choices: [{
+        index: 0,
+        message: { role: "assistant", content, ...(reply.reasoning === undefined ? {} : { reasoning_content: reply.reasoning }) },
+        finish_reason
+      }],
       usage: chatUsage(counts)
     }),
   malformed: `data: {"choices":[{"delta":{"content":\n\n`,
   malformedWhole: `{"id":"chatcmpl-scripted","choices":[{"message":{"content":`
 }
 
+const chatChunk = (reply: Reply, delta: object) =>
+  sse({
+    id: reply.id,
+    object: "chat.completion.chunk",
+    created: reply.created,
+    model: reply.model,
+    choices: [{ index: 0, delta, finish_reason: null }]
+  })
+
 const chatUsage = (counts: Counts) => ({
   prompt_tokens: counts.inputTokens,
   completion_tokens: counts.outputTokens,
   total_tokens: counts.inputTokens + counts.outputTokens,
-  ...(counts.cachedInputTokens > 0 ? { prompt_tokens_details: { cached_tokens: counts.cachedInputTokens } } : {})
+  ...(counts.cachedInputTokens > 0 ? { prompt_tokens_details: { cached_tokens: counts.cachedInputTokens } } : {}),
+  ...(counts.reasoningTokens > 0 ? { completion_tokens_details: { reasoning_tokens: counts.reasoningTokens } } : {})
 })
 
 const responsesUsage = (counts: Counts) => ({
   input_tokens: counts.inputTokens,
   input_tokens_details: { cached_tokens: counts.cachedInputTokens },
   output_tokens: counts.outputTokens,
-  output_tokens_details: { reasoning_tokens: 0 },
+  output_tokens_details: { reasoning_tokens: counts.reasoningTokens },
   total_tokens: counts.inputTokens + counts.outputTokens
 })
 
 // The Responses API has no finish reason: a reply is `completed`, or `incomplete` with a reason (`max_output_tokens`).
+// A reasoning model's reply holds a reasoning item (its summary) before the message.
 const responseObject = (reply: Reply, text: string | undefined, finishReason: string, counts: Counts | undefined) => {
   const done = text !== undefined
   const incomplete = done && finishReason !== "completed"
+  const message = {
+    id: `msg_${reply.id}`,
+    type: "message",
+    status: incomplete ? "incomplete" : "completed",
+    role: "assistant",
+    content: [{ type: "output_text", text, annotations: [] }]
+  }
   return {
     id: reply.id,
     object: "response",
@@ -163,18 +190,37 @@ const responseObject = (reply: Reply, text: string | undefined, finishReason: st
     incomplete_details: incomplete ? { reason: finishReason } : null,
     error: null,
     model: reply.model,
-    output: done
-      ? [{
-        id: `msg_${reply.id}`,
-        type: "message",
-        status: incomplete ? "incomplete" : "completed",
-        role: "assistant",
-        content: [{ type: "output_text", text, annotations: [] }]
-      }]
-      : [],
+    output: done ? (reply.reasoning === undefined ? [message] : [reasoningItem(reply, reply.reasoning), message]) : [],
     usage: counts === undefined ? null : responsesUsage(counts)
   }
 }
+
+const reasoningItem = (reply: Reply, text: string | undefined) => ({
+  id: `rs_${reply.id}`,
+  type: "reasoning",
+  summary: text === undefined ? [] : [{ type: "summary_text", text }]
+})
+
+/** The output index of the message: after the reasoning item, if there is one. */
+const messageIndex = (reply: Reply) => reply.reasoning === undefined ? 0 : 1
+
+const responsesEvent = (reply: Reply, type: string, fields: object) =>
+  sse({ type, sequence_number: reply.sequence(), ...fields }, type)
+
+/** The events that open the message item and its text part. */
+const openMessage = (reply: Reply) => {
+  const item = { id: `msg_${reply.id}`, type: "message", status: "in_progress", role: "assistant", content: [] }
+  const output_index = messageIndex(reply)
+  return responsesEvent(reply, "response.output_item.added", { output_index, item }) +
+    responsesEvent(reply, "response.content_part.added", {
+      item_id: item.id,
+      output_index,
+      content_index: 0,
+      part: { type: "output_text", text: "", annotations: [] }
+    })
+}
+
+const summary = (reply: Reply) => ({ item_id: `rs_${reply.id}`, output_index: 0, summary_index: 0 })
 
 const responses: Format = {
   parse: (body) => {
@@ -197,49 +243,46 @@ const responses: Format = {
   },
   finishReason: "completed",
   error: openAiError,
-  open: (reply) => {
-    const item = { id: `msg_${reply.id}`, type: "message", status: "in_progress", role: "assistant", content: [] }
-    return sse(
-      { type: "response.created", sequence_number: 0, response: responseObject(reply, undefined, "", undefined) },
-      "response.created"
-    ) +
-      sse({ type: "response.output_item.added", sequence_number: 1, output_index: 0, item }, "response.output_item.added") +
-      sse(
-        {
-          type: "response.content_part.added",
-          sequence_number: 2,
-          item_id: item.id,
-          output_index: 0,
-          content_index: 0,
-          part: { type: "output_text", text: "", annotations: [] }
-        },
-        "response.content_part.added"
-      )
+  open: (reply) =>
+    responsesEvent(reply, "response.created", { response: responseObject(reply, undefined, "", undefined) }) +
+    (reply.reasoning === undefined
+      ? openMessage(reply)
+      : responsesEvent(reply, "response.output_item.added", { output_index: 0, item: reasoningItem(reply, undefined) }) +
+        responsesEvent(reply, "response.reasoning_summary_part.added", {
+          ...summary(reply),
+          part: { type: "summary_text", text: "" }
+        })),
+  reasoning: (reply, delta) => responsesEvent(reply, "response.reasoning_summary_text.delta", { ...summary(reply), delta }),
+  chunk: (reply, delta, index) => {
+    // The reasoning item is done before the message starts.
+    const before = index === 0 && reply.reasoning !== undefined
+      ? responsesEvent(reply, "response.reasoning_summary_text.done", { ...summary(reply), text: reply.reasoning }) +
+        responsesEvent(reply, "response.reasoning_summary_part.done", {
+          ...summary(reply),
+          part: { type: "summary_text", text: reply.reasoning }
+        }) +
+        responsesEvent(reply, "response.output_item.done", { output_index: 0, item: reasoningItem(reply, reply.reasoning) }) +
+        openMessage(reply)
+      : ""
+    return before + responsesEvent(reply, "response.output_text.delta", {
+      item_id: `msg_${reply.id}`,
+      output_index: messageIndex(reply),
+      content_index: 0,
+      delta
+    })
   },
-  chunk: (reply, delta, index) =>
-    sse(
-      {
-        type: "response.output_text.delta",
-        sequence_number: 3 + index,
-        item_id: `msg_${reply.id}`,
-        output_index: 0,
-        content_index: 0,
-        delta
-      },
-      "response.output_text.delta"
-    ),
   close: (reply, text, finishReason, counts) => {
     const response = responseObject(reply, text, finishReason, counts)
     const type = response.status === "completed" ? "response.completed" : "response.incomplete"
-    // every event is numbered: three opened the reply, one per content chunk followed
-    const next = 3 + counts.outputTokens
-    const item = { item_id: `msg_${reply.id}`, output_index: 0, content_index: 0 }
-    return sse({ type: "response.output_text.done", sequence_number: next, ...item, text }, "response.output_text.done") +
-      sse(
-        { type: "response.output_item.done", sequence_number: next + 1, output_index: 0, item: response.output[0] },
-        "response.output_item.done"
-      ) +
-      sse({ type, sequence_number: next + 2, response }, type)
+    const output_index = messageIndex(reply)
+    return responsesEvent(reply, "response.output_text.done", {
+      item_id: `msg_${reply.id}`,
+      output_index,
+      content_index: 0,
+      text
+    }) +
+      responsesEvent(reply, "response.output_item.done", { output_index, item: response.output[output_index] }) +
+      responsesEvent(reply, type, { response })
   },
   whole: (reply, text, finishReason, counts) => JSON.stringify(responseObject(reply, text, finishReason, counts)),
   malformed: `event: response.output_text.delta\ndata: {"type":"response.output_text.delta","delta":\n\n`,
@@ -282,7 +325,8 @@ const anthropicMessages: Format = {
         message
       }
     }),
-  // As Anthropic does: `message_start` reports one output token; the count arrives in the last `message_delta`.
+  // As Anthropic does: `message_start` reports one output token; the count arrives in the last `message_delta`. With
+  // extended thinking, a thinking block (index 0, closed by its signature) comes before the text block.
   open: (reply, counts) =>
     sse({
       type: "message_start",
@@ -297,12 +341,25 @@ const anthropicMessages: Format = {
         usage: anthropicUsage(counts, 1)
       }
     }, "message_start") +
-    sse({ type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }, "content_block_start") +
+    sse({
+      type: "content_block_start",
+      index: 0,
+      content_block: reply.reasoning === undefined ? { type: "text", text: "" } : { type: "thinking", thinking: "" }
+    }, "content_block_start") +
     sse({ type: "ping" }, "ping"),
-  chunk: (_reply, text) =>
-    sse({ type: "content_block_delta", index: 0, delta: { type: "text_delta", text } }, "content_block_delta"),
-  close: (_reply, _text, stop_reason, counts) =>
-    sse({ type: "content_block_stop", index: 0 }, "content_block_stop") +
+  reasoning: (_reply, thinking) =>
+    sse({ type: "content_block_delta", index: 0, delta: { type: "thinking_delta", thinking } }, "content_block_delta"),
+  chunk: (reply, text, i) => {
+    const index = reply.reasoning === undefined ? 0 : 1
+    const before = i === 0 && index === 1
+      ? sse({ type: "content_block_delta", index: 0, delta: { type: "signature_delta", signature: "c2NyaXB0ZWQ=" } }, "content_block_delta") +
+        sse({ type: "content_block_stop", index: 0 }, "content_block_stop") +
+        sse({ type: "content_block_start", index: 1, content_block: { type: "text", text: "" } }, "content_block_start")
+      : ""
+    return before + sse({ type: "content_block_delta", index, delta: { type: "text_delta", text } }, "content_block_delta")
+  },
+  close: (reply, _text, stop_reason, counts) =>
+    sse({ type: "content_block_stop", index: reply.reasoning === undefined ? 0 : 1 }, "content_block_stop") +
     sse(
       { type: "message_delta", delta: { stop_reason, stop_sequence: null }, usage: { output_tokens: counts.outputTokens } },
       "message_delta"
@@ -314,7 +371,10 @@ const anthropicMessages: Format = {
       type: "message",
       role: "assistant",
       model: reply.model,
-      content: [{ type: "text", text }],
+      content: [
+        ...(reply.reasoning === undefined ? [] : [{ type: "thinking", thinking: reply.reasoning, signature: "c2NyaXB0ZWQ=" }]),
+        { type: "text", text }
+      ],
       stop_reason,
       stop_sequence: null,
       usage: anthropicUsage(counts, counts.outputTokens)
@@ -323,12 +383,24 @@ const anthropicMessages: Format = {
   malformedWhole: `{"id":"msg_scripted","type":"message","content":[{"type":"text","text":`
 }
 
-const geminiUsage = (counts: Counts, outputTokens: number) => ({
+// Gemini counts thoughts apart from the candidates' tokens: `candidatesTokenCount` is the content's alone.
+const geminiUsage = (counts: Counts, contentTokens: number, thoughtsTokens: number) => ({
   promptTokenCount: counts.inputTokens,
-  candidatesTokenCount: outputTokens,
-  totalTokenCount: counts.inputTokens + outputTokens,
-  ...(counts.cachedInputTokens > 0 ? { cachedContentTokenCount: counts.cachedInputTokens } : {})
+  candidatesTokenCount: contentTokens,
+  totalTokenCount: counts.inputTokens + contentTokens + thoughtsTokens,
+  ...(counts.cachedInputTokens > 0 ? { cachedContentTokenCount: counts.cachedInputTokens } : {}),
+  ...(thoughtsTokens > 0 ? { thoughtsTokenCount: thoughtsTokens } : {})
 })
+
+const geminiEvent = (reply: Reply, parts: ReadonlyArray<object>, usage: object, finishReason?: string) =>
+  `data: ${
+    JSON.stringify({
+      candidates: [{ content: { parts, role: "model" }, ...(finishReason === undefined ? {} : { finishReason }), index: 0 }],
+      usageMetadata: usage,
+      modelVersion: reply.model,
+      responseId: reply.id
+    })
+  }\r\n\r\n`
 
 const geminiStatus = (status: number) =>
   status === 429
@@ -359,29 +431,28 @@ const gemini: Format = {
   finishReason: "STOP",
   error: (code, message) => JSON.stringify({ error: { code, message, status: geminiStatus(code) } }),
   open: () => "",
-  // As Gemini does, every event carries the usage so far.
+  // As Gemini does, every event carries the usage so far; thoughts are parts marked `thought`.
+  reasoning: (reply, text, index, counts) => geminiEvent(reply, [{ text, thought: true }], geminiUsage(counts, 0, index + 1)),
   chunk: (reply, text, index, counts) =>
-    `data: ${
-      JSON.stringify({
-        candidates: [{ content: { parts: [{ text }], role: "model" }, index: 0 }],
-        usageMetadata: geminiUsage(counts, index + 1),
-        modelVersion: reply.model,
-        responseId: reply.id
-      })
-    }\r\n\r\n`,
+    geminiEvent(reply, [{ text }], geminiUsage(counts, index + 1, counts.reasoningTokens)),
   close: (reply, _text, finishReason, counts) =>
-    `data: ${
-      JSON.stringify({
-        candidates: [{ content: { parts: [{ text: "" }], role: "model" }, finishReason, index: 0 }],
-        usageMetadata: geminiUsage(counts, counts.outputTokens),
-        modelVersion: reply.model,
-        responseId: reply.id
-      })
-    }\r\n\r\n`,
+    geminiEvent(
+      reply,
+      [{ text: "" }],
+      geminiUsage(counts, counts.outputTokens - counts.reasoningTokens, counts.reasoningTokens),
+      finishReason
+    ),
   whole: (reply, text, finishReason, counts) =>
     JSON.stringify({
-      candidates: [{ content: { parts: [{ text }], role: "model" }, finishReason, index: 0 }],
-      usageMetadata: geminiUsage(counts, counts.outputTokens),
+      candidates: [{
+        content: {
+          parts: [...(reply.reasoning === undefined ? [] : [{ text: reply.reasoning, thought: true }]), { text }],
+          role: "model"
+        },
+        finishReason,
+        index: 0
+      }],
+      usageMetadata: geminiUsage(counts, counts.outputTokens - counts.reasoningTokens, counts.reasoningTokens),
       modelVersion: reply.model,
       responseId: reply.id
     }),

@@ -50,6 +50,7 @@ export const spanAttributes = (usage: Usage): ReadonlyArray<readonly [string, st
   ["baml.error", usage.error],
   ["error.type", usage.error],
   ["baml.aborted", usage.aborted],
+  ["baml.stopped_early", usage.stoppedEarly],
   // Input tokens the provider did not count (an aborted request) are not said; output tokens always are.
   ["gen_ai.usage.input_tokens", usage.reported.inputTokens ? usage.inputTokens : undefined],
   ["gen_ai.usage.output_tokens", usage.outputTokens],

@@ -41,6 +41,8 @@ export interface Usage extends Counted, Ending {
   readonly functionName: string
   /** Whether its request was aborted: its consumer left first, or a budget cut it off. */
   readonly aborted: boolean
+  /** Whether its consumer stopped it on a partial it was waiting for (`Baml.stopWhen`): aborted on purpose. */
+  readonly stoppedEarly: boolean
   /** Server-sent events received before the end or the abort (0 for a call). */
   readonly events: number
   /** Milliseconds from the start of a stream to its first partial in user code. */

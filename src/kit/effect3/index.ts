@@ -99,6 +99,13 @@ export const makePartialQueue = <E>(): Effect.Effect<PartialQueue<E>, never, Sco
     (mailbox) => ({ mailbox })
   )
 
+/** Makes a {@link PartialQueue} that keeps every value (see the Effect 4 kit). */
+export const makeEventQueue = <E>(): Effect.Effect<PartialQueue<E>, never, Scope.Scope> =>
+  Effect.map(
+    Effect.acquireRelease(Mailbox.make<unknown, E>(), (mailbox) => mailbox.shutdown),
+    (mailbox) => ({ mailbox })
+  )
+
 /** Offers a value from outside Effect (the engine's callback); a full queue drops its oldest value. */
 export const offerUnsafe = <E>(self: PartialQueue<E>, value: unknown): void => {
   self.mailbox.unsafeOffer(value)

@@ -82,6 +82,13 @@ export const makePartialQueue = <E>(): Effect.Effect<PartialQueue<E>, never, Sco
     (queue) => ({ queue })
   )
 
+/**
+ * Makes a {@link PartialQueue} that keeps every value, shut down when the scope closes: for events that are deltas
+ * (reasoning text), which a sliding queue would drop. Whoever offers to it decides how partials are coalesced.
+ */
+export const makeEventQueue = <E>(): Effect.Effect<PartialQueue<E>, never, Scope.Scope> =>
+  Effect.map(Effect.acquireRelease(Queue.unbounded<unknown, E | Cause.Done>(), Queue.shutdown), (queue) => ({ queue }))
+
 /** Offers a value from outside Effect (the engine's callback); a full queue drops its oldest value. */
 export const offerUnsafe = <E>(self: PartialQueue<E>, value: unknown): void => {
   Queue.offerUnsafe(self.queue, value)
