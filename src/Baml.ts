@@ -7,6 +7,9 @@ import { Effect, Option, Stream } from "effect"
 import type * as Scope from "effect/Scope"
 import type { BamlError } from "./BamlError.js"
 import { BamlInvalidArgumentError, fromEngine } from "./BamlError.js"
+import type * as NativeEngine from "@boundaryml/baml"
+import { retryAfterOf, settledOutcome } from "./core/errors/outcome.js"
+import { fromReport, withRetryAfter } from "./internal/fromReport.js"
 import { BamlRuntime, type Service } from "./BamlRuntime.js"
 import * as Engine from "./core/engine/engine.js"
 import * as Events from "./core/engine/streamEvent.js"
@@ -98,19 +101,35 @@ const requireRuntime = Effect.flatMap(
   Option.match({ onNone: () => Effect.die(new Error(Engine.missingRuntime)), onSome: Effect.succeed })
 ) as Effect.Effect<Service, never, BamlRuntime>
 
-/** What a call and a stream both start with: checked arguments and the engine's view of the options. */
-const prepare = (functionName: string, args: Readonly<Record<string, unknown>>, options: Options | undefined) =>
+/**
+ * What a call and a stream both start with: checked arguments, the engine's view of the options, and how what the
+ * engine settled with becomes the outcome: `toError` for what it rejects with, `settledError` for a value that does not
+ * stand (a reply stopped for safety, an error event, a denied finish reason: `core/errors/outcome.ts`). Both read what
+ * `collector` received.
+ */
+const prepare = (
+  functionName: string,
+  args: Readonly<Record<string, unknown>>,
+  options: Options | undefined,
+  collector: NativeEngine.Collector
+) =>
   Effect.gen(function*() {
     const runtime = yield* requireRuntime
     yield* checkArgs(args)
     const native = yield* Effect.try({
-      try: () => Engine.callArgs(runtime.engine, runtime.env, options),
+      try: () => Engine.callArgs(runtime.engine, runtime.env, options, runtime.clients),
       catch: (cause) => fromEngine(cause, { env: runtime.env })
     })
-    // The engine quotes the provider, which may echo the credentials it was sent: the call's env is redacted.
-    const call = { functionName, functions: runtime.functions }
-    const toError = (cause: unknown) => fromEngine(cause, { env: native.env }, call)
-    return { engine: runtime.engine, native, toError }
+    // The engine quotes the provider, which may echo the credentials it was sent: the call's env is redacted. The
+    // arguments are kept out of the messages.
+    const call = { functionName, functions: runtime.functions, args }
+    const toError = (cause: unknown): BamlError => withRetryAfter(fromEngine(cause, { env: native.env }, call), () =>
+      retryAfterOf(collector.last))
+    const settledError = (): BamlError | undefined => {
+      const report = settledOutcome(collector.last, native.client, native.env, args)
+      return report === undefined ? undefined : fromReport(report)
+    }
+    return { engine: runtime.engine, native, toError, settledError }
   })
 
 /**
@@ -139,7 +158,7 @@ export const call = (
       // Usage, metrics and the token budget. Acquired before the wire, so that it reads what the engine had received
       // once the wire is tripped.
       const usage = yield* meter("call", functionName, options?.client)
-      const { engine, native, toError } = yield* prepare(functionName, args, options)
+      const { engine, native, settledError, toError } = yield* prepare(functionName, args, options, usage.collector)
       const wire = yield* tripWire
       const result = yield* Effect.tryPromise({
         try: () =>
@@ -149,6 +168,9 @@ export const call = (
         // rejection that arrives here is a real failure.
         catch: toError
       })
+      // How the reply ended decides before its parse: a reply cut by a safety stop often does not parse either.
+      const ended = settledError()
+      if (ended !== undefined) return yield* Effect.fail(ended)
       return yield* Effect.try({ try: () => result.parsed(false), catch: toError })
     })
   ).pipe(callSpan(functionName))
@@ -299,7 +321,7 @@ const streamWith = (
       // one more hook in the pull (see `streamOf` below).
       const queue = yield* Kit.makePartialQueue<BamlError>()
       const usage = yield* meter("stream", functionName, options?.client)
-      const { engine, native, toError } = yield* prepare(functionName, args, options)
+      const { engine, native, settledError, toError } = yield* prepare(functionName, args, options, usage.collector)
       // One resource: the trip-wire and the native stream it guards. Closing the scope trips the wire first (nothing
       // else stands between the consumer leaving and the abort), then releases the callbacks, which the engine holds
       // (with all they capture) until they are released.
@@ -338,9 +360,8 @@ const streamWith = (
       usage.started()
       // Once the wire is tripped the consumer has gone, and the engine's abort report has nobody to go to. Whether
       // the wire was tripped is the test, not the error's text: a model's reply can say "Operation was aborted" too.
-      const fail = (cause: unknown) => {
+      const fail = (error: BamlError) => {
         if (wire.tripped) return
-        const error = toError(cause)
         usage.settled({ _tag: "Failure", error })
         Kit.failUnsafe(queue, error)
       }
@@ -367,9 +388,12 @@ const streamWith = (
           let value: unknown
           try {
             if (callbackError !== undefined) throw callbackError
+            // How the reply ended decides before its parse, as for a call: never a final value cut short silently.
+            const ended = settledError()
+            if (ended !== undefined) return fail(ended)
             value = result.parsed(false)
           } catch (cause) {
-            return fail(cause)
+            return fail(toError(cause))
           }
           usage.settled({ _tag: "Success" })
           // The final value, then the end: the queue is done once the consumer has taken it.
@@ -378,7 +402,7 @@ const streamWith = (
         },
         (cause) => {
           TripWire.disarm(wire)
-          fail(cause)
+          fail(toError(cause))
         }
       )
       // When the fiber waiting in the stream's pull is interrupted (`Fiber.interrupt`, a timeout, a lost race), the
