@@ -123,10 +123,18 @@ const prepare = (
     // The engine quotes the provider, which may echo the credentials it was sent: the call's env is redacted. The
     // arguments are kept out of the messages.
     const call = { functionName, functions: runtime.functions, args }
-    const toError = (cause: unknown): BamlError => withRetryAfter(fromEngine(cause, { env: native.env }, call), () =>
-      retryAfterOf(collector.last))
+    // The engine's records are read natively; if that fails, the engine's own outcome stands.
+    const last = () => {
+      try {
+        return collector.last
+      } catch {
+        return null
+      }
+    }
+    const toError = (cause: unknown): BamlError =>
+      withRetryAfter(fromEngine(cause, { env: native.env }, call), () => retryAfterOf(last()))
     const settledError = (): BamlError | undefined => {
-      const report = settledOutcome(collector.last, native.client, native.env, args)
+      const report = settledOutcome(last(), native.client, native.env, args)
       return report === undefined ? undefined : fromReport(report)
     }
     return { engine: runtime.engine, native, toError, settledError }

@@ -363,6 +363,6 @@ const inWords = (value: string): string => {
   if (value === "Null") return "null"
   if (value.startsWith("Array")) return "a list"
   if (value.startsWith("Object")) return "an object"
-  if (/^Media|^Image|^Audio|^Pdf|^Video/.test(value)) return "a media value"
+  if (/^(?:Some )?(?:Media|Image|Audio|Pdf|Video)\b/.test(value)) return "a media value"
   return "another value"
 }

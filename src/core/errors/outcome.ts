@@ -146,7 +146,13 @@ export const settledOutcome = (
   env: Readonly<Record<string, string | undefined>>,
   args: unknown
 ): EngineErrorReport | undefined => {
-  const read = replyEnd(log)
+  let read: ReturnType<typeof replyEnd>
+  try {
+    read = replyEnd(log)
+  } catch {
+    // the engine's records are read natively; if that fails, the engine's own outcome stands
+    return undefined
+  }
   // an attempt the provider refused is the engine's HTTP error, never a value
   if (read === undefined || (read.call.httpResponse?.status ?? 200) >= 400) return undefined
   const { call, end } = read
