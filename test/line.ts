@@ -4,7 +4,7 @@
  * this file for the Effect 4 line and to `effect3/test/line.ts` for the Effect 3 line. The two files export the same
  * names; where the two Effect APIs differ, the helper below says what it stands for.
  */
-import { Cause, Effect, Exit, Fiber, Layer, Logger, Option, References, Result, Schedule, Schema, Scope, Tracer } from "effect"
+import { Cause, Effect, Exit, Fiber, Layer, Option, References, Result, Schedule, Schema, Scope } from "effect"
 import { BamlHttp } from "effect-baml"
 import type { Duration } from "effect"
 
@@ -96,48 +96,3 @@ export const firstIssue = (schema: AnySchema, value: unknown) => {
   if (Result.isSuccess(result)) throw new Error(`${JSON.stringify(value)} decoded`)
   return BamlHttp.invalidArguments("test", result.failure).issues![0]!
 }
-
-/**
- * Runs `effect` with every log level enabled, a logger that keeps each line (with its annotations and cause) and a
- * tracer that keeps each span, and returns its exit with all of it as text: log lines, span names, attributes and
- * events, `Cause.pretty`, and the error's `String` and stack (not its encoded fields).
- */
-export const everythingSaid = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.gen(function*() {
-    const lines: Array<string> = []
-    const spans: Array<Tracer.Span> = []
-    const events: Array<unknown> = []
-    const base = yield* Effect.tracer
-    const tracer = Tracer.make({
-      span(options) {
-        const span = base.span(options)
-        spans.push(span)
-        const event = span.event.bind(span)
-        return Object.assign(span, {
-          event: (name: string, startTime: bigint, attributes?: Record<string, unknown>) => {
-            events.push([name, attributes])
-            event(name, startTime, attributes)
-          }
-        })
-      },
-      ...(base.context === undefined ? {} : { context: base.context })
-    })
-    const logger = Logger.make(({ cause, fiber, message }) =>
-      lines.push(JSON.stringify([message, fiber.getRef(References.CurrentLogAnnotations), Cause.pretty(cause)]))
-    )
-    const exit = yield* effect.pipe(
-      Effect.exit,
-      Effect.withTracer(tracer),
-      Effect.provide(Logger.layer([logger])),
-      Effect.provideService(References.MinimumLogLevel, "All")
-    )
-    const error = Exit.isFailure(exit) ? Cause.findErrorOption(exit.cause) : Option.none()
-    const texts = [
-      ...lines,
-      ...spans.map((span) => JSON.stringify([span.name, [...span.attributes]])),
-      ...events.map((event) => JSON.stringify(event)),
-      Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "",
-      ...Option.toArray(error).flatMap((e) => [String(e), e instanceof Error ? e.stack ?? "" : ""])
-    ]
-    return { exit, error: Option.getOrUndefined(error), texts }
-  })
