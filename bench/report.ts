@@ -96,10 +96,10 @@ const evaluate = (measures: ReadonlyArray<MeasureResult>): ReadonlyArray<TargetR
       const interrupt = median("closeAfterExit", `${label}: Fiber.interrupt`)
       return [
         ...target(
-          `${name}: Fiber.interrupt → provider (in its own process) sees the close ≤ 1 ms over the native abort (median)`,
+          `${name}: Fiber.interrupt → provider (in its own process) sees the close ≤ 0.5 ms over the native abort (median)`,
           [interrupt, native],
           `${fmt(interrupt)} ms vs ${fmt(native)} ms (+${fmt(interrupt - native)} ms)`,
-          interrupt - native <= 1
+          interrupt - native <= 0.5
         ),
         ...["Fiber.interrupt", "Stream.take"].flatMap((way) => {
           const close = median("closeAfterExit", `${label}: ${way}`)
@@ -181,11 +181,11 @@ const evaluate = (measures: ReadonlyArray<MeasureResult>): ReadonlyArray<TargetR
       if (label === "effect-baml") {
         const floor = median("heapPerStream", floorLabels.effect4)
         return target(
-          `${name}: heap per open stream ≤ 12 KB over the native floor (1,000 streams, median)`,
+          `${name}: heap per open stream ≤ 8 KB over the native floor (1,000 streams, median)`,
           [mine, heapNative, floor],
           `${fmt(mine)} KB vs ${fmt(heapNative)} KB (+${fmt(mine - heapNative)} KB; bare Stream.callback: ` +
             `${fmt(floor)} KB)`,
-          mine - heapNative <= 12
+          mine - heapNative <= 8
         )
       }
       const floor = median("heapPerStream", floorLabels.effect3)

@@ -1,18 +1,18 @@
 // The tests `npm run mutation:effect3` runs against each mutant of the Effect 3 line's data-path modules: the ones that
 // exercise them, on effect3's own vitest (Stryker runs from effect3/, see effect3/stryker.config.json).
 // `MUTATION_TESTS` (comma-separated files, from the repository root) narrows them for a scoped run, e.g.
-// `MUTATION_TESTS=effect3/test/Baml.test.ts,effect3/test/TokenBudget.test.ts` (docs/mutation.md lists the runs made).
+// `MUTATION_TESTS=test/shared/Baml.test.ts,test/shared/TokenBudget.test.ts` (docs/mutation.md lists the runs made).
 import { fileURLToPath } from "node:url"
 import { defineConfig } from "vitest/config"
 import base from "./vitest.config.js"
 
 const all = [
-  "effect3/test/Baml.test.ts",
-  "effect3/test/TokenBudget.test.ts",
-  "effect3/test/BamlMetrics.test.ts",
-  "effect3/test/BamlHttp.test.ts",
-  "effect3/test/Soak.property.test.ts",
-  "effect3/test/Secrets.test.ts",
+  "test/shared/Baml.test.ts",
+  "test/shared/TokenBudget.test.ts",
+  "test/shared/BamlMetrics.test.ts",
+  "test/shared/BamlHttp.test.ts",
+  "test/shared/Soak.property.test.ts",
+  "test/shared/Secrets.test.ts",
   "test/shared/Baml.options.test.ts",
   "test/shared/Baml.reports.test.ts",
   "test/shared/Baml.concurrency.test.ts",

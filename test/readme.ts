@@ -26,11 +26,6 @@ export const snippets = (): ReadonlyArray<{ readonly line: number; readonly code
 /** The README's blocks that are vitest tests. */
 export const readmeTests = () => snippets().filter(({ code }) => code.includes("from \"@effect/vitest\""))
 
-/** A README test, rewritten for the Effect 3 line: effect-baml's imports become effect-baml/effect3's. */
-export const forEffect3 = (code: string): string =>
-  code.replaceAll("from \"effect-baml\"", "from \"effect-baml/effect3\"")
-    .replaceAll("from \"effect-baml/testing\"", "from \"effect-baml/effect3/testing\"")
-
 /**
  * Runs `node` with `args` in a process of its own, from `cwd` (default the root), with `env` over this process's
  * environment (`undefined` removes a variable), killed after `timeoutMs` if given: its exit code (0, or the

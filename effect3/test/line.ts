@@ -2,16 +2,51 @@
  * The Effect 3 line, as the tests in `test/shared/` see it: the same names as `test/line.ts` exports for the Effect 4
  * line (read it first), from Effect 3 and `effect-baml/effect3`.
  */
-import { Cause, Effect, Either, Exit, Fiber, Layer, Option, Schedule, Schema, Scope } from "effect"
+import { HttpClientRequest, HttpRouter, HttpServer } from "@effect/platform"
+import type { MetricReader } from "@opentelemetry/sdk-metrics"
+import type { SpanProcessor } from "@opentelemetry/sdk-trace-base"
+import {
+  Cause,
+  Chunk,
+  Context,
+  Effect,
+  Either,
+  Exit,
+  Fiber,
+  FiberId,
+  HashMap,
+  Layer,
+  Logger,
+  LogLevel,
+  Option,
+  Runtime,
+  Schedule,
+  Schema,
+  Scope,
+  Stream,
+  Tracer
+} from "effect"
+import { fileURLToPath } from "node:url"
 import { BamlHttp } from "effect-baml/effect3"
 import type { Duration } from "effect"
 
 export { describe, expect, it, layer } from "@effect/vitest"
-export { Cause, Effect, Exit, Fiber, Layer, Option, Schedule, Schema, Scope, Stream } from "effect"
+export { Cause, Effect, Exit, Fiber, Layer, Option, Schedule, Schema, Scope, Stream, Tracer } from "effect"
+export {
+  FetchHttpClient,
+  HttpClient,
+  HttpClientRequest,
+  HttpServer,
+  HttpServerRequest,
+  HttpServerResponse
+} from "@effect/platform"
 export { Baml, BamlError, BamlHttp, BamlMedia, BamlRuntime, TokenBudget } from "effect-baml/effect3"
+export { BamlClient, BamlError as ClientErrors } from "effect-baml/effect3/client"
 export { ScriptedProvider } from "effect-baml/effect3/testing"
-export { NodeFileSystem } from "@effect/platform-node"
+export { NodeFileSystem, NodeHttpServer } from "@effect/platform-node"
 export * as Client from "./fixtures/baml_client/index.js"
+export * as ClientHttp from "./fixtures/baml_client/http.js"
+export * as ClientSchemas from "./fixtures/baml_client/schemas.js"
 
 /** Which Effect line this is. */
 export const line: 3 | 4 = 3
@@ -78,6 +113,7 @@ export * as KindsSchemas from "./fixtures/kinds/baml_client/schemas.js"
 /** The generated client of the forms fixture (every BAML type form), and its schemas. */
 export * as Forms from "./fixtures/forms/baml_client/index.js"
 export * as FormsSchemas from "./fixtures/forms/baml_client/schemas.js"
+export * as KindsHttp from "./fixtures/kinds/baml_client/http.js"
 
 /** A schema that decodes without services, as `Schema.decodeUnknownEither` takes it. */
 export type AnySchema = Schema.Schema.AnyNoContext
@@ -92,3 +128,145 @@ export const firstIssue = (schema: AnySchema, value: unknown) => {
   if (Either.isRight(result)) throw new Error(`${JSON.stringify(value)} decoded`)
   return BamlHttp.invalidArguments("test", result.left).issues![0]!
 }
+
+/** `Effect.async`: an effect from a callback-taking API; the effect it returns, if any, runs on interruption. */
+export const callback = Effect.async
+
+/** `Layer.scoped`: a service acquired and released with the layer. */
+export const scopedLayer = Layer.scoped
+
+/** `Context.GenericTag(key)`: the key of a service of shape `Shape`. */
+export const serviceKey = <Shape>(key: string) => Context.GenericTag<Shape>(key)
+
+/** A runner of effects to promises with the current fiber's services (`Effect.runtime` and `Runtime.runPromise`). */
+export const promiseRunner = <R>() =>
+  Effect.map(
+    Effect.runtime<R>(),
+    (runtime) => <A, E>(effect: Effect.Effect<A, E, R>) => Runtime.runPromise(runtime)(effect)
+  )
+
+/** `Stream.flattenIterables`: each iterable element of a stream, one element per item. */
+export const flattenIterable = Stream.flattenIterables
+
+/** The ids of the fibers that interrupted, named in `exit`'s cause (none when it did not fail). */
+export const interruptorsOf = <A, E>(exit: Exit.Exit<A, E>): ReadonlyArray<number> =>
+  Exit.isFailure(exit) ? [...FiberId.ids(FiberId.combineAll(Cause.interruptors(exit.cause)))] : []
+
+/** The current fiber's ids, as {@link interruptorsOf} names them. */
+export const currentFiberIds: Effect.Effect<ReadonlyArray<number>> = Effect.map(
+  Effect.fiberId,
+  (id) => [...FiberId.ids(id)]
+)
+
+/** Interrupts `fiber` as plain code holding it would, naming no fiber as the interruptor, and waits for its end. */
+export const interruptUnnamed = <A, E>(fiber: Fiber.Fiber<A, E>): Effect.Effect<void> =>
+  Effect.asVoid(Fiber.interruptAs(fiber, FiberId.none))
+
+/** `Cause.isDie`: whether a cause holds a defect. */
+export const hasDefect: <E>(cause: Cause.Cause<E>) => boolean = Cause.isDie
+
+/** Every typed error of a cause. */
+export const failuresOf = <E>(cause: Cause.Cause<E>): ReadonlyArray<E> => Chunk.toReadonlyArray(Cause.failures(cause))
+
+/** Whether an exit of a pull (`Stream.toPull`) says the stream has ended: a failure with `None` and nothing else. */
+export const isPullEnd = <A, E>(exit: Exit.Exit<A, E>): boolean =>
+  Exit.isFailure(exit) && Cause.isFailType(exit.cause) && Option.isOption(exit.cause.error) &&
+  Option.isNone(exit.cause.error)
+
+/** The stream's own error, from what a pull (`Stream.toPull`) failed with: the value of its `Some`. */
+export const pullError = (error: unknown): unknown =>
+  Option.isOption(error) && Option.isSome(error) ? error.value : undefined
+
+/** One log as {@link captureLogs} hands it on: its level's name (`"Debug"`, `"Error"`, ...) and annotations. */
+export interface LogEntry {
+  readonly level: string
+  readonly message: unknown
+  readonly cause: Cause.Cause<unknown>
+  readonly annotations: Readonly<Record<string, unknown>>
+}
+
+/** A layer whose logger, in place of the default one, hands every log to `log` (`Logger.replace`). */
+export const captureLogs = (log: (entry: LogEntry) => void): Layer.Layer<never> =>
+  Logger.replace(
+    Logger.defaultLogger,
+    Logger.make(({ annotations, cause, logLevel, message }) =>
+      log({ level: logLevel._tag, message, cause, annotations: Object.fromEntries(HashMap.toEntries(annotations)) })
+    )
+  )
+
+/** Runs `self` with logs from `level` up written (`Logger.withMinimumLogLevel`). */
+export const withMinimumLogLevel =
+  (level: "All" | "Debug") => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Logger.withMinimumLogLevel(self, LogLevel.fromLiteral(level))
+
+/** A tracer like `base` that hands each span it makes to `onSpan`, and uses the span `onSpan` returns. */
+export const recordingTracer = (base: Tracer.Tracer, onSpan: (span: Tracer.Span) => Tracer.Span): Tracer.Tracer =>
+  Tracer.make({
+    span: (...args) => onSpan(base.span(...args)),
+    context: (f, fiber) => base.context(f, fiber)
+  })
+
+/**
+ * `NodeSdk.layer` for `serviceName`, spans to `spanProcessor` and metrics to `metricReader`. OpenTelemetry is loaded
+ * only by the tests that use it.
+ */
+export const telemetryLayer = (options: {
+  readonly serviceName: string
+  readonly spanProcessor: SpanProcessor
+  readonly metricReader: MetricReader
+}) =>
+  Layer.unwrapEffect(Effect.promise(async () => {
+    const NodeSdk = await import("@effect/opentelemetry/NodeSdk")
+    return NodeSdk.layer(() => ({
+      resource: { serviceName: options.serviceName },
+      spanProcessor: options.spanProcessor,
+      metricReader: options.metricReader
+    }))
+  }))
+
+/** A route of a test server: `handler` answers `method` requests to `path` (`HttpRouter.makeRoute`). */
+export const route = HttpRouter.makeRoute
+
+/** Serves `routes` on the `HttpServer` the caller provides (`HttpRouter.fromIterable`, `HttpServer.serve`). */
+export const serve = <Routes extends ReadonlyArray<HttpRouter.Route<unknown, unknown>>>(...routes: Routes) =>
+  HttpServer.serve(HttpRouter.fromIterable<Routes[number]>(routes))
+
+/** `HttpClientRequest.bodyUnsafeJson`: a request with `body` as its JSON body. */
+export const withJsonBody = HttpClientRequest.bodyUnsafeJson
+
+/** The tag of the error an `HttpClient` fails with on a response it will not take (its status, say). */
+export const responseErrorTag = "ResponseError"
+
+/** {@link responseErrorTag}, as a test's name says it. */
+export const responseErrorName = "HttpClientError's ResponseError"
+
+/** The status of the response an `HttpClient` error is about, if it is about one. */
+export const responseStatus = (error: { readonly _tag: string }): number | undefined =>
+  error._tag === "ResponseError" && "response" in error
+    ? (error.response as { readonly status: number }).status
+    : undefined
+
+/** The path, from the repository root, of a program in `effect3/test/fixtures/` run in a process of its own. */
+export const fixtureScript = (name: string) => `effect3/test/fixtures/${name}`
+
+/**
+ * The `node` flags that run this line's TypeScript in a process of its own: tsx, then effect3/register.mjs (the
+ * sources resolved as the Effect 3 line: `#kit`, `effect-baml/effect3`, Effect 3's packages).
+ */
+export const nodeImports: ReadonlyArray<string> = [
+  "--import",
+  "tsx",
+  "--import",
+  fileURLToPath(new URL("../register.mjs", import.meta.url))
+]
+
+/** Where a README test written out for this line runs (so that `effect` and `@effect/vitest` resolve to its own). */
+export const readmeRunDirectory = "effect3/test/.readme-run"
+
+/** A README block as a user of this line writes it: effect-baml's imports made effect-baml/effect3's. */
+export const asUserWrites = (code: string): string =>
+  code.replaceAll("from \"effect-baml\"", "from \"effect-baml/effect3\"")
+    .replaceAll("from \"effect-baml/testing\"", "from \"effect-baml/effect3/testing\"")
+
+/** The web example of this line (effect3/examples/web/server.ts), loaded only by the tests that serve it. */
+export const webExample = () => import("../examples/web/server.js")

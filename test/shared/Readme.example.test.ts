@@ -5,15 +5,15 @@
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { describe, Effect, expect, it, line } from "#line"
-import { forEffect3, root, runNode, snippets } from "../readme.js"
+import { asUserWrites, describe, Effect, expect, it, readmeRunDirectory, nodeImports } from "#line"
+import { root, runNode, snippets } from "../readme.js"
 
 const example = () => {
   const readme = readFileSync(join(root, "README.md"), "utf8")
   const at = readme.split("\n").findIndex((text) => text.startsWith("The program, in `main.ts`"))
   const block = snippets().find((snippet) => snippet.line > at + 1)
   if (block === undefined) throw new Error("the README's Example has no program")
-  return line === 3 ? forEffect3(block.code) : block.code
+  return asUserWrites(block.code)
 }
 
 describe("the README's Example", () => {
@@ -26,14 +26,12 @@ describe("the README's Example", () => {
 
   it.live("runs as written, offline: the resume, three partials, and the stream's request closed early", () =>
     Effect.gen(function*() {
-      const dir = join(root, line === 3 ? "effect3/test/.readme-run" : "test/.readme-run")
+      const dir = join(root, readmeRunDirectory)
       mkdirSync(dir, { recursive: true })
       const file = join(dir, "example-main.ts")
       writeFileSync(file, example())
-      // on the Effect 3 line, `effect-baml/effect3` and Effect 3 resolve as effect3/register.mjs says
-      const imports = line === 3 ? ["--import", "tsx", "--import", "./effect3/register.mjs"] : ["--import", "tsx"]
       const { code, stderr, stdout } = yield* Effect.promise(() =>
-        runNode([...imports, file], {}, root, 60_000)
+        runNode([...nodeImports, file], {}, root, 60_000)
       ).pipe(Effect.ensuring(Effect.sync(() => rmSync(file, { force: true }))))
       expect(code, stderr).toBe(0)
       expect(stdout).toContain("name: 'Ada Lovelace'")

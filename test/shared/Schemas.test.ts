@@ -1,7 +1,7 @@
 /**
  * The generated schemas.ts, against what the engine really returns on the scripted provider: every partial and final
  * value of every kind of BAML type decodes, a mangled one does not and names its path, and a browser's arguments decode
- * with `<Fn>Params`. Over HTTP (a server's 400, a client's decoding): `test/Schemas.test.ts` and its Effect 3 twin.
+ * with `<Fn>Params`. Over HTTP (a server's 400, a client's decoding): `Schemas.http.test.ts`.
  */
 import {
   Baml, BamlMedia, decodes, Effect, expect, firstIssue as failure, KindsSchemas as Schemas, layer, Schema,

@@ -1,5 +1,19 @@
 import type * as Engine from "@boundaryml/baml"
-import { BamlRuntime, Effect, Kinds, Layer, ScriptedProvider, timeoutFail, unwrapLayer } from "#line"
+import {
+  BamlRuntime,
+  Effect,
+  FetchHttpClient,
+  HttpClient,
+  HttpClientRequest,
+  HttpServer,
+  Kinds,
+  Layer,
+  NodeHttpServer,
+  ScriptedProvider,
+  timeoutFail,
+  unwrapLayer
+} from "#line"
+import * as Http from "node:http"
 
 /** The scripted provider and a runtime loaded from the project's baml_src, pointed at it. */
 export const TestLayer = unwrapLayer(
@@ -213,3 +227,27 @@ export const providerClients: ReadonlyArray<{
   { format: "responses", client: "ScriptedResponses", provider: "openai-responses" },
   { format: "gemini", client: "ScriptedGemini", provider: "google-ai" }
 ]
+
+/** `served` (a server's routes, from `serve`) listening on a free port of 127.0.0.1. */
+export const onFreePort = <E, R>(served: Layer.Layer<never, E, R>) =>
+  served.pipe(Layer.provideMerge(NodeHttpServer.layer(() => Http.createServer(), { port: 0, host: "127.0.0.1" })))
+
+/** The port the test server listens on. */
+export const serverPort = Effect.map(
+  HttpServer.HttpServer,
+  (server) => "port" in server.address ? server.address.port : 0
+)
+
+/**
+ * `served` on a free port of 127.0.0.1, and an `HttpClient` (fetch) whose requests go to that server under `/baml/`.
+ * The caller provides what the routes need (a BamlRuntime and the scripted provider).
+ */
+export const servedAt = <E, R>(served: Layer.Layer<never, E, R>) =>
+  unwrapLayer(Effect.map(serverPort, (port) =>
+    Layer.effect(
+      HttpClient.HttpClient,
+      Effect.map(
+        HttpClient.HttpClient,
+        HttpClient.mapRequest(HttpClientRequest.prependUrl(`http://127.0.0.1:${port}/baml/`))
+      )
+    ).pipe(Layer.provide(FetchHttpClient.layer)))).pipe(Layer.provideMerge(onFreePort(served)))

@@ -1,13 +1,30 @@
-import { expect, layer } from "@effect/vitest"
-import { Cause, Effect, Exit, Fiber, Option, Runtime, Schedule, Schema, Stream } from "effect"
-import { Baml, BamlError, BamlRuntime } from "effect-baml/effect3"
-import { ScriptedProvider } from "effect-baml/effect3/testing"
+import {
+  Baml,
+  BamlError,
+  BamlRuntime,
+  Cause,
+  Effect,
+  Exit,
+  expect,
+  failureOf,
+  failuresOf,
+  Fiber,
+  forkNow,
+  hasDefect,
+  layer,
+  Option,
+  promiseRunner,
+  Schedule,
+  Schema,
+  ScriptedProvider,
+  Stream,
+  timeoutFail
+} from "#line"
 import fc from "fast-check"
-import { type Observed, observedFor, observingLayer, shortResume, type Snapshot, snapshotOf } from "../../test/shared/fixtures.js"
+import { type Observed, observedFor, observingLayer, shortResume, type Snapshot, snapshotOf } from "./fixtures.js"
 
 const observed: Array<Observed> = []
 const Observing = observingLayer(observed)
-
 
 type Fault =
   | { readonly _tag: "None" }
@@ -90,7 +107,9 @@ const runOp = (op: Op, i: number, finalized: Array<number>, atEnd: Array<Snapsho
       : op.kind === "stream"
       ? Stream.runLast(stream)
       : Stream.runCollect(Stream.take(stream, op.take))
-    const fiber = yield* Effect.fork(program)
+    // Started at once: Effect 4 runs a fork later, and an op interrupted before its fiber ran at all would have no
+    // stream (and no finalizer), while the invariants below are about streams that began.
+    const fiber = yield* forkNow(program)
     const interruptAfterMs = op.interruptAfterMs ?? (op.fault._tag === "Stall" ? 250 : undefined)
     if (interruptAfterMs !== undefined) {
       const done = yield* Fiber.await(fiber).pipe(Effect.timeoutOption(interruptAfterMs))
@@ -117,11 +136,11 @@ const runPlan = (plan: { readonly concurrency: number; readonly ops: ReadonlyArr
     exits.forEach((exit, i) => {
       const op = plan.ops[i]!
       if (Exit.isSuccess(exit)) return
-      expect(Cause.isDie(exit.cause), `op ${i} died: ${Cause.pretty(exit.cause)}`).toBe(false)
-      for (const error of Cause.failures(exit.cause)) expect(isBamlError(error), `op ${i}: ${String(error)}`).toBe(true)
+      expect(hasDefect(exit.cause), `op ${i} died: ${Cause.pretty(exit.cause)}`).toBe(false)
+      for (const error of failuresOf(exit.cause)) expect(isBamlError(error), `op ${i}: ${String(error)}`).toBe(true)
       // Without an interrupt, the outcome follows from the fault.
       if (op.interruptAfterMs !== undefined || op.fault._tag === "Stall") return
-      const error = Option.getOrUndefined(Cause.failureOption(exit.cause))
+      const error = Option.getOrUndefined(failureOf(exit.cause))
       if (op.fault._tag === "None" || op.fault._tag === "SlowFirstByte") {
         expect.fail(`op ${i} (${JSON.stringify(op)}) failed: ${Cause.pretty(exit.cause)}`)
       }
@@ -140,7 +159,7 @@ const runPlan = (plan: { readonly concurrency: number; readonly ops: ReadonlyArr
     // Every provider request either completed or was closed by the client; the library closes one early only when
     // its consumer left (an interrupt, or a `take` that had enough).
     const records = yield* provider.awaitRequests((rs) => rs.every((r) => r.status !== "open")).pipe(
-      Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => new Error("a provider request stayed open") })
+      timeoutFail("10 seconds", () => new Error("a provider request stayed open"))
     )
     expect(records.length).toBeLessThanOrEqual(plan.ops.length)
     for (const record of records) {
@@ -162,7 +181,7 @@ const runPlan = (plan: { readonly concurrency: number; readonly ops: ReadonlyArr
 
     // Zero sockets left open to the provider.
     yield* Effect.repeat(provider.openSockets, { until: (open) => open === 0, schedule: Schedule.spaced("10 millis") })
-      .pipe(Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => new Error("sockets stayed open") }))
+      .pipe(timeoutFail("5 seconds", () => new Error("sockets stayed open")))
 
     // Every stream's finalizer ran exactly once; every native stream had its callback released exactly once; a
     // trip-wire is pulled at most once, and only while its call was in flight (a settled call is disarmed), so every
@@ -190,9 +209,9 @@ const runPlan = (plan: { readonly concurrency: number; readonly ops: ReadonlyArr
   })
 
 layer(Observing, { timeout: "120 seconds", excludeTestServices: true })("Soak", (it) => {
-  it.scoped("random calls and streams, faults, interrupts and concurrency keep every invariant", () =>
-    Effect.gen(function*() {
-      const runtime = yield* Effect.runtime<BamlRuntime.BamlRuntime | ScriptedProvider.ScriptedProvider>()
+  it.effect("random calls and streams, faults, interrupts and concurrency keep every invariant", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const run = yield* promiseRunner<BamlRuntime.BamlRuntime | ScriptedProvider.ScriptedProvider>()
       const rejections: Array<unknown> = []
       const onRejection = (reason: unknown) => rejections.push(reason)
       yield* Effect.acquireRelease(
@@ -202,7 +221,7 @@ layer(Observing, { timeout: "120 seconds", excludeTestServices: true })("Soak", 
       yield* Effect.promise(() =>
         fc.assert(
           fc.asyncProperty(planArb, async (plan) => {
-            await Runtime.runPromise(runtime)(runPlan(plan))
+            await run(runPlan(plan))
             // a rejection nobody handled surfaces on a later turn of the event loop
             await new Promise((resolve) => setTimeout(resolve, 10))
             expect(rejections).toEqual([])
@@ -210,5 +229,5 @@ layer(Observing, { timeout: "120 seconds", excludeTestServices: true })("Soak", 
           { numRuns: Number(process.env.SOAK_RUNS ?? 10), endOnFailure: true }
         )
       )
-    }), 100_000)
+    })), 100_000)
 })

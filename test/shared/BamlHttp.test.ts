@@ -1,18 +1,36 @@
-import { NodeHttpServer } from "@effect/platform-node"
-import { describe, expect, it, layer } from "@effect/vitest"
-import { type Duration, Effect, Exit, Layer, Logger, Schema, Stream } from "effect"
-import { HttpRouter, HttpServer, HttpServerRequest, type HttpServerResponse } from "effect/http"
-import { Baml, BamlError, BamlHttp } from "effect-baml"
-import { ScriptedProvider } from "effect-baml/testing"
+import {
+  Baml,
+  BamlError,
+  BamlHttp,
+  callback,
+  captureLogs,
+  Cause,
+  describe,
+  Effect,
+  expect,
+  type HttpServer,
+  HttpServerRequest,
+  type HttpServerResponse,
+  isInterrupted,
+  it,
+  Layer,
+  layer,
+  route,
+  Schema,
+  ScriptedProvider,
+  serve,
+  Stream,
+  timeoutFail
+} from "#line"
 import * as Http from "node:http"
-import * as Events from "../src/core/engine/streamEvent.js"
-import { marker, scriptFor, scriptLong, settled, shortResume, TestLayer } from "./shared/fixtures.js"
+import * as Events from "../../src/core/engine/streamEvent.js"
+import { marker, onFreePort, scriptFor, scriptLong, serverPort, settled, shortResume, TestLayer } from "./fixtures.js"
 
 const Provider = ScriptedProvider.ScriptedProvider
 const Args = Schema.Struct({ resume: Schema.String })
 
-const Routes = Layer.mergeAll(
-  HttpRouter.add(
+const ServerLayer = onFreePort(serve(
+  route(
     "GET",
     "/sse",
     Effect.flatMap(
@@ -20,7 +38,7 @@ const Routes = Layer.mergeAll(
       ({ resume }) => BamlHttp.sse(Baml.stream("ExtractResume", { resume }))
     )
   ),
-  HttpRouter.add(
+  route(
     "GET",
     "/ndjson",
     Effect.flatMap(
@@ -29,28 +47,20 @@ const Routes = Layer.mergeAll(
         Baml.stream("ExtractResume", { resume }).pipe(BamlHttp.ndjson({ headers: { "x-kind": "ndjson" } }))
     )
   ),
-  HttpRouter.add(
+  route(
     "GET",
     "/defect",
     BamlHttp.sse(Stream.concat(Stream.make(1), Stream.die(new Error("secret detail"))))
   )
-)
-
-const ServerLayer = HttpRouter.serve(Routes, { disableListenLog: true, disableLogger: true }).pipe(
-  Layer.provideMerge(NodeHttpServer.layer(() => Http.createServer(), { port: 0, host: "127.0.0.1" })),
-  Layer.provideMerge(TestLayer)
-)
-
-/** The port the test server listens on. */
-const serverPort = Effect.map(HttpServer.HttpServer, (server) => "port" in server.address ? server.address.port : 0)
-
-const timeoutFail = (duration: Duration.Input, message: string) =>
-  Effect.timeoutOrElse({ duration, orElse: () => Effect.fail(new Error(message)) })
+)).pipe(Layer.provideMerge(TestLayer))
 
 interface Message {
   readonly event: string
-  readonly data: any
+  readonly data: unknown
 }
+
+/** The fields of an error event's data. */
+const errorData = (message: Message) => message.data as { readonly _tag: string; readonly message: unknown }
 
 interface Response {
   readonly status: number
@@ -79,7 +89,7 @@ const read = (
   options: { readonly leaveWhen?: (messages: ReadonlyArray<Message>) => boolean } = {}
 ): Effect.Effect<Response, Error, HttpServer.HttpServer> =>
   Effect.flatMap(serverPort, (port) =>
-    Effect.callback<Response, Error>((resume) => {
+    callback<Response, Error>((resume) => {
       const messages: Array<Message> = []
       const request = Http.get({ host: "127.0.0.1", port, path, agent: false }, (response) => {
         const ndjson = path.startsWith("/ndjson")
@@ -112,13 +122,13 @@ const read = (
       request.on("error", (error) => resume(Effect.fail(error)))
       return Effect.sync(() => request.destroy())
     })
-  ).pipe(timeoutFail("15 seconds", `reading ${path} took too long`))
+  ).pipe(timeoutFail("15 seconds", () => new Error(`reading ${path} took too long`)))
 
 /** Opens a request and waits for the response's headers, without reading the body; the scope closing leaves. */
 const connect = (path: string) =>
   Effect.flatMap(serverPort, (port) =>
     Effect.acquireRelease(
-      Effect.callback<{ readonly status: number; readonly leave: () => void }, Error>((resume) => {
+      callback<{ readonly status: number; readonly leave: () => void }, Error>((resume) => {
         const request = Http.get({ host: "127.0.0.1", port, path, agent: false }, (response) =>
           resume(Effect.succeed({ status: response.statusCode ?? 0, leave: () => request.destroy() })))
         request.on("error", (error) => resume(Effect.fail(error)))
@@ -126,14 +136,14 @@ const connect = (path: string) =>
       }),
       (request) => Effect.sync(request.leave)
     )
-  ).pipe(timeoutFail("10 seconds", `no response from ${path}`))
+  ).pipe(timeoutFail("10 seconds", () => new Error(`no response from ${path}`)))
 
 const query = (mark: string) => `resume=${encodeURIComponent(`Ada Lovelace, mathematician ${mark}`)}`
 
 describe("BamlHttp.events", () => {
   it.effect("sends every element as a partial and the last one again as the final", () =>
     Effect.gen(function*() {
-      const events = yield* Stream.runCollect(BamlHttp.events(Stream.make(1, 2, 3)))
+      const events = Array.from(yield* Stream.runCollect(BamlHttp.events(Stream.make(1, 2, 3))))
       expect(events).toEqual([
         { event: "partial", data: 1 },
         { event: "partial", data: 2 },
@@ -202,10 +212,10 @@ describe("BamlHttp.events", () => {
   it.effect("a defect ends the events with an InternalServerError, and is logged as an error that says where", () =>
     Effect.gen(function*() {
       const lines: Array<readonly [unknown, unknown]> = []
-      const logger = Logger.make(({ logLevel, message }) => void lines.push([logLevel, message]))
+      const logs = captureLogs(({ level, message }) => void lines.push([level, message]))
       const events = Array.from(
         yield* Stream.runCollect(BamlHttp.events(Stream.concat(Stream.make(1), Stream.die(new Error("boom"))))).pipe(
-          Effect.provide(Logger.layer([logger]))
+          Effect.provide(logs)
         )
       )
       expect(events.map((event) => event.event)).toEqual(["partial", "error"])
@@ -215,7 +225,7 @@ describe("BamlHttp.events", () => {
 
   it.effect("an empty stream sends nothing, not a final", () =>
     Effect.gen(function*() {
-      const events = yield* Stream.runCollect(BamlHttp.events(Stream.empty))
+      const events = Array.from(yield* Stream.runCollect(BamlHttp.events(Stream.empty)))
       expect(events).toEqual([])
     }), 10_000)
 
@@ -227,7 +237,9 @@ describe("BamlHttp.events", () => {
         statusCode: 429,
         detailedMessage: "429 Too Many Requests"
       })
-      const events = yield* Stream.runCollect(BamlHttp.events(Stream.concat(Stream.make("a"), Stream.fail(error))))
+      const events = Array.from(
+        yield* Stream.runCollect(BamlHttp.events(Stream.concat(Stream.make("a"), Stream.fail(error))))
+      )
       expect(events).toEqual([
         { event: "partial", data: "a" },
         {
@@ -250,7 +262,7 @@ describe("BamlHttp.events", () => {
         Stream.runForEach((event) => Effect.sync(() => collected.push(event))),
         Effect.exit
       )
-      expect(Exit.hasInterrupts(exit)).toBe(true)
+      expect(isInterrupted(exit)).toBe(true)
       expect(collected).toEqual([{ event: "partial", data: 1 }])
     }), 10_000)
 })
@@ -292,7 +304,7 @@ layer(ServerLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlHt
     }
 
     it.effect("SSE: a client that leaves before the first token also aborts the request", () =>
-      Effect.gen(function*() {
+      Effect.scoped(Effect.gen(function*() {
         const mark = marker("sse-leave-early")
         yield* scriptFor(mark, ScriptedProvider.json(shortResume("Ada Lovelace"), { firstByteDelayMs: 3_000 }))
         const provider = yield* Provider
@@ -304,7 +316,7 @@ layer(ServerLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlHt
         const record = yield* settled(mark)
         expect(record.status).toBe("closed-early")
         expect(record.sent).toBe(0)
-      }), 30_000)
+      })), 30_000)
   })
 
   describe("a stream that runs to its end", () => {
@@ -358,8 +370,8 @@ layer(ServerLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlHt
         const last = response.messages[response.messages.length - 1]!
         expect(last.event).toBe("error")
         expect(response.messages.some((m) => m.event === "final")).toBe(false)
-        expect(last.data._tag).toBe("BamlClientHttpError")
-        expect(typeof last.data.message).toBe("string")
+        expect(errorData(last)._tag).toBe("BamlClientHttpError")
+        expect(typeof errorData(last).message).toBe("string")
         const error = Schema.decodeUnknownSync(BamlError.BamlError)(last.data)
         expect(error).toBeInstanceOf(BamlError.BamlClientHttpError)
         expect(error._tag === "BamlClientHttpError" && error.statusCode).toBe(500)
@@ -370,8 +382,20 @@ layer(ServerLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlHt
         const response = yield* read("/defect")
         expect(response.ended).toBe(true)
         expect(response.messages.map((m) => m.event)).toEqual(["partial", "error"])
-        expect(response.messages[1]!.data._tag).toBe("InternalServerError")
+        expect(errorData(response.messages[1]!)._tag).toBe("InternalServerError")
         expect(JSON.stringify(response.messages)).not.toContain("secret detail")
+      }), 30_000)
+
+    it.effect("a defect is logged with its cause at error level, and the events then end without it", () =>
+      Effect.gen(function*() {
+        const logged: Array<{ readonly level: string; readonly cause: string }> = []
+        const logs = captureLogs(({ cause, level }) => logged.push({ level, cause: Cause.pretty(cause) }))
+        const defect = Stream.concat(Stream.make(1), Stream.die(new Error("secret detail")))
+        const events = yield* BamlHttp.events(defect).pipe(Stream.runCollect, Effect.provide(logs))
+        expect(Array.from(events).map((event) => event.event)).toEqual(["partial", "error"])
+        expect(logged).toHaveLength(1)
+        expect(logged[0]!.level).toBe("Error")
+        expect(logged[0]!.cause).toContain("secret detail")
       }), 30_000)
   })
 })

@@ -1,10 +1,29 @@
-import { describe, expect, it, layer } from "@effect/vitest"
 import * as Engine from "@boundaryml/baml"
-import { Cause, Effect, Exit, Layer, Logger, Option, References, Schema, Stream, Tracer } from "effect"
-import { Baml, BamlError, BamlRuntime } from "effect-baml"
-import { ScriptedProvider } from "effect-baml/testing"
+import {
+  Baml,
+  BamlError,
+  BamlRuntime,
+  captureLogs,
+  Cause,
+  describe,
+  Effect,
+  Exit,
+  expect,
+  failureOf,
+  it,
+  Layer,
+  layer,
+  Option,
+  recordingTracer,
+  Schema,
+  ScriptedProvider,
+  Stream,
+  type Tracer,
+  unwrapLayer,
+  withMinimumLogLevel
+} from "#line"
 import { readFileSync } from "node:fs"
-import { marker, shortResume } from "./shared/fixtures.js"
+import { marker, shortResume } from "./fixtures.js"
 
 /** A fake key anyone would recognise in a log; its tail alone would already be a leak. */
 const KEY = "sk-test-SECRET-1234567890"
@@ -36,7 +55,7 @@ function KeyedResume(resume: string) -> Resume {
 `
 
 /** The project's sources plus a client that reads its API key from the environment, as real clients do. */
-const KeyedLayer = Layer.unwrap(
+const KeyedLayer = unwrapLayer(
   Effect.map(ScriptedProvider.ScriptedProvider, (provider) =>
     BamlRuntime.layerFromFiles({
       "clients.baml": readFileSync("baml_src/clients.baml", "utf8"),
@@ -61,33 +80,30 @@ const everythingSaid = <A, R>(effect: Effect.Effect<A, BamlError.BamlError, R>) 
     const spans: Array<Tracer.Span> = []
     const events: Array<unknown> = []
     const base = yield* Effect.tracer
-    const tracer = Tracer.make({
-      span(options) {
-        const span = base.span(options)
-        spans.push(span)
-        const event = span.event.bind(span)
-        return Object.assign(span, {
-          event: (name: string, startTime: bigint, attributes?: Record<string, unknown>) => {
-            events.push([name, attributes])
-            event(name, startTime, attributes)
-          }
-        })
-      },
-      ...(base.context === undefined ? {} : { context: base.context })
+    const tracer = recordingTracer(base, (span) => {
+      spans.push(span)
+      const event = span.event.bind(span)
+      return Object.assign(span, {
+        event: (name: string, startTime: bigint, attributes?: Record<string, unknown>) => {
+          events.push([name, attributes])
+          event(name, startTime, attributes)
+        }
+      })
     })
     // Every line with its annotations and its cause, if any: a key could hide in either.
-    const logger = Logger.make(({ cause, fiber, message }) =>
-      lines.push(
-        JSON.stringify([message, fiber.getRef(References.CurrentLogAnnotations), Cause.pretty(cause)])
-      )
+    const logs = captureLogs(({ annotations, cause, message }) =>
+      lines.push(JSON.stringify([message, annotations, Cause.pretty(cause)]))
     )
     const exit = yield* effect.pipe(
       Effect.exit,
       Effect.withTracer(tracer),
-      Effect.provide(Logger.layer([logger])),
-      Effect.provideService(References.MinimumLogLevel, "All")
+      Effect.provide(logs),
+      withMinimumLogLevel("All")
     )
-    const error = Exit.isFailure(exit) ? Cause.findErrorOption(exit.cause) : Option.none()
+    const error = Exit.isFailure(exit) ? failureOf(exit.cause) : Option.none()
+    // the logger and the tracer did see the attempt: a key is looked for in what was said, not in nothing
+    expect(lines.length, "log lines").toBeGreaterThan(0)
+    expect(spans.length, "spans").toBeGreaterThan(0)
     const texts = [
       ...lines,
       ...spans.map((span) => JSON.stringify([span.name, [...span.attributes]])),
@@ -254,7 +270,7 @@ describe("BamlError.fromEngine redaction", () => {
     expect(error.message).toContain("401")
     expect(error.message).toContain("denied")
     expect(error.message).toContain(env.SCRIPTED_BASE_URL)
-  })
+  }, 10_000)
 
   it("removes a key the engine quotes from a .baml file's source", () => {
     const error = BamlError.fromEngine(
@@ -263,5 +279,5 @@ describe("BamlError.fromEngine redaction", () => {
     expect(error._tag).toBe("BamlRuntimeError")
     expect(leaks(error.message)).toBe(false)
     expect(error).toMatchObject({ file: "keys.baml", line: 4 })
-  })
+  }, 10_000)
 })

@@ -1,37 +1,48 @@
 /**
- * The generated schemas.ts, against what the engine really returns on the scripted provider: every partial and final
- * value of every kind of BAML type decodes, a mangled one does not; a server decodes a browser's arguments with them
- * (a 400 naming the path, and the engine is never called), and a client decodes what it receives.
+ * The generated schemas over HTTP: a server decodes a browser's arguments with `<Fn>Params` (a 400 naming the path,
+ * and the engine is never called), and the generated client decodes what it receives with `<Fn>Partial` and
+ * `<Fn>Final`. The schemas against the engine's own values: `Schemas.test.ts`.
  */
 import {
+  BamlClient,
+  BamlHttp,
+  ClientErrors as BamlError,
+  describe,
+  Effect,
+  Exit,
+  expect,
+  failureOf,
   HttpClient,
   HttpClientRequest,
-  HttpRouter,
-  HttpServerResponse
-} from "@effect/platform"
-import { describe, expect, layer } from "@effect/vitest"
-import { Cause, Chunk, Effect, Exit, Layer, Option, Stream } from "effect"
-import { BamlHttp } from "effect-baml/effect3"
-import { BamlClient, BamlError } from "effect-baml/effect3/client"
-import { ScriptedProvider } from "effect-baml/effect3/testing"
-import * as Kinds from "./fixtures/kinds/baml_client/index.js"
-import * as KindsHttp from "./fixtures/kinds/baml_client/http.js"
-import * as Schemas from "./fixtures/kinds/baml_client/schemas.js"
-import { describeArgs as argsOf, KindsLayer, kindsProfile as profile, marker } from "../../test/shared/fixtures.js"
-import { servedAt } from "./support/served.js"
+  HttpServerResponse,
+  Kinds,
+  KindsHttp,
+  KindsSchemas as Schemas,
+  Layer,
+  layer,
+  Option,
+  route,
+  ScriptedProvider,
+  serve,
+  Stream,
+  withJsonBody
+} from "#line"
+import { describeArgs as argsOf, KindsLayer, kindsProfile as profile, marker, servedAt } from "./fixtures.js"
 
 const Provider = ScriptedProvider.ScriptedProvider
 
 /** A server of the kinds fixture's Describe, its arguments decoded with the generated schema. */
-const router = HttpRouter.empty.pipe(
-  HttpRouter.post("/baml/Describe", BamlHttp.handler("Describe", { params: Schemas.DescribeParams })),
-  HttpRouter.post(
+const Routes = serve(
+  route("POST", "/baml/Describe", BamlHttp.handler("Describe", { params: Schemas.DescribeParams })),
+  route(
+    "POST",
     "/baml/BadFinal",
     HttpServerResponse.text(`event: final\ndata: ${JSON.stringify({ ...profile("bad"), kind: "robot" })}\n\n`, {
       contentType: "text/event-stream"
     })
   ),
-  HttpRouter.post(
+  route(
+    "POST",
     "/baml/BadPartial",
     HttpServerResponse.text("event: partial\ndata: {\"tags\":{},\"labels\":[],\"status\":\"active\"}\n\n", {
       contentType: "text/event-stream"
@@ -39,7 +50,7 @@ const router = HttpRouter.empty.pipe(
   )
 )
 
-const AppLayer = servedAt(router).pipe(Layer.provideMerge(KindsLayer))
+const AppLayer = servedAt(Routes).pipe(Layer.provideMerge(KindsLayer))
 
 describe("schemas over HTTP", () => {
   layer(AppLayer, { timeout: "60 seconds", excludeTestServices: true })((it) => {
@@ -49,8 +60,8 @@ describe("schemas over HTTP", () => {
         const args = argsOf("bad")
         // as a browser sends it: a POST of JSON with fetch
         const response = yield* HttpClient.execute(
-          HttpClientRequest.post("Describe").pipe(
-            HttpClientRequest.bodyUnsafeJson({ ...args, profile: { ...args.profile, kind: "robot" } })
+          HttpClientRequest.post("/Describe").pipe(
+            withJsonBody({ ...args, profile: { ...args.profile, kind: "robot" } })
           )
         )
         expect(response.status).toBe(400)
@@ -80,7 +91,7 @@ describe("schemas over HTTP", () => {
           script: ScriptedProvider.json(profile(mark), { delayMs: 2 })
         })
         const args = argsOf(mark)
-        const messages = Chunk.toReadonlyArray(
+        const messages = Array.from(
           yield* Stream.runCollect(
             KindsHttp.Describe(args.profile as unknown as Kinds.Profile, [Kinds.Color.Red], mark, args.limits, "a, b")
           )
@@ -96,10 +107,10 @@ describe("schemas over HTTP", () => {
     it.effect.each(["BadFinal", "BadPartial"])("a %s value that does not decode fails the stream with a typed error", (url) =>
       Effect.gen(function*() {
         const exit = yield* Stream.runDrain(
-          KindsHttp.Describe({} as Kinds.Profile, [], null, {}, "c", { url })
+          KindsHttp.Describe({} as Kinds.Profile, [], null, {}, "c", { url: `/${url}` })
         ).pipe(Effect.exit)
         expect(Exit.isFailure(exit)).toBe(true)
-        const error = Exit.isFailure(exit) ? Option.getOrThrow(Cause.failureOption(exit.cause)) : undefined
+        const error = Exit.isFailure(exit) ? Option.getOrThrow(failureOf(exit.cause)) : undefined
         expect(error).toBeInstanceOf(BamlClient.MalformedResponse)
         expect(error?.message).toContain(url === "BadFinal" ? "final" : "partial")
         expect(error?.message).toContain(url === "BadFinal" ? "kind" : "status")

@@ -1,8 +1,21 @@
-import { describe, expect, layer } from "@effect/vitest"
-import { Effect, Either, Exit, Schema, Scope, Stream } from "effect"
-import { Baml, BamlError, TokenBudget } from "effect-baml/effect3"
-import { ScriptedProvider } from "effect-baml/effect3/testing"
-import { marker, scriptLong, settled, shortResume, TestLayer } from "../../test/shared/fixtures.js"
+import {
+  Baml,
+  BamlError,
+  describe,
+  Effect,
+  Exit,
+  expect,
+  layer,
+  Option,
+  provideScope,
+  pullError,
+  Schema,
+  Scope,
+  ScriptedProvider,
+  Stream,
+  TokenBudget
+} from "#line"
+import { marker, scriptLong, settled, shortResume, TestLayer } from "./fixtures.js"
 
 const Provider = ScriptedProvider.ScriptedProvider
 
@@ -10,6 +23,10 @@ const expectBudgetExceeded = (error: unknown): BamlError.BudgetExceeded => {
   expect(error).toBeInstanceOf(BamlError.BudgetExceeded)
   return error as BamlError.BudgetExceeded
 }
+
+/** The typed error `effect` failed with (`None` when it succeeded), so that the effects beside it go on. */
+const errorOf = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<Option.Option<E>, never, R> =>
+  Effect.match(effect, { onFailure: Option.some, onSuccess: () => Option.none() })
 
 layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("TokenBudget", (it) => {
   describe("streams", () => {
@@ -81,16 +98,14 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("TokenBud
         const mark = marker("budget-idle")
         yield* scriptLong(mark)
         const scope = yield* Scope.make()
-        const pull = yield* Stream.toPull(Baml.stream("ExtractResume", { resume: mark })).pipe(Scope.extend(scope))
+        const pull = yield* Stream.toPull(Baml.stream("ExtractResume", { resume: mark })).pipe(provideScope(scope))
         yield* pull
         // the consumer holds the stream and does not pull again: only the budget can end the request
         const record = yield* settled(mark)
         expect(record.status).toBe("closed-early")
         expect(record.sent).toBeLessThanOrEqual(51 + 15)
-        // the partials taken from the queue last, if any, and then the budget's error
-        const error = yield* Effect.flip(Effect.forever(pull))
-        expect(error._tag).toBe("Some")
-        expectBudgetExceeded(error._tag === "Some" ? error.value : undefined)
+        // the partial taken from the queue last, if any, and then the budget's error
+        expectBudgetExceeded(pullError(yield* Effect.flip(Effect.forever(pull))))
         yield* Scope.close(scope, Exit.void)
       }).pipe(TokenBudget.limit({ maxOutputTokens: 50 })), 20_000)
 
@@ -118,12 +133,12 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("TokenBud
         const marks = [marker("budget-shared-a"), marker("budget-shared-b")]
         for (const mark of marks) yield* scriptLong(mark)
         const results = yield* Effect.all(
-          marks.map((mark) => Effect.either(Stream.runDrain(Baml.stream("ExtractResume", { resume: mark })))),
+          marks.map((mark) => errorOf(Stream.runDrain(Baml.stream("ExtractResume", { resume: mark })))),
           { concurrency: 2 }
         ).pipe(TokenBudget.limit({ maxOutputTokens: 100 }))
-        for (const result of results) {
-          expect(Either.isLeft(result)).toBe(true)
-          if (Either.isLeft(result)) expectBudgetExceeded(result.left)
+        for (const error of results) {
+          expect(Option.isSome(error)).toBe(true)
+          if (Option.isSome(error)) expectBudgetExceeded(error.value)
         }
         const records = yield* Effect.all(marks.map(settled))
         for (const record of records) expect(record.status).toBe("closed-early")
@@ -159,16 +174,16 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("TokenBud
         const provider = yield* Provider
         yield* provider.script({ match: (p) => p.includes(mark), script: { reply: "A short summary.", delayMs: 1 } })
         const [first, second, third] = yield* Effect.all([
-          Effect.either(Baml.call("Summarize", { text: mark })),
-          Effect.either(Baml.call("Summarize", { text: mark })),
-          Effect.either(Stream.runDrain(Baml.stream("Summarize", { text: mark })))
+          errorOf(Baml.call("Summarize", { text: mark })),
+          errorOf(Baml.call("Summarize", { text: mark })),
+          errorOf(Stream.runDrain(Baml.stream("Summarize", { text: mark })))
         ]).pipe(TokenBudget.limit({ maxOutputTokens: 2 }))
         // a call's reply arrives whole: the first one is answered, and charged its 4 tokens
-        expect(Either.isRight(first!)).toBe(true)
+        expect(Option.isNone(first!)).toBe(true)
         for (const refused of [second!, third!]) {
-          expect(Either.isLeft(refused)).toBe(true)
-          if (Either.isLeft(refused)) {
-            expect(expectBudgetExceeded(refused.left)).toMatchObject({ outputTokens: 4, callOutputTokens: 0 })
+          expect(Option.isSome(refused)).toBe(true)
+          if (Option.isSome(refused)) {
+            expect(expectBudgetExceeded(refused.value)).toMatchObject({ outputTokens: 4, callOutputTokens: 0 })
           }
         }
         const records = (yield* provider.requests).filter((r) => r.prompt.includes(mark))
@@ -204,5 +219,5 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("TokenBud
     const decoded = Schema.decodeUnknownSync(BamlError.BamlError)(Schema.encodeSync(BamlError.BamlError)(error))
     expect(decoded).toBeInstanceOf(BamlError.BudgetExceeded)
     expect(decoded).toMatchObject({ outputTokens: 51, maxOutputTokens: 50 })
-  })
+  }, 10_000)
 })

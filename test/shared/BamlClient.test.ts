@@ -1,18 +1,42 @@
 import {
-  HttpClient,
+  BamlClient,
+  BamlError as ServerErrors,
+  BamlHttp,
+  ClientErrors as BamlError,
+  ClientHttp as Generated,
+  ClientSchemas as Schemas,
+  Effect,
+  Exit,
+  expect,
+  Fiber,
+  forkChild,
+  type HttpClient,
   HttpClientRequest,
-  HttpRouter,
-  HttpServerResponse
-} from "@effect/platform"
-import { expect, it, layer } from "@effect/vitest"
-import { Chunk, Effect, Exit, Fiber, Layer, Option, Schema, Stream } from "effect"
-import { BamlError as ServerErrors, BamlHttp } from "effect-baml/effect3"
-import { BamlClient, BamlError } from "effect-baml/effect3/client"
-import * as Generated from "./fixtures/baml_client/http.js"
-import * as Schemas from "./fixtures/baml_client/schemas.js"
-import { ScriptedProvider } from "effect-baml/effect3/testing"
-import { longResume, marker, scriptFor, sentAtLeast, settled, shortResume, TestLayer } from "../../test/shared/fixtures.js"
-import { servedAt } from "./support/served.js"
+  HttpServerResponse,
+  it,
+  Layer,
+  layer,
+  Option,
+  responseErrorName,
+  responseErrorTag,
+  responseStatus,
+  route,
+  Schema,
+  ScriptedProvider,
+  serve,
+  Stream,
+  withJsonBody
+} from "#line"
+import {
+  longResume,
+  marker,
+  scriptFor,
+  sentAtLeast,
+  servedAt,
+  settled,
+  shortResume,
+  TestLayer
+} from "./fixtures.js"
 
 interface Resume {
   readonly name: string
@@ -20,18 +44,53 @@ interface Resume {
 }
 type PartialResume = { readonly [K in keyof Resume]?: Resume[K] | null }
 
-const router = HttpRouter.empty.pipe(
-  HttpRouter.post("/baml/ExtractResume", BamlHttp.handler("ExtractResume")),
-  HttpRouter.post("/baml/Summarize", BamlHttp.handler("Summarize")),
-  HttpRouter.post(
-    "/baml/Cut",
-    HttpServerResponse.text("event: partial\ndata: {}\n\n", { contentType: "text/event-stream" })
+/** Text whose characters take two, three and four bytes in UTF-8. */
+const wide = "naïve café, 日本語, 🎉"
+
+/**
+ * A response whose body is sent in two network writes, 50 ms apart, cut in the middle of the bytes of the first "日":
+ * a reader that decodes each read on its own turns that character into U+FFFD replacement characters.
+ */
+const cutInACharacter = (body: string, contentType: string) =>
+  Effect.sync(() => {
+    const bytes = new TextEncoder().encode(body)
+    const at = new TextEncoder().encode(body.slice(0, body.indexOf("日"))).length + 1
+    return HttpServerResponse.stream(
+      Stream.concat(
+        Stream.make(bytes.slice(0, at)),
+        Stream.fromEffect(Effect.as(Effect.sleep("50 millis"), bytes.slice(at)))
+      ),
+      { contentType }
+    )
+  })
+
+const Routes = serve(
+  route("POST", "/baml/ExtractResume", BamlHttp.handler("ExtractResume")),
+  route("POST", "/baml/Summarize", BamlHttp.handler("Summarize")),
+  route("POST", "/baml/Cut", HttpServerResponse.text("event: partial\ndata: {}\n\n", {
+    contentType: "text/event-stream"
+  })),
+  route("POST", "/baml/Html", HttpServerResponse.text("<html></html>", { contentType: "text/html" })),
+  route(
+    "POST",
+    "/baml/WideSse",
+    cutInACharacter(
+      `event: partial\ndata: ${JSON.stringify(wide)}\n\nevent: final\ndata: ${JSON.stringify(wide)}\n\n`,
+      "text/event-stream"
+    )
   ),
-  HttpRouter.post("/baml/Html", HttpServerResponse.text("<html></html>", { contentType: "text/html" }))
+  route(
+    "POST",
+    "/baml/WideNdjson",
+    cutInACharacter(
+      `${JSON.stringify({ event: "partial", data: wide })}\n${JSON.stringify({ event: "final", data: wide })}\n`,
+      "application/x-ndjson"
+    )
+  )
 )
 
-/** The server, and an `HttpClient` (fetch) whose requests go to it under /baml. */
-const AppLayer = servedAt(router).pipe(Layer.provideMerge(TestLayer))
+/** The server, and an `HttpClient` (fetch) whose requests go to it under /baml/. */
+const AppLayer = servedAt(Routes).pipe(Layer.provideMerge(TestLayer))
 
 const extract = (resume: string, format: "sse" | "ndjson") =>
   BamlClient.stream<PartialResume, Resume>("ExtractResume", { resume }, { format })
@@ -43,7 +102,7 @@ layer(AppLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlClien
     Effect.gen(function*() {
       const mark = marker(`client-full-${format}`)
       yield* scriptFor(mark, ScriptedProvider.json(shortResume("Grace Hopper"), { delayMs: 2 }))
-      const messages = Chunk.toReadonlyArray(yield* Stream.runCollect(extract(`Grace Hopper ${mark}`, format)))
+      const messages = Array.from(yield* Stream.runCollect(extract(`Grace Hopper ${mark}`, format)))
       const last = messages.at(-1)!
       expect(last.event).toBe("final")
       expect(last.data).toEqual(shortResume("Grace Hopper"))
@@ -99,7 +158,7 @@ layer(AppLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlClien
       "Fiber.interrupt (a component unmounting)",
       (s: Stream.Stream<unknown, unknown, HttpClient.HttpClient>) =>
         Effect.gen(function*() {
-          const fiber = yield* Effect.fork(Stream.runDrain(s))
+          const fiber = yield* forkChild(Stream.runDrain(s))
           yield* Effect.sleep("300 millis")
           yield* Fiber.interrupt(fiber)
         })
@@ -150,18 +209,25 @@ layer(AppLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlClien
       expect(Exit.isFailure(exit) && exit.cause.toString()).toContain("BamlClientHttpError")
     }), 20_000)
 
-  it.effect("a body that is not an object is a 400 (HttpClientError's ResponseError), and reaches no provider", () =>
+  it.effect(`a body that is not an object is a 400 (${responseErrorName}), and reaches no provider`, () =>
     Effect.gen(function*() {
       const provider = yield* ScriptedProvider.ScriptedProvider
       const before = (yield* provider.requests).length
       const error = yield* Effect.flip(
-        BamlClient.events(HttpClientRequest.post("ExtractResume").pipe(HttpClientRequest.bodyUnsafeJson([1, 2]))).pipe(
+        BamlClient.events(HttpClientRequest.post("ExtractResume").pipe(withJsonBody([1, 2]))).pipe(
           Stream.runDrain
         )
       )
-      expect(error._tag).toBe("ResponseError")
-      expect(error._tag === "ResponseError" && "response" in error && error.response.status).toBe(400)
+      expect(error._tag).toBe(responseErrorTag)
+      expect(responseStatus(error)).toBe(400)
       expect((yield* provider.requests).length).toBe(before)
+    }), 20_000)
+
+  it.effect.each(formats)("a character whose bytes arrive in two network reads is decoded whole (%s)", (format) =>
+    Effect.gen(function*() {
+      const name = format === "sse" ? "WideSse" : "WideNdjson"
+      const messages = Array.from(yield* Stream.runCollect(BamlClient.stream<string, string>(name, {}, { format })))
+      expect(messages).toEqual([{ event: "partial", data: wide }, { event: "final", data: wide }])
     }), 20_000)
 
   it.effect("a response cut before its final, or of another content type, is a MalformedResponse", () =>
@@ -178,7 +244,7 @@ layer(AppLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlClien
     Effect.gen(function*() {
       const mark = marker("client-prompt")
       yield* scriptFor(mark, ScriptedProvider.json(longResume("Ada Lovelace"), { delayMs: 10 }))
-      const fiber = yield* Effect.fork(Stream.runDrain(extract(`Ada ${mark}`, "sse")))
+      const fiber = yield* forkChild(Stream.runDrain(extract(`Ada ${mark}`, "sse")))
       yield* sentAtLeast(mark, 20)
       yield* Fiber.interrupt(fiber)
       const record = yield* settled(mark)
@@ -192,4 +258,4 @@ it("the client module's graph never reaches the BAML engine", () => {
   expect(Object.keys(BamlClient).sort()).toEqual(
     ["InternalServerError", "MalformedResponse", "call", "events", "fromResponse", "request", "stream"]
   )
-})
+}, 10_000)

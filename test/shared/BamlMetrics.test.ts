@@ -1,18 +1,21 @@
-import * as OtelMetrics from "@effect/opentelemetry/OtelMetrics"
-import * as OtelTracer from "@effect/opentelemetry/OtelTracer"
-import * as Resource from "@effect/opentelemetry/Resource"
-import { describe, expect, layer } from "@effect/vitest"
 import { type ResourceMetrics, MetricReader } from "@opentelemetry/sdk-metrics"
+import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  type ReadableSpan,
-  SimpleSpanProcessor
-} from "@opentelemetry/sdk-trace-base"
-import { Effect, Exit, Fiber, Layer, Stream } from "effect"
-import { Baml, TokenBudget } from "effect-baml"
-import { ScriptedProvider } from "effect-baml/testing"
-import { longResume, marker, scriptLong, settled, shortResume, TestLayer } from "./shared/fixtures.js"
+  Baml,
+  describe,
+  Effect,
+  Exit,
+  expect,
+  Fiber,
+  forkChild,
+  Layer,
+  layer,
+  ScriptedProvider,
+  Stream,
+  telemetryLayer,
+  TokenBudget
+} from "#line"
+import { longResume, marker, scriptLong, settled, shortResume, TestLayer } from "./fixtures.js"
 
 const Provider = ScriptedProvider.ScriptedProvider
 
@@ -29,17 +32,11 @@ class OnDemandReader extends MetricReader {
 const spans = new InMemorySpanExporter()
 const reader = new OnDemandReader()
 
-// What `NodeSdk.layer` builds, with the base SDK's tracer provider (the Node one adds only context propagation).
-const TracerProvider = Layer.effect(
-  OtelTracer.OtelTracerProvider,
-  Effect.map(Effect.service(Resource.Resource), (resource) =>
-    new BasicTracerProvider({ resource, spanProcessors: [new SimpleSpanProcessor(spans)] }))
-)
-
-const OtelLayer = Layer.mergeAll(
-  Layer.provide(OtelTracer.layer, TracerProvider),
-  OtelMetrics.layer(() => reader)
-).pipe(Layer.provideMerge(Resource.layer({ serviceName: "effect-baml-test" })))
+const OtelLayer = telemetryLayer({
+  serviceName: "effect-baml-test",
+  spanProcessor: new SimpleSpanProcessor(spans),
+  metricReader: reader
+})
 
 /** The finished span of the BAML call or stream whose prompt held `mark` (matched through its trace id). */
 const spanOf = (name: string, traceId: string): ReadableSpan => {
@@ -278,7 +275,7 @@ layer(Layer.merge(TestLayer, OtelLayer), { timeout: "60 seconds", excludeTestSer
           Effect.all([
             Baml.call("Summarize", { text: mark }),
             Baml.call("Summarize", { text: mark }),
-            Effect.result(Baml.call("Summarize", { text: `${mark} fail` }))
+            Effect.option(Baml.call("Summarize", { text: `${mark} fail` }))
           ])
         )
         const records = (yield* provider.requests).filter((r) => r.prompt.includes(mark) && !r.prompt.includes("fail"))
@@ -293,6 +290,22 @@ layer(Layer.merge(TestLayer, OtelLayer), { timeout: "60 seconds", excludeTestSer
         const failedByTag = metricValue(yield* collect, "baml.calls.failed", {
           ...tags,
           "baml.error": "BamlClientHttpError"
+        })
+        expect(failedByTag).toBeGreaterThanOrEqual(1)
+      }), 20_000)
+
+    it.effect("a stream the engine refuses at once (an unknown function) counts as a failure with its tag", () =>
+      Effect.gen(function*() {
+        const tags = { "baml.function": "NoSuchFunction", "baml.kind": "stream" }
+        const refused = Effect.flip(Stream.runDrain(Baml.stream("NoSuchFunction", {})))
+        const { delta, result } = yield* added(names, tags, refused)
+        expect(result._tag).toBe("BamlRuntimeError")
+        expect(delta["baml.calls"]).toBe(1)
+        expect(delta["baml.calls.failed"]).toBe(1)
+        expect(delta["baml.calls.cancelled"]).toBe(0)
+        const failedByTag = metricValue(yield* collect, "baml.calls.failed", {
+          ...tags,
+          "baml.error": "BamlRuntimeError"
         })
         expect(failedByTag).toBeGreaterThanOrEqual(1)
       }), 20_000)
@@ -312,7 +325,7 @@ layer(Layer.merge(TestLayer, OtelLayer), { timeout: "60 seconds", excludeTestSer
           names,
           tags,
           traced(Effect.gen(function*() {
-            const fiber = yield* Effect.forkChild(Stream.runDrain(Baml.stream("ExtractResume", { resume: mark })))
+            const fiber = yield* forkChild(Stream.runDrain(Baml.stream("ExtractResume", { resume: mark })))
             yield* provider.awaitRequests((rs) => rs.some((r) => r.prompt.includes(mark) && r.sent >= 40))
             yield* Fiber.interrupt(fiber)
           })).pipe(Effect.map(({ traceId }) => traceId))
@@ -412,7 +425,7 @@ layer(Layer.merge(TestLayer, OtelLayer), { timeout: "60 seconds", excludeTestSer
           names,
           tags,
           traced(Effect.gen(function*() {
-            const fiber = yield* Effect.forkChild(Baml.call("ExtractResume", { resume: mark }))
+            const fiber = yield* forkChild(Baml.call("ExtractResume", { resume: mark }))
             yield* provider.awaitRequests((rs) => rs.some((r) => r.prompt.includes(mark) && r.sent >= 20))
             yield* Fiber.interrupt(fiber)
           })).pipe(Effect.map(({ traceId }) => traceId))

@@ -1,8 +1,30 @@
-import { describe, expect, layer } from "@effect/vitest"
-import { Cause, Effect, Exit, Fiber, Option, Schedule, Scope, Stream } from "effect"
-import * as Pull from "effect/Pull"
-import { Baml, type BamlRuntime } from "effect-baml"
-import { ScriptedProvider } from "effect-baml/testing"
+import {
+  Baml,
+  type BamlRuntime,
+  Cause,
+  currentFiberIds,
+  describe,
+  Effect,
+  Exit,
+  expect,
+  Fiber,
+  flattenIterable,
+  forkChild,
+  forkNow,
+  interruptorsOf,
+  interruptUnnamed,
+  isInterrupted,
+  isPullEnd,
+  layer,
+  Option,
+  provideScope,
+  Schedule,
+  Scope,
+  ScriptedProvider,
+  Stream,
+  timeoutErrorTag,
+  timeoutFail
+} from "#line"
 import {
   longResume,
   marker,
@@ -15,7 +37,7 @@ import {
   sentAtLeast,
   settled,
   shortResume
-} from "./shared/fixtures.js"
+} from "./fixtures.js"
 
 const Provider = ScriptedProvider.ScriptedProvider
 const observed: Array<Observed> = []
@@ -34,8 +56,11 @@ const engineSettled = (mark: string) =>
     schedule: Schedule.spaced("10 millis")
   }).pipe(
     Effect.andThen(Effect.sleep("20 millis")),
-    Effect.timeoutOrElse({ duration: "10 seconds", orElse: () => Effect.fail(new Error(`${mark} never settled`)) })
+    timeoutFail("10 seconds", () => new Error(`${mark} never settled`))
   )
+
+/** A pull of a stream (`Stream.toPull`). */
+type Pull = Effect.Effect<unknown, unknown, BamlRuntime.BamlRuntime>
 
 /**
  * A stream on a reply that stalls after 60 chunks, pulled through `Stream.toPull` in a scope of its own, each pull
@@ -44,7 +69,7 @@ const engineSettled = (mark: string) =>
  */
 const leaveWaitingPull = (
   mark: string,
-  deadline: (pull: Effect.Effect<unknown, unknown>) => Effect.Effect<Option.Option<unknown>, unknown>
+  deadline: (pull: Pull) => Effect.Effect<Option.Option<unknown>, unknown, BamlRuntime.BamlRuntime>
 ) =>
   Effect.gen(function*() {
     yield* scriptFor(
@@ -52,7 +77,7 @@ const leaveWaitingPull = (
       ScriptedProvider.json(longResume("Ada Lovelace"), { delayMs: 2, fault: { _tag: "Stall", afterChunks: 60 } })
     )
     const scope = yield* Scope.make()
-    const pull = yield* Stream.toPull(Baml.stream("ExtractResume", { resume: mark })).pipe(Scope.provide(scope))
+    const pull = yield* Stream.toPull(Baml.stream("ExtractResume", { resume: mark })).pipe(provideScope(scope))
     yield* pull
     yield* sentAtLeast(mark, 60)
     // take what arrived before the stall, until a pull has to wait for a partial that will not come
@@ -62,12 +87,12 @@ const leaveWaitingPull = (
   })
 
 /** Waits 300 ms for a pull in a fiber of its own, and interrupts it if it is still waiting. */
-const interruptAfter = (pull: Effect.Effect<unknown, unknown>) =>
+const interruptAfter = (pull: Pull) =>
   Effect.gen(function*() {
-    const fiber = yield* Effect.forkChild(pull, { startImmediately: true })
+    const fiber = yield* forkNow(pull)
     const done = yield* Fiber.await(fiber).pipe(Effect.timeoutOption("300 millis"))
     if (Option.isNone(done)) yield* Fiber.interrupt(fiber)
-    return Option.map(done, Exit.getSuccess)
+    return done
   })
 
 /** The facts every early exit must show: the provider saw the client close early, and few chunks followed. */
@@ -99,12 +124,12 @@ const earlyExits: ReadonlyArray<{
     label: "interrupt-call",
     leave: (mark, options) =>
       Effect.gen(function*() {
-        const fiber = yield* Effect.forkChild(Baml.call("ExtractResume", { resume: mark }, options))
+        const fiber = yield* forkChild(Baml.call("ExtractResume", { resume: mark }, options))
         yield* sentAtLeast(mark, 20)
         const exitedAt = performance.now()
         yield* Fiber.interrupt(fiber)
         const exit = yield* Fiber.await(fiber)
-        expect(Exit.hasInterrupts(exit)).toBe(true)
+        expect(isInterrupted(exit)).toBe(true)
         return exitedAt
       })
   },
@@ -113,12 +138,12 @@ const earlyExits: ReadonlyArray<{
     label: "interrupt-stream",
     leave: (mark, options) =>
       Effect.gen(function*() {
-        const fiber = yield* Effect.forkChild(Stream.runDrain(Baml.stream("ExtractResume", { resume: mark }, options)))
+        const fiber = yield* forkChild(Stream.runDrain(Baml.stream("ExtractResume", { resume: mark }, options)))
         yield* sentAtLeast(mark, 20)
         const exitedAt = performance.now()
         yield* Fiber.interrupt(fiber)
         const exit = yield* Fiber.await(fiber)
-        expect(Exit.hasInterrupts(exit)).toBe(true)
+        expect(isInterrupted(exit)).toBe(true)
         return exitedAt
       })
   },
@@ -133,7 +158,7 @@ const earlyExits: ReadonlyArray<{
           Stream.tap(() => Effect.sync(() => (exitedAt = performance.now()))),
           Stream.runCollect
         )
-        expect(taken.length).toBe(2)
+        expect(Array.from(taken).length).toBe(2)
         return exitedAt
       })
   },
@@ -162,7 +187,7 @@ const earlyExits: ReadonlyArray<{
           Effect.timeout("300 millis"),
           Effect.flip
         )
-        expect(result._tag).toBe("TimeoutError")
+        expect(result._tag).toBe(timeoutErrorTag)
         return startedAt + 300
       })
   },
@@ -177,7 +202,7 @@ const earlyExits: ReadonlyArray<{
           Effect.timeout("300 millis"),
           Effect.flip
         )
-        expect(result._tag).toBe("TimeoutError")
+        expect(result._tag).toBe(timeoutErrorTag)
         return startedAt + 300
       })
   },
@@ -241,7 +266,9 @@ const earlyExits: ReadonlyArray<{
     leave: (mark, options) =>
       Effect.gen(function*() {
         const scope = yield* Scope.make()
-        const pull = yield* Stream.toPull(Baml.stream("ExtractResume", { resume: mark }, options)).pipe(Scope.provide(scope))
+        const pull = yield* Stream.toPull(Baml.stream("ExtractResume", { resume: mark }, options)).pipe(
+          provideScope(scope)
+        )
         yield* pull
         yield* sentAtLeast(mark, 20)
         const exitedAt = performance.now()
@@ -257,7 +284,7 @@ layer(observingLayer(observed), { timeout: "60 seconds", excludeTestServices: tr
     for (const { client, format } of providerClients) {
       for (const { label, leave, name } of earlyExits) {
         it.effect(format === "chat-completions" ? name : `${name} (${format})`, () =>
-          Effect.gen(function*() {
+          Effect.scoped(Effect.gen(function*() {
             const mark = marker(`${label}-${format}`)
             yield* scriptLong(mark)
             const exitedAt = yield* leave(mark, { client })
@@ -267,7 +294,7 @@ layer(observingLayer(observed), { timeout: "60 seconds", excludeTestServices: tr
             const seen = nativeOf(mark)
             expect([seen.aborts, seen.releases]).toEqual([1, seen.kind === "stream" ? 1 : 0])
             if (seen.settledAt !== undefined) expect(seen.abortedAt!).toBeLessThan(seen.settledAt)
-          }), 20_000)
+          })), 20_000)
       }
     }
 
@@ -302,9 +329,9 @@ layer(observingLayer(observed), { timeout: "60 seconds", excludeTestServices: tr
         const { pull, scope, startedAt } = yield* leaveWaitingPull(mark, interruptAfter)
         yield* expectAborted(mark, startedAt)
         const next = yield* pull.pipe(Effect.exit, Effect.timeout("5 seconds"))
-        expect(Exit.hasInterrupts(next)).toBe(true)
+        expect(isInterrupted(next)).toBe(true)
         // the later pull's interrupt names the fiber that interrupted the waiting one: this test's
-        expect(Exit.isFailure(next) && [...Cause.interruptors(next.cause)]).toEqual([yield* Effect.fiberId])
+        expect(interruptorsOf(next)).toEqual(yield* currentFiberIds)
         yield* Scope.close(scope, Exit.void)
       }), 20_000)
 
@@ -314,17 +341,14 @@ layer(observingLayer(observed), { timeout: "60 seconds", excludeTestServices: tr
         // an interrupt from outside any fiber (plain code holding the fiber) names no interruptor
         const { pull, scope, startedAt } = yield* leaveWaitingPull(mark, (pull) =>
           Effect.gen(function*() {
-            const fiber = yield* Effect.forkChild(pull, { startImmediately: true })
+            const fiber = yield* forkNow(pull)
             const done = yield* Fiber.await(fiber).pipe(Effect.timeoutOption("300 millis"))
-            if (Option.isNone(done)) {
-              fiber.interruptUnsafe()
-              yield* Fiber.await(fiber)
-            }
-            return Option.map(done, Exit.getSuccess)
+            if (Option.isNone(done)) yield* interruptUnnamed(fiber)
+            return done
           }))
         yield* expectAborted(mark, startedAt)
         const next = yield* pull.pipe(Effect.exit, Effect.timeout("5 seconds"))
-        expect(Exit.hasInterrupts(next)).toBe(true)
+        expect(isInterrupted(next)).toBe(true)
         yield* Scope.close(scope, Exit.void)
       }), 20_000)
 
@@ -347,7 +371,7 @@ layer(observingLayer(observed), { timeout: "60 seconds", excludeTestServices: tr
     // only be the waiting pull's own.
     const deadlines: ReadonlyArray<{
       readonly name: string
-      readonly deadline: (pull: Effect.Effect<unknown, unknown>) => Effect.Effect<Option.Option<unknown>, unknown>
+      readonly deadline: (pull: Pull) => Effect.Effect<Option.Option<unknown>, unknown, BamlRuntime.BamlRuntime>
     }> = [
       { name: "Fiber.interrupt", deadline: interruptAfter },
       { name: "Effect.timeout", deadline: (pull) => Effect.timeoutOption(pull, "300 millis") },
@@ -376,13 +400,13 @@ layer(observingLayer(observed), { timeout: "60 seconds", excludeTestServices: tr
         const mark = marker("slow-final")
         yield* scriptFor(mark, ScriptedProvider.json(shortResume("Grace Hopper"), { delayMs: 5 }))
         const scope = yield* Scope.make()
-        const pull = yield* Stream.toPull(Baml.stream("ExtractResume", { resume: mark })).pipe(Scope.provide(scope))
+        const pull = yield* Stream.toPull(Baml.stream("ExtractResume", { resume: mark })).pipe(provideScope(scope))
         yield* pull
         // every partial after the first, and the final value, arrive while nobody reads
         yield* engineSettled(mark)
-        expect(yield* pull).toEqual([shortResume("Grace Hopper")])
+        expect(Array.from(yield* pull)).toEqual([shortResume("Grace Hopper")])
         const end = yield* Effect.exit(pull)
-        expect(Exit.isFailure(end) && Pull.isDoneCause(end.cause)).toBe(true)
+        expect(isPullEnd(end)).toBe(true)
         yield* Scope.close(scope, Exit.void)
         expect((yield* settled(mark)).status).toBe("completed")
       }), 20_000)
@@ -392,15 +416,16 @@ layer(observingLayer(observed), { timeout: "60 seconds", excludeTestServices: tr
         const mark = marker("slow-partial")
         yield* scriptLong(mark)
         const scope = yield* Scope.make()
-        const pull = yield* Stream.toPull(Baml.stream("ExtractResume", { resume: mark })).pipe(Scope.provide(scope))
-        const [first] = yield* pull
+        const pull = yield* Stream.toPull(Baml.stream("ExtractResume", { resume: mark })).pipe(provideScope(scope))
+        const first = Array.from(yield* pull)
         // ~100 chunks (half a second, ten partials or so) go by while nobody reads
         yield* sentAtLeast(mark, 150)
         yield* Effect.sleep("200 millis")
-        const next = yield* pull
+        const next = Array.from(yield* pull)
+        expect(first.length).toBe(1)
         expect(next.length).toBe(1)
         // the newest partial, not the one after the first: it holds most of what was sent meanwhile
-        expect(JSON.stringify(next[0]).length - JSON.stringify(first).length).toBeGreaterThan(150)
+        expect(JSON.stringify(next[0]).length - JSON.stringify(first[0]).length).toBeGreaterThan(150)
         yield* Scope.close(scope, Exit.void)
       }), 20_000)
   })
@@ -414,9 +439,9 @@ layer(observingLayer(observed), { timeout: "60 seconds", excludeTestServices: tr
           match: (prompt) => prompt.includes(mark),
           script: ScriptedProvider.json(shortResume("Grace Hopper"), { delayMs: 5 })
         })
-        const elements = (yield* Stream.runCollect(Baml.stream("ExtractResume", { resume: mark }))) as ReadonlyArray<
-          Record<string, unknown>
-        >
+        const elements = Array.from(
+          yield* Stream.runCollect(Baml.stream("ExtractResume", { resume: mark }))
+        ) as ReadonlyArray<Record<string, unknown>>
         const final = yield* Baml.call("ExtractResume", { resume: mark })
 
         expect(elements.length).toBeGreaterThan(1)
@@ -444,7 +469,7 @@ layer(observingLayer(observed), { timeout: "60 seconds", excludeTestServices: tr
           groupedWithin: (mark: string) =>
             Baml.stream("ExtractResume", { resume: mark }).pipe(
               Stream.groupedWithin(100, "15 millis"),
-              Stream.flattenIterable,
+              flattenIterable,
               Stream.runLast
             ),
           debounce: (mark: string) =>

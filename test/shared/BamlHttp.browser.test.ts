@@ -1,22 +1,30 @@
-import { HttpServer } from "@effect/platform"
-import { describe, expect, it, layer } from "@effect/vitest"
-import { Context, Effect, Layer } from "effect"
-import { ScriptedProvider } from "effect-baml/effect3/testing"
+import {
+  describe,
+  Effect,
+  expect,
+  HttpServer,
+  it,
+  Layer,
+  layer,
+  ScriptedProvider,
+  scopedLayer,
+  serviceKey,
+  webExample
+} from "#line"
 import { existsSync } from "node:fs"
 import { mkdtemp, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { type BrowserContext, chromium, type Page } from "playwright-core"
-import * as WebApp from "../examples/web/server.js"
-import { longResume, marker, scriptFor, settled, shortResume } from "../../test/shared/fixtures.js"
+import { longResume, marker, scriptFor, settled, shortResume } from "./fixtures.js"
 
 const executablePath = "/usr/bin/chromium"
 const hasChromium = existsSync(executablePath)
 
 /** The browser, with a profile of its own that is deleted when the layer closes. */
-class Browser extends Context.Tag("test/Browser")<Browser, BrowserContext>() {}
+const Browser = serviceKey<BrowserContext>("test/Browser")
 
-const BrowserLive = Layer.scoped(
+const BrowserLive = scopedLayer(
   Browser,
   Effect.acquireRelease(
     Effect.promise(async () => {
@@ -45,6 +53,8 @@ const BrowserLive = Layer.scoped(
       })
   )
 )
+
+const WebApp = await webExample()
 
 const AppLayer = Layer.merge(WebApp.layer({ port: 0 }), BrowserLive)
 
@@ -97,8 +107,8 @@ if (!hasChromium) {
   })
 } else {
   layer(AppLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlHttp in a real browser", (it) => {
-    it.scoped("Stop, then closing the page, each abort the upstream LLM request", () =>
-      Effect.gen(function*() {
+    it.effect("Stop, then closing the page, each abort the upstream LLM request", () =>
+      Effect.scoped(Effect.gen(function*() {
         const p = yield* openPage
         const stopped = marker("browser-stop")
         yield* scriptFor(stopped, ScriptedProvider.json(longResume("Ada Lovelace"), { delayMs: 10 }))
@@ -127,10 +137,10 @@ if (!hasChromium) {
         const second = yield* settled(closed)
         expect(second.status).toBe("closed-early")
         expect(second.sent).toBeLessThan(second.planned)
-      }), 30_000)
+      })), 30_000)
 
-    it.scoped("unmounting the view (its fiber interrupted) aborts the upstream LLM request, over SSE and NDJSON", () =>
-      Effect.gen(function*() {
+    it.effect("unmounting the view (its fiber interrupted) aborts the upstream LLM request, over SSE and NDJSON", () =>
+      Effect.scoped(Effect.gen(function*() {
         const p = yield* openPage
         for (const transport of ["sse", "ndjson"] as const) {
           const mark = marker(`browser-unmount-${transport}`)
@@ -144,10 +154,10 @@ if (!hasChromium) {
           yield* state(p, "unmounted")
           expect(yield* page(() => p.locator("#view").count())).toBe(0)
         }
-      }), 30_000)
+      })), 30_000)
 
-    it.scoped("a generation that runs to its end renders the final result, over SSE and over NDJSON", () =>
-      Effect.gen(function*() {
+    it.effect("a generation that runs to its end renders the final result, over SSE and over NDJSON", () =>
+      Effect.scoped(Effect.gen(function*() {
         const p = yield* openPage
         for (const transport of ["sse", "ndjson"] as const) {
           const mark = marker(`browser-full-${transport}`)
@@ -161,10 +171,10 @@ if (!hasChromium) {
           const record = yield* settled(mark)
           expect(record.status).toBe("completed")
         }
-      }), 30_000)
+      })), 30_000)
 
-    it.scoped("a provider error arrives in the browser as its BamlError class", () =>
-      Effect.gen(function*() {
+    it.effect("a provider error arrives in the browser as its BamlError class", () =>
+      Effect.scoped(Effect.gen(function*() {
         const p = yield* openPage
         const mark = marker("browser-error")
         yield* scriptFor(mark, { reply: "unused", fault: { _tag: "HttpError", status: 500 } })
@@ -174,6 +184,6 @@ if (!hasChromium) {
         expect(yield* page(() => p.locator("#status").textContent())).toBe("Failed with BamlClientHttpError.")
         // decoded in the browser into the class itself, not only its tag
         expect(yield* page(() => p.evaluate(() => document.body.dataset.errorClass))).toBe("BamlClientHttpError")
-      }), 30_000)
+      })), 30_000)
   })
 }

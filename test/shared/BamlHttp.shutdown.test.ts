@@ -1,13 +1,11 @@
 /**
- * Shutdown cancels: a server built with BamlHttp (effect3/test/fixtures/shutdown/server.ts, in a child process) that receives
- * SIGINT or SIGTERM aborts its in-flight LLM requests, after the grace period it was given, rather than letting them
- * generate to their end. The provider runs here, so its records show what the child's requests did.
+ * Shutdown cancels: a server built with BamlHttp (the line's fixtures/shutdown/server.ts, in a child process) that
+ * receives SIGINT or SIGTERM aborts its in-flight LLM requests, after the grace period it was given, rather than
+ * letting them generate to their end. The provider runs here, so its records show what the child's requests did.
  */
-import { expect, layer } from "@effect/vitest"
-import { Effect } from "effect"
-import { ScriptedProvider } from "effect-baml/effect3/testing"
+import { Effect, expect, fixtureScript, layer, ScriptedProvider, nodeImports } from "#line"
 import { type ChildProcess, spawn } from "node:child_process"
-import { longResume, marker, scriptFor, sentAtLeast, settled } from "../../test/shared/fixtures.js"
+import { longResume, marker, scriptFor, sentAtLeast, settled } from "./fixtures.js"
 
 interface Child {
   readonly process: ChildProcess
@@ -21,7 +19,7 @@ const serve = (env: Readonly<Record<string, string>>) =>
     Effect.flatMap(ScriptedProvider.ScriptedProvider, (provider) =>
       Effect.promise(() =>
         new Promise<Child>((resolve, reject) => {
-          const child = spawn(process.execPath, ["--import", "tsx", "--import", "./effect3/register.mjs", "effect3/test/fixtures/shutdown/server.ts"], {
+          const child = spawn(process.execPath, [...nodeImports, fixtureScript("shutdown/server.ts")], {
             env: { ...process.env, ...env, SCRIPTED_BASE_URL: provider.baseUrl },
             stdio: ["ignore", "pipe", "inherit"]
           })
@@ -52,7 +50,7 @@ const request = (child: Child, resume: string) => {
 const TestProvider = ScriptedProvider.layer()
 
 layer(TestProvider, { timeout: "120 seconds", excludeTestServices: true })("BamlHttp at shutdown", (it) => {
-  it.scoped.each(["SIGTERM", "SIGINT"] as const)("%s aborts the in-flight LLM request, and the server exits", (signal) =>
+  it.effect.each(["SIGTERM", "SIGINT"] as const)("%s aborts the in-flight LLM request, and the server exits", (signal) =>
     Effect.gen(function*() {
       const child = yield* serve({})
       const mark = marker(`shutdown-${signal}`)
@@ -69,7 +67,7 @@ layer(TestProvider, { timeout: "120 seconds", excludeTestServices: true })("Baml
       expect(text).not.toContain("\"event\":\"final\"")
       const code = yield* Effect.promise(() => child.exited)
       expect(code).not.toBeNull()
-    }), 60_000)
+    }).pipe(Effect.scoped), 60_000)
 
   const runsToItsEnd = [
     // about 1.5 s of chunks: well within the 20 s grace
@@ -81,7 +79,7 @@ layer(TestProvider, { timeout: "120 seconds", excludeTestServices: true })("Baml
     }
   ]
 
-  it.scoped.each(runsToItsEnd)("$name", ({ env, skills }) =>
+  it.effect.each(runsToItsEnd)("$name", ({ env, skills }) =>
     Effect.gen(function*() {
       const child = yield* serve(env)
       const mark = marker("shutdown-completes")
@@ -92,5 +90,5 @@ layer(TestProvider, { timeout: "120 seconds", excludeTestServices: true })("Baml
       const record = yield* settled(mark)
       expect(record.status).toBe("completed")
       expect(yield* Effect.promise(() => body)).toContain("\"event\":\"final\"")
-    }), 60_000)
+    }).pipe(Effect.scoped), 60_000)
 })
