@@ -4,9 +4,9 @@
  * baml_src names the directory given, and a client whose variable is not set is said when the runtime is built.
  */
 import {
-  Baml, BamlError, BamlRuntime, describe, Effect, everythingSaid, expect, layer, Layer, Stream
+  Baml, BamlError, BamlRuntime, describe, Effect, expect, layer, Layer, Stream
 } from "#line"
-import { TestLayer } from "./fixtures.js"
+import { everythingSaid, TestLayer } from "./fixtures.js"
 
 type Kind = "call" | "stream"
 const kinds: ReadonlyArray<Kind> = ["call", "stream"]

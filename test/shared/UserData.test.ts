@@ -3,8 +3,8 @@
  * line or span attribute holds the rendered prompt, the call's arguments or the model's reply, on any failure, for a
  * call and a stream; they stay available in the fields named for them (`prompt`, `rawOutput`).
  */
-import { Baml, BamlError, Effect, everythingSaid, expect, layer, ScriptedProvider, Stream } from "#line"
-import { marker, scriptFor, settledAll, TestLayer } from "./fixtures.js"
+import { Baml, BamlError, Effect, expect, layer, ScriptedProvider, Stream } from "#line"
+import { everythingSaid, marker, scriptFor, settledAll, TestLayer } from "./fixtures.js"
 
 type Kind = "call" | "stream"
 const kinds: ReadonlyArray<Kind> = ["call", "stream"]
