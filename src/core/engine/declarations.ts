@@ -47,6 +47,17 @@ export type Declarations = ReadonlyMap<string, ReadonlyArray<DeclaredParam>>
 const code = (text: string): string =>
   text.replace(/\/\/[^\n]*|(#+)"[\s\S]*?"\1/g, (m) => m.replace(/[^\n]/g, " "))
 
+/** Where the bracket opened just before `from` closes: the index after its closing bracket. */
+const closing = (source: string, from: number, open: string, close: string): number => {
+  let depth = 1
+  let i = from
+  for (; i < source.length && depth > 0; i++) {
+    if (source[i] === open) depth++
+    else if (source[i] === close) depth--
+  }
+  return i
+}
+
 /** The functions the sources declare. A source the scan cannot read only leaves its functions out. */
 export const declarations = (files: Readonly<Record<string, string>>): Declarations => {
   const found = new Map<string, ReadonlyArray<DeclaredParam>>()
@@ -54,12 +65,7 @@ export const declarations = (files: Readonly<Record<string, string>>): Declarati
     const source = code(text)
     const header = /(?:^|\n)\s*function\s+([A-Za-z_]\w*)\s*\(/g
     for (let match = header.exec(source); match !== null; match = header.exec(source)) {
-      let depth = 1
-      let i = header.lastIndex
-      for (; i < source.length && depth > 0; i++) {
-        if (source[i] === "(") depth++
-        else if (source[i] === ")") depth--
-      }
+      const i = closing(source, header.lastIndex, "(", ")")
       const params = splitTopLevel(source.slice(header.lastIndex, i - 1)).map((param) => {
         const colon = param.indexOf(":")
         return { name: param.slice(0, colon).trim(), type: param.slice(colon + 1).trim().replace(/\s+/g, " ") }
@@ -111,13 +117,7 @@ export const declaredClients = (files: Readonly<Record<string, string>>): Declar
     const source = code(text)
     const header = /(?:^|\n)\s*client\s*<\s*llm\s*>\s+([A-Za-z_]\w*)\s*\{/g
     for (let match = header.exec(source); match !== null; match = header.exec(source)) {
-      let depth = 1
-      let i = header.lastIndex
-      for (; i < source.length && depth > 0; i++) {
-        if (source[i] === "{") depth++
-        else if (source[i] === "}") depth--
-      }
-      const block = source.slice(header.lastIndex, i - 1)
+      const block = source.slice(header.lastIndex, closing(source, header.lastIndex, "{", "}") - 1)
       found.set(match[1]!, {
         denyList: stringList(block, "finish_reason_deny_list"),
         allowList: stringList(block, "finish_reason_allow_list"),
