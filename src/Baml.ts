@@ -428,7 +428,8 @@ const streamWith = (
  * What one call or stream used and how it ended, handed over by {@link withUsage}: input, output and cached input
  * tokens with, for each, whether the provider reported it (`reported`) or it is an estimate; the client that
  * answered, its provider and models; the attempts; whether the request was aborted (`aborted`, `outcome`) and how far
- * it got (`events` and `characters` received, `outputTokens`).
+ * it got (`events` and `characters` received, `outputTokens`); why the reply ended (`finishReason`, the provider's own
+ * word: a reply cut by length that the client does not deny is a value, and this says it was cut).
  *
  * @example
  * ```ts
