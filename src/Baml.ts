@@ -9,6 +9,9 @@ import type * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import type { BamlError } from "./BamlError.js"
 import { BamlInvalidArgumentError, fromEngine } from "./BamlError.js"
+import type * as NativeEngine from "@boundaryml/baml"
+import { retryAfterOf, settledOutcome } from "./core/errors/outcome.js"
+import { fromReport, withRetryAfter } from "./internal/fromReport.js"
 import { BamlRuntime, type Service } from "./BamlRuntime.js"
 import * as Engine from "./core/engine/engine.js"
 import * as ModelEvents from "./core/engine/modelEvents.js"
@@ -102,19 +105,43 @@ const requireRuntime = Effect.flatMap(
   Option.match({ onNone: () => Effect.die(new Error(Engine.missingRuntime)), onSome: Effect.succeed })
 ) as Effect.Effect<Service, never, BamlRuntime>
 
-/** What a call and a stream both start with: checked arguments and the engine's view of the options. */
-const prepare = (functionName: string, args: Readonly<Record<string, unknown>>, options: Options | undefined) =>
+/**
+ * What a call and a stream both start with: checked arguments, the engine's view of the options, and how what the
+ * engine settled with becomes the outcome: `toError` for what it rejects with, `settledError` for a value that does not
+ * stand (a reply stopped for safety, an error event, a denied finish reason: `core/errors/outcome.ts`). Both read what
+ * `collector` received.
+ */
+const prepare = (
+  functionName: string,
+  args: Readonly<Record<string, unknown>>,
+  options: Options | undefined,
+  collector: NativeEngine.Collector
+) =>
   Effect.gen(function*() {
     const runtime = yield* requireRuntime
     yield* checkArgs(args)
     const native = yield* Effect.try({
-      try: () => Engine.callArgs(runtime.engine, runtime.env, options),
+      try: () => Engine.callArgs(runtime.engine, runtime.env, options, runtime.clients),
       catch: (cause) => fromEngine(cause, { env: runtime.env })
     })
-    // The engine quotes the provider, which may echo the credentials it was sent: the call's env is redacted.
-    const call = { functionName, functions: runtime.functions }
-    const toError = (cause: unknown) => fromEngine(cause, { env: native.env }, call)
-    return { engine: runtime.engine, native, toError }
+    // The engine quotes the provider, which may echo the credentials it was sent: the call's env is redacted. The
+    // arguments are kept out of the messages.
+    const call = { functionName, functions: runtime.functions, args }
+    // The engine's records are read natively; if that fails, the engine's own outcome stands.
+    const last = () => {
+      try {
+        return collector.last
+      } catch {
+        return null
+      }
+    }
+    const toError = (cause: unknown): BamlError =>
+      withRetryAfter(fromEngine(cause, { env: native.env }, call), () => retryAfterOf(last()))
+    const settledError = (): BamlError | undefined => {
+      const report = settledOutcome(last(), native.client, native.env, args)
+      return report === undefined ? undefined : fromReport(report)
+    }
+    return { engine: runtime.engine, native, toError, settledError }
   })
 
 /**
@@ -146,7 +173,7 @@ const callNow = ({ args, functionName, options }: Middleware.Request): Effect.Ef
       // Usage, metrics and the token budget. Acquired before the wire, so that it reads what the engine had received
       // once the wire is tripped.
       const usage = yield* meter("call", functionName, options?.client)
-      const { engine, native, toError } = yield* prepare(functionName, args, options)
+      const { engine, native, settledError, toError } = yield* prepare(functionName, args, options, usage.collector)
       const wire = yield* tripWire
       const result = yield* Effect.tryPromise({
         try: () =>
@@ -156,6 +183,9 @@ const callNow = ({ args, functionName, options }: Middleware.Request): Effect.Ef
         // rejection that arrives here is a real failure.
         catch: toError
       })
+      // How the reply ended decides before its parse: a reply cut by a safety stop often does not parse either.
+      const ended = settledError()
+      if (ended !== undefined) return yield* Effect.fail(ended)
       return yield* Effect.try({ try: () => result.parsed(false), catch: toError })
     })
   ).pipe(callSpan(functionName))
@@ -515,7 +545,7 @@ const streamWith = (
       const queue = yield* (reasoning ? Kit.makeEventQueue<BamlError>() : Kit.makePartialQueue<BamlError>())
       const newest = reasoning ? Events.newestPartial(wrap, (element) => Kit.offerUnsafe(queue, element)) : undefined
       const usage = yield* meter("stream", functionName, options?.client)
-      const { engine, native, toError } = yield* prepare(functionName, args, options)
+      const { engine, native, settledError, toError } = yield* prepare(functionName, args, options, usage.collector)
       // Nothing of the raw events is read unless reasoning was asked for.
       const thinking = reasoning
         ? ModelEvents.makeReader(usage.collector, (delta) => Kit.offerUnsafe(queue, ModelEvents.reasoningDelta(delta)))
@@ -559,9 +589,8 @@ const streamWith = (
       usage.started()
       // Once the wire is tripped the consumer has gone, and the engine's abort report has nobody to go to. Whether
       // the wire was tripped is the test, not the error's text: a model's reply can say "Operation was aborted" too.
-      const fail = (cause: unknown) => {
+      const fail = (error: BamlError) => {
         if (wire.tripped) return
-        const error = toError(cause)
         usage.settled({ _tag: "Failure", error })
         Kit.failUnsafe(queue, error)
       }
@@ -589,9 +618,12 @@ const streamWith = (
           let value: unknown
           try {
             if (callbackError !== undefined) throw callbackError
+            // How the reply ended decides before its parse, as for a call: never a final value cut short silently.
+            const ended = settledError()
+            if (ended !== undefined) return fail(ended)
             value = result.parsed(false)
           } catch (cause) {
-            return fail(cause)
+            return fail(toError(cause))
           }
           usage.settled({ _tag: "Success" })
           if (thinking !== undefined) {
@@ -605,7 +637,7 @@ const streamWith = (
         },
         (cause) => {
           TripWire.disarm(wire)
-          fail(cause)
+          fail(toError(cause))
         }
       )
       // When the fiber waiting in the stream's pull is interrupted (`Fiber.interrupt`, a timeout, a lost race), the
@@ -624,7 +656,8 @@ const streamWith = (
  * What one call or stream used and how it ended, handed over by {@link withUsage}: input, output and cached input
  * tokens with, for each, whether the provider reported it (`reported`) or it is an estimate; the client that
  * answered, its provider and models; the attempts; whether the request was aborted (`aborted`, `outcome`) and how far
- * it got (`events` and `characters` received, `outputTokens`).
+ * it got (`events` and `characters` received, `outputTokens`); why the reply ended (`finishReason`, the provider's own
+ * word: a reply cut by length that the client does not deny is a value, and this says it was cut).
  *
  * @example
  * ```ts

@@ -4,16 +4,8 @@
  * @since 0.1.0
  */
 import { explain, readEngineError } from "./core/errors/engineError.js"
-import {
-  BamlClientError,
-  BamlClientFinishReasonError,
-  BamlClientHttpError,
-  type BamlError,
-  BamlInvalidArgumentError,
-  BamlRuntimeError,
-  BamlTimeoutError,
-  BamlValidationError
-} from "./client/BamlError.js"
+import type { BamlError } from "./client/BamlError.js"
+import { fromReport } from "./internal/fromReport.js"
 
 export {
   ArgumentIssue,
@@ -61,12 +53,19 @@ export interface Redaction {
 export interface Call {
   readonly functionName: string
   readonly functions?: ReadonlyMap<string, ReadonlyArray<{ readonly name: string; readonly type: string }>> | undefined
+  /**
+   * The arguments it was called with: their string values are kept out of the error's `message` and
+   * `detailedMessage`, and an unknown argument is named beside a missing one.
+   */
+  readonly args?: unknown
 }
 
 /**
  * Maps anything the engine throws or rejects with to a {@link BamlError}. The engine quotes the provider's answer,
  * and a provider may echo the request's headers: the error keeps none of the credentials of `redaction.env`, nor
- * anything that stands where a credential does (after `Bearer`, in an `api-key` header, an `sk-...` key).
+ * anything that stands where a credential does (after `Bearer`, in an `api-key` header, an `sk-...` key). Its
+ * `message` holds neither the prompt, nor the model's reply, nor the string values of `call.args`: they are the user's
+ * data, in the fields named for them (`prompt`, `rawOutput`, `rawResponse`).
  *
  * @example
  * ```ts
@@ -79,24 +78,10 @@ export interface Call {
  * @category conversions
  */
 export const fromEngine = (error: unknown, redaction: Redaction = {}, call?: Call): BamlError => {
-  const read = readEngineError(error, redaction.env)
-  const report = call === undefined ? read : explain(read, { functionName: call.functionName, declarations: call.functions ?? new Map() })
-  switch (report._tag) {
-    case "BamlValidationError":
-      return new BamlValidationError(fieldsOf(report))
-    case "BamlClientFinishReasonError":
-      return new BamlClientFinishReasonError(fieldsOf(report))
-    case "BamlClientHttpError":
-      return new BamlClientHttpError(fieldsOf(report))
-    case "BamlTimeoutError":
-      return new BamlTimeoutError(fieldsOf(report))
-    case "BamlInvalidArgumentError":
-      return new BamlInvalidArgumentError(fieldsOf(report))
-    case "BamlClientError":
-      return new BamlClientError(fieldsOf(report))
-    case "BamlRuntimeError":
-      return new BamlRuntimeError(fieldsOf(report))
-  }
+  const read = readEngineError(error, redaction.env, call?.args)
+  return fromReport(
+    call === undefined
+      ? read
+      : explain(read, { functionName: call.functionName, declarations: call.functions ?? new Map(), args: call.args })
+  )
 }
-
-const fieldsOf = <R extends { readonly _tag: string }>({ _tag, ...fields }: R): Omit<R, "_tag"> => fields

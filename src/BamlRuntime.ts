@@ -9,8 +9,8 @@ import type * as Scope from "effect/Scope"
 import * as Kit from "#kit"
 import { BamlRuntimeError, fromEngine } from "./BamlError.js"
 import { definedEnv } from "./core/engine/engine.js"
-import { declarations, readDirectory } from "./core/engine/declarations.js"
-import { quietEngineLogs } from "./core/engine/logging.js"
+import { declarations, declaredClients, readDirectory } from "./core/engine/declarations.js"
+import { quietEngineLogs, unsetEnvWarnings } from "./core/engine/logging.js"
 
 /**
  * Options for loading the engine.
@@ -63,6 +63,15 @@ export interface Service {
    * function lists those that exist, a wrong argument says the type its parameter expects).
    */
   readonly functions?: ReadonlyMap<string, ReadonlyArray<{ readonly name: string; readonly type: string }>>
+  /**
+   * The clients baml_src declares, with their `finish_reason_deny_list` / `finish_reason_allow_list` (applied to every
+   * provider format, for calls and streams alike) and the variables they read as `env.X`.
+   */
+  readonly clients?: ReadonlyMap<string, {
+    readonly denyList?: ReadonlyArray<string> | undefined
+    readonly allowList?: ReadonlyArray<string> | undefined
+    readonly env: ReadonlyArray<string>
+  }>
 }
 
 /**
@@ -132,10 +141,23 @@ export const fromDirectory = (
   directory: string,
   options?: Options
 ): Effect.Effect<Service, BamlRuntimeError, Scope.Scope> =>
-  Effect.map(
+  Effect.flatMap(
     make((env) => Engine.BamlRuntime.fromDirectory(directory, env), options),
-    (service): Service => ({ ...service, functions: declarations(readDirectory(directory)) })
+    (service) => withSources(service, readDirectory(directory))
   )
+
+/**
+ * The runtime with what its sources declare, once it is built: a client whose `env.X` is not set is said now, as a
+ * warning (a call that uses it fails; the client may never be used), not first at that call.
+ */
+const withSources = (service: Service, files: Readonly<Record<string, string>>): Effect.Effect<Service> => {
+  const clients = declaredClients(files)
+  const warnings = unsetEnvWarnings(clients, service.env)
+  return Effect.as(
+    Effect.forEach(warnings, (warning) => Effect.logWarning(warning), { discard: true }),
+    { ...service, functions: declarations(files), clients }
+  )
+}
 
 /**
  * Loads .baml sources given as text, keyed by their path relative to baml_src (e.g. `"resume.baml"`). Needs no
@@ -154,9 +176,9 @@ export const fromFiles = (
   files: Readonly<Record<string, string>>,
   options?: Options
 ): Effect.Effect<Service, BamlRuntimeError, Scope.Scope> =>
-  Effect.map(
+  Effect.flatMap(
     make((env) => Engine.BamlRuntime.fromFiles("baml_src", { ...files }, env), options),
-    (service): Service => ({ ...service, functions: declarations(files) })
+    (service) => withSources(service, files)
   )
 
 /**

@@ -34,7 +34,7 @@ describe("declarations", () => {
       _tag: "BamlInvalidArgumentError",
       message: "  Error: n: Expected type Int, got `Number(1.5)`\n"
     }, call)
-    expect(wrong.message).toBe("Invalid arguments for Count (it takes n: int): n: expected int, got the number 1.5")
+    expect(wrong.message).toBe("Invalid arguments for Count (it takes n: int): n: expected int, got a number")
     const unknown = explain({ _tag: "BamlRuntimeError", message: "function 'Cuont' not found" }, call)
     expect(unknown.message).toBe("There is no BAML function \"Cuont\" in baml_src. Its functions, closest first: Count")
     const other = { _tag: "BamlClientError", message: "something else" } as const

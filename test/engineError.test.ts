@@ -93,10 +93,18 @@ describe("reading an engine error", () => {
       clientName: "Mine",
       statusCode: 401,
       detailedMessage: "denied",
-      rawResponse: `{"authorization": "Bearer <redacted>"}`
+      rawResponse: `{"authorization": "Bearer <redacted>"}`,
+      retryable: false
     })
     const bare = readEngineError(report({ type: "BamlClientHttpError", message: "no status" }), env)
-    expect(bare).toEqual({ _tag: "BamlClientHttpError", message: "no status", clientName: "", statusCode: -100, detailedMessage: "" })
+    expect(bare).toEqual({
+      _tag: "BamlClientHttpError",
+      message: "no status",
+      clientName: "",
+      statusCode: -100,
+      detailedMessage: "",
+      retryable: false
+    })
     expect(readEngineError(report({ ...fields, status_code: "401" }), env)).toMatchObject({ statusCode: -100 })
   })
 
@@ -133,7 +141,8 @@ describe("reading an engine error", () => {
       message: "boom",
       clientName: "H",
       statusCode: 500,
-      detailedMessage: "detail"
+      detailedMessage: "detail",
+      retryable: true
     })
     const invalid = new Engine.BamlInvalidArgumentError(`bad ${KEY}`)
     expect(readEngineError(invalid, env)).toEqual({ _tag: "BamlInvalidArgumentError", message: "bad <redacted>" })
@@ -254,19 +263,20 @@ describe("explaining an engine error", () => {
       "jobs: expected list of class Job, got null",
       "kind: expected string or one of \"a\", got null",
       "n: expected int, got null",
-      "n: expected int, got Wrapped Number(1)",
-      "n: expected int, got Number(1) x",
-      "s: expected string, got the string \"five apples\"",
-      "s: expected string, got the string \"Error: x\"",
-      `s: expected string, got the string ${"y".repeat(40)}`,
-      ...["Media", "Image", "Audio", "Pdf", "Video"].map((kind) => `m: expected string, got Some ${kind}`),
-      "profile.age: expected int, got the boolean false",
+      // what the engine shows in a form not known here is not shown either: it may be the user's value
+      "n: expected int, got another value",
+      "n: expected int, got another value",
+      "s: expected string, got a string",
+      "s: expected string, got a string",
+      "s: expected string, got a string",
+      ...["Media", "Image", "Audio", "Pdf", "Video"].map(() => "m: expected string, got a media value"),
+      "profile.age: expected int, got a boolean",
       // the declared type, not the engine's word for it
       "tags: expected string[], got an object"
     ])
   })
 
-  it("wrong arguments: each problem with the parameter, its declared type and what was given, in words", () => {
+  it("wrong arguments: each problem with the parameter, its declared type and the kind of value given, never the value", () => {
     const message = [
       "Error: n: Expected type Int, got `String(\"five\")`",
       "  Error: exact: Missing required parameter",
@@ -285,18 +295,18 @@ describe("explaining an engine error", () => {
     ].join("\n")
     const explained = explain({ _tag: "BamlInvalidArgumentError", message }, call("Count"))
     expect(explained.message.split("; ")).toEqual([
-      "Invalid arguments for Count (it takes n: int, exact: bool): n: expected int, got the string \"five\"",
+      "Invalid arguments for Count (it takes n: int, exact: bool): n: expected int, got a string",
       "exact is missing (expected bool)",
       "profile.name is missing (a field of Profile)",
       "profile.address.city is missing (a field of Address)",
       "tags: expected a list, got an object",
       "other: expected float, got null",
-      "bool: expected bool, got the boolean true",
+      "bool: expected bool, got a boolean",
       "list: expected a map, got a list",
-      "kind: expected another type, got the number 1",
+      "kind: expected another type, got a number",
       "obj: expected Profile, got a media value",
-      `text: expected string, got the string "${"x".repeat(39)}…`,
-      "odd: expected string, got Something(else)",
+      "text: expected string, got a string",
+      "odd: expected string, got another value",
       "something the engine says otherwise"
     ])
   })
@@ -309,7 +319,7 @@ describe("explaining an engine error", () => {
       .toBe("Invalid arguments for Unknown: extra is missing")
     const wrong = "Error: n: Expected type Int, got `Number(1.5)`"
     expect(explain({ _tag: "BamlInvalidArgumentError", message: wrong }, call("Unknown")).message)
-      .toBe("Invalid arguments for Unknown: n: expected int, got the number 1.5")
+      .toBe("Invalid arguments for Unknown: n: expected int, got a number")
   })
 })
 

@@ -8,7 +8,9 @@ import { Schema } from "effect"
 import * as Kit from "#kit"
 
 /**
- * The LLM replied, but the reply could not be parsed into the function's return type.
+ * The LLM replied, but the reply could not be parsed into the function's return type. `prompt` and `rawOutput` are
+ * the user's data (the rendered prompt with the call's arguments, and the model's reply): `message` and
+ * `detailedMessage` never hold them, so those are safe to log.
  *
  * @example
  * ```ts
@@ -30,7 +32,13 @@ export class BamlValidationError extends Schema.TaggedError<BamlValidationError>
 }) {}
 
 /**
- * The LLM stopped for a finish reason the client does not allow (e.g. `length`).
+ * The reply stopped before its end, and what came before the stop is not a value: the provider stopped it for its
+ * content (Gemini's `SAFETY`, `RECITATION`, `PROHIBITED_CONTENT`, ...; `content_filter`; Anthropic's `refusal`),
+ * whatever the client's lists say, or for a finish reason the client's `finish_reason_deny_list` denies (or its
+ * `finish_reason_allow_list` does not allow), e.g. `length`, `max_tokens`, `MAX_TOKENS`, or the Responses API's
+ * `incomplete` (`finishReason` is then its reason, `max_output_tokens`). The same for calls and streams, on every
+ * provider format. `finishReason` is the provider's own word; `prompt` and `rawOutput` (what was written before the
+ * stop) are the user's data, never in `message`.
  *
  * @example
  * ```ts
@@ -53,9 +61,15 @@ export class BamlClientFinishReasonError extends Schema.TaggedError<BamlClientFi
 ) {}
 
 /**
- * The provider answered with an HTTP error status (after the client's retries and fallbacks), or its reply could
- * not be read (a dropped connection, malformed server-sent events): then `statusCode` is the engine's code for it
- * (2), or the status the unreadable reply came with; 503 when the provider could not be reached at all.
+ * The provider answered with an HTTP error status (after the client's retries and fallbacks), ended its reply with an
+ * error (an `error` event mid-stream, a failed Responses body), or its reply could not be read (a connection dropped
+ * mid-reply, malformed server-sent events): then `statusCode` is the engine's code for it (2), or the status the
+ * unreadable reply came with. An error the provider sent inside a reply has the status its type stands for
+ * (Anthropic's `overloaded_error` is 529, as a call is answered; `rate_limit_error` 429), and its type in
+ * `errorType`. `retryable` says whether asking again may succeed (429, 5xx and 529, 408, a reply that broke off, an
+ * overloaded or rate-limited provider), `retryAfterSeconds` what the provider's `Retry-After` asked for. A provider
+ * that could not be reached at all is a `BamlClientError`. `rawResponse` is the provider's body, which may quote the
+ * request: treat it as the user's data.
  *
  * @example
  * ```ts
@@ -74,7 +88,10 @@ export class BamlClientHttpError extends Schema.TaggedError<BamlClientHttpError>
   clientName: Schema.String,
   statusCode: Schema.Number,
   detailedMessage: Schema.String,
-  rawResponse: Schema.optional(Schema.String)
+  rawResponse: Schema.optional(Schema.String),
+  errorType: Schema.optional(Schema.String),
+  retryable: Schema.optional(Schema.Boolean),
+  retryAfterSeconds: Schema.optional(Schema.Number)
 }) {}
 
 /**
@@ -139,19 +156,26 @@ export class BamlInvalidArgumentError extends Schema.TaggedError<BamlInvalidArgu
 ) {}
 
 /**
- * The LLM client failed for a reason other than an HTTP status (e.g. the provider could not be reached).
+ * The LLM client failed for a reason other than an HTTP status. When no server answered at all, `host` names the
+ * host it tried, `failure` what failed (`dns`: the name could not be resolved, `refused`, `reset`, `tls`: the TLS
+ * handshake, `timeout`, or `connection`), and `retryable` whether asking again may help (not after a DNS or TLS
+ * failure, which are configuration).
  *
  * @example
  * ```ts
  * import { BamlError } from "effect-baml"
  *
- * const isClientError = (e: BamlError.BamlError) => e._tag === "BamlClientError"
+ * const unreachable = (e: BamlError.BamlError) => e._tag === "BamlClientError" && e.failure !== undefined
  * ```
  * @since 0.1.0
  * @category errors
  */
 export class BamlClientError extends Schema.TaggedError<BamlClientError>()("BamlClientError", {
-  message: Schema.String
+  message: Schema.String,
+  clientName: Schema.optional(Schema.String),
+  host: Schema.optional(Schema.String),
+  failure: Schema.optional(Schema.String),
+  retryable: Schema.optional(Schema.Boolean)
 }) {}
 
 /**

@@ -3,7 +3,7 @@ import * as Engine from "@boundaryml/baml"
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { marker, TestLayer } from "./fixtures.js"
+import { everythingSaid, marker, TestLayer } from "./fixtures.js"
 
 const Provider = ScriptedProvider.ScriptedProvider
 
@@ -44,12 +44,12 @@ const registry = (build: (registry: Engine.ClientRegistry) => void) => {
 
 layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("Bad input", (it) => {
   describe("arguments", () => {
-    it.effect("a wrong argument type is a BamlInvalidArgumentError naming the parameter and the value given", () =>
+    it.effect("a wrong argument type is a BamlInvalidArgumentError naming the parameter and the kind of value given (never the value)", () =>
       sendsNothing(Effect.gen(function*() {
         const wrong: ReadonlyArray<[unknown, string]> = [
           [null, "got null"],
-          [true, "got the boolean true"],
-          [42, "got the number 42"],
+          [true, "got a boolean"],
+          [42, "got a number"],
           [["a", "list"], "got a list"],
           [{ nested: "object" }, "got an object"]
         ]
@@ -196,7 +196,7 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("Bad inpu
   describe("baml_src", () => {
     const clients = Fs.readFile("baml_src/clients.baml", "utf8")
 
-    it.effect("a client whose environment variable is not set is a BamlRuntimeError naming the variable", () =>
+    it.effect("a client whose environment variable is not set is a BamlRuntimeError naming the variable, and a warning at build", () =>
       Effect.gen(function*() {
         const source = `client<llm> Keyed {
   provider openai
@@ -214,6 +214,14 @@ function Hello(name: string) -> string {
         const runtime = BamlRuntime.layerFromFiles({ "keyed.baml": source }, { env: {} })
         const errors = yield* bothErrorsOf("Hello", { name: "Ada" }).pipe(Effect.provide(runtime))
         for (const error of errors) expectActionable(error, "BamlRuntimeError", "Keyed", "UNSET_PROVIDER_KEY")
+        // said first when the runtime is built, as a warning (the client may never be used); set, nothing is said
+        const built = yield* everythingSaid(Layer.build(runtime).pipe(Effect.scoped))
+        const warnings = built.texts.filter((text) => text.includes("Keyed"))
+        expect(warnings).toHaveLength(1)
+        expect(warnings[0]).toContain("env.UNSET_PROVIDER_KEY")
+        const set = BamlRuntime.layerFromFiles({ "keyed.baml": source }, { env: { UNSET_PROVIDER_KEY: "k" } })
+        const quiet = yield* everythingSaid(Layer.build(set).pipe(Effect.scoped))
+        expect(quiet.texts.filter((text) => text.includes("Keyed"))).toEqual([])
       }), 20_000)
 
     it.effect("a directory holding a .baml file with a syntax error fails the layer, naming the file and line", () =>

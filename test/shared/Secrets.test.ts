@@ -3,27 +3,21 @@ import {
   Baml,
   BamlError,
   BamlRuntime,
-  captureLogs,
   Cause,
   describe,
   Effect,
   Exit,
   expect,
-  failureOf,
   it,
   Layer,
   layer,
-  Option,
-  recordingTracer,
   Schema,
   ScriptedProvider,
   Stream,
-  type Tracer,
-  unwrapLayer,
-  withMinimumLogLevel
+  unwrapLayer
 } from "#line"
 import { readFileSync } from "node:fs"
-import { marker, shortResume } from "./fixtures.js"
+import { everythingSaid, marker, shortResume } from "./fixtures.js"
 
 /** A fake key anyone would recognise in a log; its tail alone would already be a leak. */
 const KEY = "sk-test-SECRET-1234567890"
@@ -71,51 +65,15 @@ interface Said {
 }
 
 /**
- * Runs `effect` with every log level enabled, a logger that keeps each line and a tracer that keeps each span, and
- * returns all of it as text: the error's fields as they go over the wire, `Cause.pretty`, the stack, logs, spans.
+ * Everything the library could have said (`everythingSaid`), and the error's fields as they go over the wire.
  */
-const everythingSaid = <A, R>(effect: Effect.Effect<A, BamlError.BamlError, R>) =>
-  Effect.gen(function*() {
-    const lines: Array<string> = []
-    const spans: Array<Tracer.Span> = []
-    const events: Array<unknown> = []
-    const base = yield* Effect.tracer
-    const tracer = recordingTracer(base, (span) => {
-      spans.push(span)
-      const event = span.event.bind(span)
-      return Object.assign(span, {
-        event: (name: string, startTime: bigint, attributes?: Record<string, unknown>) => {
-          events.push([name, attributes])
-          event(name, startTime, attributes)
-        }
-      })
-    })
-    // Every line with its annotations and its cause, if any: a key could hide in either.
-    const logs = captureLogs(({ annotations, cause, message }) =>
-      lines.push(JSON.stringify([message, annotations, Cause.pretty(cause)]))
-    )
-    const exit = yield* effect.pipe(
-      Effect.exit,
-      Effect.withTracer(tracer),
-      Effect.provide(logs),
-      withMinimumLogLevel("All")
-    )
-    const error = Exit.isFailure(exit) ? failureOf(exit.cause) : Option.none()
+const everythingSaidWithFields = <A, R>(effect: Effect.Effect<A, BamlError.BamlError, R>) =>
+  Effect.map(everythingSaid(effect), (said): Said => {
     // the logger and the tracer did see the attempt: a key is looked for in what was said, not in nothing
-    expect(lines.length, "log lines").toBeGreaterThan(0)
-    expect(spans.length, "spans").toBeGreaterThan(0)
-    const texts = [
-      ...lines,
-      ...spans.map((span) => JSON.stringify([span.name, [...span.attributes]])),
-      ...events.map((event) => JSON.stringify(event)),
-      Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "",
-      ...Option.toArray(error).flatMap((e) => [
-        JSON.stringify(Schema.encodeSync(BamlError.BamlError)(e)),
-        String(e),
-        e.stack ?? ""
-      ])
-    ]
-    return { exit, texts } satisfies Said
+    expect(said.lines, "log lines").toBeGreaterThan(0)
+    expect(said.spans, "spans").toBeGreaterThan(0)
+    const encoded = said.error === undefined ? [] : [JSON.stringify(Schema.encodeSync(BamlError.BamlError)(said.error))]
+    return { exit: said.exit, texts: [...said.texts, ...encoded] }
   })
 
 const expectNoKey = (said: Said) => {
@@ -164,7 +122,7 @@ layer(KeyedLayer, { timeout: "60 seconds", excludeTestServices: true })("Secrets
             Stream.runDrain(Baml.stream("KeyedResume", { resume: mark }))
           ]
         ) {
-          expectNoKey(yield* everythingSaid(attempt))
+          expectNoKey(yield* everythingSaidWithFields(attempt))
         }
         const records = (yield* provider.requests).filter((r) => r.prompt.includes(mark))
         // the key did go to the provider, as it should
@@ -178,8 +136,8 @@ layer(KeyedLayer, { timeout: "60 seconds", excludeTestServices: true })("Secrets
       const mark = marker("per-call-env")
       yield* provider.script({ match: (prompt) => prompt.includes(mark), script: echoing(PLAIN_KEY) })
       const options = { env: { SCRIPTED_API_KEY: PLAIN_KEY } }
-      expectNoKey(yield* everythingSaid(Baml.call("KeyedResume", { resume: mark }, options)))
-      expectNoKey(yield* everythingSaid(Stream.runDrain(Baml.stream("KeyedResume", { resume: mark }, options))))
+      expectNoKey(yield* everythingSaidWithFields(Baml.call("KeyedResume", { resume: mark }, options)))
+      expectNoKey(yield* everythingSaidWithFields(Stream.runDrain(Baml.stream("KeyedResume", { resume: mark }, options))))
       const records = (yield* provider.requests).filter((r) => r.prompt.includes(mark))
       expect(records.map((r) => r.headers.authorization)).toEqual([`Bearer ${PLAIN_KEY}`, `Bearer ${PLAIN_KEY}`])
     }), 30_000)
@@ -201,9 +159,9 @@ layer(KeyedLayer, { timeout: "60 seconds", excludeTestServices: true })("Secrets
             headers: { "x-api-key": key }
           })
           clientRegistry.setPrimary("Registered")
-          expectNoKey(yield* everythingSaid(Baml.call("ExtractResume", { resume: mark }, { clientRegistry })))
+          expectNoKey(yield* everythingSaidWithFields(Baml.call("ExtractResume", { resume: mark }, { clientRegistry })))
           expectNoKey(
-            yield* everythingSaid(Stream.runDrain(Baml.stream("ExtractResume", { resume: mark }, { clientRegistry })))
+            yield* everythingSaidWithFields(Stream.runDrain(Baml.stream("ExtractResume", { resume: mark }, { clientRegistry })))
           )
           const records = (yield* provider.requests).filter((r) => r.prompt.includes(mark))
           expect(records.map((r) => r.headers["x-api-key"])).toEqual([key, key])
@@ -233,7 +191,7 @@ layer(KeyedLayer, { timeout: "60 seconds", excludeTestServices: true })("Secrets
           Stream.runDrain(Baml.stream("ExtractResume", { resume: mark }, { clientRegistry }))
         ]
       ) {
-        const said = yield* everythingSaid(attempt)
+        const said = yield* everythingSaidWithFields(attempt)
         expectNoKey(said)
         expect(Exit.isFailure(said.exit) && Cause.squash(said.exit.cause)).toBeInstanceOf(BamlError.BamlTimeoutError)
       }

@@ -1,7 +1,11 @@
 import type * as Engine from "@boundaryml/baml"
 import {
   BamlRuntime,
+  captureLogs,
+  Cause,
   Effect,
+  Exit,
+  failureOf,
   FetchHttpClient,
   HttpClient,
   HttpClientRequest,
@@ -9,9 +13,13 @@ import {
   Kinds,
   Layer,
   NodeHttpServer,
+  Option,
+  recordingTracer,
   ScriptedProvider,
   timeoutFail,
-  unwrapLayer
+  type Tracer,
+  unwrapLayer,
+  withMinimumLogLevel
 } from "#line"
 import * as Http from "node:http"
 
@@ -251,3 +259,55 @@ export const servedAt = <E, R>(served: Layer.Layer<never, E, R>) =>
         HttpClient.mapRequest(HttpClientRequest.prependUrl(`http://127.0.0.1:${port}/baml/`))
       )
     ).pipe(Layer.provide(FetchHttpClient.layer)))).pipe(Layer.provideMerge(onFreePort(served)))
+
+/** What a run said, as {@link everythingSaid} collects it. */
+export interface Said<E> {
+  readonly exit: Exit.Exit<unknown, E>
+  readonly error: E | undefined
+  /** Every log line (with its annotations and cause), span (name, attributes) and span event, `Cause.pretty`, and the
+   * error's `String` and stack: what ends up in logs. Not the error's encoded fields. */
+  readonly texts: ReadonlyArray<string>
+  readonly lines: number
+  readonly spans: number
+}
+
+/**
+ * Runs `effect` with every log level enabled, a logger that keeps each line and a tracer that keeps each span, and
+ * returns all it said as text.
+ */
+export const everythingSaid = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.gen(function*() {
+    const lines: Array<string> = []
+    const spans: Array<Tracer.Span> = []
+    const events: Array<unknown> = []
+    const base = yield* Effect.tracer
+    const tracer = recordingTracer(base, (span) => {
+      spans.push(span)
+      const event = span.event.bind(span)
+      return Object.assign(span, {
+        event: (name: string, startTime: bigint, attributes?: Record<string, unknown>) => {
+          events.push([name, attributes])
+          event(name, startTime, attributes)
+        }
+      })
+    })
+    // Every line with its annotations and its cause, if any: something could hide in either.
+    const logs = captureLogs(({ annotations, cause, message }) =>
+      lines.push(JSON.stringify([message, annotations, Cause.pretty(cause)]))
+    )
+    const exit = yield* effect.pipe(
+      Effect.exit,
+      Effect.withTracer(tracer),
+      Effect.provide(logs),
+      withMinimumLogLevel("All")
+    )
+    const error = Option.getOrUndefined(Exit.isFailure(exit) ? failureOf(exit.cause) : Option.none())
+    const texts = [
+      ...lines,
+      ...spans.map((span) => JSON.stringify([span.name, [...span.attributes]])),
+      ...events.map((event) => JSON.stringify(event)),
+      Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "",
+      ...(error === undefined ? [] : [String(error), error instanceof Error ? error.stack ?? "" : ""])
+    ]
+    return { exit, error, texts, lines: lines.length, spans: spans.length } satisfies Said<E>
+  })

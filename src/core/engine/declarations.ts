@@ -47,6 +47,17 @@ export type Declarations = ReadonlyMap<string, ReadonlyArray<DeclaredParam>>
 const code = (text: string): string =>
   text.replace(/\/\/[^\n]*|(#+)"[\s\S]*?"\1/g, (m) => m.replace(/[^\n]/g, " "))
 
+/** Where the bracket opened just before `from` closes: the index after its closing bracket. */
+const closing = (source: string, from: number, open: string, close: string): number => {
+  let depth = 1
+  let i = from
+  for (; i < source.length && depth > 0; i++) {
+    if (source[i] === open) depth++
+    else if (source[i] === close) depth--
+  }
+  return i
+}
+
 /** The functions the sources declare. A source the scan cannot read only leaves its functions out. */
 export const declarations = (files: Readonly<Record<string, string>>): Declarations => {
   const found = new Map<string, ReadonlyArray<DeclaredParam>>()
@@ -54,12 +65,7 @@ export const declarations = (files: Readonly<Record<string, string>>): Declarati
     const source = code(text)
     const header = /(?:^|\n)\s*function\s+([A-Za-z_]\w*)\s*\(/g
     for (let match = header.exec(source); match !== null; match = header.exec(source)) {
-      let depth = 1
-      let i = header.lastIndex
-      for (; i < source.length && depth > 0; i++) {
-        if (source[i] === "(") depth++
-        else if (source[i] === ")") depth--
-      }
+      const i = closing(source, header.lastIndex, "(", ")")
       const params = splitTopLevel(source.slice(header.lastIndex, i - 1)).map((param) => {
         const colon = param.indexOf(":")
         return { name: param.slice(0, colon).trim(), type: param.slice(colon + 1).trim().replace(/\s+/g, " ") }
@@ -83,4 +89,52 @@ export const readDirectory = (directory: string): Record<string, string> => {
     // the engine reports a missing or unreadable directory itself
   }
   return files
+}
+
+/** What a client of baml_src (or of a ClientRegistry) says about its replies and its environment. */
+export interface DeclaredClient {
+  /** `finish_reason_deny_list`: the finish reasons that make a reply an error. */
+  readonly denyList?: ReadonlyArray<string> | undefined
+  /** `finish_reason_allow_list`: the only finish reasons that make a reply a value. */
+  readonly allowList?: ReadonlyArray<string> | undefined
+  /** The variables it reads as `env.X`. */
+  readonly env: ReadonlyArray<string>
+}
+
+/** Every client of a baml_src, by name. */
+export type DeclaredClients = ReadonlyMap<string, DeclaredClient>
+
+const stringList = (block: string, option: string): ReadonlyArray<string> | undefined => {
+  const match = new RegExp(`\\b${option}\\s*\\[([^\\]]*)\\]`).exec(block)
+  if (match === null) return undefined
+  return [...match[1]!.matchAll(/"((?:[^"\\]|\\.)*)"|([A-Za-z_][\w-]*)/g)].map((m) => m[1] ?? m[2]!)
+}
+
+/** The clients the sources declare (`client<llm> Name { ... }`), with their finish-reason lists and variables. */
+export const declaredClients = (files: Readonly<Record<string, string>>): DeclaredClients => {
+  const found = new Map<string, DeclaredClient>()
+  for (const text of Object.values(files)) {
+    const source = code(text)
+    const header = /(?:^|\n)\s*client\s*<\s*llm\s*>\s+([A-Za-z_]\w*)\s*\{/g
+    for (let match = header.exec(source); match !== null; match = header.exec(source)) {
+      const block = source.slice(header.lastIndex, closing(source, header.lastIndex, "{", "}") - 1)
+      found.set(match[1]!, {
+        denyList: stringList(block, "finish_reason_deny_list"),
+        allowList: stringList(block, "finish_reason_allow_list"),
+        env: [...new Set([...block.matchAll(/\benv\.([A-Za-z_]\w*)/g)].map((m) => m[1]!))]
+      })
+    }
+  }
+  return found
+}
+
+/** A ClientRegistry client's lists, from the options it was added with. */
+export const registryClient = (options: Readonly<Record<string, unknown>>): DeclaredClient => {
+  const list = (value: unknown) =>
+    Array.isArray(value) ? value.filter((item): item is string => typeof item === "string") : undefined
+  return {
+    denyList: list(options.finish_reason_deny_list),
+    allowList: list(options.finish_reason_allow_list),
+    env: []
+  }
 }

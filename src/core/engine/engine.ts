@@ -1,6 +1,7 @@
 // The engine's arguments, and the checks the engine does not make itself. No Effect here: Baml.ts wraps these calls.
 import * as Engine from "@boundaryml/baml"
 import type { RuntimeContextManager, TypeBuilder as NativeTypeBuilder } from "@boundaryml/baml/native"
+import { type DeclaredClient, type DeclaredClients, registryClient } from "./declarations.js"
 
 /** A type builder: the engine's native one, `@boundaryml/baml/type_builder`'s, or a generated client's. */
 export type TypeBuilder =
@@ -73,6 +74,8 @@ export interface CallArgs {
   readonly ctx: RuntimeContextManager
   /** The environment of this call: the runtime's, with the call's `env` over it. */
   readonly env: Record<string, string>
+  /** A client this call can use, as baml_src or the call's registry declares it (the registry's wins). */
+  readonly client: (name: string) => DeclaredClient | undefined
   /** The native call's arguments from the context to the environment, with `collector` after the user's own. */
   readonly options: (collector: Engine.Collector) => readonly [
     ctx: RuntimeContextManager,
@@ -163,7 +166,8 @@ const registryFor = (
 export const callArgs = (
   engine: Engine.BamlRuntime,
   baseEnv: Readonly<Record<string, string>>,
-  options: CallOptions | undefined
+  options: CallOptions | undefined,
+  declared: DeclaredClients = new Map()
 ): CallArgs => {
   const clientRegistry = registryFor(options?.clientRegistry, options?.client)
   const ctx = engine.createContextManager()
@@ -172,9 +176,18 @@ export const callArgs = (
   const tags = { ...options?.tags }
   // The engine only reads it: without a per-call `env`, every call shares the runtime's (no copy per call to hold).
   const env: Record<string, string> = options?.env ? { ...baseEnv, ...definedEnv(options.env) } : baseEnv
+  const added = options?.clientRegistry === undefined ? undefined : recorded.get(options.clientRegistry)?.clients
+  const client = (name: string): DeclaredClient | undefined => {
+    // the last client added under a name is the one the engine uses
+    for (let i = (added?.length ?? 0) - 1; i >= 0; i--) {
+      if (added![i]![0] === name) return registryClient(added![i]![2])
+    }
+    return declared.get(name)
+  }
   return {
     ctx,
     env,
+    client,
     options: (collector) => [ctx, typeBuilder, clientRegistry, [...collectors, collector], tags, env]
   }
 }

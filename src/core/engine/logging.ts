@@ -2,6 +2,7 @@
 // to Effect's Logger.
 import * as EngineLogging from "@boundaryml/baml/logging"
 import type { Usage } from "../usage/usage.js"
+import type { DeclaredClients } from "./declarations.js"
 
 /**
  * The engine prints every prompt and reply to the terminal at its default level, and a warning for each cancelled
@@ -20,8 +21,21 @@ export const describe = (d: Usage): string => {
   const input = d.reported.inputTokens ? `${d.inputTokens}` : "?"
   const tokens = `${input} in, ${d.outputTokens} out${d.reported.outputTokens ? "" : " (estimated)"}`
   const chunks = d.kind === "stream" ? `, ${d.events} chunks` : ""
-  return `Baml.${d.kind} ${d.functionName} ${how} in ${Math.round(d.durationMs)} ms: client ${d.client}, tokens ${tokens}${chunks}`
+  const finish = d.finishReason === undefined ? "" : `, finish reason ${d.finishReason}`
+  return `Baml.${d.kind} ${d.functionName} ${how} in ${Math.round(d.durationMs)} ms: client ${d.client}, tokens ${tokens}${chunks}${finish}`
 }
+
+/** One warning per client of baml_src that reads an `env.X` the runtime's environment does not set. */
+export const unsetEnvWarnings = (
+  clients: DeclaredClients,
+  env: Readonly<Record<string, string | undefined>>
+): ReadonlyArray<string> =>
+  [...clients].flatMap(([name, client]) => {
+    const unset = client.env.filter((variable) => env[variable] === undefined)
+    if (unset.length === 0) return []
+    const variables = unset.map((variable) => `env.${variable}`).join(", ")
+    return [`BAML client ${name} reads ${variables}, which ${unset.length > 1 ? "are" : "is"} not set: a call that uses ${name} will fail until ${unset.length > 1 ? "they are" : "it is"} (set ${unset.length > 1 ? "them" : "it"} in the environment or in the runtime's \`env\` option)`]
+  })
 
 /** The log line's annotations, named as the span's attributes; the fiber's own annotations are kept beside them. */
 export const logAnnotations = (d: Usage): Readonly<Record<string, string>> => ({
@@ -29,5 +43,6 @@ export const logAnnotations = (d: Usage): Readonly<Record<string, string>> => ({
   "baml.client": d.client,
   "baml.kind": d.kind,
   "baml.outcome": d.outcome,
-  ...(d.error === undefined ? {} : { "baml.error": d.error })
+  ...(d.error === undefined ? {} : { "baml.error": d.error }),
+  ...(d.finishReason === undefined ? {} : { "gen_ai.response.finish_reasons": d.finishReason })
 })

@@ -4,7 +4,8 @@ import * as Engine from "@boundaryml/baml"
 import { distance } from "fastest-levenshtein"
 import type { DeclaredParam, Declarations } from "../engine/declarations.js"
 import { isRecord } from "../isRecord.js"
-import { redact, secretsOf } from "./redact.js"
+import { redact, scrubUserData, secretsOf, userDataOf } from "./redact.js"
+import { httpStatusOf, isRetryable } from "./outcome.js"
 
 /** One engine error as plain data, by the tag of the `BamlError` class it becomes. */
 export type EngineErrorReport =
@@ -30,6 +31,9 @@ export type EngineErrorReport =
     readonly statusCode: number
     readonly detailedMessage: string
     readonly rawResponse?: string
+    readonly errorType?: string
+    readonly retryable: boolean
+    readonly retryAfterSeconds?: number
   }
   | {
     readonly _tag: "BamlTimeoutError"
@@ -38,8 +42,18 @@ export type EngineErrorReport =
     readonly detailedMessage: string
   }
   | { readonly _tag: "BamlInvalidArgumentError"; readonly message: string }
-  | { readonly _tag: "BamlClientError"; readonly message: string }
+  | {
+    readonly _tag: "BamlClientError"
+    readonly message: string
+    readonly clientName?: string
+    readonly host?: string
+    readonly failure?: TransportFailure
+    readonly retryable?: boolean
+  }
   | { readonly _tag: "BamlRuntimeError"; readonly message: string; readonly file?: string; readonly line?: number }
+
+/** What failed when no server answered: the name lookup, the connection, its TLS handshake, or the wait for it. */
+export type TransportFailure = "dns" | "refused" | "reset" | "tls" | "timeout" | "connection"
 
 // The engine appends a Rust backtrace (when RUST_BACKTRACE is set) and prefixes its class chain; neither helps a user.
 const clean = (text: string): string =>
@@ -104,50 +118,78 @@ const isEngineTimeout = (e: Engine.BamlClientHttpError): boolean =>
 /**
  * Reads anything the engine throws or rejects with. The engine quotes the provider's answer, and a provider may echo
  * the request's headers: the report keeps none of the credentials of `env`, nor anything that stands where a
- * credential does.
+ * credential does. Its `message` and `detailedMessage` hold neither the prompt, nor the model's reply, nor the string
+ * values of `args` (the call's arguments): those stay in the fields that are there for them (`prompt`, `rawOutput`,
+ * `rawResponse`).
  */
 export const readEngineError = (
   error: unknown,
-  env: Readonly<Record<string, string | undefined>> | undefined
+  env: Readonly<Record<string, string | undefined>> | undefined,
+  args?: unknown
 ): EngineErrorReport => {
   const secrets = secretsOf(env)
   const safe = (text: string) => redact(text, secrets)
   const e = fromJsonReport(error) ?? Engine.toBamlError(error)
+  // what the message must not hold: the call's arguments, and (below) the prompt and reply the report carries
+  const userData = (...more: ReadonlyArray<string>) => userDataOf(args, more)
+  const words = (text: string, data: ReadonlyArray<string>) => scrubUserData(safe(clean(text)), data)
   if (e instanceof Engine.BamlTimeoutError || (e instanceof Engine.BamlClientHttpError && isEngineTimeout(e))) {
+    const data = userData()
     return {
       _tag: "BamlTimeoutError",
-      message: safe(clean(e.message)),
+      message: words(e.message, data),
       clientName: e.client_name,
-      detailedMessage: safe(clean(e.detailed_message))
+      detailedMessage: words(e.detailed_message, data)
     }
   }
   if (e instanceof Engine.BamlClientHttpError) {
+    const data = userData()
+    const failure = transportOf(e.message)
+    if (failure !== undefined) {
+      const host = failure.host === undefined ? "its provider" : failure.host
+      return {
+        _tag: "BamlClientError",
+        message: `Client ${e.client_name} could not reach ${host}: ${failure.words}`,
+        clientName: e.client_name,
+        ...(failure.host === undefined ? {} : { host: failure.host }),
+        failure: failure.failure,
+        retryable: failure.failure !== "dns" && failure.failure !== "tls"
+      }
+    }
+    const errorType = errorTypeOf(e.raw_response)
+    // An error event mid-stream comes after a 200 (the engine's code 2 then): its type says which status it stands
+    // for, as a call would have been answered (Anthropic's `overloaded_error` is a 529).
+    const statusCode = e.status_code === 2 && errorType !== undefined ? httpStatusOf(errorType) ?? 2 : e.status_code
     return {
       _tag: "BamlClientHttpError",
-      message: safe(clean(e.message)),
+      message: words(readable(e.message, e.status_code), data),
       clientName: e.client_name,
-      statusCode: e.status_code,
-      detailedMessage: safe(clean(e.detailed_message)),
-      ...(e.raw_response === undefined ? {} : { rawResponse: safe(e.raw_response) })
+      statusCode,
+      detailedMessage: words(readable(e.detailed_message, e.status_code), data),
+      ...(e.raw_response === undefined || e.raw_response === null ? {} : { rawResponse: safe(e.raw_response) }),
+      ...(errorType === undefined ? {} : { errorType }),
+      retryable: isRetryable(statusCode, errorType)
     }
   }
   if (e instanceof Engine.BamlClientFinishReasonError) {
+    const data = userData(e.prompt, e.raw_output)
     return {
       _tag: "BamlClientFinishReasonError",
-      message: safe(clean(e.message)),
+      message: words(e.message, data),
       prompt: safe(e.prompt),
       rawOutput: safe(e.raw_output),
-      detailedMessage: safe(clean(e.detailed_message)),
+      detailedMessage: words(withoutUserSections(e.detailed_message), data),
       ...(e.finish_reason === undefined ? {} : { finishReason: e.finish_reason })
     }
   }
   if (e instanceof Engine.BamlValidationError) {
+    const data = userData(e.prompt, e.raw_output)
     return {
       _tag: "BamlValidationError",
-      message: safe(clean(e.message)),
+      message: words(e.message, data),
       prompt: safe(e.prompt),
       rawOutput: safe(e.raw_output),
-      detailedMessage: safe(clean(e.detailed_message))
+      detailedMessage: words(withoutUserSections(e.detailed_message), data)
     }
   }
   const message = safe(e instanceof Error ? e.message : String(e))
@@ -155,15 +197,94 @@ export const readEngineError = (
     return { _tag: "BamlInvalidArgumentError", message: clean(message) }
   }
   if (e instanceof Engine.BamlClientError || /^BamlError: BamlClientError/.test(message)) {
-    return { _tag: "BamlClientError", message: clean(message) }
+    return { _tag: "BamlClientError", message: scrubUserData(clean(message), userData()) }
   }
-  return { _tag: "BamlRuntimeError", message: clean(message), ...diagnostic(message) }
+  const missingDirectory = /Expected --from '([^']*)' to be a baml_src\/ directory, but it does not exist/.exec(message)
+  if (missingDirectory !== null) {
+    return { _tag: "BamlRuntimeError", message: `There is no baml_src directory at ${missingDirectory[1]}` }
+  }
+  return { _tag: "BamlRuntimeError", message: scrubUserData(clean(message), userData()), ...diagnostic(message) }
+}
+
+// The engine's detailed messages end with the prompt and the reply; the report keeps them in their own fields.
+const withoutUserSections = (text: string): string => text.split(/\n\s*Prompt: /)[0]!.split(/\n\s*Raw Response: /)[0]!
+
+/**
+ * A failure before any server answered, from the engine's Rust debug form of it
+ * (`reqwest::Error { kind: Request, url: "...", source: hyper_util::client::legacy::Error(Connect, ConnectError("dns
+ * error", ...)) }`), which the engine reports as a 503 (or its code 2) though no server sent one.
+ */
+const transportOf = (
+  text: string
+): { readonly host: string | undefined; readonly failure: TransportFailure; readonly words: string } | undefined => {
+  if (!/reqwest::Error|hyper_util::client/.test(text) || !/\bConnect\b|ConnectError|dns error/.test(text)) return undefined
+  let host: string | undefined
+  try {
+    const url = /url: "([^"]+)"/.exec(text)?.[1]
+    host = url === undefined ? undefined : new URL(url).host
+  } catch {
+    host = undefined
+  }
+  const [failure, words]: readonly [TransportFailure, string] = /dns error|lookup address|Name or service not known/i.test(text)
+    ? ["dns", "its name could not be resolved (DNS lookup failed)"]
+    : /ConnectionRefused|Connection refused/i.test(text)
+    ? ["refused", "the connection was refused"]
+    : /ConnectionReset|reset by peer/i.test(text)
+    ? ["reset", "the connection was reset"]
+    : /tls|ssl|certificate|handshake|InvalidMessage|InvalidContentType|CorruptMessage/i.test(text)
+    ? ["tls", "the TLS handshake failed"]
+    : /TimedOut|timed out/i.test(text)
+    ? ["timeout", "the connection timed out"]
+    : ["connection", "the connection failed"]
+  return { host, failure, words }
+}
+
+/**
+ * The engine's message made readable: a failure it could only show as its Rust debug form (`LLM call failed:
+ * LLMErrorResponse { ..., prompt: Chat([...]), ..., message: "...", code: Other(404), ... }`, which holds the whole
+ * prompt) becomes the status and the engine's own words.
+ */
+const readable = (text: string, statusCode: number): string => {
+  if (!/LLMErrorResponse \{/.test(text)) return text
+  const messages = [...text.matchAll(/, message: "((?:[^"\\]|\\.)*)"/g)]
+  let inner = "the reply could not be read"
+  const last = messages[messages.length - 1]?.[1]
+  if (last !== undefined) {
+    try {
+      inner = JSON.parse(`"${last}"`) as string
+    } catch {
+      inner = last
+    }
+  }
+  const head = text.slice(0, text.indexOf("LLM call failed:")).trim()
+  const empty = /raw_response: Some\(""\)|raw_response: None/.test(text) ? " (the body was empty)" : ""
+  return `${head ? `${head} ` : ""}Request failed with status code ${statusCode}: ${inner}${empty}`
+}
+
+/** The provider's own name for an error, from its error body: `error.type`, Gemini's `error.status`, `error.code`. */
+const errorTypeOf = (body: string | null | undefined): string | undefined => {
+  if (typeof body !== "string" || body.length === 0 || body.length > 100_000) return undefined
+  let json: unknown
+  try {
+    json = JSON.parse(body)
+  } catch {
+    return undefined
+  }
+  if (!isRecord(json)) return undefined
+  const error = isRecord(json.error) ? json.error : json
+  for (const key of ["type", "status", "code"] as const) {
+    const value = error[key]
+    if (typeof value === "string" && value !== "error") return value
+  }
+  return undefined
 }
 
 /** What a call knows that the engine's report does not say: which function it asked for, and which exist. */
 export interface CallContext {
   readonly functionName: string
   readonly declarations: Declarations
+  /** The arguments it was called with: a missing one is named beside the unknown ones given. */
+  readonly args?: unknown
 }
 
 /**
@@ -183,6 +304,13 @@ export const explain = (report: EngineErrorReport, call: CallContext): EngineErr
       ? ""
       : ` (it takes ${params.map((p) => `${p.name}: ${p.type}`).join(", ") || "no arguments"})`
     const lines = problems.map((problem) => argumentProblem(problem, params ?? []))
+    // The engine ignores arguments it does not know: beside a missing one, they are most often that one misnamed.
+    if (params !== undefined && isRecord(call.args) && lines.some((line) => / is missing/.test(line))) {
+      const known = new Set(params.map((p) => p.name))
+      for (const name of Object.keys(call.args)) {
+        if (!known.has(name)) lines.push(`${name} is not a parameter of ${call.functionName}`)
+      }
+    }
     return { ...report, message: `Invalid arguments for ${call.functionName}${signature}: ${lines.join("; ")}` }
   }
   return report
@@ -225,17 +353,16 @@ const argumentProblem = (problem: string, params: ReadonlyArray<DeclaredParam>):
   return `${path.replace(/: /g, ".")}: expected ${type}, got ${inWords(got.trim())}`
 }
 
-/** The engine's debug form of a value (`Number(42)`, `String("x")`, `Array [...]`) in words. */
+/**
+ * The engine's debug form of a value (`Number(42)`, `String("x")`, `Array [...]`) in words: its kind, never the value,
+ * which is the user's data.
+ */
 const inWords = (value: string): string => {
-  const scalar = /^(Number|String|Bool)\(([\s\S]*)\)$/.exec(value)
-  if (scalar !== null) {
-    const kind = scalar[1] === "Number" ? "the number" : scalar[1] === "String" ? "the string" : "the boolean"
-    const shown = scalar[2]!.length > 40 ? `${scalar[2]!.slice(0, 40)}…` : scalar[2]
-    return `${kind} ${shown}`
-  }
+  const scalar = /^(Number|String|Bool)\([\s\S]*\)$/.exec(value)
+  if (scalar !== null) return scalar[1] === "Number" ? "a number" : scalar[1] === "String" ? "a string" : "a boolean"
   if (value === "Null") return "null"
   if (value.startsWith("Array")) return "a list"
   if (value.startsWith("Object")) return "an object"
-  if (/^Media|^Image|^Audio|^Pdf|^Video/.test(value)) return "a media value"
-  return value
+  if (/^(?:Some )?(?:Media|Image|Audio|Pdf|Video)\b/.test(value)) return "a media value"
+  return "another value"
 }

@@ -36,3 +36,46 @@ export const redact = (text: string, secrets: ReadonlyArray<string>): string => 
     .replace(credentialField, `$1$2${REDACTED}`)
     .replace(knownKeys, REDACTED)
 }
+
+// A message names what went wrong; the prompt, the model's reply and the call's arguments are the user's data, kept
+// in the fields that are there for them (`prompt`, `rawOutput`). Strings shorter than this are not searched for:
+// they would match ordinary words of the message.
+const shortest = 8
+const USER_DATA = "<user data>"
+
+const strings = (value: unknown, into: Array<string>, depth: number): void => {
+  if (typeof value === "string") into.push(value)
+  else if (depth < 32 && Array.isArray(value)) for (const item of value) strings(item, into, depth + 1)
+  else if (depth < 32 && typeof value === "object" && value !== null && !ArrayBuffer.isView(value)) {
+    for (const item of Object.values(value)) strings(item, into, depth + 1)
+  }
+}
+
+/**
+ * The texts a message must not hold: the string values of `args` and the `more` texts (a prompt, a reply), each whole
+ * and line by line, as written and as JSON or a Rust debug string escapes it.
+ */
+export const userDataOf = (args: unknown, more: ReadonlyArray<string> = []): ReadonlyArray<string> => {
+  const found: Array<string> = []
+  strings(args, found, 0)
+  found.push(...more)
+  const out = new Set<string>()
+  for (const text of found) {
+    for (const part of [text, ...text.split("\n")]) {
+      const trimmed = part.trim()
+      if (trimmed.length < shortest) continue
+      out.add(trimmed)
+      const escaped = JSON.stringify(trimmed).slice(1, -1)
+      if (escaped !== trimmed) out.add(escaped)
+    }
+  }
+  // longest first, so that a text is never partly replaced because a shorter one is part of it
+  return [...out].sort((a, b) => b.length - a.length)
+}
+
+/** Replaces every text of `data` (from {@link userDataOf}) in `text`. */
+export const scrubUserData = (text: string, data: ReadonlyArray<string>): string => {
+  let out = text
+  for (const item of data) if (out.includes(item)) out = out.split(item).join(USER_DATA)
+  return out
+}

@@ -67,6 +67,12 @@ export interface Script {
  * ones, but fails on a final one with a client HTTP error ("Failed to parse SSE data as JSON").
  * `Stall` sends nothing after `afterChunks` chunks and holds the connection until the client or the
  * server closes it.
+ * `ErrorEvent` fails the reply after `afterChunks` chunks as the provider itself does mid-generation, for an error of
+ * `status` (default 500; its type is the provider's for that status: 529 is Anthropic's `overloaded_error`, 429
+ * `rate_limit_error`, 503 Gemini's `UNAVAILABLE`): a stream gets the format's error event (Anthropic's and the
+ * Responses API's `error` event, an `error` object in place of a chunk for chat completions and Gemini) and ends; a
+ * call is answered with that status and the provider's error body, or, for the Responses API, a 200 and a `failed`
+ * response.
  *
  * @example
  * ```ts
@@ -86,6 +92,7 @@ export type Fault =
   | { readonly _tag: "DropConnection"; readonly afterChunks: number }
   | { readonly _tag: "MalformedSse"; readonly afterChunks: number }
   | { readonly _tag: "Stall"; readonly afterChunks: number }
+  | { readonly _tag: "ErrorEvent"; readonly afterChunks: number; readonly status?: number; readonly message?: string }
 
 /**
  * What a script function sees of a request; `index` counts the earlier requests its rule answered.
@@ -155,7 +162,7 @@ export interface RequestRecord {
    * `completed` as soon as the whole reply is written (before the client can have read it, so a call that has
    * returned always finds its record completed); `closed-early` when the connection closed first, which the server
    * learns a moment after the client leaves (wait for it with `settled` or `awaitRequests`); `failed`: an injected
-   * `HttpError`, `DropConnection` or `MalformedSse` ended the reply, or no rule matched.
+   * `HttpError`, `DropConnection`, `MalformedSse` or `ErrorEvent` ended the reply, or no rule matched.
    */
   readonly status: "open" | "completed" | "closed-early" | "failed"
   /** The connection closed before the reply was complete (the client left, or the server closed). */
@@ -395,6 +402,13 @@ export const start = (options: Options = {}): Promise<ScriptedServer> => {
         current.status = "failed"
         notify(current)
         if (fault._tag === "DropConnection") return void req.socket.destroy()
+        if (fault._tag === "ErrorEvent") {
+          const status = fault.status ?? 500
+          const message = fault.message ?? `scripted error ${status}`
+          if (stream) return void res.end(format.errorEvent(status, message, i))
+          const answer = format.errorWhole(reply, status, message)
+          return send(res, answer.status, answer.body)
+        }
         if (!stream) return send(res, 200, format.malformedWhole)
         res.write(format.malformed)
         return void res.end()

@@ -71,6 +71,14 @@ export interface Format {
   readonly close: (reply: Reply, text: string, finishReason: string, counts: Counts, includeUsage: boolean) => string
   /** The reply as one JSON body. */
   readonly whole: (reply: Reply, text: string, finishReason: string, counts: Counts) => string
+  /**
+   * The event a provider sends instead of the next chunk when it fails mid-reply (Anthropic's `error` event with
+   * `overloaded_error`, the Responses API's `error` event, an `error` object in place of a chunk), for an error of
+   * `status`; event `index` is the next one's number.
+   */
+  readonly errorEvent: (status: number, message: string, index: number) => string
+  /** The same failure without streaming: the status and body it is answered with. */
+  readonly errorWhole: (reply: Reply, status: number, message: string) => { readonly status: number; readonly body: string }
   /** An event cut off inside its JSON. */
   readonly malformed: string
   /** A JSON body cut off. */
@@ -91,15 +99,11 @@ const textOf = (content: unknown): ReadonlyArray<string> =>
 const messagesText = (messages: ReadonlyArray<unknown>, key: "content" | "parts") =>
   messages.flatMap((message) => isRecord(message) ? textOf(message[key]) : [])
 
+const openAiErrorType = (status: number) =>
+  status === 429 ? "rate_limit_error" : status < 500 ? "invalid_request_error" : "server_error"
+
 const openAiError = (status: number, message: string) =>
-  JSON.stringify({
-    error: {
-      message,
-      type: status === 429 ? "rate_limit_error" : status < 500 ? "invalid_request_error" : "server_error",
-      param: null,
-      code: null
-    }
-  })
+  JSON.stringify({ error: { message, type: openAiErrorType(status), param: null, code: null } })
 
 const chatCompletions: Format = {
   parse: (body) => {
@@ -141,6 +145,8 @@ const chatCompletions: Format = {
       }],
       usage: chatUsage(counts)
     }),
+  errorEvent: (status, message) => `data: ${openAiError(status, message)}\n\n`,
+  errorWhole: (_reply, status, message) => ({ status, body: openAiError(status, message) }),
   malformed: `data: {"choices":[{"delta":{"content":\n\n`,
   malformedWhole: `{"id":"chatcmpl-scripted","choices":[{"message":{"content":`
 }
@@ -222,6 +228,13 @@ const openMessage = (reply: Reply) => {
 
 const summary = (reply: Reply) => ({ item_id: `rs_${reply.id}`, output_index: 0, summary_index: 0 })
 
+// A failed response: no output, the error in its body (a stream ends with the `error` event instead).
+const failedResponse = (reply: Reply, status: number, message: string) => ({
+  ...responseObject(reply, undefined, "", undefined),
+  status: "failed",
+  error: { code: openAiErrorType(status), message }
+})
+
 const responses: Format = {
   parse: (body) => {
     if (!isRecord(body) || typeof body.model !== "string" || body.input === undefined) {
@@ -285,6 +298,13 @@ const responses: Format = {
       responsesEvent(reply, type, { response })
   },
   whole: (reply, text, finishReason, counts) => JSON.stringify(responseObject(reply, text, finishReason, counts)),
+  errorEvent: (status, message, index) =>
+    sse(
+      { type: "error", code: openAiErrorType(status), message, param: null, sequence_number: 3 + index },
+      "error"
+    ),
+  // The Responses API answers a failure during generation with a 200 and a failed response
+  errorWhole: (reply, status, message) => ({ status: 200, body: JSON.stringify(failedResponse(reply, status, message)) }),
   malformed: `event: response.output_text.delta\ndata: {"type":"response.output_text.delta","delta":\n\n`,
   malformedWhole: `{"id":"resp_scripted","object":"response","output":[{"content":[`
 }
@@ -296,6 +316,21 @@ const anthropicUsage = (counts: Counts, outputTokens: number) => ({
   cache_read_input_tokens: counts.cachedInputTokens,
   output_tokens: outputTokens
 })
+
+const anthropicError = (status: number, message: string) =>
+  JSON.stringify({
+    type: "error",
+    error: {
+      type: status === 429
+        ? "rate_limit_error"
+        : status === 529
+        ? "overloaded_error"
+        : status < 500
+        ? "invalid_request_error"
+        : "api_error",
+      message
+    }
+  })
 
 const anthropicMessages: Format = {
   parse: (body) => {
@@ -311,20 +346,7 @@ const anthropicMessages: Format = {
     }
   },
   finishReason: "end_turn",
-  error: (status, message) =>
-    JSON.stringify({
-      type: "error",
-      error: {
-        type: status === 429
-          ? "rate_limit_error"
-          : status === 529
-          ? "overloaded_error"
-          : status < 500
-          ? "invalid_request_error"
-          : "api_error",
-        message
-      }
-    }),
+  error: (status, message) => anthropicError(status, message),
   // As Anthropic does: `message_start` reports one output token; the count arrives in the last `message_delta`. With
   // extended thinking, a thinking block (index 0, closed by its signature) comes before the text block.
   open: (reply, counts) =>
@@ -379,6 +401,8 @@ const anthropicMessages: Format = {
       stop_sequence: null,
       usage: anthropicUsage(counts, counts.outputTokens)
     }),
+  errorEvent: (status, message) => `event: error\ndata: ${anthropicError(status, message)}\n\n`,
+  errorWhole: (_reply, status, message) => ({ status, body: anthropicError(status, message) }),
   malformed: `event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":\n\n`,
   malformedWhole: `{"id":"msg_scripted","type":"message","content":[{"type":"text","text":`
 }
@@ -415,6 +439,9 @@ const geminiStatus = (status: number) =>
     ? "INTERNAL"
     : "FAILED_PRECONDITION"
 
+const geminiError = (code: number, message: string) =>
+  JSON.stringify({ error: { code, message, status: geminiStatus(code) } })
+
 const gemini: Format = {
   parse: (body, path) => {
     const match = /\/models\/([^/:]+):(generateContent|streamGenerateContent)$/.exec(path)
@@ -429,7 +456,7 @@ const gemini: Format = {
     }
   },
   finishReason: "STOP",
-  error: (code, message) => JSON.stringify({ error: { code, message, status: geminiStatus(code) } }),
+  error: (code, message) => geminiError(code, message),
   open: () => "",
   // As Gemini does, every event carries the usage so far; thoughts are parts marked `thought`.
   reasoning: (reply, text, index, counts) => geminiEvent(reply, [{ text, thought: true }], geminiUsage(counts, 0, index + 1)),
@@ -456,6 +483,8 @@ const gemini: Format = {
       modelVersion: reply.model,
       responseId: reply.id
     }),
+  errorEvent: (status, message) => `data: ${geminiError(status, message)}\r\n\r\n`,
+  errorWhole: (_reply, status, message) => ({ status, body: geminiError(status, message) }),
   malformed: `data: {"candidates":[{"content":{"parts":[{"text":\r\n\r\n`,
   malformedWhole: `{"candidates":[{"content":{"parts":[{"text":`
 }

@@ -38,11 +38,15 @@ export const durationBoundaries: ReadonlyArray<number> = [
 ]
 
 /** A span's attributes for one call or stream, as `BamlMetrics` documents them (undefined values are not set). */
-export const spanAttributes = (usage: Usage): ReadonlyArray<readonly [string, string | number | boolean | undefined]> => [
+export const spanAttributes = (
+  usage: Usage
+): ReadonlyArray<readonly [string, string | number | boolean | ReadonlyArray<string> | undefined]> => [
   ["gen_ai.operation.name", operationName(usage.provider)],
   ["gen_ai.provider.name", providerName(usage.provider)],
   ["gen_ai.request.model", usage.requestModel],
   ["gen_ai.response.model", usage.responseModel],
+  // the conventions' attribute is a list, one reason per choice: the engine asks for one
+  ["gen_ai.response.finish_reasons", usage.finishReason === undefined ? undefined : [usage.finishReason]],
   ["baml.client", usage.client],
   ["baml.provider", usage.provider],
   ["baml.attempts", usage.attempts],

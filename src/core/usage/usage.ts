@@ -33,6 +33,13 @@ export interface Counted {
   readonly reported: Reported
   /** Characters of reply text received. */
   readonly characters: number
+  /**
+   * Why the answering client's reply ended, in the provider's own words: `stop`, `length`, `content_filter` (chat
+   * completions), `end_turn`, `max_tokens` (Anthropic), `STOP`, `MAX_TOKENS`, `SAFETY`, `RECITATION` (Gemini); the
+   * Responses API's `completed`, its `incomplete_details.reason` (`max_output_tokens`) or `failed`. Undefined when
+   * the reply never said (an aborted stream, a refused request).
+   */
+  readonly finishReason: string | undefined
 }
 
 /** What one call or stream used and how it ended: what `Baml.withUsage` hands over, and metrics and spans report. */
@@ -150,15 +157,102 @@ const countsOf = (json: unknown): Counts | undefined => {
   }
 }
 
+/** An error the provider sent inside a reply (an `error` event mid-stream, a failed Responses body). */
+export interface ProviderError {
+  /** The provider's own name for it: `overloaded_error`, `server_error`, `RESOURCE_EXHAUSTED`, … */
+  readonly type: string | undefined
+  readonly message: string | undefined
+}
+
+/** How one reply ended, as its events or body say. */
+export interface ReplyEnd {
+  finishReason?: string | undefined
+  /** The Responses API's status, beside its finish reason: `completed`, `incomplete`, `failed`. */
+  status?: string | undefined
+  error?: ProviderError | undefined
+}
+
+const errorOf = (error: unknown, type?: unknown): ProviderError => {
+  const record = isRecord(error) ? error : {}
+  const kind = type ?? record.type ?? record.status ?? record.code
+  return {
+    type: typeof kind === "string" ? kind : typeof kind === "number" ? String(kind) : undefined,
+    message: typeof record.message === "string" ? record.message : undefined
+  }
+}
+
+const terminal = new Set(["completed", "incomplete", "failed", "cancelled"])
+
+/**
+ * Reads how a reply ended from one event or body into `end`: chat completions' `finish_reason`, Anthropic's
+ * `stop_reason` and `error` event, the Responses API's final `response` (its status, `incomplete_details.reason`,
+ * `error`) and `error` event, Gemini's `finishReason` and `promptFeedback.blockReason`, and an `error` object any of
+ * them may send instead of a chunk. Returns whether the event said anything of it.
+ */
+const readEnd = (json: unknown, end: ReplyEnd): boolean => {
+  if (!isRecord(json)) return false
+  let found = false
+  if (Array.isArray(json.choices)) {
+    for (const choice of json.choices) {
+      if (isRecord(choice) && typeof choice.finish_reason === "string") {
+        end.finishReason = choice.finish_reason
+        found = true
+      }
+    }
+  }
+  if (Array.isArray(json.candidates)) {
+    for (const candidate of json.candidates) {
+      if (isRecord(candidate) && typeof candidate.finishReason === "string") {
+        end.finishReason = candidate.finishReason
+        found = true
+      }
+    }
+  }
+  if (isRecord(json.promptFeedback) && typeof json.promptFeedback.blockReason === "string") {
+    end.finishReason = json.promptFeedback.blockReason
+    found = true
+  }
+  // Anthropic: the stop reason in the last `message_delta`, or in the body
+  if (json.type === "message_delta" && isRecord(json.delta) && typeof json.delta.stop_reason === "string") {
+    end.finishReason = json.delta.stop_reason
+    found = true
+  }
+  if (json.type === "message" && typeof json.stop_reason === "string") {
+    end.finishReason = json.stop_reason
+    found = true
+  }
+  // The Responses API: the final `response` (a body, or the event that carries it)
+  const response = json.object === "response" ? json : isRecord(json.response) ? json.response : undefined
+  if (response !== undefined && typeof response.status === "string" && terminal.has(response.status)) {
+    end.status = response.status
+    const details = response.incomplete_details
+    end.finishReason = isRecord(details) && typeof details.reason === "string" ? details.reason : response.status
+    if (response.status === "failed") end.error = errorOf(response.error)
+    found = true
+  }
+  if (json.type === "error") {
+    // Anthropic's `{ type: "error", error: {...} }`; the Responses API's `{ type: "error", code, message }`
+    end.error = isRecord(json.error) ? errorOf(json.error) : errorOf(json, json.code)
+    found = true
+  } else if (isRecord(json.error)) {
+    // an error object sent in place of a chunk (chat completions servers, Gemini)
+    end.error = errorOf(json.error)
+    found = true
+  }
+  return found
+}
+
 /** What one attempt received and what the provider reported of it. */
 interface Attempt {
   readonly counts: Counts
   readonly contentEvents: number
   readonly text: string
+  readonly end: ReplyEnd
 }
 
 const readEvents = (call: LlmStreamCall): Attempt => {
   const counts: Counts = {}
+  const end: ReplyEnd = {}
   let contentEvents = 0
   let text = ""
   for (const event of call.sseResponses() ?? []) {
@@ -172,6 +266,7 @@ const readEvents = (call: LlmStreamCall): Attempt => {
     const got = textOf(json)
     if (got.length > 0) contentEvents++
     text += got
+    readEnd(json, end)
     const reported = countsOf(json)
     if (reported === undefined) continue
     // later events repeat or raise the counts: keep the largest
@@ -180,7 +275,7 @@ const readEvents = (call: LlmStreamCall): Attempt => {
     counts.cached = max(counts.cached, reported.cached)
     counts.model ??= reported.model
   }
-  return { counts, contentEvents, text }
+  return { counts, contentEvents, text, end }
 }
 
 const readBody = (call: LlmCall): Attempt => {
@@ -190,7 +285,35 @@ const readBody = (call: LlmCall): Attempt => {
   } catch {
     json = undefined
   }
-  return { counts: countsOf(json) ?? {}, contentEvents: 0, text: textOf(json) }
+  const end: ReplyEnd = {}
+  readEnd(json, end)
+  return { counts: countsOf(json) ?? {}, contentEvents: 0, text: textOf(json), end }
+}
+
+/** The events read from the end of a stream to find how it ended: the last event with an end says it. */
+const lastEvents = 8
+
+/**
+ * How the answering attempt of a call or stream that the engine settled ended: what decides whether its value stands
+ * (`core/errors/outcome.ts`). A stream's end is in its last events, so only those are read.
+ */
+export const replyEnd = (log: FunctionLog | null): { readonly call: LlmCall | LlmStreamCall; readonly end: ReplyEnd } | undefined => {
+  const calls = log?.calls ?? []
+  const call = calls.find((c) => c.selected) ?? calls[calls.length - 1]
+  if (call === undefined) return undefined
+  if (!isStreamCall(call)) return { call, end: readBody(call).end }
+  const end: ReplyEnd = {}
+  const events = call.sseResponses() ?? []
+  for (let i = events.length - 1; i >= Math.max(0, events.length - lastEvents); i--) {
+    let json: unknown
+    try {
+      json = events[i]!.json()
+    } catch {
+      continue
+    }
+    if (readEnd(json, end)) break
+  }
+  return { call, end }
 }
 
 /** The text of the request's messages, for an estimate of its input tokens. */
@@ -210,6 +333,38 @@ const requestText = (call: LlmCall | LlmStreamCall): string => {
   }
   visit(json, undefined)
   return text
+}
+
+/** The reply text an attempt received (read whole: for an error's `rawOutput`, not on the way of every call). */
+export const replyText = (call: LlmCall | LlmStreamCall): string =>
+  (isStreamCall(call) ? readEvents(call) : readBody(call)).text
+
+/** The prompt an attempt sent, one `role: text` line per message, as the engine's own errors show it. */
+export const promptOf = (call: LlmCall | LlmStreamCall): string => {
+  let json: unknown
+  try {
+    json = call.httpRequest?.body.json()
+  } catch {
+    return ""
+  }
+  if (!isRecord(json)) return ""
+  const lines: Array<string> = []
+  const system = json.system ?? json.instructions ?? (isRecord(json.systemInstruction) ? json.systemInstruction.parts : undefined)
+  const textIn = (content: unknown): string =>
+    typeof content === "string"
+      ? content
+      : Array.isArray(content)
+      ? content.map((part) => isRecord(part) ? str(part.text) : "").join("")
+      : ""
+  if (system !== undefined) lines.push(`system: ${textIn(system)}`)
+  const messages = json.messages ?? json.contents ?? json.input
+  if (typeof messages === "string") lines.push(`user: ${messages}`)
+  else if (Array.isArray(messages)) {
+    for (const message of messages) {
+      if (isRecord(message)) lines.push(`${str(message.role)}: ${textIn(message.content ?? message.parts)}`)
+    }
+  }
+  return lines.join("\n")
 }
 
 const requestModel = (call: LlmCall | LlmStreamCall): string | undefined => {
@@ -234,7 +389,7 @@ const usageOf = (call: LlmCall | LlmStreamCall, countTokens: (text: string) => n
   // An attempt the provider refused (a 429, a 500) used nothing.
   if ((call.httpResponse?.status ?? 200) >= 400) {
     const reported = { inputTokens: true, outputTokens: true, cachedInputTokens: true }
-    return { input: 0, output: 0, cached: 0, reported, model: undefined, characters: 0 }
+    return { input: 0, output: 0, cached: 0, reported, model: undefined, characters: 0, finishReason: undefined }
   }
   const attempt = isStreamCall(call) ? readEvents(call) : readBody(call)
   const engine = call.usage
@@ -263,7 +418,8 @@ const usageOf = (call: LlmCall | LlmStreamCall, countTokens: (text: string) => n
       cachedInputTokens: reportedCached !== undefined
     },
     model: counts.model,
-    characters: attempt.text.length
+    characters: attempt.text.length,
+    finishReason: attempt.end.finishReason ?? (attempt.end.error === undefined ? undefined : "error")
   }
 }
 
@@ -295,6 +451,7 @@ export const readUsage = (
     outputTokens: total("output"),
     cachedInputTokens: total("cached"),
     reported: { inputTokens: all("inputTokens"), outputTokens: all("outputTokens"), cachedInputTokens: all("cachedInputTokens") },
-    characters: Math.max(total("characters"), raw?.length ?? 0)
+    characters: Math.max(total("characters"), raw?.length ?? 0),
+    finishReason: last?.finishReason
   }
 }
