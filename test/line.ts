@@ -7,6 +7,7 @@
 import { Cause, Effect, Exit, Fiber, Layer, Option, References, Result, Schedule, Schema, Scope } from "effect"
 import { BamlHttp } from "effect-baml"
 import type { Duration } from "effect"
+import { HttpRouter } from "effect/http"
 
 export { describe, expect, it, layer } from "@effect/vitest"
 export { Cause, Effect, Exit, Fiber, Layer, Option, Schedule, Schema, Scope, Stream } from "effect"
@@ -96,3 +97,12 @@ export const firstIssue = (schema: AnySchema, value: unknown) => {
   if (Result.isSuccess(result)) throw new Error(`${JSON.stringify(value)} decoded`)
   return BamlHttp.invalidArguments("test", result.failure).issues![0]!
 }
+
+/** Routes serving each of `names` with `BamlHttp.handler` at `POST /api/baml/<name>`, as this line declares routes. */
+export const handlerRoutes = (names: readonly [string, ...Array<string>]) => {
+  const [first, ...rest] = names.map((name) => HttpRouter.add("POST", `/api/baml/${name}`, BamlHttp.handler(name)))
+  return Layer.mergeAll(first!, ...rest)
+}
+
+/** `Layer.effectDiscard`: a layer that runs a scoped effect when built and provides nothing. */
+export const layerScopedDiscard = Layer.effectDiscard

@@ -3,7 +3,9 @@
  * line (read it first), from Effect 3 and `effect-baml/effect3`.
  */
 import { Cause, Effect, Either, Exit, Fiber, Layer, Option, Schedule, Schema, Scope } from "effect"
+import { HttpRouter } from "@effect/platform"
 import { BamlHttp } from "effect-baml/effect3"
+import type { BamlRuntime as Runtime } from "effect-baml/effect3"
 import type { Duration } from "effect"
 
 export { describe, expect, it, layer } from "@effect/vitest"
@@ -92,3 +94,13 @@ export const firstIssue = (schema: AnySchema, value: unknown) => {
   if (Either.isRight(result)) throw new Error(`${JSON.stringify(value)} decoded`)
   return BamlHttp.invalidArguments("test", result.left).issues![0]!
 }
+
+/** Routes serving each of `names` with `BamlHttp.handler` at `POST /api/baml/<name>`, as this line declares routes. */
+export const handlerRoutes = (names: readonly [string, ...Array<string>]) =>
+  names.reduce(
+    (router, name) => HttpRouter.post(router, `/api/baml/${name}`, BamlHttp.handler(name)),
+    HttpRouter.empty as HttpRouter.HttpRouter<never, Runtime.BamlRuntime>
+  )
+
+/** `Layer.scopedDiscard`: a layer that runs a scoped effect when built and provides nothing. */
+export const layerScopedDiscard = Layer.scopedDiscard
