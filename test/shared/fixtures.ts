@@ -213,3 +213,15 @@ export const providerClients: ReadonlyArray<{
   { format: "responses", client: "ScriptedResponses", provider: "openai-responses" },
   { format: "gemini", client: "ScriptedGemini", provider: "google-ai" }
 ]
+
+/**
+ * Asserts that every one of `records` ended `closed-early`, before the end of its reply. Under React's StrictMode a
+ * component mounts twice in development, so one generation in a page may be two requests: the first one aborted.
+ */
+export const allClosedEarly = (records: ReadonlyArray<ScriptedProvider.RequestRecord>) => {
+  for (const record of records) {
+    if (record.status !== "closed-early" || record.sent >= record.planned) {
+      throw new Error(`request ${record.id} ended ${record.status}, ${record.sent} of ${record.planned} chunks sent`)
+    }
+  }
+}
