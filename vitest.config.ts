@@ -27,6 +27,7 @@ export default defineConfig({
     alias: [
       { find: /^effect-baml\/testing$/, replacement: src("testing/index.ts") },
       { find: /^effect-baml\/client$/, replacement: src("client/index.ts") },
+      { find: /^effect-baml\/react$/, replacement: src("react/index.ts") },
       { find: /^effect-baml$/, replacement: src("index.ts") },
       // test/shared/ runs on both Effect lines: `#line` is the line under test (effect3/vitest.config.ts maps it too)
       { find: /^#line$/, replacement: here("./test/line.ts") },

@@ -27,6 +27,7 @@ export default defineConfig({
     alias: [
       { find: /^effect-baml\/effect3\/testing$/, replacement: src("testing/index.ts") },
       { find: /^effect-baml\/effect3\/client$/, replacement: src("client/index.ts") },
+      { find: /^effect-baml\/effect3\/react$/, replacement: src("react/index.ts") },
       { find: /^effect-baml\/effect3$/, replacement: src("index.effect3.ts") },
       // test/shared/ runs on both Effect lines: `#line` is the line under test, here the Effect 3 line
       { find: /^#line$/, replacement: here("test/line.ts") },

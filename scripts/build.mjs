@@ -31,7 +31,7 @@ const keepLine = (text, other) =>
 
 /** The Effect 3 line's documentation imports from its own entry points. */
 const forEffect3 = (text) =>
-  text.replace(/(\* import .* from ")effect-baml((?:\/testing|\/client)?")/g, "$1effect-baml/effect3$2")
+  text.replace(/(\* import .* from ")effect-baml((?:\/testing|\/client|\/react)?")/g, "$1effect-baml/effect3$2")
 
 rmSync(join(root, "dist"), { recursive: true, force: true })
 for (const line of lines) {

@@ -537,3 +537,77 @@ export const layerShutdown = (options?: ShutdownOptions): Layer.Layer<Shutdown> 
       return { started: Deferred.await(started) }
     })
   )
+
+/**
+ * A server as a fetch handler, what Next.js route handlers, Hono, `Bun.serve` and `Deno.serve` take: `handler` answers
+ * a `Request` with a `Response`, and `dispose` releases what the handler's layer built (the BAML runtime, the
+ * scripted provider), waiting for its finalizers.
+ *
+ * @example
+ * ```ts
+ * import type { BamlHttp } from "effect-baml"
+ *
+ * const serve = (web: BamlHttp.WebHandler) => (request: Request) => web.handler(request)
+ * ```
+ * @since 0.3.0
+ * @category fetch handlers
+ */
+export interface WebHandler {
+  readonly handler: (request: Request) => Promise<Response>
+  readonly dispose: () => Promise<void>
+}
+
+/**
+ * Options of {@link toWebHandler}: `disableLogger` turns off Effect's log line per request (on by default, as with
+ * Effect's own HTTP server).
+ *
+ * @example
+ * ```ts
+ * import type { BamlHttp } from "effect-baml"
+ *
+ * const options: BamlHttp.WebHandlerOptions = { disableLogger: true }
+ * ```
+ * @since 0.3.0
+ * @category fetch handlers
+ */
+export interface WebHandlerOptions {
+  readonly disableLogger?: boolean | undefined
+}
+
+/**
+ * Serves `routes` (routes of {@link handler}s, or any of Effect's routes) as a fetch handler, with `layer`'s services
+ * (a `BamlRuntime` layer, and whatever else the routes use) given to every request. The layer is built once, on the
+ * first request or before, and shared by every request; `dispose` releases it. A request whose `signal` aborts (the
+ * client went away), or whose response body its reader cancels, is interrupted, and its LLM request aborted. The
+ * type checker refuses a layer that lacks a service the routes need.
+ *
+ * @example Effect 4
+ * ```ts
+ * import { BamlHttp, BamlRuntime } from "effect-baml"
+ * import { HttpRouter } from "effect/http"
+ *
+ * const Routes = HttpRouter.add("POST", "/api/baml/ExtractResume", BamlHttp.handler("ExtractResume"))
+ * const web = BamlHttp.toWebHandler(Routes, BamlRuntime.layerFromDirectory("baml_src"))
+ *
+ * export const POST = web.handler // a Next.js route handler; or Bun.serve({ fetch: web.handler })
+ * ```
+ * @example Effect 3
+ * ```ts
+ * import { HttpRouter } from "@effect/platform"
+ * import { BamlHttp, BamlRuntime } from "effect-baml"
+ *
+ * const routes = HttpRouter.empty.pipe(HttpRouter.post("/api/baml/ExtractResume", BamlHttp.handler("ExtractResume")))
+ * const web = BamlHttp.toWebHandler(routes, BamlRuntime.layerFromDirectory("baml_src"))
+ *
+ * export const POST = web.handler // a Next.js route handler; or Bun.serve({ fetch: web.handler })
+ * ```
+ * @since 0.3.0
+ * @category fetch handlers
+ */
+export const toWebHandler = <E, R, A, LE>(
+  routes: KitHttp.Routes<E, R>,
+  layer:
+    & Layer.Layer<A, LE>
+    & ([KitHttp.Unmet<R, A>] extends [never] ? unknown : { readonly "needs, and the layer lacks": KitHttp.Unmet<R, A> }),
+  options?: WebHandlerOptions
+): WebHandler => KitHttp.toWebHandler(routes, layer, { disableLogger: options?.disableLogger === true })

@@ -45,7 +45,7 @@ const publicFiles = (): ReadonlyArray<string> =>
     .filter((file) => examplesOf(file).some((example) => /from "effect-baml/.test(example.code)))
 
 const forEffect3 = (code: string) =>
-  code.replace(/from "effect-baml((?:\/testing|\/client)?)"/g, "from \"effect-baml/effect3$1\"")
+  code.replace(/from "effect-baml((?:\/testing|\/client|\/react)?)"/g, "from \"effect-baml/effect3$1\"")
 
 const check = (line: 3 | 4) => {
   const dir = Path.join(work, `effect${line}`)

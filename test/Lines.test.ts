@@ -21,7 +21,8 @@ const effect4Only = ["BamlJob", "BamlJobStore"]
 const entries = {
   main: { 4: "src/index.ts", 3: "src/index.effect3.ts" },
   testing: { 4: "src/testing/index.ts", 3: "src/testing/index.ts" },
-  client: { 4: "src/client/index.ts", 3: "src/client/index.ts" }
+  client: { 4: "src/client/index.ts", 3: "src/client/index.ts" },
+  react: { 4: "src/react/index.ts", 3: "src/react/index.ts" }
 } as const
 
 const programOf = (config: string, rootNames: ReadonlyArray<string>) => {

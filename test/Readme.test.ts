@@ -16,11 +16,15 @@ const expected = [
 ]
 
 /** Type-checks `blocks` as files in `dir` under the project `tsconfig`; returns every diagnostic's text. */
-const diagnostics = (blocks: ReadonlyArray<{ readonly line: number; readonly code: string }>, dir: string, tsconfig: string) => {
+const diagnostics = (
+  blocks: ReadonlyArray<{ readonly line: number; readonly code: string; readonly tsx: boolean }>,
+  dir: string,
+  tsconfig: string
+) => {
   rmSync(dir, { recursive: true, force: true })
   mkdirSync(dir, { recursive: true })
-  const files = blocks.map(({ code, line }) => {
-    const file = join(dir, `readme-line-${line}.ts`)
+  const files = blocks.map(({ code, line, tsx }) => {
+    const file = join(dir, `readme-line-${line}.${tsx ? "tsx" : "ts"}`)
     // the examples import the generated client as a user's project lays it out; here it is at the root
     writeFileSync(file, code.replaceAll("\"./baml_client/", "\"../baml_client/"))
     return file

@@ -275,3 +275,12 @@ export const asUserWrites = (code: string): string => code
 
 /** The web example of this line (examples/web/server.ts), loaded only by the tests that serve it. */
 export const webExample = () => import("../examples/web/server.js")
+
+/** Routes serving each of `names` with `BamlHttp.handler` at `POST /api/baml/<name>`, as this line declares routes. */
+export const handlerRoutes = (names: readonly [string, ...Array<string>]) => {
+  const [first, ...rest] = names.map((name) => HttpRouter.add("POST", `/api/baml/${name}`, BamlHttp.handler(name)))
+  return Layer.mergeAll(first!, ...rest)
+}
+
+/** `Layer.effectDiscard`: a layer that runs a scoped effect when built and provides nothing. */
+export const layerScopedDiscard = Layer.effectDiscard

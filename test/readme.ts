@@ -8,15 +8,18 @@ import { fileURLToPath } from "node:url"
 /** The repository's root directory. */
 export const root = fileURLToPath(new URL("../", import.meta.url))
 
-/** The README's `ts` blocks, each with the line it starts on. */
-export const snippets = (): ReadonlyArray<{ readonly line: number; readonly code: string }> => {
+/** The README's `ts` and `tsx` blocks, each with the line it starts on. */
+export const snippets = (): ReadonlyArray<{ readonly line: number; readonly code: string; readonly tsx: boolean }> => {
   const lines = readFileSync(join(root, "README.md"), "utf8").split("\n")
-  const out: Array<{ line: number; code: string }> = []
+  const out: Array<{ line: number; code: string; tsx: boolean }> = []
   let start: number | undefined
+  let tsx = false
   lines.forEach((text, i) => {
-    if (start === undefined && text.trim() === "```ts") start = i + 1
-    else if (start !== undefined && text.trim() === "```") {
-      out.push({ line: start + 1, code: lines.slice(start, i).join("\n") })
+    if (start === undefined && (text.trim() === "```ts" || text.trim() === "```tsx")) {
+      start = i + 1
+      tsx = text.trim() === "```tsx"
+    } else if (start !== undefined && text.trim() === "```") {
+      out.push({ line: start + 1, code: lines.slice(start, i).join("\n"), tsx })
       start = undefined
     }
   })

@@ -27,7 +27,9 @@ import {
   Tracer
 } from "effect"
 import { fileURLToPath } from "node:url"
+
 import { BamlHttp } from "effect-baml/effect3"
+import type { BamlRuntime as BamlRuntimeModule } from "effect-baml/effect3"
 import type { Duration } from "effect"
 
 export { describe, expect, it, layer } from "@effect/vitest"
@@ -270,3 +272,13 @@ export const asUserWrites = (code: string): string =>
 
 /** The web example of this line (effect3/examples/web/server.ts), loaded only by the tests that serve it. */
 export const webExample = () => import("../examples/web/server.js")
+
+/** Routes serving each of `names` with `BamlHttp.handler` at `POST /api/baml/<name>`, as this line declares routes. */
+export const handlerRoutes = (names: readonly [string, ...Array<string>]) =>
+  names.reduce(
+    (router, name) => HttpRouter.post(router, `/api/baml/${name}`, BamlHttp.handler(name)),
+    HttpRouter.empty as HttpRouter.HttpRouter<never, BamlRuntimeModule.BamlRuntime>
+  )
+
+/** `Layer.scopedDiscard`: a layer that runs a scoped effect when built and provides nothing. */
+export const layerScopedDiscard = Layer.scopedDiscard

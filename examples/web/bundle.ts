@@ -1,7 +1,7 @@
 /**
- * The web example's browser code, bundled with esbuild when the server starts: `effect-baml/client` (and the Effect 3
- * line's `effect-baml/effect3/client`) resolve to this repository's sources, with the line's kit for `#kit` and the
- * line's own Effect (on the Effect 3 line, Effect's packages resolve from effect3/, as the line's build and tests do).
+ * The web example's browser code, bundled with esbuild when the server starts: `effect-baml/client` and
+ * `effect-baml/react` (and the Effect 3 line's `effect-baml/effect3/client` and `effect-baml/effect3/react`) resolve
+ * to this repository's sources, with the line's kit for `#kit` and the line's own Effect (on the Effect 3 line, Effect's packages resolve from effect3/, as the line's build and tests do).
  * A bundle for the browser platform fails to build if anything it reaches needs Node or the BAML engine.
  */
 import { build, type Plugin } from "esbuild"
@@ -28,7 +28,10 @@ const line = (effect: 3 | 4): Plugin => ({
   }
 })
 
-/** The browser bundle of `entry` (an app.ts) for the Effect line `effect`, as one ES module. */
+/**
+ * The browser bundle of `entry` (an app.tsx) for the Effect line `effect`, as one ES module, with React's development
+ * build (whose StrictMode mounts, unmounts and mounts again), as a development server serves it.
+ */
 export const bundle = async (entry: string, effect: 3 | 4 = 4): Promise<string> => {
   const result = await build({
     entryPoints: [entry],
@@ -38,10 +41,14 @@ export const bundle = async (entry: string, effect: 3 | 4 = 4): Promise<string> 
     platform: "browser",
     target: "es2022",
     logLevel: "silent",
+    jsx: "automatic",
+    define: { "process.env.NODE_ENV": "\"development\"" },
     plugins: [line(effect)],
     alias: {
       "effect-baml/client": repo("src/client/index.ts"),
-      "effect-baml/effect3/client": repo("src/client/index.ts")
+      "effect-baml/effect3/client": repo("src/client/index.ts"),
+      "effect-baml/react": repo("src/react/index.ts"),
+      "effect-baml/effect3/react": repo("src/react/index.ts")
     }
   })
   return result.outputFiles[0]!.text

@@ -48,7 +48,7 @@ export interface Options {
 const file = (name: string) => fileURLToPath(new URL(name, import.meta.url))
 
 // Built once, on the first request for it.
-const app = Effect.cached(Effect.promise(() => bundle(file("app.ts")))).pipe(Effect.runSync)
+const app = Effect.cached(Effect.promise(() => bundle(file("app.tsx")))).pipe(Effect.runSync)
 
 const routes = (options: Options) => {
   const callOptions = options.client === undefined ? undefined : { client: options.client }

@@ -311,3 +311,15 @@ export const everythingSaid = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
     ]
     return { exit, error, texts, lines: lines.length, spans: spans.length } satisfies Said<E>
   })
+
+/**
+ * Asserts that every one of `records` ended `closed-early`, before the end of its reply. Under React's StrictMode a
+ * component mounts twice in development, so one generation in a page may be two requests: the first one aborted.
+ */
+export const allClosedEarly = (records: ReadonlyArray<ScriptedProvider.RequestRecord>) => {
+  for (const record of records) {
+    if (record.status !== "closed-early" || record.sent >= record.planned) {
+      throw new Error(`request ${record.id} ended ${record.status}, ${record.sent} of ${record.planned} chunks sent`)
+    }
+  }
+}

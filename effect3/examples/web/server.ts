@@ -48,7 +48,7 @@ export interface Options {
 const file = (name: string) => fileURLToPath(new URL(name, import.meta.url))
 
 // Built once, on the first request for it.
-const app = Effect.runSync(Effect.cached(Effect.promise(() => bundle(file("app.ts"), 3))))
+const app = Effect.runSync(Effect.cached(Effect.promise(() => bundle(file("app.tsx"), 3))))
 
 const router = (options: Options) => {
   const callOptions = options.client === undefined ? undefined : { client: options.client }

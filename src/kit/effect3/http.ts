@@ -5,7 +5,11 @@
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as HttpApp from "@effect/platform/HttpApp"
+import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
+import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import type { Layer, Scope } from "effect"
 import { Stream } from "effect"
 
 export * as Headers from "@effect/platform/Headers"
@@ -49,3 +53,45 @@ export const encodeSse = (events: Stream.Stream<WireEvent>): Stream.Stream<strin
 /** Writes events as NDJSON, one `{"event","data"}` line each. */
 export const encodeNdjson = (events: Stream.Stream<WireEvent>): Stream.Stream<string> =>
   Stream.map(events, (event) => `${json({ event: event.event, data: event.data })}\n`)
+
+// Fetch handlers
+
+/** Routes, as this line declares them: an `HttpRouter` (or any `HttpApp`). */
+export type Routes<E, R> = HttpApp.Default<E, R>
+
+/** What `routes` need for each request that `A`, a layer's services, does not give. */
+export type Unmet<R, A> = Exclude<R, A | Scope.Scope | HttpServerRequest.HttpServerRequest>
+
+/**
+ * `HttpApp.toWebHandlerLayer`, with Effect's request logger unless disabled (as the Effect 4 line's
+ * `HttpRouter.toWebHandler` does).
+ */
+export const toWebHandler = <E, R, A, LE>(
+  routes: Routes<E, R>,
+  layer: Layer.Layer<A, LE>,
+  options: { readonly disableLogger: boolean }
+): {
+  readonly handler: (request: Request) => Promise<Response>
+  readonly dispose: () => Promise<void>
+} => {
+  const web = HttpApp.toWebHandlerLayer(
+    routes as HttpApp.Default<E, A | Scope.Scope>,
+    layer,
+    options.disableLogger ? undefined : { middleware: HttpMiddleware.logger }
+  )
+  return { handler: (request) => web.handler(request).then((response) => cutOnAbort(request, response)), dispose: web.dispose }
+}
+
+/**
+ * Effect 3's web handler interrupts the request's fiber when the request's signal aborts, but a streamed body runs on
+ * after that fiber returned the response (measured: the LLM request completed): the body is piped through with the
+ * signal, so that the abort cancels it, and its stream's finalizer aborts the LLM request.
+ */
+const cutOnAbort = (request: Request, response: Response): Response =>
+  response.body === null
+    ? response
+    : new Response(response.body.pipeThrough(new TransformStream<Uint8Array, Uint8Array>(), { signal: request.signal }), {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers
+    })

@@ -14,3 +14,6 @@ export const decodeSse = <E>(
 /** Reads NDJSON from bytes, decoded to text as one stream (a character may straddle two reads); blank lines skipped. */
 export const decodeNdjson = <E>(bytes: Stream.Stream<Uint8Array, E>): Stream.Stream<unknown, unknown> =>
   bytes.pipe(Stream.decodeText, Stream.pipeThroughChannel(Ndjson.decodeString({ ignoreEmptyLines: true })))
+
+/** `FetchHttpClient`: the `HttpClient` of the platform's `fetch`. */
+export { FetchHttpClient } from "effect/http"

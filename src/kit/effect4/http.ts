@@ -2,10 +2,11 @@
  * The Effect 4 line's HTTP: `effect/http`'s server and client, and `effect/encoding`'s SSE and NDJSON encoders, for
  * `BamlHttp` (see `index.ts` beside this file for what a kit is).
  */
-import { Stream } from "effect"
+import { Layer, Stream } from "effect"
+import type { Scope } from "effect"
 import { Ndjson, Sse } from "effect/encoding"
-import { HttpClientRequest, HttpServerResponse } from "effect/http"
-import type { HttpClientError, HttpClientResponse } from "effect/http"
+import { HttpClientRequest, HttpRouter, HttpServerResponse } from "effect/http"
+import type { HttpClientError, HttpClientResponse, HttpServerRequest } from "effect/http"
 
 export {
   Headers,
@@ -53,3 +54,31 @@ export const encodeNdjson = (events: Stream.Stream<WireEvent>): Stream.Stream<st
     // A value JSON cannot write (a bigint) is a bug in what the function returned, not a client's mistake.
     Stream.orDie
   )
+
+// Fetch handlers
+
+/** Routes, as this line declares them: `HttpRouter.add` layers (merged with `Layer.mergeAll`). */
+export type Routes<E, R> = Layer.Layer<never, E, R>
+
+/** What `routes` need for each request that `A`, a layer's services, does not give. */
+export type Unmet<R, A> = Exclude<
+  HttpRouter.Request.Only<"Requires", R> | HttpRouter.Request.Only<"GlobalRequires", R>,
+  A | Scope.Scope | HttpServerRequest.HttpServerRequest
+>
+
+/**
+ * `HttpRouter.toWebHandler` with the layer's services merged into what the routes' requests see: a layer only
+ * provided to the routes is built, but its services never reach a request (it dies needing them).
+ */
+export const toWebHandler = <E, R, A, LE>(
+  routes: Routes<E, R>,
+  layer: Layer.Layer<A, LE>,
+  options: { readonly disableLogger: boolean }
+): {
+  readonly handler: (request: Request) => Promise<Response>
+  readonly dispose: () => Promise<void>
+} => {
+  const app = routes.pipe(Layer.provideMerge(layer)) as Layer.Layer<A, E | LE, HttpRouter.HttpRouter>
+  const web = HttpRouter.toWebHandler(app, { disableLogger: options.disableLogger })
+  return { handler: (request) => web.handler(request), dispose: web.dispose }
+}

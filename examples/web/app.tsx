@@ -1,0 +1,32 @@
+/**
+ * The web example's browser code (Effect 4): ExtractResume streamed from the server with `useBamlStream` over the
+ * generated client's `http.ts`, typed partials and a typed final result. The `<Generation>` component (view.tsx) runs
+ * it on mount; Stop, unmounting it, and StrictMode's development unmount each abort the request, and the server aborts
+ * the LLM request. Bundled for the browser by server.ts.
+ */
+import { Effect, Layer } from "effect"
+import { FetchHttpClient, HttpClient, HttpClientRequest } from "effect/http"
+import { BamlError } from "effect-baml/client"
+import { useBamlStream } from "effect-baml/react"
+import * as Http from "../../baml_client/http.js"
+import * as View from "./view.js"
+
+// Every BAML function is served under /api/baml (server.ts).
+const Api = Layer.effect(
+  HttpClient.HttpClient,
+  Effect.map(HttpClient.HttpClient, HttpClient.mapRequest(HttpClientRequest.prependUrl("/api/baml")))
+).pipe(Layer.provide(FetchHttpClient.layer))
+
+const errorClass = (error: unknown) =>
+  Object.entries(BamlError).find(([, C]) => typeof C === "function" && error instanceof C)?.[0]
+
+const useExtraction: View.UseExtraction = (resume, format) => {
+  const extraction = useBamlStream(Http.ExtractResume, { args: [resume, { format }], layer: Api })
+  return {
+    ...extraction,
+    errorClass: errorClass(extraction.error),
+    start: (resume, format) => extraction.start(resume, { format })
+  }
+}
+
+View.mount(useExtraction)
