@@ -1,27 +1,44 @@
-// The README's TypeScript blocks, shared by the tests that type-check them and the tests that run them (both lines),
+// The TypeScript blocks of the README and the guides in docs/, shared by the tests that type-check them and the tests that run them (both lines),
 // and how those tests run a file as a user does.
 import { execFile } from "node:child_process"
-import { readFileSync } from "node:fs"
+import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 
 /** The repository's root directory. */
 export const root = fileURLToPath(new URL("../", import.meta.url))
 
-/** The README's `ts` blocks, each with the line it starts on. */
-export const snippets = (): ReadonlyArray<{ readonly line: number; readonly code: string }> => {
-  const lines = readFileSync(join(root, "README.md"), "utf8").split("\n")
-  const out: Array<{ line: number; code: string }> = []
-  let start: number | undefined
-  lines.forEach((text, i) => {
-    if (start === undefined && text.trim() === "```ts") start = i + 1
-    else if (start !== undefined && text.trim() === "```") {
-      out.push({ line: start + 1, code: lines.slice(start, i).join("\n") })
-      start = undefined
-    }
+/** The documents whose `ts` blocks are examples a user copies: the README and the guides under docs/. */
+export const documents = (): ReadonlyArray<string> => [
+  "README.md",
+  ...readdirSync(join(root, "docs")).filter((name) => name.endsWith(".md") && !excluded.has(name)).sort()
+    .map((name) => `docs/${name}`)
+]
+
+/** Pages under docs/ that are reports, not guides: their code blocks are not examples. */
+const excluded = new Set(["benchmarks.md", "mutation.md"])
+
+/**
+ * The `ts` blocks of the documents (or of one, `document`), each with its document, the line it starts on, and an id
+ * (`<document>-<line>`) that names it in a file.
+ */
+export const snippets = (
+  document?: string
+): ReadonlyArray<{ readonly document: string; readonly line: number; readonly id: string; readonly code: string }> =>
+  (document === undefined ? documents() : [document]).flatMap((doc) => {
+    const lines = readFileSync(join(root, doc), "utf8").split("\n")
+    const out: Array<{ document: string; line: number; id: string; code: string }> = []
+    let start: number | undefined
+    lines.forEach((text, i) => {
+      if (start === undefined && text.trim() === "```ts") start = i + 1
+      else if (start !== undefined && text.trim() === "```") {
+        const id = `${doc.replace(/\.md$/, "").replace(/\//g, "-")}-${start + 1}`
+        out.push({ document: doc, line: start + 1, id, code: lines.slice(start, i).join("\n") })
+        start = undefined
+      }
+    })
+    return out
   })
-  return out
-}
 
 /** The README's blocks that are vitest tests. */
 export const readmeTests = () => snippets().filter(({ code }) => code.includes("from \"@effect/vitest\""))
