@@ -275,6 +275,23 @@ describe("effect-baml generate", () => {
       expect((yield* Effect.promise(() => Fs.readdir(dir))).sort()).toEqual(["baml_client", "baml_src"])
     }).pipe(Effect.scoped), 30_000)
 
+  it.live("in a CommonJS package it warns, naming the fix, and still writes the client; in an ES module package it does not", () =>
+    Effect.gen(function*() {
+      const { dir, from, to } = yield* projectCopy
+      const manifest = (type: string) =>
+        Effect.promise(() => Fs.writeFile(Path.join(dir, "package.json"), JSON.stringify({ name: "app", type })))
+      yield* manifest("commonjs")
+      const commonjs = yield* cli(["generate", "--from", from, "--to", to])
+      expect(commonjs.code).toBe(0)
+      expect(commonjs.stderr).toContain("CommonJS package")
+      expect(commonjs.stderr).toContain("npm pkg set type=module")
+      expect(commonjs.stdout).toContain("Generated")
+      yield* manifest("module")
+      const esm = yield* cli(["generate", "--from", from, "--to", to])
+      expect(esm.code).toBe(0)
+      expect(esm.stderr).toBe("")
+    }).pipe(Effect.scoped), 30_000)
+
   it.live("a .baml error exits non-zero with the engine's file, line and message, and writes nothing", () =>
     Effect.gen(function*() {
       const { dir, from, to } = yield* projectCopy

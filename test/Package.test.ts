@@ -51,8 +51,9 @@ const lines = [
   {
     line: "effect4",
     major: "4",
-    // What `npm i effect` and the Effect 4 platform and test packages install today.
-    install: ["effect@4", "@effect/platform-node@4", "@effect/vitest@4"],
+    // What `npm i effect` and the Effect 4 platform and test packages install today (the platform's minor named, as
+    // the README says: on Node 20 a plain `@effect/platform-node@4` is 4.0.6, which the peer range refuses)
+    install: ["effect@4", "@effect/platform-node@^4.1", "@effect/vitest@4"],
     imports: `from "effect-baml"`
   },
   {
@@ -86,6 +87,16 @@ describe("the packed package in a new project", () => {
     expect(scripts.prepack).toBe("npm run build")
   })
 
+  it("is ready to publish: publint and Are the Types Wrong find nothing, and npm publish --dry-run passes", async () => {
+    const bin = (name: string) => Path.join(root, "node_modules", ".bin", name)
+    const lint = await run(root, bin("publint"), ["run", tarball, "--strict"])
+    expect(lint).not.toMatch(/error|warning/i)
+    // an ES module package: no CommonJS entry to check
+    await run(root, bin("attw"), [tarball, "--profile", "esm-only", "--format", "table-flipped"])
+    const dryRun = await run(root, "npm", ["publish", "--dry-run", "--ignore-scripts", tarball])
+    expect(dryRun).toBe(dryRun)
+  }, 300_000)
+
   it("examples/basic as its README runs it, on the packed package: check, then start; no lock file is written", async () => {
     const dir = await Fs.mkdtemp(Path.join(Os.tmpdir(), "effect-baml-basic-"))
     await Fs.cp(Path.join(root, "examples", "basic"), dir, {
@@ -99,6 +110,8 @@ describe("the packed package in a new project", () => {
     await run(dir, "npm", ["install"])
     await expect(Fs.access(Path.join(dir, "package-lock.json"))).rejects.toThrow()
     await run(dir, "npm", ["run", "check"])
+    // and it type-checks by itself, with its own TypeScript and its own Effect
+    await run(dir, "npm", ["run", "typecheck"])
     // An API key in the environment does not make it call OpenAI.
     const out = await run(dir, "env", ["OPENAI_API_KEY=sk-not-a-real-key", "npm", "start"])
     expect(out).toContain("Provider: the scripted provider")

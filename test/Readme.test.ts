@@ -17,14 +17,14 @@ const expected = [
 
 /** Type-checks `blocks` as files in `dir` under the project `tsconfig`; returns every diagnostic's text. */
 const diagnostics = (
-  blocks: ReadonlyArray<{ readonly line: number; readonly code: string; readonly tsx: boolean }>,
+  blocks: ReadonlyArray<{ readonly id: string; readonly code: string; readonly tsx: boolean }>,
   dir: string,
   tsconfig: string
 ) => {
   rmSync(dir, { recursive: true, force: true })
   mkdirSync(dir, { recursive: true })
-  const files = blocks.map(({ code, line, tsx }) => {
-    const file = join(dir, `readme-line-${line}.${tsx ? "tsx" : "ts"}`)
+  const files = blocks.map(({ code, id, tsx }) => {
+    const file = join(dir, `${id}.${tsx ? "tsx" : "ts"}`)
     // the examples import the generated client as a user's project lays it out; here it is at the root
     writeFileSync(file, code.replaceAll("\"./baml_client/", "\"../baml_client/"))
     return file
@@ -48,7 +48,7 @@ const diagnostics = (
 /** An example for the Effect 3 line imports `effect-baml/effect3`: it is checked where `effect` is Effect 3. */
 const isEffect3 = (block: { readonly code: string }) => block.code.includes("\"effect-baml/effect3")
 
-it("every TypeScript example in the README compiles against the library as it is", () => {
+it("every TypeScript example in the README and the guides compiles against the library as it is", () => {
   const blocks = snippets()
   expect(blocks.length).toBeGreaterThanOrEqual(7)
   expect(blocks.filter(isEffect3).length).toBeGreaterThanOrEqual(1)
@@ -62,7 +62,7 @@ it("every TypeScript example in the README compiles against the library as it is
 }, 120_000)
 
 it("the BAML client the README's testing section shows is the one baml_src declares for the scripted provider", () => {
-  const readme = readFileSync(join(root, "README.md"), "utf8")
+  const readme = readFileSync(join(root, "docs", "testing.md"), "utf8")
   const block = /```baml\n(client<llm> Scripted \{[\s\S]*?\n\})\n/.exec(readme)?.[1]
   expect(block).toBeDefined()
   const clients = readFileSync(join(root, "baml_src", "clients.baml"), "utf8")

@@ -112,6 +112,31 @@ export const detectEffectLine = (directory: string): EffectLine => {
 }
 
 /**
+ * Whether code in `directory` is an ES module, as Node and TypeScript (`module: NodeNext`) decide it: by the `type` of
+ * the nearest package.json. The generated client is ES module code (`import`, `.js` suffixes): in a CommonJS package
+ * (`"type": "commonjs"`, what `npm init -y` writes, or no `type`) `tsc` fails on every file with TS1295, while `tsx`
+ * runs it. `undefined` when no package.json is found above `directory`.
+ *
+ * @example
+ * ```ts
+ * const esm = isEsModule("src/baml_client") // false after `npm init -y`: `npm pkg set type=module` fixes it
+ * ```
+ * @since 0.3.0
+ * @category generation
+ */
+export const isEsModule = (directory: string): boolean | undefined => {
+  for (let dir = Path.resolve(directory); ; dir = Path.dirname(dir)) {
+    try {
+      const manifest = JSON.parse(readFileSync(Path.join(dir, "package.json"), "utf8")) as { readonly type?: unknown }
+      return manifest.type === "module"
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") return undefined
+    }
+    if (Path.dirname(dir) === dir) return undefined
+  }
+}
+
+/**
  * Reads every .baml file under `directory`, keyed by its path relative to it (with `/` separators, as the engine
  * keys them).
  *
@@ -412,6 +437,13 @@ const once = async (options: Options, checking: boolean, output: Output): Promis
       return 1
     }
     const line = options.effect ?? detectEffectLine(options.to)
+    if (isEsModule(options.to) === false) {
+      output.err(
+        `effect-baml generate: warning: ${options.to} is in a CommonJS package (its package.json has no ` +
+          `"type": "module"); the client is ES module code, which tsc rejects there (TS1295). ` +
+          `Run: npm pkg set type=module`
+      )
+    }
     const files = await generate({ ...options, effect: line })
     const how = options.effect === undefined ? "the effect installed there" : "--effect"
     output.out(

@@ -11,7 +11,7 @@ import { root, runNode, snippets } from "../readme.js"
 const example = () => {
   const readme = readFileSync(join(root, "README.md"), "utf8")
   const at = readme.split("\n").findIndex((text) => text.startsWith("The program, in `main.ts`"))
-  const block = snippets().find((snippet) => snippet.line > at + 1)
+  const block = snippets("README.md").find((snippet) => snippet.line > at + 1)
   if (block === undefined) throw new Error("the README's Example has no program")
   return asUserWrites(block.code)
 }

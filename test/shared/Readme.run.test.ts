@@ -13,12 +13,12 @@ rmSync(dir, { recursive: true, force: true })
 mkdirSync(dir, { recursive: true })
 const blocks = readmeTests()
 if (blocks.length < 3) throw new Error(`expected the README's three tests, found ${blocks.length}`)
-for (const { code, line } of blocks) {
-  writeFileSync(join(dir, `readme-line-${line}.ts`), asUserWrites(code))
+for (const { code, id } of blocks) {
+  writeFileSync(join(dir, `${id}.ts`), asUserWrites(code))
   for (let run = 1; run <= runs; run++) {
     // Each import (a new query) is a new module, which registers the README's test once more.
-    describe(`README line ${line}, run ${run} of ${runs}`, async () => {
-      const file = `${pathToFileURL(join(dir, `readme-line-${line}.ts`)).href}?run=${run}`
+    describe(`${id}, run ${run} of ${runs}`, async () => {
+      const file = `${pathToFileURL(join(dir, `${id}.ts`)).href}?run=${run}`
       await import(/* @vite-ignore */ file)
     })
   }
