@@ -552,10 +552,7 @@ export const layerShutdown = (options?: ShutdownOptions): Layer.Layer<Shutdown> 
  * @since 0.3.0
  * @category fetch handlers
  */
-export interface WebHandler {
-  readonly handler: (request: Request) => Promise<Response>
-  readonly dispose: () => Promise<void>
-}
+export interface WebHandler extends Wire.FetchHandler {}
 
 /**
  * Options of {@link toWebHandler}: `disableLogger` turns off Effect's log line per request (on by default, as with

@@ -1,6 +1,6 @@
 /**
- * The README's fetch-handler recipes (examples/fetch/), run as their servers run them: the Next.js route handler's
- * `POST` called as Next.js calls it, the Hono app's `fetch`, and bun.ts and deno.ts under the `bun` and `deno` binaries
+ * The fetch-handler recipes of docs/browsers.md (examples/fetch/), run as their servers run them: the Next.js route
+ * handler's `POST` called as Next.js calls it, the Hono app's `fetch`, and bun.ts and deno.ts under the `bun` and `deno` binaries
  * (from their npm packages), each answering a real request over the network. Every one streams a generation to its
  * end, and every one aborts the LLM request when the client leaves.
  */
@@ -167,7 +167,7 @@ layer(ScriptedProvider.layer(), { timeout: "90 seconds" })("the fetch-handler re
   }
 })
 
-/** What the README shows of each recipe: the file from its first import, with the imports a user's project has. */
+/** What the browsers guide (docs/browsers.md) shows of each recipe: the file from its first import, with the imports a user's project has. */
 const recipes: ReadonlyArray<readonly [string, ReadonlyArray<readonly [string, string]>]> = [
   ["baml.ts", [["\"../../baml_client/schemas.js\"", "\"@/baml_client/schemas\""]]],
   ["next/route.ts", [["\"../baml.js\"", "\"@/lib/baml\""]]],
@@ -177,8 +177,8 @@ const recipes: ReadonlyArray<readonly [string, ReadonlyArray<readonly [string, s
 ]
 
 describe("the recipes' files", () => {
-  it.each(recipes)("the README shows examples/fetch/%s as it is", (file, imports) => {
-    const readme = readFileSync(join(root, "README.md"), "utf8")
+  it.each(recipes)("the browsers guide shows examples/fetch/%s as it is", (file, imports) => {
+    const readme = readFileSync(join(root, "docs", "browsers.md"), "utf8")
     const source = readFileSync(join(root, "examples", "fetch", file), "utf8")
     const code = imports.reduce((code, [from, to]) => code.replaceAll(from, to), source.slice(source.indexOf("import ")))
     expect(readme).toContain(code.trim())

@@ -99,3 +99,12 @@ export const invalidArgumentsMessage = (functionName: string, issues: ReadonlyAr
     issues.map((issue) => `${issue.path.length === 0 ? "(arguments)" : issue.path.join(".")}: ${issue.message}`)
       .join("; ")
   }`
+
+/**
+ * A fetch handler and how to release what it holds: `(request: Request) => Promise<Response>`, as Next.js route
+ * handlers, Hono, `Bun.serve` and `Deno.serve` take it, and `dispose`, which releases the layer it was built with.
+ */
+export interface FetchHandler {
+  readonly handler: (request: Request) => Promise<Response>
+  readonly dispose: () => Promise<void>
+}

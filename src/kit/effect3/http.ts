@@ -11,6 +11,7 @@ import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import type { Layer, Scope } from "effect"
 import { Stream } from "effect"
+import type { FetchHandler } from "../../core/wire/wire.js"
 
 export * as Headers from "@effect/platform/Headers"
 export * as HttpClient from "@effect/platform/HttpClient"
@@ -70,10 +71,7 @@ export const toWebHandler = <E, R, A, LE>(
   routes: Routes<E, R>,
   layer: Layer.Layer<A, LE>,
   options: { readonly disableLogger: boolean }
-): {
-  readonly handler: (request: Request) => Promise<Response>
-  readonly dispose: () => Promise<void>
-} => {
+): FetchHandler => {
   const web = HttpApp.toWebHandlerLayer(
     routes as HttpApp.Default<E, A | Scope.Scope>,
     layer,

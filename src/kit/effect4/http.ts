@@ -7,6 +7,7 @@ import type { Scope } from "effect"
 import { Ndjson, Sse } from "effect/encoding"
 import { HttpClientRequest, HttpRouter, HttpServerResponse } from "effect/http"
 import type { HttpClientError, HttpClientResponse, HttpServerRequest } from "effect/http"
+import type { FetchHandler } from "../../core/wire/wire.js"
 
 export {
   Headers,
@@ -74,10 +75,7 @@ export const toWebHandler = <E, R, A, LE>(
   routes: Routes<E, R>,
   layer: Layer.Layer<A, LE>,
   options: { readonly disableLogger: boolean }
-): {
-  readonly handler: (request: Request) => Promise<Response>
-  readonly dispose: () => Promise<void>
-} => {
+): FetchHandler => {
   const app = routes.pipe(Layer.provideMerge(layer)) as Layer.Layer<A, E | LE, HttpRouter.HttpRouter>
   const web = HttpRouter.toWebHandler(app, { disableLogger: options.disableLogger })
   return { handler: (request) => web.handler(request), dispose: web.dispose }
