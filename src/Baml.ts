@@ -302,7 +302,8 @@ const streamWith = (
       const { engine, native, toError } = yield* prepare(functionName, args, options)
       // One resource: the trip-wire and the native stream it guards. Closing the scope trips the wire first (nothing
       // else stands between the consumer leaving and the abort), then releases the callbacks, which the engine holds
-      // (with all they capture) until they are released.
+      // (with all they capture) until they are released, then shuts the queue down. (One finalizer for all three: each
+      // finalizer of a scope costs a stream memory.)
       const { handle, wire } = yield* Effect.acquireRelease(
         Effect.try({
           try: () => {
@@ -329,11 +330,14 @@ const streamWith = (
           catch: toError
         }),
         ({ handle, tick, wire }) =>
-          Effect.sync(() => {
-            TripWire.trip(wire)
-            handle.onEvent(undefined)
-            tick.release()
-          })
+          Effect.andThen(
+            Effect.sync(() => {
+              TripWire.trip(wire)
+              handle.onEvent(undefined)
+              tick.release()
+            }),
+            Kit.shutdown(queue)
+          )
       )
       usage.started()
       // Once the wire is tripped the consumer has gone, and the engine's abort report has nobody to go to. Whether

@@ -27,7 +27,6 @@ import {
   Schema,
   Stream
 } from "effect"
-import type * as Scope from "effect/Scope"
 
 export { FileSystem }
 
@@ -85,38 +84,33 @@ export const isStream = (u: unknown): u is Stream.Stream<unknown, unknown, unkno
 // The partial queue: a stream's partials from the engine's callback to the consumer's pull
 
 /** The mailbox between the engine's callback and the stream's pull (see the Effect 4 kit). */
-export interface PartialQueue<E> {
-  readonly mailbox: Mailbox.Mailbox<unknown, E>
-}
+export type PartialQueue<E> = Mailbox.Mailbox<unknown, E>
 
-/** Makes a {@link PartialQueue}, shut down when the scope closes. */
-export const makePartialQueue = <E>(): Effect.Effect<PartialQueue<E>, never, Scope.Scope> =>
-  Effect.map(
-    Effect.acquireRelease(
-      Mailbox.make<unknown, E>({ capacity: 1, strategy: "sliding" }),
-      (mailbox) => mailbox.shutdown
-    ),
-    (mailbox) => ({ mailbox })
-  )
+/** Makes a {@link PartialQueue}; whoever makes it shuts it down (`shutdown`) when the stream's scope closes. */
+export const makePartialQueue = <E>(): Effect.Effect<PartialQueue<E>> =>
+  Mailbox.make<unknown, E>({ capacity: 1, strategy: "sliding" })
+
+/** Shuts the queue down: a pull still waiting on it is interrupted. */
+export const shutdown = <E>(self: PartialQueue<E>): Effect.Effect<void> => Effect.asVoid(self.shutdown)
 
 /** Offers a value from outside Effect (the engine's callback); a full queue drops its oldest value. */
 export const offerUnsafe = <E>(self: PartialQueue<E>, value: unknown): void => {
-  self.mailbox.unsafeOffer(value)
+  self.unsafeOffer(value)
 }
 
 /** Fails the queue from outside Effect: the consumer's next pull fails with `error`. */
 export const failUnsafe = <E>(self: PartialQueue<E>, error: E): void => {
-  self.mailbox.unsafeDone(Exit.fail(error))
+  self.unsafeDone(Exit.fail(error))
 }
 
 /** Ends the queue from outside Effect: the consumer takes what is in it, then the stream ends. */
 export const endUnsafe = <E>(self: PartialQueue<E>): void => {
-  self.mailbox.unsafeDone(Exit.void)
+  self.unsafeDone(Exit.void)
 }
 
 /** Ends the queue as interrupted by `interruptors` (the fibers that interrupted the pull). */
 export const interruptUnsafe = <E>(self: PartialQueue<E>, interruptors: HashSet.HashSet<FiberId.FiberId>): void => {
-  self.mailbox.unsafeDone(Exit.failCause(Cause.interrupt(FiberId.combineAll(interruptors))))
+  self.unsafeDone(Exit.failCause(Cause.interrupt(FiberId.combineAll(interruptors))))
 }
 
 /** The stream that pulls the queue; `onInterrupt` runs when the fiber waiting in a pull is interrupted. */
@@ -125,7 +119,7 @@ export const streamOf = <E>(
   onInterrupt: (interruptors: HashSet.HashSet<FiberId.FiberId>) => void
 ): Stream.Stream<unknown, E> =>
   Stream.repeatEffectChunkOption(
-    self.mailbox.takeAll.pipe(
+    self.takeAll.pipe(
       Effect.onInterrupt((interruptors) => Effect.sync(() => onInterrupt(interruptors))),
       Effect.mapError(Option.some),
       Effect.flatMap(([partials, done]) =>
