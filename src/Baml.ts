@@ -3,8 +3,7 @@
  *
  * @since 0.1.0
  */
-import { Effect, Option, Stream } from "effect"
-import type * as Scope from "effect/Scope"
+import { Effect, Option, Scope, Stream } from "effect"
 import type { BamlError } from "./BamlError.js"
 import { BamlInvalidArgumentError, fromEngine } from "./BamlError.js"
 import { BamlRuntime, type Service } from "./BamlRuntime.js"
@@ -302,43 +301,43 @@ const streamWith = (
       const { engine, native, toError } = yield* prepare(functionName, args, options)
       // One resource: the trip-wire and the native stream it guards. Closing the scope trips the wire first (nothing
       // else stands between the consumer leaving and the abort), then releases the callbacks, which the engine holds
-      // (with all they capture) until they are released, then shuts the queue down. (One finalizer for all three: each
-      // finalizer of a scope costs a stream memory.)
-      const { handle, wire } = yield* Effect.acquireRelease(
-        Effect.try({
-          try: () => {
-            const wire = TripWire.make()
-            // Each event the engine receives is counted against the token budget; when it goes over, the stream fails
-            // and the request is cut off at once, however busy the consumer is.
-            const tick = TripWire.releasable(() => {
-              const exceeded = usage.onTick(wire.tripped)
-              if (exceeded === undefined) return
-              usage.settled({ _tag: "Failure", error: exceeded })
-              Kit.failUnsafe(queue, exceeded)
-              TripWire.trip(wire)
-            })
-            const handle = engine.streamFunction(
-              functionName,
-              args,
-              undefined,
-              ...native.options(usage.collector),
-              wire.signal,
-              tick.call
-            )
-            return { handle, tick, wire }
-          },
-          catch: toError
-        }),
-        ({ handle, tick, wire }) =>
-          Effect.andThen(
-            Effect.sync(() => {
-              TripWire.trip(wire)
-              handle.onEvent(undefined)
-              tick.release()
-            }),
-            Kit.shutdown(queue)
-          )
+      // (with all they capture) until they are released, then shuts the queue down. One finalizer for the three, added
+      // to the scope before the native stream starts, so that nothing comes between the start and it (each finalizer
+      // of a scope costs a stream memory, and `acquireRelease` holds its whole acquisition until the scope closes).
+      const wire = TripWire.make()
+      // Each event the engine receives is counted against the token budget; when it goes over, the stream fails and
+      // the request is cut off at once, however busy the consumer is.
+      const tick = TripWire.releasable(() => {
+        const exceeded = usage.onTick(wire.tripped)
+        if (exceeded === undefined) return
+        usage.settled({ _tag: "Failure", error: exceeded })
+        Kit.failUnsafe(queue, exceeded)
+        TripWire.trip(wire)
+      })
+      let handle: ReturnType<typeof engine.streamFunction> | undefined
+      yield* Scope.addFinalizer(
+        yield* Effect.scope,
+        Effect.suspend(() => {
+          if (handle !== undefined) {
+            TripWire.trip(wire)
+            handle.onEvent(undefined)
+            tick.release()
+          }
+          return Kit.shutdown(queue)
+        })
       )
+      handle = yield* Effect.try({
+        try: () =>
+          engine.streamFunction(
+            functionName,
+            args,
+            undefined,
+            ...native.options(usage.collector),
+            wire.signal,
+            tick.call
+          ),
+        catch: toError
+      })
       usage.started()
       // Once the wire is tripped the consumer has gone, and the engine's abort report has nobody to go to. Whether
       // the wire was tripped is the test, not the error's text: a model's reply can say "Operation was aborted" too.
