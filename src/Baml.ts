@@ -5,7 +5,7 @@
  */
 import { Effect, Option, Scope, Stream } from "effect"
 import type { BamlError } from "./BamlError.js"
-import { BamlInvalidArgumentError, fromEngine } from "./BamlError.js"
+import { BamlInvalidArgumentError, type Call, fromEngine } from "./BamlError.js"
 import { BamlRuntime, type Service } from "./BamlRuntime.js"
 import * as Engine from "./core/engine/engine.js"
 import * as Events from "./core/engine/streamEvent.js"
@@ -106,11 +106,15 @@ const prepare = (functionName: string, args: Readonly<Record<string, unknown>>, 
       try: () => Engine.callArgs(runtime.engine, runtime.env, options),
       catch: (cause) => fromEngine(cause, { env: runtime.env })
     })
-    // The engine quotes the provider, which may echo the credentials it was sent: the call's env is redacted.
-    const call = { functionName, functions: runtime.functions }
-    const toError = (cause: unknown) => fromEngine(cause, { env: native.env }, call)
+    const toError = errorOf(native.env, { functionName, functions: runtime.functions })
     return { engine: runtime.engine, native, toError }
   })
+
+// The engine quotes the provider, which may echo the credentials it was sent: the call's env is redacted. Made apart
+// from `prepare`, so that a stream's error mapper, kept for the stream's life, holds the env and the call, not all that
+// `prepare` saw.
+const errorOf = (env: Readonly<Record<string, string>>, call: Call) => (cause: unknown): BamlError =>
+  fromEngine(cause, { env }, call)
 
 /**
  * Calls a BAML function and returns its parsed result. Interrupting the fiber aborts the LLM request.
@@ -326,18 +330,19 @@ const streamWith = (
           return Kit.shutdown(queue)
         })
       )
-      handle = yield* Effect.try({
-        try: () =>
-          engine.streamFunction(
-            functionName,
-            args,
-            undefined,
-            ...native.options(usage.collector),
-            wire.signal,
-            tick.call
-          ),
-        catch: toError
-      })
+      // Not `Effect.try`: a closure here would keep the engine's arguments for the stream's life.
+      try {
+        handle = engine.streamFunction(
+          functionName,
+          args,
+          undefined,
+          ...native.options(usage.collector),
+          wire.signal,
+          tick.call
+        )
+      } catch (cause) {
+        return yield* Effect.fail(toError(cause))
+      }
       usage.started()
       // Once the wire is tripped the consumer has gone, and the engine's abort report has nobody to go to. Whether
       // the wire was tripped is the test, not the error's text: a model's reply can say "Operation was aborted" too.
