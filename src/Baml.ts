@@ -296,7 +296,9 @@ const streamWith = (
   options: Options | undefined,
   wrap: Events.Wrap
 ): Stream.Stream<unknown, BamlError, BamlRuntime> =>
-  Kit.unwrapStream(
+  // The stream keeps the effect that builds it for its life: in `suspend`, the generator function (with the shape and
+  // prototype V8 makes for each one it runs, ~0.4 KB) is made when the stream starts, and not kept.
+  Kit.unwrapStream(Effect.suspend(() =>
     Effect.gen(function*() {
       // What `Stream.callback` (Effect 4) or `Stream.asyncPush` (Effect 3) with a sliding buffer of one builds, with
       // one more hook in the pull (see `streamOf` below).
@@ -398,7 +400,7 @@ const streamWith = (
         Kit.interruptUnsafe(queue, interruptors)
       })
     })
-  )
+  ))
 
 /**
  * What one call or stream used and how it ended, handed over by {@link withUsage}: input, output and cached input
