@@ -27,6 +27,8 @@ import {
   Schema,
   Stream
 } from "effect"
+import type * as Scope from "effect/Scope"
+import type * as Tracer from "effect/Tracer"
 
 export { FileSystem }
 
@@ -64,6 +66,20 @@ export const deferredDoneUnsafe = Deferred.unsafeDone
 
 /** `Duration.DurationInput`: how long, as this line's functions take it. */
 export type DurationInput = Duration.DurationInput
+
+/** The options of a span as effect-baml makes them. */
+export interface SpanOptions {
+  readonly kind: Tracer.SpanKind
+  readonly attributes: Readonly<Record<string, unknown>>
+}
+
+/**
+ * `Effect.makeSpanScoped` without the call site's stack: Effect 3 captures it for every span (an `Error`), and formats
+ * it when the span ends with a failure or an interrupt (Effect 4 does neither for a scoped span). The frames would be
+ * effect-baml's own, and formatting them, after a stream's wire is tripped, delayed the close the provider sees.
+ */
+export const makeSpanScoped = (name: string, options: SpanOptions): Effect.Effect<Tracer.Span, never, Scope.Scope> =>
+  Effect.makeSpanScoped(name, { ...options, captureStackTrace: false })
 
 /** `Stream.unwrapScoped`: the stream a scoped effect builds, its scope closed with the stream. */
 export const unwrapStream = Stream.unwrapScoped

@@ -9,6 +9,8 @@ import { Cause, Context, Deferred, type Duration, Effect, FileSystem, Layer, Met
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import type * as Platform from "effect/PlatformError"
 import type * as Pull from "effect/Pull"
+import type * as Scope from "effect/Scope"
+import type * as Tracer from "effect/Tracer"
 
 export { FileSystem }
 
@@ -45,6 +47,16 @@ export const deferredDoneUnsafe = Deferred.doneUnsafe
 
 /** `Duration.Input`: how long, as this line's functions take it. */
 export type DurationInput = Duration.Input
+
+/** The options of a span as effect-baml makes them. */
+export interface SpanOptions {
+  readonly kind: Tracer.SpanKind
+  readonly attributes: Readonly<Record<string, unknown>>
+}
+
+/** `Effect.makeSpanScoped`: a span ended when the scope closes (Effect 4 captures no call-site stack for it). */
+export const makeSpanScoped = (name: string, options: SpanOptions): Effect.Effect<Tracer.Span, never, Scope.Scope> =>
+  Effect.makeSpanScoped(name, options)
 
 /** `Stream.unwrap`: the stream a scoped effect builds, its scope closed with the stream. */
 export const unwrapStream = Stream.unwrap
