@@ -1,6 +1,6 @@
 /**
  * The Effect 3 line's benchmark driver (effect3/bench/line.ts and floor.ts), loaded into this process on Effect 3
- * (see bench/effect3.mjs, which `npm run bench` installs after building the line). Only plain values and Promises
+ * (see bench/built.mjs, which `npm run bench` installs after building both lines). Only plain values and Promises
  * cross between the two Effect runtimes; the types below are the driver's, written without Effect.
  */
 import { pathToFileURL } from "node:url"

@@ -9,7 +9,7 @@
  *   failure from a callback to user code (the floors under the close and HTTP 500 measures); and CPU profiles of a
  *   line's HTTP 500 streams and of its stream start and end (stub engine), grouped by where the code lives.
  *
- *   node --expose-gc --import tsx bench/profile.ts [--streams=200]
+ *   npm run build && node --expose-gc --import tsx --import ./bench/built.mjs bench/profile.ts [--streams=200]
  */
 import { readFileSync, writeFileSync } from "node:fs"
 import { Session } from "node:inspector/promises"
@@ -140,8 +140,9 @@ const placeOf = (url: string, fn: string): string => {
   if (url === "") return fn.startsWith("(") ? fn : "(native or builtin)"
   if (url.includes("/effect3/node_modules/effect/")) return "Effect 3 runtime"
   if (url.includes("/node_modules/effect/")) return "Effect 4 runtime"
-  if (url.includes("/effect3/src/")) return "effect-baml/effect3 (effect3/src)"
-  if (url.includes("/src/core/")) return "effect-baml shared core (src/core)"
+  if (/\/(?:src|dist\/effect[34])\/core\//.test(url)) return "effect-baml shared core (core/)"
+  if (url.includes("/dist/effect3/")) return "effect-baml/effect3 (dist/effect3)"
+  if (url.includes("/dist/effect4/")) return "effect-baml (dist/effect4)"
   if (url.includes("/src/")) return "effect-baml (src)"
   if (url.includes("@boundaryml")) return "engine's JS (@boundaryml/baml)"
   if (url.includes("/bench/")) return "benchmark harness"
@@ -180,7 +181,7 @@ const profiled = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<CpuProfile, 
       totalMs += ms
       const place = placeOf(url, functionName)
       places.set(place, (places.get(place) ?? 0) + ms)
-      const file = url.replace(/^.*\/(node_modules\/|effect3\/|src\/|bench\/)/, "$1")
+      const file = url.replace(/^.*?\/(node_modules\/|effect3\/|dist\/|src\/|bench\/)/, "$1")
       const fn = `${functionName || "(anonymous)"} ${file === "" ? "" : `${file}:${lineNumber + 1}`}`.trim()
       functions.set(`${fn} — ${place}`, (functions.get(`${fn} — ${place}`) ?? 0) + ms)
     }

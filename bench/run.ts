@@ -1,11 +1,12 @@
 /**
- * `npm run bench`: both Effect lines of effect-baml (Effect 4 at the root, Effect 3 through effect3/bench), the
+ * `npm run bench`: both Effect lines of effect-baml as built (Effect 4 at the root, Effect 3 through effect3/bench), the
  * official client and the bare native callback, side by side on the scripted provider, with each Effect line's own
  * floor. A full run writes bench/results.json, docs/benchmarks.md and docs/benchmarks.svg; a partial one (`--quick`:
  * fewer rounds and streams; `--only=`: some scenarios) writes its results to the temp directory.
  * `bench/profile.ts` breaks the misses down afterwards (bench/breakdown.md, included in docs/benchmarks.md).
  *
- *   node --expose-gc --import tsx bench/run.ts [--quick] [--only=latency,exit,failure,cpu,concurrent,large,job,jobDurable,extras]
+ *   npm run build && node --expose-gc --import tsx --import ./bench/built.mjs bench/run.ts [--quick]
+ *     [--only=latency,exit,failure,cpu,concurrent,large,job,jobDurable,extras]
  */
 import { execFileSync } from "node:child_process"
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs"

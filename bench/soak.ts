@@ -4,7 +4,7 @@
  * ran once, and no error escaped as a defect; then it collects garbage and measures the heap. The heap must not grow
  * with the number of streams. Exits with 1 when an invariant breaks or the heap grows.
  *
- *   node --expose-gc --import tsx bench/soak.ts [--streams=10000] [--concurrency=100] [--batch=1000] [--seed=1]
+ *   npm run build && node --expose-gc --import tsx --import ./bench/built.mjs bench/soak.ts [--streams=10000] [--concurrency=100] [--batch=1000] [--seed=1]
  */
 import type * as EngineTypes from "@boundaryml/baml"
 import { setLogLevel } from "@boundaryml/baml/logging"

@@ -3,12 +3,11 @@
  *
  * @since 0.1.0
  */
-import { Effect, Option, Stream } from "effect"
+import { Effect, Option, Scope, Stream } from "effect"
 import { dual } from "effect/Function"
 import type * as Layer from "effect/Layer"
-import type * as Scope from "effect/Scope"
 import type { BamlError } from "./BamlError.js"
-import { BamlInvalidArgumentError, fromEngine } from "./BamlError.js"
+import { BamlInvalidArgumentError, type Call, fromEngine } from "./BamlError.js"
 import type * as NativeEngine from "@boundaryml/baml"
 import { retryAfterOf, settledOutcome } from "./core/errors/outcome.js"
 import { fromReport, withRetryAfter } from "./internal/fromReport.js"
@@ -124,9 +123,6 @@ const prepare = (
       try: () => Engine.callArgs(runtime.engine, runtime.env, options, runtime.clients),
       catch: (cause) => fromEngine(cause, { env: runtime.env })
     })
-    // The engine quotes the provider, which may echo the credentials it was sent: the call's env is redacted. The
-    // arguments are kept out of the messages.
-    const call = { functionName, functions: runtime.functions, args }
     // The engine's records are read natively; if that fails, the engine's own outcome stands.
     const last = () => {
       try {
@@ -135,14 +131,24 @@ const prepare = (
         return null
       }
     }
-    const toError = (cause: unknown): BamlError =>
-      withRetryAfter(fromEngine(cause, { env: native.env }, call), () => retryAfterOf(last()))
+    // The arguments are kept out of the messages: the call holds them for that.
+    const toError = errorOf(native.env, { functionName, functions: runtime.functions, args }, last)
     const settledError = (): BamlError | undefined => {
       const report = settledOutcome(last(), native.client, native.env, args)
       return report === undefined ? undefined : fromReport(report)
     }
     return { engine: runtime.engine, native, toError, settledError }
   })
+
+// The engine quotes the provider, which may echo the credentials it was sent: the call's env is redacted. Made apart
+// from `prepare`, so that a stream's error mapper, kept for the stream's life, holds the env, the call and the engine's
+// records (for a `Retry-After`), not all that `prepare` saw.
+const errorOf = (
+  env: Readonly<Record<string, string>>,
+  call: Call,
+  last: () => NativeEngine.FunctionLog | null
+) =>
+(cause: unknown): BamlError => withRetryAfter(fromEngine(cause, { env }, call), () => retryAfterOf(last()))
 
 /**
  * Calls a BAML function and returns its parsed result. Interrupting the fiber aborts the LLM request.
@@ -537,7 +543,9 @@ const streamWith = (
   wrap: Events.Wrap,
   reasoning: boolean
 ): Stream.Stream<unknown, BamlError, BamlRuntime> =>
-  Kit.unwrapStream(
+  // The stream keeps the effect that builds it for its life: in `suspend`, the generator function (with the shape and
+  // prototype V8 makes for each one it runs, ~0.4 KB) is made when the stream starts, and not kept.
+  Kit.unwrapStream(Effect.suspend(() =>
     Effect.gen(function*() {
       // What `Stream.callback` (Effect 4) or `Stream.asyncPush` (Effect 3) with a sliding buffer of one builds, with
       // one more hook in the pull (see `streamOf` below). With reasoning, whose text comes as deltas, the queue keeps
@@ -552,40 +560,45 @@ const streamWith = (
         : undefined
       // One resource: the trip-wire and the native stream it guards. Closing the scope trips the wire first (nothing
       // else stands between the consumer leaving and the abort), then releases the callbacks, which the engine holds
-      // (with all they capture) until they are released.
-      const { handle, wire } = yield* Effect.acquireRelease(
-        Effect.try({
-          try: () => {
-            const wire = TripWire.make()
-            // Each event the engine receives is counted against the token budget; when it goes over, the stream fails
-            // and the request is cut off at once, however busy the consumer is.
-            const tick = TripWire.releasable(() => {
-              const exceeded = usage.onTick(wire.tripped)
-              if (exceeded === undefined) return thinking?.tick()
-              usage.settled({ _tag: "Failure", error: exceeded })
-              Kit.failUnsafe(queue, exceeded)
-              TripWire.trip(wire)
-            })
-            const handle = engine.streamFunction(
-              functionName,
-              args,
-              undefined,
-              ...native.options(usage.collector),
-              wire.signal,
-              tick.call
-            )
-            return { handle, tick, wire }
-          },
-          catch: toError
-        }),
-        ({ handle, tick, wire }) =>
-          Effect.sync(() => {
+      // (with all they capture) until they are released, then shuts the queue down. One finalizer for the three, added
+      // to the scope before the native stream starts, so that nothing comes between the start and it (each finalizer
+      // of a scope costs a stream memory, and `acquireRelease` holds its whole acquisition until the scope closes).
+      const wire = TripWire.make()
+      // Each event the engine receives is counted against the token budget; when it goes over, the stream fails and
+      // the request is cut off at once, however busy the consumer is.
+      const tick = TripWire.releasable(() => {
+        const exceeded = usage.onTick(wire.tripped)
+        if (exceeded === undefined) return thinking?.tick()
+        usage.settled({ _tag: "Failure", error: exceeded })
+        Kit.failUnsafe(queue, exceeded)
+        TripWire.trip(wire)
+      })
+      let handle: ReturnType<typeof engine.streamFunction> | undefined
+      yield* Scope.addFinalizer(
+        yield* Effect.scope,
+        Effect.suspend(() => {
+          if (handle !== undefined) {
             TripWire.trip(wire)
             handle.onEvent(undefined)
             tick.release()
             thinking?.close()
-          })
+          }
+          return Kit.shutdown(queue)
+        })
       )
+      // Not `Effect.try`: a closure here would keep the engine's arguments for the stream's life.
+      try {
+        handle = engine.streamFunction(
+          functionName,
+          args,
+          undefined,
+          ...native.options(usage.collector),
+          wire.signal,
+          tick.call
+        )
+      } catch (cause) {
+        return yield* Effect.fail(toError(cause))
+      }
       usage.started()
       // Once the wire is tripped the consumer has gone, and the engine's abort report has nobody to go to. Whether
       // the wire was tripped is the test, not the error's text: a model's reply can say "Operation was aborted" too.
@@ -650,7 +663,7 @@ const streamWith = (
       })
       return newest === undefined ? elements : Stream.map(elements, newest.resolve)
     })
-  )
+  ))
 
 /**
  * What one call or stream used and how it ended, handed over by {@link withUsage}: input, output and cached input

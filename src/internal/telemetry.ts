@@ -90,9 +90,12 @@ const spanOptions = (functionName: string) => ({
   attributes: { "baml.function": functionName }
 })
 
-/** The span of a stream, open for the stream's life: it lives in the stream's scope (cheaper than wrapping it). */
+/**
+ * The span of a stream, open for the stream's life: it lives in the stream's scope (cheaper than wrapping it), without
+ * the call site's stack on Effect 3 (see the kit).
+ */
 export const streamSpan = (functionName: string) =>
-  Effect.makeSpanScoped(`Baml.stream ${functionName}`, spanOptions(functionName))
+  Kit.makeSpanScoped(`Baml.stream ${functionName}`, spanOptions(functionName))
 
 /** Runs a call in its span, `Baml.call <function>`. */
 export const callSpan =

@@ -28,6 +28,7 @@ import {
   Stream
 } from "effect"
 import type * as Scope from "effect/Scope"
+import type * as Tracer from "effect/Tracer"
 
 export { FileSystem }
 
@@ -66,6 +67,20 @@ export const deferredDoneUnsafe = Deferred.unsafeDone
 /** `Duration.DurationInput`: how long, as this line's functions take it. */
 export type DurationInput = Duration.DurationInput
 
+/** The options of a span as effect-baml makes them. */
+export interface SpanOptions {
+  readonly kind: Tracer.SpanKind
+  readonly attributes: Readonly<Record<string, unknown>>
+}
+
+/**
+ * `Effect.makeSpanScoped` without the call site's stack: Effect 3 captures it for every span (an `Error`), and formats
+ * it when the span ends with a failure or an interrupt (Effect 4 does neither for a scoped span). The frames would be
+ * effect-baml's own, and formatting them, after a stream's wire is tripped, delayed the close the provider sees.
+ */
+export const makeSpanScoped = (name: string, options: SpanOptions): Effect.Effect<Tracer.Span, never, Scope.Scope> =>
+  Effect.makeSpanScoped(name, { ...options, captureStackTrace: false })
+
 /** `Stream.unwrapScoped`: the stream a scoped effect builds, its scope closed with the stream. */
 export const unwrapStream = Stream.unwrapScoped
 
@@ -85,45 +100,36 @@ export const isStream = (u: unknown): u is Stream.Stream<unknown, unknown, unkno
 // The partial queue: a stream's partials from the engine's callback to the consumer's pull
 
 /** The mailbox between the engine's callback and the stream's pull (see the Effect 4 kit). */
-export interface PartialQueue<E> {
-  readonly mailbox: Mailbox.Mailbox<unknown, E>
-}
+export type PartialQueue<E> = Mailbox.Mailbox<unknown, E>
 
-/** Makes a {@link PartialQueue}, shut down when the scope closes. */
-export const makePartialQueue = <E>(): Effect.Effect<PartialQueue<E>, never, Scope.Scope> =>
-  Effect.map(
-    Effect.acquireRelease(
-      Mailbox.make<unknown, E>({ capacity: 1, strategy: "sliding" }),
-      (mailbox) => mailbox.shutdown
-    ),
-    (mailbox) => ({ mailbox })
-  )
+/** Makes a {@link PartialQueue}; whoever makes it shuts it down (`shutdown`) when the stream's scope closes. */
+export const makePartialQueue = <E>(): Effect.Effect<PartialQueue<E>> =>
+  Mailbox.make<unknown, E>({ capacity: 1, strategy: "sliding" })
+
+/** Shuts the queue down: a pull still waiting on it is interrupted. */
+export const shutdown = <E>(self: PartialQueue<E>): Effect.Effect<void> => Effect.asVoid(self.shutdown)
 
 /** Makes a {@link PartialQueue} that keeps every value (see the Effect 4 kit). */
-export const makeEventQueue = <E>(): Effect.Effect<PartialQueue<E>, never, Scope.Scope> =>
-  Effect.map(
-    Effect.acquireRelease(Mailbox.make<unknown, E>(), (mailbox) => mailbox.shutdown),
-    (mailbox) => ({ mailbox })
-  )
+export const makeEventQueue = <E>(): Effect.Effect<PartialQueue<E>> => Mailbox.make<unknown, E>()
 
 /** Offers a value from outside Effect (the engine's callback); a full queue drops its oldest value. */
 export const offerUnsafe = <E>(self: PartialQueue<E>, value: unknown): void => {
-  self.mailbox.unsafeOffer(value)
+  self.unsafeOffer(value)
 }
 
 /** Fails the queue from outside Effect: the consumer's next pull fails with `error`. */
 export const failUnsafe = <E>(self: PartialQueue<E>, error: E): void => {
-  self.mailbox.unsafeDone(Exit.fail(error))
+  self.unsafeDone(Exit.fail(error))
 }
 
 /** Ends the queue from outside Effect: the consumer takes what is in it, then the stream ends. */
 export const endUnsafe = <E>(self: PartialQueue<E>): void => {
-  self.mailbox.unsafeDone(Exit.void)
+  self.unsafeDone(Exit.void)
 }
 
 /** Ends the queue as interrupted by `interruptors` (the fibers that interrupted the pull). */
 export const interruptUnsafe = <E>(self: PartialQueue<E>, interruptors: HashSet.HashSet<FiberId.FiberId>): void => {
-  self.mailbox.unsafeDone(Exit.failCause(Cause.interrupt(FiberId.combineAll(interruptors))))
+  self.unsafeDone(Exit.failCause(Cause.interrupt(FiberId.combineAll(interruptors))))
 }
 
 /** The stream that pulls the queue; `onInterrupt` runs when the fiber waiting in a pull is interrupted. */
@@ -132,7 +138,7 @@ export const streamOf = <E>(
   onInterrupt: (interruptors: HashSet.HashSet<FiberId.FiberId>) => void
 ): Stream.Stream<unknown, E> =>
   Stream.repeatEffectChunkOption(
-    self.mailbox.takeAll.pipe(
+    self.takeAll.pipe(
       Effect.onInterrupt((interruptors) => Effect.sync(() => onInterrupt(interruptors))),
       Effect.mapError(Option.some),
       Effect.flatMap(([partials, done]) =>

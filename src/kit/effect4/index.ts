@@ -10,6 +10,7 @@ import type { NonEmptyReadonlyArray } from "effect/Array"
 import type * as Platform from "effect/PlatformError"
 import type * as Pull from "effect/Pull"
 import type * as Scope from "effect/Scope"
+import type * as Tracer from "effect/Tracer"
 
 export { FileSystem }
 
@@ -47,6 +48,16 @@ export const deferredDoneUnsafe = Deferred.doneUnsafe
 /** `Duration.Input`: how long, as this line's functions take it. */
 export type DurationInput = Duration.Input
 
+/** The options of a span as effect-baml makes them. */
+export interface SpanOptions {
+  readonly kind: Tracer.SpanKind
+  readonly attributes: Readonly<Record<string, unknown>>
+}
+
+/** `Effect.makeSpanScoped`: a span ended when the scope closes (Effect 4 captures no call-site stack for it). */
+export const makeSpanScoped = (name: string, options: SpanOptions): Effect.Effect<Tracer.Span, never, Scope.Scope> =>
+  Effect.makeSpanScoped(name, options)
+
 /** `Stream.unwrap`: the stream a scoped effect builds, its scope closed with the stream. */
 export const unwrapStream = Stream.unwrap
 
@@ -68,46 +79,40 @@ export const isStream = (u: unknown): u is Stream.Stream<unknown, unknown, unkno
  * The mailbox between the engine's callback and the stream's pull: capacity one, sliding (the newest partial
  * replaces one not yet taken; partials are snapshots, not deltas), ended with the final value or a failure.
  */
-export interface PartialQueue<E> {
-  readonly queue: Queue.Queue<unknown, E | Cause.Done>
-}
+export type PartialQueue<E> = Queue.Queue<unknown, E | Cause.Done>
 
-/** Makes a {@link PartialQueue}, shut down when the scope closes. */
-export const makePartialQueue = <E>(): Effect.Effect<PartialQueue<E>, never, Scope.Scope> =>
-  Effect.map(
-    Effect.acquireRelease(
-      Queue.make<unknown, E | Cause.Done>({ capacity: 1, strategy: "sliding" }),
-      Queue.shutdown
-    ),
-    (queue) => ({ queue })
-  )
+/** Makes a {@link PartialQueue}; whoever makes it shuts it down (`shutdown`) when the stream's scope closes. */
+export const makePartialQueue = <E>(): Effect.Effect<PartialQueue<E>> =>
+  Queue.make<unknown, E | Cause.Done>({ capacity: 1, strategy: "sliding" })
+
+/** Shuts the queue down: a pull still waiting on it is interrupted. */
+export const shutdown = <E>(self: PartialQueue<E>): Effect.Effect<void> => Effect.asVoid(Queue.shutdown(self))
 
 /**
- * Makes a {@link PartialQueue} that keeps every value, shut down when the scope closes: for events that are deltas
- * (reasoning text), which a sliding queue would drop. Whoever offers to it decides how partials are coalesced.
+ * Makes a {@link PartialQueue} that keeps every value: for events that are deltas (reasoning text), which a sliding
+ * queue would drop. Whoever offers to it decides how partials are coalesced; whoever makes it shuts it down.
  */
-export const makeEventQueue = <E>(): Effect.Effect<PartialQueue<E>, never, Scope.Scope> =>
-  Effect.map(Effect.acquireRelease(Queue.unbounded<unknown, E | Cause.Done>(), Queue.shutdown), (queue) => ({ queue }))
+export const makeEventQueue = <E>(): Effect.Effect<PartialQueue<E>> => Queue.unbounded<unknown, E | Cause.Done>()
 
 /** Offers a value from outside Effect (the engine's callback); a full queue drops its oldest value. */
 export const offerUnsafe = <E>(self: PartialQueue<E>, value: unknown): void => {
-  Queue.offerUnsafe(self.queue, value)
+  Queue.offerUnsafe(self, value)
 }
 
 /** Fails the queue from outside Effect: the consumer's next pull fails with `error`. */
 export const failUnsafe = <E>(self: PartialQueue<E>, error: E): void => {
-  Queue.failCauseUnsafe(self.queue, Cause.fail(error))
+  Queue.failCauseUnsafe(self, Cause.fail(error))
 }
 
 /** Ends the queue from outside Effect: the consumer takes what is in it, then the stream ends. */
 export const endUnsafe = <E>(self: PartialQueue<E>): void => {
-  Queue.endUnsafe(self.queue)
+  Queue.endUnsafe(self)
 }
 
 /** Ends the queue as interrupted by `interruptors` (the fibers that interrupted the pull). */
 export const interruptUnsafe = <E>(self: PartialQueue<E>, interruptors: ReadonlySet<number>): void => {
   Queue.failCauseUnsafe(
-    self.queue,
+    self,
     interruptors.size === 0
       ? Cause.interrupt()
       : Cause.fromReasons(Array.from(interruptors, (id) => Cause.makeInterruptReason(id)))
@@ -122,7 +127,7 @@ export const streamOf = <E>(
   self: PartialQueue<E>,
   onInterrupt: (interruptors: ReadonlySet<number>) => void
 ): Stream.Stream<unknown, E> => {
-  const pull: Pull.Pull<NonEmptyReadonlyArray<unknown>, E> = Queue.takeAll(self.queue).pipe(
+  const pull: Pull.Pull<NonEmptyReadonlyArray<unknown>, E> = Queue.takeAll(self).pipe(
     Effect.onInterrupt((interruptors) => Effect.sync(() => onInterrupt(interruptors)))
   )
   return Stream.fromPull(Effect.succeed(pull))
