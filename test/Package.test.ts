@@ -97,6 +97,43 @@ describe("the packed package in a new project", () => {
     expect(dryRun).toBe(dryRun)
   }, 300_000)
 
+  it("installed linked (as pnpm lays it out): a client of every BAML type form, media included, type-checks", async () => {
+    // generated code imports only `effect` and `effect-baml`, never the engine, which the project does not see here
+    const dir = await Fs.mkdtemp(Path.join(Os.tmpdir(), "effect-baml-linked-"))
+    try {
+      await Fs.writeFile(Path.join(dir, "package.json"), JSON.stringify({ name: "app", private: true, type: "module" }))
+      await run(dir, "npm", ["install", "--install-strategy=linked", tarball, "effect@4", "typescript@5.9"])
+      // linked: the engine is effect-baml's dependency, not the project's
+      await expect(Fs.stat(Path.join(dir, "node_modules", "@boundaryml"))).rejects.toThrow()
+      await Fs.cp(Path.join(root, "test", "fixtures", "forms", "baml_src"), Path.join(dir, "baml_src"), { recursive: true })
+      await run(dir, "npx", ["effect-baml", "generate", "--from", "baml_src", "--to", "src/baml_client"])
+      const generated = await Fs.readdir(Path.join(dir, "src", "baml_client"))
+      for (const file of generated) {
+        const text = await Fs.readFile(Path.join(dir, "src", "baml_client", file), "utf8")
+        const modules = [...text.matchAll(/^import .* from "([^".][^"]*)"$/gm)].map((m) => m[1]!)
+        for (const module of modules) expect(module, file).toMatch(/^(effect|effect-baml)(\/|$)/)
+      }
+      await Fs.writeFile(
+        Path.join(dir, "tsconfig.json"),
+        JSON.stringify({
+          compilerOptions: {
+            target: "ES2022",
+            module: "NodeNext",
+            moduleResolution: "NodeNext",
+            strict: true,
+            skipLibCheck: true,
+            noEmit: true,
+            types: []
+          },
+          include: ["src"]
+        })
+      )
+      await run(dir, "node", ["node_modules/typescript/bin/tsc", "-p", "."])
+    } finally {
+      await Fs.rm(dir, { recursive: true, force: true })
+    }
+  }, 600_000)
+
   it("examples/basic as its README runs it, on the packed package: check, then start; no lock file is written", async () => {
     const dir = await Fs.mkdtemp(Path.join(Os.tmpdir(), "effect-baml-basic-"))
     await Fs.cp(Path.join(root, "examples", "basic"), dir, {
