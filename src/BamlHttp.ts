@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Deferred, Effect, Fiber, type Layer, Option, Schema, Stream } from "effect"
+import { Context, Deferred, Effect, Fiber, type Layer, Option, Schema, Scope, Stream } from "effect"
 import { dual, identity } from "effect/Function"
 import * as Baml from "./Baml.js"
 import * as BamlError from "./BamlError.js"
@@ -662,7 +662,9 @@ export const resumable = <A, E extends BamlError.BamlError, R>(
     const request = yield* HttpServerRequest.HttpServerRequest
     if (Wire.positionOf(request.headers[Wire.headers.lastEventId]) !== undefined) return yield* resume(request)
     const generations = yield* Generations
-    const generation = yield* generations.start(wireMessages(self), yield* Effect.context<R>(), options)
+    // The generation outlives the request: it runs without the request's scope, which closes with the response.
+    const context = Context.omit(Scope.Scope)(yield* Effect.context<R>()) as Context.Context<R>
+    const generation = yield* generations.start(wireMessages(self), context, options)
     return yield* wireResponse(
       generations.read(generation, 0),
       Wire.preferredFormat(request.headers.accept),

@@ -75,7 +75,8 @@ export const make: Effect.Effect<Registry, never, Scope.Scope> = Effect.gen(func
   const generations = new Map<string, Generation>()
   // Every generation and timer runs in the registry's scope: closing it interrupts them.
   const scope = yield* Effect.scope
-  const fork = <A>(effect: Effect.Effect<A>) => Effect.forkIn(effect, scope)
+  // Interruptible: a reader's release, where a timer is forked, is not, and on Effect 3 a fork inherits that.
+  const fork = <A>(effect: Effect.Effect<A>) => Effect.forkIn(Effect.interruptible(effect), scope)
 
   const notify = (generation: Generation) =>
     Effect.flatMap(Deferred.make<void>(), (next) => {

@@ -1,0 +1,239 @@
+import {
+  Baml,
+  BamlHttp,
+  callback,
+  Effect,
+  expect,
+  Fiber,
+  forkChild,
+  type HttpServer,
+  HttpServerRequest,
+  layer,
+  Layer,
+  route,
+  Schema,
+  serve,
+  timeoutFail
+} from "#line"
+import * as Http from "node:http"
+import { performance } from "node:perf_hooks"
+import * as Wire from "../../src/core/wire/wire.js"
+import { marker, onFreePort, scriptLong, serverPort, settledAll, TestLayer } from "./fixtures.js"
+
+const Args = Schema.Struct({ resume: Schema.String })
+
+/** Every generation's end, as the routes' `onEnd` hook is told it. */
+const ends: Array<BamlHttp.End> = []
+
+const resumableAt = (grace: BamlHttp.ResumableOptions["grace"]) =>
+  Effect.flatMap(
+    HttpServerRequest.schemaSearchParams(Args),
+    ({ resume }) =>
+      BamlHttp.resumable(Baml.stream("ExtractResume", { resume }), {
+        grace,
+        onEnd: (end) => Effect.sync(() => void ends.push(end))
+      })
+  )
+
+const ServerLayer = onFreePort(serve(
+  route("GET", "/short", resumableAt("1 second")),
+  route("GET", "/long", resumableAt("30 seconds")),
+  route("DELETE", "/stop", BamlHttp.stop)
+)).pipe(Layer.provideMerge(Layer.mergeAll(TestLayer, BamlHttp.layerGenerations)))
+
+interface Message {
+  readonly event: string
+  readonly data: unknown
+  readonly id: string | undefined
+}
+
+interface Response {
+  readonly status: number
+  readonly generation: string | undefined
+  readonly messages: ReadonlyArray<Message>
+}
+
+// Only what the server sends: `id:`, `event:` and `data:` lines, comments skipped; a block with no event (the opening's
+// id) is no message.
+const parseSse = (block: string): ReadonlyArray<Message> => {
+  const lines = block.split("\n").filter((line) => line !== "" && !line.startsWith(":"))
+  const field = (name: string) => lines.find((line) => line.startsWith(`${name}: `))?.slice(name.length + 2)
+  const event = field("event")
+  return event === undefined ? [] : [{ event, data: JSON.parse(field("data") ?? "null"), id: field("id") }]
+}
+
+const parseNdjson = (line: string): ReadonlyArray<Message> => line === "" ? [] : [JSON.parse(line) as Message]
+
+type Format = "sse" | "ndjson"
+
+/**
+ * A plain node:http client: reads messages until `leaveAfter` of them have arrived, then destroys its socket (a
+ * dropped connection), or until the server ends the response. `lastEventId` is sent as `Last-Event-ID`.
+ */
+const read = (
+  path: string,
+  options: { readonly format: Format; readonly lastEventId?: string; readonly leaveAfter?: number }
+): Effect.Effect<Response, Error, HttpServer.HttpServer> =>
+  Effect.flatMap(serverPort, (port) =>
+    callback<Response, Error>((resume) => {
+      const messages: Array<Message> = []
+      const headers: Record<string, string> = { accept: Wire.contentTypes[options.format] }
+      if (options.lastEventId !== undefined) headers["last-event-id"] = options.lastEventId
+      const request = Http.get({ host: "127.0.0.1", port, path, agent: false, headers }, (response) => {
+        const separator = options.format === "ndjson" ? "\n" : "\n\n"
+        const generation = response.headers[Wire.headers.generation]
+        const done = () =>
+          resume(Effect.succeed({
+            status: response.statusCode ?? 0,
+            generation: typeof generation === "string" ? generation : undefined,
+            messages
+          }))
+        let buffer = ""
+        response.setEncoding("utf8")
+        response.on("data", (text: string) => {
+          buffer += text
+          let at: number
+          while ((at = buffer.indexOf(separator)) >= 0) {
+            const frame = buffer.slice(0, at)
+            buffer = buffer.slice(at + separator.length)
+            messages.push(...(options.format === "ndjson" ? parseNdjson(frame) : parseSse(frame)))
+            if (options.leaveAfter !== undefined && messages.length >= options.leaveAfter) {
+              request.destroy()
+              return done()
+            }
+          }
+        })
+        response.on("end", done)
+      })
+      request.on("error", (error) => resume(Effect.fail(error)))
+      return Effect.sync(() => request.destroy())
+    })
+  ).pipe(timeoutFail("20 seconds", () => new Error(`reading ${path} took too long`)))
+
+const stopRequest = (generation: string) =>
+  Effect.flatMap(serverPort, (port) =>
+    callback<number, Error>((resume) => {
+      const request = Http.request(
+        { host: "127.0.0.1", port, method: "DELETE", path: `/stop?generation=${generation}`, agent: false },
+        (response) => {
+          response.resume()
+          resume(Effect.succeed(response.statusCode ?? 0))
+        }
+      )
+      request.on("error", (error) => resume(Effect.fail(error)))
+      request.end()
+    }))
+
+const query = (mark: string) => `resume=${encodeURIComponent(`Ada Lovelace, mathematician ${mark}`)}`
+
+/** The sequence numbers of `messages`' ids, which must all name `generation`. */
+const sequences = (messages: ReadonlyArray<Message>, generation: string) =>
+  messages.map((message) => {
+    const position = Wire.positionOf(message.id)
+    expect(position?.generation).toBe(generation)
+    return position!.sequence
+  })
+
+const endOf = (generation: string) =>
+  Effect.gen(function*() {
+    // the hook runs as the generation ends, a moment after its last message was read
+    for (let i = 0; i < 100 && !ends.some((end) => end.generation === generation); i++) yield* Effect.sleep("50 millis")
+    return ends.filter((end) => end.generation === generation)
+  })
+
+const formats = ["sse", "ndjson"] as const
+
+layer(ServerLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlHttp.resumable", (it) => {
+  it.effect.each(formats)(
+    "a client that drops after 3 messages and reconnects within the grace period gets every message once, in order; one LLM request, completed (%s)",
+    (format) =>
+      Effect.gen(function*() {
+        const mark = marker(`resume-${format}`)
+        yield* scriptLong(mark)
+        const first = yield* read(`/short?${query(mark)}`, { format, leaveAfter: 3 })
+        expect(first.status).toBe(200)
+        const generation = first.generation!
+        yield* Effect.sleep("200 millis")
+        const rest = yield* read(`/short?${query(mark)}`, { format, lastEventId: first.messages.at(-1)!.id! })
+        expect(rest.status).toBe(200)
+        const all = [...first.messages, ...rest.messages]
+        expect(sequences(all, generation)).toEqual(all.map((_, i) => i + 1))
+        expect(all.at(-1)!.event).toBe("final")
+        expect(all.slice(0, -1).every((message) => message.event === "partial")).toBe(true)
+        const records = yield* settledAll(mark)
+        expect(records.map((record) => record.status)).toEqual(["completed"])
+        const [end, ...more] = yield* endOf(generation)
+        expect(more).toEqual([])
+        expect(end!.outcome).toBe("completed")
+        expect(end!.messages).toBe(all.length)
+        expect(end!.last).toEqual(expect.objectContaining({ value: all.at(-1)!.data }))
+        expect(end!.usage.map((usage) => usage.aborted)).toEqual([false])
+      }),
+    30_000
+  )
+
+  it.effect("a client that does not come back: the LLM request is aborted about one grace period later", () =>
+    Effect.gen(function*() {
+      const mark = marker("resume-abandoned")
+      yield* scriptLong(mark)
+      const first = yield* read(`/short?${query(mark)}`, { format: "sse", leaveAfter: 3 })
+      const left = performance.now()
+      const [record] = yield* settledAll(mark)
+      expect(record!.status).toBe("closed-early")
+      const after = record!.closedAt! - left
+      // grace: 1 second
+      expect(after).toBeGreaterThan(800)
+      expect(after).toBeLessThan(4_000)
+      const [end] = yield* endOf(first.generation!)
+      expect(end!.outcome).toBe("abandoned")
+      expect(end!.usage.map((usage) => usage.aborted)).toEqual([true])
+      // told it is gone rather than starting again: an ended generation is answered 204
+      const again = yield* read(`/short?${query(mark)}`, { format: "sse", lastEventId: first.messages.at(-1)!.id! })
+      expect([204, 200]).toContain(again.status)
+      expect((yield* settledAll(mark)).length).toBe(1)
+    }), 30_000)
+
+  it.effect("a stop aborts the LLM request at once, and ends the response of whoever is reading", () =>
+    Effect.gen(function*() {
+      const mark = marker("resume-stop")
+      yield* scriptLong(mark)
+      const first = yield* read(`/long?${query(mark)}`, { format: "sse", leaveAfter: 2 })
+      const reader = yield* forkChild(
+        read(`/long?${query(mark)}`, { format: "sse", lastEventId: first.messages.at(-1)!.id! })
+      )
+      yield* Effect.sleep("300 millis")
+      const stoppedAt = performance.now()
+      expect(yield* stopRequest(first.generation!)).toBe(204)
+      const [record] = yield* settledAll(mark)
+      expect(record!.status).toBe("closed-early")
+      expect(record!.closedAt! - stoppedAt).toBeLessThan(1_000)
+      const second = yield* Fiber.join(reader)
+      expect(second.status).toBe(200)
+      expect(second.messages.some((message) => message.event === "final")).toBe(false)
+      expect((yield* endOf(first.generation!))[0]!.outcome).toBe("stopped")
+      expect(yield* stopRequest(first.generation!)).toBe(404)
+    }), 30_000)
+
+  it.effect("reconnecting after the final (an EventSource left open) is answered 204, with no second LLM request", () =>
+    Effect.gen(function*() {
+      const mark = marker("resume-final")
+      yield* scriptLong(mark)
+      const whole = yield* read(`/short?${query(mark)}`, { format: "sse" })
+      expect(whole.messages.at(-1)!.event).toBe("final")
+      const again = yield* read(`/short?${query(mark)}`, { format: "sse", lastEventId: whole.messages.at(-1)!.id! })
+      expect(again.status).toBe(204)
+      // from the start of the generation (the opening's id): every message again, from memory
+      const replay = yield* read(`/short?${query(mark)}`, {
+        format: "sse",
+        lastEventId: Wire.messageId({ generation: whole.generation!, sequence: 0 })
+      })
+      expect(replay.messages).toEqual(whole.messages)
+      expect((yield* settledAll(mark)).map((record) => record.status)).toEqual(["completed"])
+    }), 30_000)
+
+  it.effect("a generation the server does not know is answered 410", () =>
+    Effect.gen(function*() {
+      const gone = yield* read(`/short?${query(marker("resume-gone"))}`, { format: "sse", lastEventId: "nope.3" })
+      expect(gone.status).toBe(410)
+    }), 10_000)
+})
