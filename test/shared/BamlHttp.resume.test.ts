@@ -91,11 +91,9 @@ const read = (
         let buffer = ""
         response.setEncoding("utf8")
         response.on("data", (text: string) => {
-          buffer += text
-          let at: number
-          while ((at = buffer.indexOf(separator)) >= 0) {
-            const frame = buffer.slice(0, at)
-            buffer = buffer.slice(at + separator.length)
+          const frames = (buffer + text).split(separator)
+          buffer = frames.pop()!
+          for (const frame of frames) {
             messages.push(...(options.format === "ndjson" ? parseNdjson(frame) : parseSse(frame)))
             if (options.leaveAfter !== undefined && messages.length >= options.leaveAfter) {
               request.destroy()
