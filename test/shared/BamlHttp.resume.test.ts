@@ -1,18 +1,24 @@
 import {
   Baml,
+  BamlClient,
   BamlHttp,
   callback,
   Effect,
+  Exit,
   expect,
+  FetchHttpClient,
   Fiber,
   forkChild,
   type HttpServer,
+  HttpClient,
+  HttpClientRequest,
   HttpServerRequest,
   layer,
   Layer,
   route,
   Schema,
   serve,
+  Stream,
   timeoutFail
 } from "#line"
 import * as Http from "node:http"
@@ -38,7 +44,11 @@ const resumableAt = (grace: BamlHttp.ResumableOptions["grace"]) =>
 const ServerLayer = onFreePort(serve(
   route("GET", "/short", resumableAt("1 second")),
   route("GET", "/long", resumableAt("30 seconds")),
-  route("DELETE", "/stop", BamlHttp.stop)
+  route("DELETE", "/stop", BamlHttp.stop),
+  route("POST", "/baml/ExtractResume", BamlHttp.handler("ExtractResume", {
+    resumable: { grace: "30 seconds", onEnd: (end) => Effect.sync(() => void ends.push(end)) }
+  })),
+  route("DELETE", "/baml/ExtractResume", BamlHttp.stop)
 )).pipe(Layer.provideMerge(Layer.mergeAll(TestLayer, BamlHttp.layerGenerations)))
 
 interface Message {
@@ -234,4 +244,120 @@ layer(ServerLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlHt
       const gone = yield* read(`/short?${query(marker("resume-gone"))}`, { format: "sse", lastEventId: "nope.3" })
       expect(gone.status).toBe(410)
     }), 10_000)
+})
+
+/**
+ * A proxy in front of the test server that cuts a response (destroys both sockets) once `cutAfter(n)` messages of it
+ * have passed, `n` counting the requests from 1; `0` refuses the request outright, `undefined` lets it through whole.
+ */
+const cuttingProxy = (cutAfter: (n: number) => number | undefined) =>
+  Effect.flatMap(serverPort, (target) =>
+    Effect.acquireRelease(
+      callback<Http.Server, never>((resume) => {
+        let requests = 0
+        const server = Http.createServer((req, res) => {
+          const limit = cutAfter(++requests)
+          if (limit === 0) return void req.socket.destroy()
+          const upstream = Http.request(
+            { host: "127.0.0.1", port: target, method: req.method, path: req.url, headers: req.headers, agent: false },
+            (up) => {
+              res.writeHead(up.statusCode ?? 502, up.headers)
+              const separator = String(up.headers["content-type"]).startsWith("text/event-stream") ? "\n\n" : "\n"
+              let seen = 0
+              up.setEncoding("utf8")
+              up.on("data", (text: string) => {
+                res.write(text)
+                // the SSE opening (a comment and the generation's first id) is no message
+                seen += text.split(separator).length - 1 - (text.startsWith(": stream") ? 1 : 0)
+                if (limit !== undefined && seen >= limit) {
+                  res.socket?.destroy()
+                  up.destroy()
+                }
+              })
+              up.on("end", () => res.end())
+            }
+          )
+          upstream.on("error", () => res.socket?.destroy())
+          req.pipe(upstream)
+        })
+        server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
+      }),
+      (server) => Effect.sync(() => server.close())
+    ))
+
+/** An `HttpClient` (fetch) whose requests go to `port` under /baml/. */
+const clientAt = (port: number) =>
+  Layer.effect(
+    HttpClient.HttpClient,
+    Effect.map(HttpClient.HttpClient, HttpClient.mapRequest(HttpClientRequest.prependUrl(`http://127.0.0.1:${port}/baml/`)))
+  ).pipe(Layer.provide(FetchHttpClient.layer))
+
+const portOf = (server: Http.Server) => {
+  const address = server.address()
+  return typeof address === "object" && address !== null ? address.port : 0
+}
+
+layer(ServerLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlClient, resumed", (it) => {
+  it.effect.each(formats)(
+    "a connection cut after 3 messages is resumed by itself: every message once, in order; one LLM request, completed (%s)",
+    (format) =>
+      Effect.gen(function*() {
+        const mark = marker(`client-resume-${format}`)
+        yield* scriptLong(mark)
+        const proxy = yield* cuttingProxy((n) => n === 1 ? 3 : undefined)
+        const before = ends.length
+        const messages = Array.from(
+          yield* Stream.runCollect(
+            BamlClient.stream<unknown, unknown>("ExtractResume", { resume: `Ada Lovelace ${mark}` }, {
+              format,
+              resume: { within: "5 seconds" }
+            })
+          ).pipe(Effect.provide(clientAt(portOf(proxy))))
+        )
+        expect(messages.at(-1)!.event).toBe("final")
+        expect(messages.slice(0, -1).every((message) => message.event === "partial")).toBe(true)
+        const records = yield* settledAll(mark)
+        expect(records.map((record) => record.status)).toEqual(["completed"])
+        // the hook runs as the generation ends, a moment after its last message was read
+        for (let i = 0; i < 100 && ends.length === before; i++) yield* Effect.sleep("50 millis")
+        const mine = ends.slice(before)
+        expect(mine.map((end) => end.outcome)).toEqual(["completed"])
+        // as many messages as the server sent: none lost, none twice
+        expect(mine.map((end) => end.messages)).toEqual([messages.length])
+        expect(messages.length).toBeGreaterThan(4)
+      }).pipe(Effect.scoped),
+    30_000
+  )
+
+  it.effect("interrupting a resumable stream stops the generation at once", () =>
+    Effect.gen(function*() {
+      const mark = marker("client-resume-stop")
+      yield* scriptLong(mark)
+      const taken = yield* Stream.runCollect(
+        BamlClient.stream<unknown, unknown>("ExtractResume", { resume: `Ada Lovelace ${mark}` }, {
+          resume: { within: "5 seconds" }
+        }).pipe(Stream.take(3))
+      ).pipe(Effect.provide(clientAt(yield* serverPort)))
+      const leftAt = performance.now()
+      expect(Array.from(taken).length).toBe(3)
+      const [record] = yield* settledAll(mark)
+      expect(record!.status).toBe("closed-early")
+      // the route's grace period is 30 seconds: only the stop explains an abort this soon
+      expect(record!.closedAt! - leftAt).toBeLessThan(2_000)
+    }), 30_000)
+
+  it.effect("a connection that does not come back fails with ResumeFailed after `within`", () =>
+    Effect.gen(function*() {
+      const mark = marker("client-resume-gone")
+      yield* scriptLong(mark)
+      const proxy = yield* cuttingProxy((n) => n === 1 ? 3 : 0)
+      const startedAt = performance.now()
+      const exit = yield* Stream.runCollect(
+        BamlClient.stream<unknown, unknown>("ExtractResume", { resume: `Ada Lovelace ${mark}` }, {
+          resume: { within: "1 second" }
+        })
+      ).pipe(Effect.provide(clientAt(portOf(proxy))), Effect.exit)
+      expect(Exit.isFailure(exit) && JSON.stringify(exit.cause).includes("ResumeFailed")).toBe(true)
+      expect(performance.now() - startedAt).toBeLessThan(10_000)
+    }).pipe(Effect.scoped), 30_000)
 })
