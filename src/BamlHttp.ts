@@ -13,6 +13,7 @@ import type { BamlRuntime } from "./BamlRuntime.js"
 import * as Signals from "./core/engine/signals.js"
 import * as Events from "./core/engine/streamEvent.js"
 import * as Registry from "./internal/generations.js"
+import { UsageSink } from "./internal/meter.js"
 import * as Wire from "./core/wire/wire.js"
 import * as Kit from "#kit"
 import { Headers, HttpServerRequest, HttpServerResponse } from "#kit/http"
@@ -217,6 +218,44 @@ const wireMessages = <A, E extends BamlError.BamlError, R>(
   // `undefined` (a void function's result) has no JSON form; `null` is the closest a client can read.
   Stream.map(events(self), (event) => ({ ...event, data: Wire.orNull(event.data) }))
 
+/**
+ * The messages of a response that is not resumable, and `onEnd` told how it ended when it does: `abandoned` when the
+ * client left (the request's fiber is interrupted, which aborts the LLM request).
+ */
+const withEnd = <R>(
+  messages: Stream.Stream<KitHttp.WireEvent, never, R>,
+  onEnd: (end: End) => Effect.Effect<void>
+): Stream.Stream<KitHttp.WireEvent, never, R> =>
+  Stream.flatMap(Stream.fromEffect(Effect.serviceOption(UsageSink)), (outer) => {
+    const usage: Array<Baml.Usage> = []
+    // The last message and the last one with a value: nothing more is needed, so nothing more is kept.
+    const kept: Array<KitHttp.WireEvent> = []
+    let count = 0
+    return messages.pipe(
+      Stream.tap((message) =>
+        Effect.sync(() => {
+          count++
+          if (message.event !== "error") kept.splice(0, kept.length)
+          kept.push(message)
+        })
+      ),
+      Stream.provideService(UsageSink, (one: Baml.Usage) => {
+        usage.push(one)
+        if (Option.isSome(outer)) outer.value(one)
+      }),
+      Stream.ensuring(Effect.suspend(() => {
+        const last = kept.at(-1)?.event
+        return Registry.tell(onEnd, {
+          generation: undefined,
+          outcome: last === "final" ? "completed" : last === "error" ? "failed" : "abandoned",
+          last: Registry.lastValue(kept),
+          messages: count,
+          usage
+        })
+      }))
+    )
+  })
+
 /** Serves the stream's {@link events} in `format`. */
 const responder = (format: Wire.Format): Responder =>
   dual(
@@ -341,8 +380,10 @@ export const respond = <A, E extends BamlError.BamlError, R>(
     Wire.preferredFormat(request.headers.accept) === "ndjson" ? ndjson(self, options) : sse(self, options))
 
 /**
- * Options of {@link handler}: the per-call options of every stream it starts, and the schema of the function's
- * arguments (a generated client's `Schemas.<Fn>Params`), which decodes the request's body before the engine sees it.
+ * Options of {@link handler}: the per-call options of every stream it starts, the schema of the function's arguments
+ * (a generated client's `Schemas.<Fn>Params`), which decodes the request's body before the engine sees it, and
+ * `onEnd`, told once how each response ended and what it used (see {@link End}; a client that left is `abandoned`).
+ * With `resumable` (see {@link ResumableOptions}), responses survive a reconnect.
  *
  * @example
  * ```ts
@@ -359,6 +400,7 @@ export interface HandlerOptions<
 > {
   readonly options?: Baml.Options | undefined
   readonly params?: Kit.Codec<A, I> | undefined
+  readonly onEnd?: ((end: End) => Effect.Effect<void>) | undefined
 }
 
 const Args = Kit.Record(Schema.String, Schema.Unknown)
@@ -456,9 +498,22 @@ export function handler<A extends Readonly<Record<string, unknown>>, I>(
   never,
   BamlRuntime | HttpServerRequest.HttpServerRequest | Generations
 > {
+  const onEnd = options?.onEnd
   const streamed = (args: Readonly<Record<string, unknown>>) => {
     const stream = Baml.streamEvents(functionName, args, options?.options)
-    return options?.resumable === undefined ? respond(stream) : resumable(stream, options.resumable)
+    if (options?.resumable !== undefined) {
+      return resumable(stream, onEnd === undefined ? options.resumable : { ...options.resumable, onEnd })
+    }
+    if (onEnd === undefined) return respond(stream)
+    return Effect.flatMap(
+      Effect.all([HttpServerRequest.HttpServerRequest, Effect.context<BamlRuntime>()]),
+      ([request, context]) =>
+        wireResponse(
+          Stream.provideContext(withEnd(wireMessages(stream), onEnd), context),
+          Wire.preferredFormat(request.headers.accept),
+          undefined
+        )
+    )
   }
   const decoded = HttpServerRequest.schemaBodyJson(Args).pipe(
     Effect.matchEffect({

@@ -18,9 +18,9 @@ import type * as KitHttp from "#kit/http"
 /** How a generation ended: its stream's own end, or a cut. */
 export type Outcome = "completed" | "failed" | "abandoned" | "stopped"
 
-/** What a generation used and how it ended, once it has. */
+/** What a generation (or a response that is not resumable: no generation) used and how it ended, once it has. */
 export interface End {
-  readonly generation: string
+  readonly generation: string | undefined
   readonly outcome: Outcome
   readonly last: Option.Option<unknown>
   readonly messages: number
@@ -62,8 +62,13 @@ export interface Registry {
   readonly size: () => number
 }
 
+/** Runs the end-of-response hook; a failure of it is logged, and ends nothing else. */
+export const tell = (onEnd: (end: End) => Effect.Effect<void>, end: End): Effect.Effect<void> =>
+  Effect.flatMap(Effect.exit(onEnd(end)), (exit) =>
+    Exit.isFailure(exit) ? Effect.logError("BamlHttp: the end-of-response hook failed", exit.cause) : Effect.void)
+
 /** The data of the last partial or final message. */
-const lastValue = (messages: ReadonlyArray<KitHttp.WireEvent>): Option.Option<unknown> => {
+export const lastValue = (messages: ReadonlyArray<KitHttp.WireEvent>): Option.Option<unknown> => {
   for (let i = messages.length - 1; i >= 0; i--) {
     if (messages[i]!.event !== "error") return Option.some(messages[i]!.data)
   }
@@ -151,8 +156,7 @@ export const make: Effect.Effect<Registry, never, Scope.Scope> = Effect.gen(func
             return Effect.all([
               notify(generation),
               disarmAbandon(generation),
-              options.onEnd === undefined ? Effect.void : Effect.flatMap(Effect.exit(options.onEnd(end)), (exit) =>
-                Exit.isFailure(exit) ? Effect.logError("BamlHttp: the end-of-response hook failed", exit.cause) : Effect.void)
+              options.onEnd === undefined ? Effect.void : tell(options.onEnd, end)
             ], { discard: true })
           })
         ),

@@ -48,7 +48,8 @@ const ServerLayer = onFreePort(serve(
   route("POST", "/baml/ExtractResume", BamlHttp.handler("ExtractResume", {
     resumable: { grace: "30 seconds", onEnd: (end) => Effect.sync(() => void ends.push(end)) }
   })),
-  route("DELETE", "/baml/ExtractResume", BamlHttp.stop)
+  route("DELETE", "/baml/ExtractResume", BamlHttp.stop),
+  route("POST", "/baml/Plain", BamlHttp.handler("ExtractResume", { onEnd: (end) => Effect.sync(() => void ends.push(end)) }))
 )).pipe(Layer.provideMerge(Layer.mergeAll(TestLayer, BamlHttp.layerGenerations)))
 
 interface Message {
@@ -360,4 +361,44 @@ layer(ServerLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlCl
       expect(Exit.isFailure(exit) && JSON.stringify(exit.cause).includes("ResumeFailed")).toBe(true)
       expect(performance.now() - startedAt).toBeLessThan(10_000)
     }).pipe(Effect.scoped), 30_000)
+})
+
+layer(ServerLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlHttp.handler's onEnd", (it) => {
+  const endAfter = (before: number) =>
+    Effect.gen(function*() {
+      for (let i = 0; i < 100 && ends.length === before; i++) yield* Effect.sleep("50 millis")
+      return ends.slice(before)
+    })
+
+  it.effect("a response read to its end: completed, its last value, its usage, once", () =>
+    Effect.gen(function*() {
+      const mark = marker("end-completed")
+      yield* scriptLong(mark)
+      const before = ends.length
+      const messages = Array.from(
+        yield* Stream.runCollect(BamlClient.stream<unknown, unknown>("ExtractResume", { resume: `Ada ${mark}` }, { url: "Plain" }))
+          .pipe(Effect.provide(clientAt(yield* serverPort)))
+      )
+      const [end, ...more] = yield* endAfter(before)
+      expect(more).toEqual([])
+      expect(end!.generation).toBeUndefined()
+      expect(end!.outcome).toBe("completed")
+      expect(end!.messages).toBe(messages.length)
+      expect(end!.last).toEqual(expect.objectContaining({ value: messages.at(-1)!.data }))
+      expect(end!.usage.map((usage) => usage.aborted)).toEqual([false])
+    }), 30_000)
+
+  it.effect("a client that leaves: abandoned, with the usage of the aborted request", () =>
+    Effect.gen(function*() {
+      const mark = marker("end-abandoned")
+      yield* scriptLong(mark)
+      const before = ends.length
+      yield* Stream.runCollect(
+        BamlClient.stream<unknown, unknown>("ExtractResume", { resume: `Ada ${mark}` }, { url: "Plain" }).pipe(Stream.take(3))
+      ).pipe(Effect.provide(clientAt(yield* serverPort)))
+      const [end] = yield* endAfter(before)
+      expect(end!.outcome).toBe("abandoned")
+      expect(end!.usage.map((usage) => usage.aborted)).toEqual([true])
+      expect((yield* settledAll(mark)).map((record) => record.status)).toEqual(["closed-early"])
+    }), 30_000)
 })
