@@ -13,6 +13,7 @@ import {
   HttpClient,
   HttpClientRequest,
   HttpServerRequest,
+  HttpServerResponse,
   layer,
   Layer,
   route,
@@ -21,7 +22,9 @@ import {
   Stream,
   timeoutFail
 } from "#line"
+import { existsSync } from "node:fs"
 import * as Http from "node:http"
+import { chromium } from "playwright-core"
 import { performance } from "node:perf_hooks"
 import * as Wire from "../../src/core/wire/wire.js"
 import { marker, onFreePort, scriptLong, serverPort, settledAll, TestLayer } from "./fixtures.js"
@@ -49,6 +52,7 @@ const ServerLayer = onFreePort(serve(
     resumable: { grace: "30 seconds", onEnd: (end) => Effect.sync(() => void ends.push(end)) }
   })),
   route("DELETE", "/baml/ExtractResume", BamlHttp.stop),
+  route("GET", "/", HttpServerResponse.html("<!doctype html><title>resume</title>")),
   route("POST", "/baml/Plain", BamlHttp.handler("ExtractResume", { onEnd: (end) => Effect.sync(() => void ends.push(end)) }))
 )).pipe(Layer.provideMerge(Layer.mergeAll(TestLayer, BamlHttp.layerGenerations)))
 
@@ -401,4 +405,52 @@ layer(ServerLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlHt
       expect(end!.usage.map((usage) => usage.aborted)).toEqual([true])
       expect((yield* settledAll(mark)).map((record) => record.status)).toEqual(["closed-early"])
     }), 30_000)
+})
+
+const executablePath = "/usr/bin/chromium"
+
+layer(ServerLayer, { timeout: "90 seconds", excludeTestServices: true })("an EventSource in Chromium", (it) => {
+  it.effect.skipIf(!existsSync(executablePath))(
+    "left open after the final, it is answered 204 on its reconnect and stops: one LLM request",
+    () =>
+      Effect.gen(function*() {
+        const mark = marker("event-source")
+        yield* scriptLong(mark)
+        const browser = yield* Effect.acquireRelease(
+          Effect.promise(() =>
+            chromium.launch({ executablePath, headless: true, args: ["--no-sandbox", "--disable-gpu"], timeout: 30_000 })
+          ),
+          (browser) => Effect.promise(() => browser.close().catch(() => undefined))
+        )
+        const page = yield* Effect.promise(() => browser.newPage())
+        const port = yield* serverPort
+        yield* Effect.promise(() => page.goto(`http://127.0.0.1:${port}/`))
+        const seen = yield* Effect.promise(() =>
+          page.evaluate((path) =>
+            new Promise<{ readonly ids: ReadonlyArray<string>; readonly finals: number; readonly state: number }>(
+              (resolve) => {
+                const ids: Array<string> = []
+                let finals = 0
+                const source = new EventSource(path)
+                const done = () => resolve({ ids, finals, state: source.readyState })
+                source.addEventListener("partial", (event) => void ids.push(event.lastEventId))
+                source.addEventListener("final", (event) => {
+                  ids.push(event.lastEventId)
+                  finals++
+                })
+                // after the final the response ends and the EventSource reconnects: a 204 closes it for good
+                source.onerror = () => {
+                  if (source.readyState === EventSource.CLOSED) done()
+                }
+                setTimeout(done, 20_000)
+              }
+            ), `/short?${query(mark)}`)
+        )
+        expect(seen.state).toBe(2) // CLOSED, not reconnecting
+        expect(seen.finals).toBe(1)
+        expect(seen.ids.map((id) => Wire.positionOf(id)!.sequence)).toEqual(seen.ids.map((_, i) => i + 1))
+        expect((yield* settledAll(mark)).map((record) => record.status)).toEqual(["completed"])
+      }).pipe(Effect.scoped),
+    60_000
+  )
 })
