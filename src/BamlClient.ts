@@ -114,7 +114,8 @@ export type Message<Partial, Final> =
 /**
  * How to ask for a streamed response: the encoding (`sse`, the default, or `ndjson`), the URL (by default the
  * function's name, resolved against the page or the `HttpClient`'s base URL, e.g. with
- * `HttpClient.mapRequest(HttpClientRequest.prependUrl("/api/baml"))`), and extra headers.
+ * `HttpClient.mapRequest(HttpClientRequest.prependUrl("/api/baml"))`), extra headers, and, for a resumable route,
+ * how to resume after a dropped connection ({@link ResumeOptions}; {@link stream} and {@link call} use it).
  *
  * @example
  * ```ts
