@@ -5,6 +5,8 @@
  * A response is a sequence of messages: a `partial` for every element of the stream as soon as it arrives, then
  * either a `final` with the last element again, or an `error` with the encoded `BamlError` (or an
  * `InternalServerError`). Nothing follows a `final` or an `error`. A response that ends without either was cut off.
+ * In a resumable response every message has an id, its position in its generation: a client that reconnects sends the
+ * last one it read, and is sent the rest.
  */
 import { isRecord } from "../isRecord.js"
 
