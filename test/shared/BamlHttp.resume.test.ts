@@ -3,6 +3,7 @@ import {
   BamlClient,
   BamlHttp,
   callback,
+  ClientHttp as Generated,
   Effect,
   Exit,
   expect,
@@ -258,9 +259,9 @@ layer(ServerLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlHt
 const cuttingProxy = (cutAfter: (n: number) => number | undefined) =>
   Effect.flatMap(serverPort, (target) =>
     Effect.acquireRelease(
-      callback<Http.Server, never>((resume) => {
+      callback<Http.Server & { cuts: number }, never>((resume) => {
         let requests = 0
-        const server = Http.createServer((req, res) => {
+        const server: Http.Server & { cuts: number } = Object.assign(Http.createServer((req, res) => {
           const limit = cutAfter(++requests)
           if (limit === 0) return void req.socket.destroy()
           const upstream = Http.request(
@@ -274,7 +275,8 @@ const cuttingProxy = (cutAfter: (n: number) => number | undefined) =>
                 res.write(text)
                 // the SSE opening (a comment and the generation's first id) is no message
                 seen += text.split(separator).length - 1 - (text.startsWith(": stream") ? 1 : 0)
-                if (limit !== undefined && seen >= limit) {
+                if (limit !== undefined && seen >= limit && !res.destroyed) {
+                  server.cuts++
                   res.socket?.destroy()
                   up.destroy()
                 }
@@ -284,7 +286,7 @@ const cuttingProxy = (cutAfter: (n: number) => number | undefined) =>
           )
           upstream.on("error", () => res.socket?.destroy())
           req.pipe(upstream)
-        })
+        }), { cuts: 0 })
         server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
       }),
       (server) => Effect.sync(() => server.close())
@@ -319,6 +321,7 @@ layer(ServerLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlCl
             })
           ).pipe(Effect.provide(clientAt(portOf(proxy))))
         )
+        expect(proxy.cuts).toBe(1)
         expect(messages.at(-1)!.event).toBe("final")
         expect(messages.slice(0, -1).every((message) => message.event === "partial")).toBe(true)
         const records = yield* settledAll(mark)
@@ -333,6 +336,23 @@ layer(ServerLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlCl
       }).pipe(Effect.scoped),
     30_000
   )
+
+  it.effect("the generated http.ts resumes the same way: typed, decoded, one LLM request", () =>
+    Effect.gen(function*() {
+      const mark = marker("generated-resume")
+      yield* scriptLong(mark)
+      const proxy = yield* cuttingProxy((n) => n === 1 ? 3 : undefined)
+      const messages = Array.from(
+        yield* Stream.runCollect(Generated.ExtractResume(`Ada Lovelace ${mark}`, { resume: { within: "5 seconds" } }))
+          .pipe(Effect.provide(clientAt(portOf(proxy))))
+      )
+      expect(proxy.cuts).toBe(1)
+      const last = messages.at(-1)!
+      // the final is typed as the function's result
+      const skills: ReadonlyArray<string> | undefined = last.event === "final" ? last.data.skills : undefined
+      expect(skills?.length).toBeGreaterThan(100)
+      expect((yield* settledAll(mark)).map((record) => record.status)).toEqual(["completed"])
+    }).pipe(Effect.scoped), 30_000)
 
   it.effect("interrupting a resumable stream stops the generation at once", () =>
     Effect.gen(function*() {
