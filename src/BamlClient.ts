@@ -12,7 +12,7 @@
  *
  * @since 0.2.0
  */
-import { Effect, Option, Predicate, Schema, Stream } from "effect"
+import { Clock, Duration, Effect, Option, Predicate, Schema, Stream } from "effect"
 import * as Wire from "./core/wire/wire.js"
 import * as BamlError from "./client/BamlError.js"
 import * as Kit from "#kit"
@@ -54,6 +54,24 @@ export class MalformedResponse extends Schema.TaggedError<MalformedResponse>()("
 }) {}
 
 /**
+ * A resumable stream ({@link RequestOptions}'s `resume`) that could not be resumed: the connection stayed down for
+ * longer than `within`, the server no longer knows the generation (`410`: it ended longer ago than its grace period),
+ * or it ended (`204`, or a stop) before its final result.
+ *
+ * @example
+ * ```ts
+ * import { BamlClient } from "effect-baml/client"
+ *
+ * const gaveUp = (e: BamlClient.ClientError) => e._tag === "ResumeFailed"
+ * ```
+ * @since 0.4.0
+ * @category errors
+ */
+export class ResumeFailed extends Schema.TaggedError<ResumeFailed>()("ResumeFailed", {
+  message: Schema.String
+}) {}
+
+/**
  * Every error a streamed response can end with: the function's own `BamlError`, as the server's stream failed with
  * it, or a failure of the transport (Effect's `HttpClientError`, e.g. a 404),
  * of the response, or of the server. Arguments a server refused (`BamlHttp.handler`'s `params`) are a
@@ -72,6 +90,7 @@ export type ClientError =
   | BamlError.BamlError
   | InternalServerError
   | MalformedResponse
+  | ResumeFailed
   | HttpClientError.HttpClientError
 
 /**
@@ -95,7 +114,8 @@ export type Message<Partial, Final> =
 /**
  * How to ask for a streamed response: the encoding (`sse`, the default, or `ndjson`), the URL (by default the
  * function's name, resolved against the page or the `HttpClient`'s base URL, e.g. with
- * `HttpClient.mapRequest(HttpClientRequest.prependUrl("/api/baml"))`), and extra headers.
+ * `HttpClient.mapRequest(HttpClientRequest.prependUrl("/api/baml"))`), extra headers, and, for a resumable route,
+ * how to resume after a dropped connection ({@link ResumeOptions}; {@link stream} and {@link call} use it).
  *
  * @example
  * ```ts
@@ -110,6 +130,27 @@ export interface RequestOptions {
   readonly url?: string | undefined
   readonly format?: Wire.Format | undefined
   readonly headers?: Headers.Input | undefined
+  readonly resume?: ResumeOptions | undefined
+}
+
+/**
+ * How a stream from a resumable route (`BamlHttp.handler`'s `resumable`) survives a dropped connection: it reconnects
+ * by itself with the id of the last message it read, and is sent the rest, with no new LLM request; after `within`
+ * without a connection it fails with {@link ResumeFailed}. Interrupted, it stops the generation on the server (a
+ * `DELETE` at `stopUrl`, by default the request's URL, with the `generation` search parameter: `BamlHttp.stop`).
+ *
+ * @example
+ * ```ts
+ * import type { BamlClient } from "effect-baml/client"
+ *
+ * const options: BamlClient.RequestOptions = { resume: { within: "20 seconds" } }
+ * ```
+ * @since 0.4.0
+ * @category models
+ */
+export interface ResumeOptions {
+  readonly within: Kit.DurationInput
+  readonly stopUrl?: string | undefined
 }
 
 /**
@@ -198,7 +239,7 @@ const wireMessages = (
         Stream.mapError(decoding),
         Stream.mapEffect((event) => {
           // Events with other names (none are sent today) are skipped, as an `EventSource` would.
-          const message = Wire.messageOfEvent(event.event, event.data)
+          const message = Wire.messageOfEvent(event.event, event.data, event.id)
           return message !== undefined && "malformed" in message
             ? Effect.fail(responseError(message.malformed))
             : Effect.succeed(message)
@@ -263,28 +304,42 @@ export const fromResponse = <Partial, Final = Partial, PartialEncoded = Partial,
 ): Stream.Stream<Message<Partial, Final>, ClientError> =>
   Stream.suspend(() => {
     let ended = false
-    return wireMessages(response).pipe(
-      Stream.mapEffect((message): Effect.Effect<Message<Partial, Final>, ClientError> => {
-        if (message.event === "error") return decodeError(message.data)
-        ended = message.event === "final"
-        if (schemas === undefined) {
-          // Without schemas, the caller's types say what the server's stream produced; the wire carries it as JSON.
-          return Effect.succeed(message as Message<Partial, Final>)
-        }
-        const { data } = message
-        const decoded: Effect.Effect<Message<Partial, Final>, Kit.SchemaError> = message.event === "final"
-          ? Effect.map(Kit.decodeUnknown(schemas.final)(data), (value) => ({ event: "final", data: value }))
-          : Effect.map(Kit.decodeUnknown(schemas.partial)(data), (value) => ({ event: "partial", data: value }))
-        return Effect.mapError(decoded, (error) =>
-          responseError(`a ${message.event} result that does not match the function's schema: ${error.message}`))
-      }),
-      // Nothing follows a final: stop reading there rather than wait for the server to close.
-      Stream.takeUntil((message) => message.event === "final"),
+    return decodedMessages(response, schemas, (message) => {
+      ended = message.event === "final"
+    }).pipe(
       Stream.concat(Stream.suspend(() =>
         ended ? Stream.empty : Stream.fail(responseError("the response ended before its final result"))
       ))
     )
   })
+
+/**
+ * The messages of a response, decoded, until its final one; `seen` is told of each as it came (with its id) before it
+ * is decoded. A response that ends before its final just ends.
+ */
+const decodedMessages = <Partial, Final, PartialEncoded, FinalEncoded>(
+  response: HttpClientResponse.HttpClientResponse,
+  schemas: Schemas<Partial, Final, PartialEncoded, FinalEncoded> | undefined,
+  seen: (message: Wire.Message) => void
+): Stream.Stream<Message<Partial, Final>, ClientError> =>
+  wireMessages(response).pipe(
+    Stream.mapEffect((message): Effect.Effect<Message<Partial, Final>, ClientError> => {
+      seen(message)
+      if (message.event === "error") return decodeError(message.data)
+      if (schemas === undefined) {
+        // Without schemas, the caller's types say what the server's stream produced; the wire carries it as JSON.
+        return Effect.succeed({ event: message.event, data: message.data } as Message<Partial, Final>)
+      }
+      const { data } = message
+      const decoded: Effect.Effect<Message<Partial, Final>, Kit.SchemaError> = message.event === "final"
+        ? Effect.map(Kit.decodeUnknown(schemas.final)(data), (value) => ({ event: "final", data: value }))
+        : Effect.map(Kit.decodeUnknown(schemas.partial)(data), (value) => ({ event: "partial", data: value }))
+      return Effect.mapError(decoded, (error) =>
+        responseError(`a ${message.event} result that does not match the function's schema: ${error.message}`))
+    }),
+    // Nothing follows a final: stop reading there rather than wait for the server to close.
+    Stream.takeUntil((message) => message.event === "final")
+  )
 
 /**
  * Sends `request` and reads the streamed BAML response as its messages (see {@link fromResponse}). The request lives
@@ -372,7 +427,90 @@ export const stream = <Partial, Final = Partial, PartialEncoded = Partial, Final
   options?: RequestOptions,
   schemas?: Schemas<Partial, Final, PartialEncoded, FinalEncoded>
 ): Stream.Stream<Message<Partial, Final>, ClientError, HttpClient.HttpClient> =>
-  events(request(functionName, args, options), schemas)
+  options?.resume === undefined
+    ? events(request(functionName, args, options), schemas)
+    : resumed(request(functionName, args, options), options.resume, options.url ?? functionName, schemas)
+
+/** A response cut before its final: reconnect. */
+class Cut {
+  readonly _tag = "Cut"
+}
+
+/**
+ * Whether a failure of a resumable stream is worth reconnecting for: the transport's own (no response, a 5xx from a
+ * proxy, a body cut mid-read) and a response cut before its final, not a refusal (4xx) nor what the server sent.
+ */
+const reconnects = (error: ClientError | Cut): boolean => {
+  if (error instanceof Cut) return true
+  if (!HttpClientError.isHttpClientError(error)) return false
+  const status = KitHttp.responseOf(error)?.status
+  return status === undefined || status >= 500 || status < 400
+}
+
+const resumed = <Partial, Final, PartialEncoded, FinalEncoded>(
+  first: HttpClientRequest.HttpClientRequest,
+  options: ResumeOptions,
+  url: string,
+  schemas: Schemas<Partial, Final, PartialEncoded, FinalEncoded> | undefined
+): Stream.Stream<Message<Partial, Final>, ClientError, HttpClient.HttpClient> =>
+  Kit.unwrapStream(Effect.gen(function*() {
+    const base = yield* HttpClient.HttpClient
+    const client = HttpClient.withScope(HttpClient.filterStatusOk(base))
+    const state = {
+      generation: undefined as string | undefined,
+      last: undefined as Wire.Position | undefined,
+      ended: false,
+      // when the connection dropped, while it is down
+      droppedAt: undefined as number | undefined,
+      attempts: 0
+    }
+    const within = Duration.toMillis(options.within)
+    // Interrupted before its end, the generation is stopped on the server: nobody will read it.
+    yield* Effect.addFinalizer(() =>
+      state.ended || state.generation === undefined ? Effect.void : base.execute(
+        HttpClientRequest.make("DELETE")(options.stopUrl ?? url).pipe(
+          HttpClientRequest.appendUrlParam("generation", state.generation)
+        )
+      ).pipe(Effect.scoped, Effect.interruptible, Effect.timeout("5 seconds"), Effect.ignore)
+    )
+    const attempt = (): Stream.Stream<Message<Partial, Final>, ClientError | Cut> =>
+      Kit.unwrapStream(Effect.gen(function*() {
+        const from = state.last ?? (state.generation === undefined ? undefined : { generation: state.generation, sequence: 0 })
+        const request = from === undefined ? first : HttpClientRequest.setHeader(first, Wire.headers.lastEventId, Wire.messageId(from))
+        const response = yield* client.execute(request).pipe(
+          Kit.catchAll((error): Effect.Effect<never, ClientError> =>
+            KitHttp.responseOf(error)?.status === Wire.resumeStatus.gone
+              ? Effect.fail(new ResumeFailed({ message: "the server no longer knows the generation" }))
+              : refused(error))
+        )
+        if (response.status === Wire.resumeStatus.done) {
+          return Stream.fail(new ResumeFailed({ message: "the generation ended before its final result" }))
+        }
+        state.generation ??= response.headers[Wire.headers.generation]
+        return Stream.concat(
+          decodedMessages(response, schemas, (message) => {
+            state.droppedAt = undefined
+            state.attempts = 0
+            if (message.event !== "partial") state.ended = true
+            const position = Wire.positionOf(message.id)
+            if (position !== undefined) state.last = position
+          }),
+          Stream.suspend(() => state.ended ? Stream.empty : Stream.fail(new Cut()))
+        )
+      }))
+    const loop = (): Stream.Stream<Message<Partial, Final>, ClientError> =>
+      Kit.catchAllStream(attempt(), (error) =>
+        !reconnects(error) ? Stream.fail(error as ClientError) : Kit.unwrapStream(Effect.gen(function*() {
+          const now = yield* Clock.currentTimeMillis
+          state.droppedAt ??= now
+          if (now - state.droppedAt > within) {
+            return Stream.fail(new ResumeFailed({ message: `no connection for longer than ${within} ms` }))
+          }
+          yield* Effect.sleep(Math.min(100 * 2 ** state.attempts++, 2_000))
+          return loop()
+        })))
+    return loop()
+  }))
 
 /**
  * The final result of a streamed BAML function from a server, without its partials. The response still streams:

@@ -5,13 +5,15 @@
  *
  * @since 0.1.0
  */
-import { Deferred, Effect, Fiber, type Layer, Option, Schema, Stream } from "effect"
+import { Context, Deferred, Effect, Fiber, type Layer, Option, Schema, Scope, Stream } from "effect"
 import { dual, identity } from "effect/Function"
 import * as Baml from "./Baml.js"
 import * as BamlError from "./BamlError.js"
 import type { BamlRuntime } from "./BamlRuntime.js"
 import * as Signals from "./core/engine/signals.js"
 import * as Events from "./core/engine/streamEvent.js"
+import * as Registry from "./internal/generations.js"
+import { UsageSink } from "./internal/meter.js"
 import * as Wire from "./core/wire/wire.js"
 import * as Kit from "#kit"
 import { Headers, HttpServerRequest, HttpServerResponse } from "#kit/http"
@@ -173,11 +175,89 @@ export interface Responder {
   ): Effect.Effect<HttpServerResponse.HttpServerResponse, never, R>
 }
 
-/** Serves the stream's {@link events}, written as text by `encode`, as a `contentType` response. */
-const responder = (
-  encode: (events: Stream.Stream<KitHttp.WireEvent>) => Stream.Stream<string>,
-  contentType: string
-): Responder =>
+const encoders: Record<Wire.Format, (events: Stream.Stream<KitHttp.WireEvent>) => Stream.Stream<string>> = {
+  sse: KitHttp.encodeSse,
+  ndjson: KitHttp.encodeNdjson
+}
+
+/**
+ * A streaming response of wire messages in `format`, cut at the server's shutdown. An SSE body opens with a comment line
+ * (and `opening`'s fields): the encoder writes events only, and a comment is what opens the response before the first
+ * event.
+ */
+const wireResponse = (
+  messages: Stream.Stream<KitHttp.WireEvent>,
+  format: Wire.Format,
+  options: HttpServerResponse.Options.WithContent | undefined,
+  extra: { readonly opening?: string; readonly headers?: Readonly<Record<string, string>> } = {}
+): Effect.Effect<HttpServerResponse.HttpServerResponse> =>
+  Effect.map(Effect.serviceOption(Shutdown), (shutdown) => {
+    const encoded = encoders[format](messages)
+    const body = format === "sse" ? Stream.concat(Stream.succeed(`: stream\n${extra.opening ?? ""}\n`), encoded) : encoded
+    return HttpServerResponse.stream(
+      Stream.encodeText(body).pipe(
+        // At shutdown the response is cut, with no `final`: the stream is interrupted, not finished.
+        Option.match(shutdown, { onNone: () => identity, onSome: (s) => Stream.interruptWhen(s.started) })
+      ),
+      {
+        ...options,
+        contentType: Wire.contentTypes[format],
+        headers: Headers.merge(
+          // A cached or buffered stream would show the reader nothing until the end (nginx buffers unless told).
+          Headers.fromInput({ "cache-control": "no-cache", "x-accel-buffering": "no", ...extra.headers }),
+          Headers.fromInput(options?.headers)
+        )
+      }
+    )
+  })
+
+/** The stream's {@link events} as wire messages, with the handler's services (the body runs after it returned). */
+const wireMessages = <A, E extends BamlError.BamlError, R>(
+  self: Stream.Stream<A, E, R>
+): Stream.Stream<KitHttp.WireEvent, never, R> =>
+  // `undefined` (a void function's result) has no JSON form; `null` is the closest a client can read.
+  Stream.map(events(self), (event) => ({ ...event, data: Wire.orNull(event.data) }))
+
+/**
+ * The messages of a response that is not resumable, and `onEnd` told how it ended when it does: `abandoned` when the
+ * client left (the request's fiber is interrupted, which aborts the LLM request).
+ */
+const withEnd = <R>(
+  messages: Stream.Stream<KitHttp.WireEvent, never, R>,
+  onEnd: (end: End) => Effect.Effect<void>
+): Stream.Stream<KitHttp.WireEvent, never, R> =>
+  Stream.flatMap(Stream.fromEffect(Effect.serviceOption(UsageSink)), (outer) => {
+    const usage: Array<Baml.Usage> = []
+    // The last message and the last one with a value: nothing more is needed, so nothing more is kept.
+    const kept: Array<KitHttp.WireEvent> = []
+    let count = 0
+    return messages.pipe(
+      Stream.tap((message) =>
+        Effect.sync(() => {
+          count++
+          if (message.event !== "error") kept.splice(0, kept.length)
+          kept.push(message)
+        })
+      ),
+      Stream.provideService(UsageSink, (one: Baml.Usage) => {
+        usage.push(one)
+        if (Option.isSome(outer)) outer.value(one)
+      }),
+      Stream.ensuring(Effect.suspend(() => {
+        const last = kept.at(-1)?.event
+        return Registry.tell(onEnd, {
+          generation: undefined,
+          outcome: last === "final" ? "completed" : last === "error" ? "failed" : "abandoned",
+          last: Registry.lastValue(kept),
+          messages: count,
+          usage
+        })
+      }))
+    )
+  })
+
+/** Serves the stream's {@link events} in `format`. */
+const responder = (format: Wire.Format): Responder =>
   dual(
     (args) => Kit.isStream(args[0]),
     <A, E extends BamlError.BamlError, R>(
@@ -185,25 +265,8 @@ const responder = (
       options?: HttpServerResponse.Options.WithContent
     ): Effect.Effect<HttpServerResponse.HttpServerResponse, never, R> =>
       // The response's body runs in the request's fiber, after the handler returned: it gets the handler's services.
-      Effect.map(Effect.all([Effect.context<R>(), Effect.serviceOption(Shutdown)]), ([context, shutdown]) =>
-        HttpServerResponse.stream(
-          Stream.encodeText(encode(
-            // `undefined` (a void function's result) has no JSON form; `null` is the closest a client can read.
-            Stream.map(Stream.provideContext(events(self), context), (event) => ({ ...event, data: Wire.orNull(event.data) }))
-          )).pipe(
-            // At shutdown the response is cut, with no `final`: the stream is interrupted, not finished.
-            Option.match(shutdown, { onNone: () => identity, onSome: (s) => Stream.interruptWhen(s.started) })
-          ),
-          {
-            ...options,
-            contentType,
-            headers: Headers.merge(
-              // A cached or buffered stream would show the reader nothing until the end (nginx buffers unless told).
-              Headers.fromInput({ "cache-control": "no-cache", "x-accel-buffering": "no" }),
-              Headers.fromInput(options?.headers)
-            )
-          }
-        ))
+      Effect.flatMap(Effect.context<R>(), (context) =>
+        wireResponse(Stream.provideContext(wireMessages(self), context), format, options))
   )
 
 /**
@@ -246,15 +309,7 @@ const responder = (
  * @since 0.1.0
  * @category responses
  */
-export const sse: Responder = responder(
-  (events) =>
-    Stream.concat(
-      // The encoder writes events only; a comment line is what opens the response before the first event.
-      Stream.succeed(": stream\n\n"),
-      KitHttp.encodeSse(events)
-    ),
-  Wire.contentTypes.sse
-)
+export const sse: Responder = responder("sse")
 
 /**
  * Serves a stream as newline-delimited JSON: one `{"event":"partial","data":...}` line per element, then a `final`
@@ -292,10 +347,7 @@ export const sse: Responder = responder(
  * @since 0.1.0
  * @category responses
  */
-export const ndjson: Responder = responder(
-  KitHttp.encodeNdjson,
-  Wire.contentTypes.ndjson
-)
+export const ndjson: Responder = responder("ndjson")
 
 /**
  * Serves a stream as the request asks: NDJSON when its `accept` header names `application/x-ndjson` (and not
@@ -328,8 +380,10 @@ export const respond = <A, E extends BamlError.BamlError, R>(
     Wire.preferredFormat(request.headers.accept) === "ndjson" ? ndjson(self, options) : sse(self, options))
 
 /**
- * Options of {@link handler}: the per-call options of every stream it starts, and the schema of the function's
- * arguments (a generated client's `Schemas.<Fn>Params`), which decodes the request's body before the engine sees it.
+ * Options of {@link handler}: the per-call options of every stream it starts, the schema of the function's arguments
+ * (a generated client's `Schemas.<Fn>Params`), which decodes the request's body before the engine sees it, and
+ * `onEnd`, told once how each response ended and what it used (see {@link End}; a client that left is `abandoned`).
+ * With `resumable` (see {@link ResumableOptions}), responses survive a reconnect.
  *
  * @example
  * ```ts
@@ -346,6 +400,7 @@ export interface HandlerOptions<
 > {
   readonly options?: Baml.Options | undefined
   readonly params?: Kit.Codec<A, I> | undefined
+  readonly onEnd?: ((end: End) => Effect.Effect<void>) | undefined
 }
 
 const Args = Kit.Record(Schema.String, Schema.Unknown)
@@ -423,16 +478,47 @@ export const invalidArguments = (
  * @since 0.2.0
  * @category handlers
  */
-export const handler = <A extends Readonly<Record<string, unknown>> = Readonly<Record<string, unknown>>, I = A>(
+export function handler<A extends Readonly<Record<string, unknown>> = Readonly<Record<string, unknown>>, I = A>(
   functionName: string,
-  options?: HandlerOptions<A, I>
-): Effect.Effect<HttpServerResponse.HttpServerResponse, never, BamlRuntime | HttpServerRequest.HttpServerRequest> =>
-  HttpServerRequest.schemaBodyJson(Args).pipe(
+  options: HandlerOptions<A, I> & { readonly resumable: ResumableOptions }
+): Effect.Effect<
+  HttpServerResponse.HttpServerResponse,
+  never,
+  BamlRuntime | HttpServerRequest.HttpServerRequest | Generations
+>
+export function handler<A extends Readonly<Record<string, unknown>> = Readonly<Record<string, unknown>>, I = A>(
+  functionName: string,
+  options?: HandlerOptions<A, I> & { readonly resumable?: undefined }
+): Effect.Effect<HttpServerResponse.HttpServerResponse, never, BamlRuntime | HttpServerRequest.HttpServerRequest>
+export function handler<A extends Readonly<Record<string, unknown>>, I>(
+  functionName: string,
+  options?: HandlerOptions<A, I> & { readonly resumable?: ResumableOptions | undefined }
+): Effect.Effect<
+  HttpServerResponse.HttpServerResponse,
+  never,
+  BamlRuntime | HttpServerRequest.HttpServerRequest | Generations
+> {
+  const onEnd = options?.onEnd
+  const streamed = (args: Readonly<Record<string, unknown>>) => {
+    const stream = Baml.streamEvents(functionName, args, options?.options)
+    if (options?.resumable !== undefined) {
+      return resumable(stream, onEnd === undefined ? options.resumable : { ...options.resumable, onEnd })
+    }
+    if (onEnd === undefined) return respond(stream)
+    return Effect.flatMap(
+      Effect.all([HttpServerRequest.HttpServerRequest, Effect.context<BamlRuntime>()]),
+      ([request, context]) =>
+        wireResponse(
+          Stream.provideContext(withEnd(wireMessages(stream), onEnd), context),
+          Wire.preferredFormat(request.headers.accept),
+          undefined
+        )
+    )
+  }
+  const decoded = HttpServerRequest.schemaBodyJson(Args).pipe(
     Effect.matchEffect({
       onFailure: (error) => Effect.succeed(HttpServerResponse.text(error.message, { status: 400 })),
       onSuccess: (body) => {
-        const streamed = (args: Readonly<Record<string, unknown>>) =>
-          respond(Baml.streamEvents(functionName, args, options?.options))
         const params = options?.params
         if (params === undefined) return streamed(body)
         return Kit.decodeUnknown(params)(body).pipe(
@@ -447,6 +533,239 @@ export const handler = <A extends Readonly<Record<string, unknown>> = Readonly<R
       }
     })
   )
+  // A client that reconnects to a resumable response is sent its generation; its body is not read again.
+  return options?.resumable === undefined
+    ? decoded
+    : Effect.flatMap(
+      HttpServerRequest.HttpServerRequest,
+      (request) => Wire.positionOf(request.headers[Wire.headers.lastEventId]) === undefined ? decoded : resume(request)
+    )
+}
+
+/**
+ * How a generation of a resumable response ended: `completed` (its `final` was sent), `failed` (its `error` was
+ * sent), `abandoned` (nobody read it for its grace period, and its LLM request was aborted) or `stopped` (by
+ * {@link stop}, or the server's shutdown).
+ *
+ * @example
+ * ```ts
+ * import type { BamlHttp } from "effect-baml"
+ *
+ * const billable = (outcome: BamlHttp.Outcome) => outcome !== "failed"
+ * ```
+ * @since 0.4.0
+ * @category resumable
+ */
+export type Outcome = Registry.Outcome
+
+/**
+ * What a generation of a resumable response used and how it ended, handed once to {@link ResumableOptions}'s
+ * `onEnd`, however many times clients reconnected to it: its id, its {@link Outcome}, the data of its last `partial`
+ * or `final` message, how many messages it sent and the `Baml.Usage` of its LLM requests (an aborted one says
+ * `aborted: true`, with what it had received).
+ *
+ * @example
+ * ```ts
+ * import type { BamlHttp } from "effect-baml"
+ *
+ * const line = (end: BamlHttp.End) => `${end.generation}: ${end.outcome}, ${end.usage[0]?.outputTokens ?? 0} tokens`
+ * ```
+ * @since 0.4.0
+ * @category resumable
+ */
+export interface End extends Registry.End {}
+
+/**
+ * Options of a resumable response: `grace`, how long a generation goes on with nobody reading it before its LLM
+ * request is aborted (and how long an ended one is remembered), and `onEnd`, told once how each generation ended and
+ * what it used (for billing or persistence; a failure of it is logged).
+ *
+ * @example
+ * ```ts
+ * import type { BamlHttp } from "effect-baml"
+ * import { Effect } from "effect"
+ *
+ * const options: BamlHttp.ResumableOptions = {
+ *   grace: "10 seconds",
+ *   onEnd: (end) => Effect.log(end.outcome, end.usage)
+ * }
+ * ```
+ * @since 0.4.0
+ * @category resumable
+ */
+export interface ResumableOptions {
+  readonly grace: Kit.DurationInput
+  readonly onEnd?: ((end: End) => Effect.Effect<void>) | undefined
+}
+
+/**
+ * The generations of resumable responses, where they run and keep their messages: in memory on this server with
+ * {@link layerGenerations}. A resumable response needs it.
+ *
+ * @example
+ * ```ts
+ * import { BamlHttp } from "effect-baml"
+ * import { Effect } from "effect"
+ *
+ * const running = Effect.map(BamlHttp.Generations, (generations) => generations.size())
+ * ```
+ * @since 0.4.0
+ * @category resumable
+ */
+export class Generations extends Kit.Service<Generations, Registry.Registry>()("effect-baml/BamlHttp/Generations") {}
+
+/**
+ * The generations of resumable responses in this server's memory. Its release interrupts the generations still
+ * running, which aborts their LLM requests.
+ *
+ * @example Effect 4
+ * ```ts
+ * import { BamlHttp } from "effect-baml"
+ * import { Layer } from "effect"
+ * import { HttpRouter } from "effect/http"
+ *
+ * const Routes = HttpRouter.add(
+ *   "POST",
+ *   "/api/baml/ExtractResume",
+ *   BamlHttp.handler("ExtractResume", { resumable: { grace: "10 seconds" } })
+ * )
+ * const Server = HttpRouter.serve(Routes).pipe(Layer.provide(BamlHttp.layerGenerations))
+ * ```
+ * @example Effect 3
+ * ```ts
+ * import { HttpRouter, HttpServer } from "@effect/platform"
+ * import { BamlHttp } from "effect-baml"
+ * import { Layer } from "effect"
+ *
+ * const router = HttpRouter.empty.pipe(
+ *   HttpRouter.post("/api/baml/ExtractResume", BamlHttp.handler("ExtractResume", { resumable: { grace: "10 seconds" } }))
+ * )
+ * const Server = HttpServer.serve(router).pipe(Layer.provide(BamlHttp.layerGenerations))
+ * ```
+ * @since 0.4.0
+ * @category resumable
+ */
+export const layerGenerations: Layer.Layer<Generations> = Kit.layerScoped(Generations, Registry.make)
+
+/** Answers a client that reconnects with the messages of its generation after the one it read last. */
+const resume = (
+  request: HttpServerRequest.HttpServerRequest
+): Effect.Effect<HttpServerResponse.HttpServerResponse, never, Generations> =>
+  Effect.flatMap(Generations, (generations) => {
+    const position = Wire.positionOf(request.headers[Wire.headers.lastEventId])!
+    const generation = generations.get(position.generation)
+    if (generation === undefined) return Effect.succeed(HttpServerResponse.empty({ status: Wire.resumeStatus.gone }))
+    if (generation.ended && position.sequence >= generation.messages.length) {
+      return Effect.succeed(HttpServerResponse.empty({ status: Wire.resumeStatus.done }))
+    }
+    return wireResponse(
+      generations.read(generation, position.sequence),
+      Wire.preferredFormat(request.headers.accept),
+      undefined,
+      { headers: { [Wire.headers.generation]: generation.id } }
+    )
+  })
+
+/**
+ * Serves a stream as a resumable response, in the encoding the request asks for (as {@link respond}). The stream runs
+ * as a generation of its own ({@link Generations}), not in the request's fiber, and every message carries its id
+ * (SSE's `id:`, an NDJSON line's `id`): a client that reconnects with `Last-Event-ID` (an `EventSource` does it by
+ * itself) is sent the messages it missed, then the live ones, and no new LLM request is made. Only when nobody has
+ * read the generation for `grace` is its LLM request aborted. A client that reconnects after the end is answered
+ * `204` (an `EventSource` then stops reconnecting); one whose generation is unknown, `410`.
+ *
+ * @example Effect 4
+ * ```ts
+ * import { Baml, BamlHttp } from "effect-baml"
+ * import { Effect, Schema } from "effect"
+ * import { HttpRouter, HttpServerRequest } from "effect/http"
+ *
+ * const Extract = HttpRouter.add(
+ *   "GET",
+ *   "/extract",
+ *   Effect.gen(function*() {
+ *     const { resume } = yield* HttpServerRequest.schemaSearchParams(Schema.Struct({ resume: Schema.String }))
+ *     return yield* BamlHttp.resumable(Baml.stream("ExtractResume", { resume }), { grace: "10 seconds" })
+ *   })
+ * )
+ * ```
+ * @example Effect 3
+ * ```ts
+ * import { HttpRouter, HttpServerRequest } from "@effect/platform"
+ * import { Baml, BamlHttp } from "effect-baml"
+ * import { Effect, Schema } from "effect"
+ *
+ * const router = HttpRouter.empty.pipe(
+ *   HttpRouter.get("/extract", Effect.gen(function*() {
+ *     const { resume } = yield* HttpServerRequest.schemaSearchParams(Schema.Struct({ resume: Schema.String }))
+ *     return yield* BamlHttp.resumable(Baml.stream("ExtractResume", { resume }), { grace: "10 seconds" })
+ *   }))
+ * )
+ * ```
+ * @since 0.4.0
+ * @category resumable
+ */
+export const resumable = <A, E extends BamlError.BamlError, R>(
+  self: Stream.Stream<A, E, R>,
+  options: ResumableOptions
+): Effect.Effect<
+  HttpServerResponse.HttpServerResponse,
+  never,
+  R | HttpServerRequest.HttpServerRequest | Generations
+> =>
+  Effect.gen(function*() {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    if (Wire.positionOf(request.headers[Wire.headers.lastEventId]) !== undefined) return yield* resume(request)
+    const generations = yield* Generations
+    // The generation outlives the request: it runs without the request's scope, which closes with the response.
+    const context = Context.omit(Scope.Scope)(yield* Effect.context<R>()) as Context.Context<R>
+    const generation = yield* generations.start(wireMessages(self), context, options)
+    return yield* wireResponse(
+      generations.read(generation, 0),
+      Wire.preferredFormat(request.headers.accept),
+      undefined,
+      {
+        // An `EventSource` that loses the response before the first message reconnects from the start of this one.
+        opening: `id: ${Wire.messageId({ generation: generation.id, sequence: 0 })}\n`,
+        headers: { [Wire.headers.generation]: generation.id }
+      }
+    )
+  })
+
+/**
+ * A handler that stops a generation of a resumable response at once: the one named by the request's `generation`
+ * search parameter (the `x-baml-generation` header of its responses), whoever is reading it. Its LLM request is
+ * aborted and its readers' responses end. Answers `204`, or `404` when no such generation is running.
+ * `BamlClient`'s resumable streams send it (`DELETE`, at the stream's own URL) when they are interrupted.
+ *
+ * @example Effect 4
+ * ```ts
+ * import { BamlHttp } from "effect-baml"
+ * import { HttpRouter } from "effect/http"
+ *
+ * const Stop = HttpRouter.add("DELETE", "/api/baml/ExtractResume", BamlHttp.stop)
+ * ```
+ * @example Effect 3
+ * ```ts
+ * import { HttpRouter } from "@effect/platform"
+ * import { BamlHttp } from "effect-baml"
+ *
+ * const router = HttpRouter.empty.pipe(HttpRouter.del("/api/baml/ExtractResume", BamlHttp.stop))
+ * ```
+ * @since 0.4.0
+ * @category resumable
+ */
+export const stop: Effect.Effect<
+  HttpServerResponse.HttpServerResponse,
+  never,
+  HttpServerRequest.HttpServerRequest | Generations
+> = Effect.gen(function*() {
+  const request = yield* HttpServerRequest.HttpServerRequest
+  const generations = yield* Generations
+  const id = new URL(request.url, "http://localhost").searchParams.get("generation")
+  const stopped = id === null ? false : yield* generations.stop(id)
+  return HttpServerResponse.empty({ status: stopped ? 204 : 404 })
+})
 
 /**
  * The server's shutdown, as the responses of {@link sse}, {@link ndjson} and {@link respond} see it: when `started`

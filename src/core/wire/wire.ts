@@ -5,16 +5,22 @@
  * A response is a sequence of messages: a `partial` for every element of the stream as soon as it arrives, then
  * either a `final` with the last element again, or an `error` with the encoded `BamlError` (or an
  * `InternalServerError`). Nothing follows a `final` or an `error`. A response that ends without either was cut off.
+ * In a resumable response every message has an id, its position in its generation: a client that reconnects sends the
+ * last one it read, and is sent the rest.
  */
 import { isRecord } from "../isRecord.js"
 
 /** The name of a message: `event:` of a server-sent event, `event` of an NDJSON line. */
 export type MessageName = "partial" | "final" | "error"
 
-/** A message as it crosses the wire: its data is JSON, not yet decoded. */
+/**
+ * A message as it crosses the wire: its data is JSON, not yet decoded, and, in a resumable response, its id (see
+ * {@link messageId}).
+ */
 export interface Message {
   readonly event: MessageName
   readonly data: unknown
+  readonly id?: string | undefined
 }
 
 /** The content types of the two encodings, as the server sends them and as a client asks for them. */
@@ -55,7 +61,9 @@ const isMessageName = (name: unknown): name is MessageName =>
 
 /** An NDJSON line, already parsed as JSON, as a message; `undefined` when it is not one. */
 export const messageOfLine = (line: unknown): Message | undefined =>
-  isRecord(line) && isMessageName(line.event) && "data" in line ? { event: line.event, data: line.data } : undefined
+  isRecord(line) && isMessageName(line.event) && "data" in line
+    ? { event: line.event, data: line.data, ...(typeof line.id === "string" ? { id: line.id } : {}) }
+    : undefined
 
 /**
  * A server-sent event as a message; `undefined` when its name is not a message's. Its data is one line of JSON: one
@@ -63,11 +71,12 @@ export const messageOfLine = (line: unknown): Message | undefined =>
  */
 export const messageOfEvent = (
   event: string,
-  data: string
+  data: string,
+  id?: string | undefined
 ): Message | { readonly malformed: string } | undefined => {
   if (!isMessageName(event)) return undefined
   try {
-    return { event, data: JSON.parse(data) as unknown }
+    return { event, data: JSON.parse(data) as unknown, ...(id === undefined || id === "" ? {} : { id }) }
   } catch (error) {
     return { malformed: `the data of a "${event}" event is not JSON: ${String(error)}` }
   }
@@ -108,3 +117,42 @@ export interface FetchHandler {
   readonly handler: (request: Request) => Promise<Response>
   readonly dispose: () => Promise<void>
 }
+
+// Resumable responses
+
+/**
+ * The headers of a resumable response: `generation` names the generation a response reads (sent with every response
+ * of a resumable route), `lastEventId` is what a client that reconnects sends, the id of the last message it read
+ * (what an `EventSource` sends by itself).
+ */
+export const headers = {
+  generation: "x-baml-generation",
+  lastEventId: "last-event-id"
+} as const
+
+/**
+ * Where a message stands in its response: the generation it belongs to and its sequence number, from 1. Position 0 is
+ * the start, before the first message: a client that reconnects from it is sent every message.
+ */
+export interface Position {
+  readonly generation: string
+  readonly sequence: number
+}
+
+/** The id of the message at `position`, as SSE's `id:` and an NDJSON line's `id` carry it: `<generation>.<sequence>`. */
+export const messageId = (position: Position): string => `${position.generation}.${position.sequence}`
+
+/** The position an id names (a `Last-Event-ID` header, a message's id); `undefined` when it names none. */
+export const positionOf = (id: string | undefined): Position | undefined => {
+  const at = id?.lastIndexOf(".") ?? -1
+  if (id === undefined || at <= 0) return undefined
+  const sequence = Number(id.slice(at + 1))
+  return Number.isSafeInteger(sequence) && sequence >= 0 ? { generation: id.slice(0, at), sequence } : undefined
+}
+
+/**
+ * What a resumable route answers to a client that reconnects: `done` (204) when the generation has ended and the
+ * client has read every message, which stops an `EventSource` from reconnecting; `gone` (410) when the server knows no
+ * such generation (it ended longer ago than its grace period, or never was).
+ */
+export const resumeStatus = { done: 204, gone: 410 } as const

@@ -9,7 +9,7 @@ import { Stream } from "effect"
 /** Reads Server-Sent Events from bytes, decoded to text as one stream (a character may straddle two reads). */
 export const decodeSse = <E>(
   bytes: Stream.Stream<Uint8Array, E>
-): Stream.Stream<{ readonly event: string; readonly data: string }, unknown> =>
+): Stream.Stream<{ readonly event: string; readonly data: string; readonly id: string | undefined }, unknown> =>
   bytes.pipe(Stream.decodeText(), Stream.pipeThroughChannel(Sse.makeChannel<E, unknown>()))
 
 /** Reads NDJSON from bytes, decoded to text as one stream (a character may straddle two reads); blank lines skipped. */

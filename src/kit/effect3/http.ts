@@ -36,10 +36,11 @@ export const responseOf = (
 
 // SSE and NDJSON
 
-/** One message of a served stream: its event name and its data, any JSON value. */
+/** One message of a served stream: its event name, its data (any JSON value) and, in a resumable response, its id. */
 export interface WireEvent {
   readonly event: string
   readonly data: unknown
+  readonly id?: string | undefined
 }
 
 // `@effect/platform` has no SSE encoder (the one in `@effect/experimental` would make that package a dependency of
@@ -49,11 +50,15 @@ const json = (data: unknown): string => JSON.stringify(data) ?? "null"
 
 /** Writes events as Server-Sent Events text, `data` as one line of JSON each. */
 export const encodeSse = (events: Stream.Stream<WireEvent>): Stream.Stream<string> =>
-  Stream.map(events, (event) => `event: ${event.event}\ndata: ${json(event.data)}\n\n`)
+  Stream.map(events, (event) =>
+    `${event.id === undefined ? "" : `id: ${event.id}\n`}event: ${event.event}\ndata: ${json(event.data)}\n\n`)
 
-/** Writes events as NDJSON, one `{"event","data"}` line each. */
+/** Writes events as NDJSON, one `{"event","data"}` line each (`{"event","data","id"}` when it has an id). */
 export const encodeNdjson = (events: Stream.Stream<WireEvent>): Stream.Stream<string> =>
-  Stream.map(events, (event) => `${json({ event: event.event, data: event.data })}\n`)
+  Stream.map(events, (event) =>
+    `${
+      json(event.id === undefined ? { event: event.event, data: event.data } : { event: event.event, data: event.data, id: event.id })
+    }\n`)
 
 // Fetch handlers
 

@@ -34,23 +34,26 @@ export const responseOf = (
 
 // SSE and NDJSON
 
-/** One message of a served stream: its event name and its data, any JSON value. */
+/** One message of a served stream: its event name, its data (any JSON value) and, in a resumable response, its id. */
 export interface WireEvent {
   readonly event: string
   readonly data: unknown
+  readonly id?: string | undefined
 }
 
 /** Writes events as Server-Sent Events text, `data` as one line of JSON each. */
 export const encodeSse = (events: Stream.Stream<WireEvent>): Stream.Stream<string> =>
   events.pipe(
-    Stream.map((event): Sse.Event => ({ _tag: "Event", event: event.event, id: undefined, data: JSON.stringify(event.data) })),
+    Stream.map((event): Sse.Event => ({ _tag: "Event", event: event.event, id: event.id, data: JSON.stringify(event.data) })),
     Stream.pipeThroughChannel(Sse.encode<never, unknown>())
   )
 
-/** Writes events as NDJSON, one `{"event","data"}` line each. */
+/** Writes events as NDJSON, one `{"event","data"}` line each (`{"event","data","id"}` when it has an id). */
 export const encodeNdjson = (events: Stream.Stream<WireEvent>): Stream.Stream<string> =>
   events.pipe(
-    Stream.map((event) => ({ event: event.event, data: event.data })),
+    Stream.map((event) =>
+      event.id === undefined ? { event: event.event, data: event.data } : { event: event.event, data: event.data, id: event.id }
+    ),
     Stream.pipeThroughChannel(Ndjson.encodeString<never, unknown>()),
     // A value JSON cannot write (a bigint) is a bug in what the function returned, not a client's mistake.
     Stream.orDie
