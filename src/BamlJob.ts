@@ -481,7 +481,9 @@ export interface FunctionOptions<I, A, R> extends CommonOptions<I> {
  * Defines a job: a BAML function (by name, or any function of an input) over inputs, each with a key. A job by
  * function name has `unknown` results, as `Baml.call` has (give `success` a schema to store and decode them); a job over
  * a generated client's function has that function's result type. Two inputs with one key: the second is not
- * requested, and ends `Failed` with a `BamlInvalidArgumentError` naming the key.
+ * requested, and ends `Failed` with a `BamlInvalidArgumentError` naming the key. A `key`, `args` or `function` that
+ * throws (or dies) fails that item alone, not retried, with a `BamlInvalidArgumentError` carrying the thrown message
+ * (an item whose key could not be computed is keyed `#<index>`).
  *
  * @example
  * ```ts
@@ -711,6 +713,8 @@ const attempt = <I, A, R>(live: Live<I, A, R>, input: I): Effect.Effect<A, BamlE
   const retried = updateProgress(live, (p) => ({ ...p, retries: p.retries + 1 }))
   const once = Effect.suspend(() => tries++ > 0 ? Effect.andThen(retried, request(live, input)) : request(live, input))
   return once.pipe(
+    // A defect in the caller's code (an `args` or `function` that throws or dies) fails this item alone, typed.
+    Effect.catchDefect((defect) => Effect.fail(userDefect(live.job.name, "the function of an input", defect))),
     Effect.retry({ schedule: live.job.options.retry ?? defaultRetry, while: isRetryable }),
     Effect.catchTag(
       "BudgetExceeded",
@@ -718,6 +722,12 @@ const attempt = <I, A, R>(live: Live<I, A, R>, input: I): Effect.Effect<A, BamlE
     )
   )
 }
+
+/** What an item fails with when the caller's code for it (its `key`, `args` or `function`) throws or dies. */
+const userDefect = (name: string, what: string, defect: unknown) =>
+  new BamlInvalidArgumentError({
+    message: `BamlJob ${name}: ${what} threw: ${defect instanceof Error ? defect.message : String(defect)}`
+  })
 
 /**
  * Tells this process's run of the job to stop (the first reason wins). The progress is told first: the stop interrupts
@@ -772,7 +782,14 @@ const item = <I, A, R>(
         return record(live, result, was)
       }))
     return Effect.gen(function*() {
-      const key = live.job.options.key(input)
+      // A key function that throws fails this item alone; its key in the results is `#<index>`.
+      let key: string
+      try {
+        key = live.job.options.key(input)
+      } catch (defect) {
+        const error = userDefect(live.job.name, `the key of input #${index}`, defect)
+        return yield* record(live, { _tag: "Failed", key: `#${index}`, index, error, stored: false })
+      }
       if (seen.has(key)) {
         const error = new BamlInvalidArgumentError({
           message: `BamlJob ${live.job.name}: the key "${key}" is used by an earlier input; each input needs its own key`
@@ -979,6 +996,8 @@ export const start = <I, A, R>(
     )).pipe(
       Effect.tap(readBack),
       Effect.tap(() => updateProgress(live, (p) => ({ ...p, state: "completed" }))),
+      // however the run ends (a defect included), the progress ends with it
+      Effect.onExit(() => updateProgress(live, (p) => p.state === "running" ? { ...p, state: "stopped" } : p)),
       Effect.forkIn(scope)
     )
     const summary = Effect.map(Fiber.join(execution), ({ failed, succeeded }): Summary<A> => ({

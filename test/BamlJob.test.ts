@@ -642,5 +642,78 @@ layer(JobLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlJob",
         expect(error.message).toContain("closest first: ExtractResume")
         expect((yield* requestsFor(mark)).length).toBe(0)
       }), 30_000)
+
+    it.effect("a key or args function that throws fails that item alone, typed; the others run; the progress ends", () =>
+      Effect.gen(function*() {
+        const mark = marker("job-throws")
+        yield* scriptJob(mark)
+        const job = BamlJob.make({
+          name: mark,
+          function: "ExtractResume",
+          inputs: ["ada", "bad-key", "grace", "bad-args", "alan"],
+          key: (name) => {
+            if (name === "bad-key") throw new Error("no key for this one")
+            return name
+          },
+          args: (name) => {
+            if (name === "bad-args") throw new Error("no args for this one")
+            return { resume: `${mark} ${name}` }
+          },
+          concurrency: 2
+        })
+        const handle = yield* BamlJob.start(job)
+        const seen = yield* handle.progress.pipe(Stream.runCollect, Effect.forkChild)
+        const summary = yield* handle.await.pipe(Effect.timeout("15 seconds"))
+        const progress = yield* Fiber.join(seen).pipe(Effect.timeout("5 seconds"))
+        expect(summary).toMatchObject({ succeeded: 3, failed: 2 })
+        expect(summary.results.map((r) => [r.key, r._tag])).toEqual([
+          ["ada", "Succeeded"],
+          ["#1", "Failed"],
+          ["grace", "Succeeded"],
+          ["bad-args", "Failed"],
+          ["alan", "Succeeded"]
+        ])
+        const messages = summary.results.flatMap((r) => r._tag === "Failed" ? [r.error] : [])
+        for (const error of messages) expect(error).toBeInstanceOf(BamlError.BamlInvalidArgumentError)
+        expect(messages[0]!.message).toContain("no key for this one")
+        expect(messages[1]!.message).toContain("no args for this one")
+        expect(progress[progress.length - 1]).toMatchObject({ done: 5, inFlight: 0, state: "completed" })
+        // not retried: one request per item that had arguments
+        expect((yield* requestsFor(mark)).length).toBe(3)
+      }).pipe(Effect.scoped), 30_000)
+
+    it.effect("a function that dies fails that item alone; the job and its progress end", () =>
+      Effect.gen(function*() {
+        const mark = marker("job-dies")
+        const job = BamlJob.make({
+          name: mark,
+          function: (n: number) => n === 2 ? Effect.die(new Error("boom")) : Effect.succeed(n * 10),
+          inputs: [1, 2, 3],
+          key: String
+        })
+        const handle = yield* BamlJob.start(job)
+        const summary = yield* handle.await.pipe(Effect.timeout("15 seconds"))
+        expect(summary).toMatchObject({ succeeded: 2, failed: 1 })
+        const failed = summary.results[1]!
+        expect(failed._tag === "Failed" && failed.error.message).toContain("boom")
+        const last = yield* handle.progress.pipe(Stream.runLast, Effect.timeout("5 seconds"))
+        expect(Option.getOrUndefined(last)?.state).toBe("completed")
+      }).pipe(Effect.scoped), 30_000)
+
+    it.effect("an inputs stream that dies ends the job with its defect, and the progress ends, stopped", () =>
+      Effect.gen(function*() {
+        const mark = marker("job-inputs-die")
+        const job = BamlJob.make({
+          name: mark,
+          function: (n: number) => Effect.succeed(n),
+          inputs: Stream.concat(Stream.make(1, 2), Stream.die(new Error("inputs broke"))),
+          key: String
+        })
+        const handle = yield* BamlJob.start(job)
+        const exit = yield* handle.await.pipe(Effect.timeout("15 seconds"), Effect.exit)
+        expect(Exit.isFailure(exit) && String(exit.cause)).toContain("inputs broke")
+        const last = yield* handle.progress.pipe(Stream.runLast, Effect.timeout("5 seconds"))
+        expect(Option.getOrUndefined(last)?.state).toBe("stopped")
+      }).pipe(Effect.scoped), 30_000)
   })
 })
