@@ -53,9 +53,11 @@ import { UsageSink } from "./internal/meter.js"
 // ---------------------------------------------------------------------------------------------------------------------
 
 /**
- * A rate limit for the client a job calls: requests per minute and tokens (input and output) per minute. Requests are
- * counted when they start; tokens when a request ends (a request's tokens are not known before it), and the next
- * request waits until the tokens spent are back under the limit.
+ * A rate limit for the client a job calls: requests per minute and tokens (input and output) per minute, without a
+ * burst: requests are spaced evenly (`requestsPerMinute: 120` sends one every 500 ms, from the first), so that no
+ * sliding minute sees more than the limit. Tokens are counted when a request ends (a request's tokens are not known
+ * before it), and the next request waits until the tokens spent are paid back at the limit's pace: in any minute, at
+ * most the limit plus the tokens of the requests already in flight.
  *
  * @example
  * ```ts
@@ -635,6 +637,19 @@ const requestsKey = (client: string) => `effect-baml/BamlJob/${client}/requests`
 const tokensKey = (client: string) => `effect-baml/BamlJob/${client}/tokens`
 
 /**
+ * A limit of `perMinute` as a token bucket that holds one token and gets one back every `60_000 / perMinute` ms: no
+ * burst, even on a first start (a bucket as big as the limit would let a whole minute's worth go at once, and as much
+ * again in the same minute as it refills). Requests are spaced by a whole number of milliseconds (rounded up), so that
+ * no sliding minute sees more than the limit; tokens, spent after the fact, come back at the limit's exact pace.
+ */
+const spaced = (perMinute: number, key: string, wholeMillis: boolean) => ({
+  algorithm: "token-bucket" as const,
+  limit: 1,
+  window: wholeMillis ? Math.ceil(60_000 / perMinute) : 60_000 / perMinute,
+  key
+})
+
+/**
  * One request of one item, under the rate limit: it waits for a request slot and for the tokens spent to be back
  * under the limit, and charges its own tokens when it ends.
  */
@@ -671,31 +686,18 @@ const request = <I, A, R>(live: Live<I, A, R>, input: I): Effect.Effect<A, BamlE
     if (limiter === undefined || limit?.tokensPerMinute === undefined || tokens === 0) return progress
     return Effect.andThen(
       progress,
-      limiter.consume({
-        algorithm: "token-bucket",
-        onExceeded: "delay",
-        window: "1 minute",
-        limit: limit.tokensPerMinute,
-        key: tokensKey(client),
-        tokens
-      }).pipe(Effect.ignore)
+      limiter.consume({ ...spaced(limit.tokensPerMinute, tokensKey(client), false), onExceeded: "delay", tokens })
+        .pipe(Effect.ignore)
     )
   })
   if (limiter === undefined) return Effect.ensuring(call, charge)
-  const waitForRequest = limit?.requestsPerMinute === undefined ? Effect.void : RateLimiter.sleep(limiter, {
-    algorithm: "token-bucket",
-    window: "1 minute",
-    limit: limit.requestsPerMinute,
-    key: requestsKey(client)
-  })
-  // Zero tokens asked: the answer is how long until the tokens already spent are back under the limit.
-  const waitForTokens = limit?.tokensPerMinute === undefined ? Effect.void : RateLimiter.sleep(limiter, {
-    algorithm: "token-bucket",
-    window: "1 minute",
-    limit: limit.tokensPerMinute,
-    key: tokensKey(client),
-    tokens: 0
-  })
+  const waitForRequest = limit?.requestsPerMinute === undefined
+    ? Effect.void
+    : RateLimiter.sleep(limiter, spaced(limit.requestsPerMinute, requestsKey(client), true))
+  // Zero tokens asked: the answer is how long until the tokens already spent are paid back.
+  const waitForTokens = limit?.tokensPerMinute === undefined
+    ? Effect.void
+    : RateLimiter.sleep(limiter, { ...spaced(limit.tokensPerMinute, tokensKey(client), false), tokens: 0 })
   // A limiter's store that fails (e.g. Redis unreachable) does not fail the item: it runs unthrottled.
   return Effect.andThen(
     Effect.ignore(Effect.andThen(waitForRequest, waitForTokens)),

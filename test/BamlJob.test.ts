@@ -188,23 +188,51 @@ layer(JobLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlJob",
         expect(maxOpen).toBe(3)
       }), 30_000)
 
-    it.effect("requests per minute: requests past the limit wait for the clock", () =>
+    it.effect("requests per minute: no burst, one request every 60/limit seconds from the first, so no sliding minute has more than the limit", () =>
       Effect.gen(function*() {
         const mark = marker("job-rpm")
         yield* scriptJob(mark)
         const fiber = yield* BamlJob.run(
-          resumeJob(mark, names(4), { concurrency: 4, rateLimit: { requestsPerMinute: 2 } })
+          resumeJob(mark, names(6), { concurrency: 6, rateLimit: { requestsPerMinute: 4 } })
         ).pipe(Effect.forkChild)
-        // the limit holds while the clock stands still
-        yield* heldAt(mark, 2)
-        // one more request every 30 seconds
-        yield* TestClock.adjust("30 seconds")
-        yield* heldAt(mark, 3)
-        yield* TestClock.adjust("30 seconds")
+        // one at once, though six could go and the limit is four: the limit holds while the clock stands still
+        yield* heldAt(mark, 1)
+        // then one every 15 seconds: at 0, 15, 30, 45 s (four in the first minute), 60 s, 75 s
+        for (let n = 2; n <= 5; n++) {
+          yield* TestClock.adjust("14999 millis")
+          yield* heldAt(mark, n - 1)
+          yield* TestClock.adjust("1 millis")
+          yield* heldAt(mark, n)
+        }
+        yield* TestClock.adjust("15 seconds")
         const summary = yield* Fiber.join(fiber)
-        expect(summary.succeeded).toBe(4)
-        expect((yield* requestsFor(mark)).length).toBe(4)
+        expect(summary.succeeded).toBe(6)
+        expect((yield* requestsFor(mark)).length).toBe(6)
       }).pipe(Effect.provide(TestClock.layer())), 30_000)
+
+    it.effect("tokens per minute: no burst either; the tokens a request spent are paid back at the limit's pace", () =>
+      Effect.gen(function*() {
+        const mark = marker("job-tpm-pace")
+        yield* scriptJob(mark)
+        const handle = yield* BamlJob.start(
+          resumeJob(mark, names(3), { concurrency: 1, rateLimit: { tokensPerMinute: 6000 } })
+        )
+        // one request, though the three together spend far less than the limit (a bucket as big as the limit would
+        // let them all go at once)
+        yield* heldAt(mark, 1)
+        const first = yield* handle.current
+        const spent = first.inputTokens + first.outputTokens
+        expect(spent).toBeGreaterThan(0)
+        expect(spent * 3).toBeLessThan(6000)
+        // 10 ms a token at 6000 a minute: the next request waits for the first's tokens to be paid back
+        yield* TestClock.adjust(`${spent * 10 - 20} millis`)
+        yield* heldAt(mark, 1)
+        yield* TestClock.adjust("5 minutes")
+        yield* heldAt(mark, 2)
+        yield* TestClock.adjust("5 minutes")
+        const summary = yield* handle.await
+        expect(summary.succeeded).toBe(3)
+      }).pipe(Effect.scoped, Effect.provide(TestClock.layer())), 30_000)
 
     it.effect("tokens per minute: once a request has spent the minute's tokens, the next waits for the clock", () =>
       Effect.gen(function*() {
