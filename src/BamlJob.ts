@@ -250,7 +250,8 @@ export interface Progress {
 
 /**
  * What a finished job returns: its counts and every item's result, in the order of the inputs. A finished job started
- * again runs nothing and returns the results its workflow stored, each `stored`.
+ * again runs nothing and returns the results its workflow stored, each `stored` (or fails with {@link BamlJobFinished}
+ * when its inputs now have keys it did not run).
  *
  * @example
  * ```ts
@@ -309,9 +310,10 @@ export interface Handle<A> {
   /** The results of the items ended so far in this run, in the order of the inputs. */
   readonly results: Effect.Effect<ReadonlyArray<ItemResult<A>>>
   /**
-   * Waits for the job to end: its summary, or `BudgetExceeded` when the budget stopped it, or `BamlJobCancelled`.
+   * Waits for the job to end: its summary, or `BudgetExceeded` when the budget stopped it, or `BamlJobCancelled`, or
+   * `BamlJobFinished` when the job had finished before this start and its inputs now have keys it did not run.
    */
-  readonly await: Effect.Effect<Summary<A>, BudgetExceeded | BamlJobCancelled>
+  readonly await: Effect.Effect<Summary<A>, BudgetExceeded | BamlJobCancelled | BamlJobFinished>
   /** Cancels the job for good: every request in flight is aborted, and starting it again does not resume it. */
   readonly cancel: Effect.Effect<void>
 }
@@ -333,6 +335,29 @@ export interface Handle<A> {
 export class BamlJobCancelled extends Schema.TaggedError<BamlJobCancelled>()("BamlJobCancelled", {
   message: Schema.String,
   name: Schema.String
+}) {}
+
+/**
+ * The job finished before this start, and its inputs now have keys it did not run: a finished job runs nothing again,
+ * so they are refused rather than skipped. `newKeys` names them (the first 100); run them as a job of a new name.
+ *
+ * @example
+ * ```ts
+ * import { BamlJob } from "effect-baml"
+ * import { Effect } from "effect"
+ *
+ * declare const job: BamlJob.BamlJob<{ readonly resume: string }, unknown>
+ * const program = BamlJob.run(job).pipe(
+ *   Effect.catchTag("BamlJobFinished", (e) => Effect.log(`not run: ${e.newKeys.join(", ")}`))
+ * )
+ * ```
+ * @since 0.2.0
+ * @category errors
+ */
+export class BamlJobFinished extends Schema.TaggedError<BamlJobFinished>()("BamlJobFinished", {
+  message: Schema.String,
+  name: Schema.String,
+  newKeys: Schema.Array(Schema.String)
 }) {}
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -985,12 +1010,17 @@ export const start = <I, A, R>(
     const endCancelled = Effect.andThen(cancelledNow, Effect.fail(cancelled))
     // A finished job started again: the engine returns its stored outcome without running an item here; its results
     // are this run's, each stored.
+    // Its inputs with keys the stored outcome does not have are refused, not skipped.
     const readBack = ({ results }: typeof StoredSummary.Type) =>
       live.ordered.length > 0 || results === undefined
         ? Effect.void
         : Effect.flatMap(
           decodeResults(job as BamlJob<unknown, A, unknown>, results),
-          (decoded) => Effect.forEach(decoded, (result) => record(live, result), { discard: true })
+          (decoded) =>
+            Effect.andThen(
+              Effect.forEach(decoded, (result) => record(live, result), { discard: true }),
+              refuseNewKeys(job, new Set(results.map((result) => result.key)))
+            )
         )
     const execution = yield* (cancelledHere ? endCancelled : job.workflow.execute({ name: job.name }).pipe(
       Effect.exit,
@@ -1033,6 +1063,38 @@ export const start = <I, A, R>(
     return handle
   })
 
+/** Fails with {@link BamlJobFinished} when the job's inputs have keys that are not in `stored` (its finished run's). */
+const refuseNewKeys = <I, A, R>(job: BamlJob<I, A, R>, stored: ReadonlySet<string>) =>
+  Effect.gen(function*() {
+    const { inputs, key } = job.options
+    const stream = Stream.isStream(inputs) ? inputs : Stream.fromIterable(inputs)
+    const newKeys: Array<string> = []
+    yield* stream.pipe(
+      Stream.zipWithIndex,
+      Stream.runForEach(([input, index]) =>
+        Effect.sync(() => {
+          let k: string
+          try {
+            k = key(input)
+          } catch {
+            k = `#${index}`
+          }
+          if (!stored.has(k) && newKeys.length < 100) newKeys.push(k)
+        })
+      ),
+      Effect.orDie
+    )
+    if (newKeys.length === 0) return
+    return yield* Effect.fail(
+      new BamlJobFinished({
+        message: `BamlJob ${job.name} finished before, and its inputs now have keys it did not run: ` +
+          `${newKeys.slice(0, 10).join(", ")}${newKeys.length > 10 ? ", …" : ""}; run them as a job of a new name`,
+        name: job.name,
+        newKeys
+      })
+    )
+  })
+
 /** A job that calls a function by name fails at once when baml_src has no such function, with what it has. */
 const checkFunction = <I, A, R>(job: BamlJob<I, A, R>): Effect.Effect<void, BamlError> =>
   Effect.gen(function*() {
@@ -1052,7 +1114,8 @@ const checkFunction = <I, A, R>(job: BamlJob<I, A, R>): Effect.Effect<void, Baml
  *
  * It fails with a `BamlError` only when the job cannot start (a function by name that baml_src does not have:
  * `BamlRuntimeError`, naming the closest functions); an item's error ends that item alone, in the summary. It fails
- * with `BudgetExceeded` when the budget stopped it, and with {@link BamlJobCancelled} when it was cancelled (at once,
+ * with `BudgetExceeded` when the budget stopped it, with {@link BamlJobFinished} when it had finished before and its
+ * inputs now have keys it did not run, and with {@link BamlJobCancelled} when it was cancelled (at once,
  * for a job cancelled earlier).
  *
  * @example
@@ -1078,7 +1141,7 @@ export const run = <I, A, R>(
   job: BamlJob<I, A, R>
 ): Effect.Effect<
   Summary<A>,
-  BamlError | BamlJobCancelled,
+  BamlError | BamlJobCancelled | BamlJobFinished,
   WorkflowEngine.WorkflowEngine | Exclude<R, Scope.Scope>
 > => Effect.scoped(Effect.flatMap(start(job), (handle) => handle.await))
 

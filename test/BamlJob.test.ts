@@ -171,6 +171,23 @@ layer(JobLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlJob",
       }).pipe(Effect.scoped), 30_000)
 })
 
+  describe("a finished job", () => {
+    it.effect("started again with new inputs: refused with BamlJobFinished naming the new keys, nothing requested", () =>
+      Effect.gen(function*() {
+        const mark = marker("job-finished-new")
+        yield* scriptJob(mark)
+        expect(yield* BamlJob.run(resumeJob(mark, ["ada", "grace"]))).toMatchObject({ succeeded: 2 })
+        const error = yield* Effect.flip(BamlJob.run(resumeJob(mark, ["ada", "turing", "grace", "hopper"])))
+        expect(error).toBeInstanceOf(BamlJob.BamlJobFinished)
+        if (!(error instanceof BamlJob.BamlJobFinished)) throw error
+        expect(error.newKeys).toEqual(["turing", "hopper"])
+        expect(error.message).toContain("turing, hopper")
+        expect((yield* requestsFor(mark)).length).toBe(2)
+        // fewer inputs than it ran: the stored outcome, as before
+        expect(yield* BamlJob.run(resumeJob(mark, ["ada"]))).toMatchObject({ succeeded: 2, failed: 0 })
+      }), 30_000)
+  })
+
   describe("limits", () => {
     it.effect("no more requests are in flight at the provider than the concurrency, and it is reached", () =>
       Effect.gen(function*() {
