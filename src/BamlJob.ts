@@ -314,7 +314,10 @@ export interface Handle<A> {
    * `BamlJobFinished` when the job had finished before this start and its inputs now have keys it did not run.
    */
   readonly await: Effect.Effect<Summary<A>, BudgetExceeded | BamlJobCancelled | BamlJobFinished>
-  /** Cancels the job for good: every request in flight is aborted, and starting it again does not resume it. */
+  /**
+   * Cancels the job for good, as {@link cancel} does: stored with the job, every request in flight aborted, and a later
+   * start, in any process, ends as cancelled at once. A job that has finished keeps its outcome.
+   */
   readonly cancel: Effect.Effect<void>
 }
 
@@ -392,6 +395,20 @@ const makeWorkflow = (name: string) =>
     idempotencyKey: (payload) => payload.name,
     success: StoredSummary
   })
+
+/**
+ * A job's cancel, stored with the engine: a workflow of its own per job name that does nothing, executed by a cancel.
+ * Its stored outcome is what tells any process, later or elsewhere, that the job was cancelled.
+ */
+const makeCancelWorkflow = (name: string) =>
+  Workflow.make(`effect-baml/BamlJob/${name}/cancelled`, {
+    payload: { name: Schema.String },
+    idempotencyKey: (payload) => payload.name,
+    success: Schema.Void
+  })
+
+/** How often a started job asks the engine whether it was cancelled elsewhere (another process, or `cancel`). */
+const cancelPollInterval = "1 second"
 
 /**
  * The workflow of a job: one per job name; its payload is the name, its success the counts.
@@ -612,6 +629,52 @@ const markCancelled = (engine: object, name: string) =>
 
 /** The job names whose workflow is registered with an engine. */
 const registered = new WeakMap<object, Set<string>>()
+
+/** The job names whose cancel workflow is registered with an engine. */
+const cancelRegistered = new WeakMap<object, Set<string>>()
+
+/**
+ * Registers a job's cancel workflow with the engine, once per engine and job name, for the engine's life (as a job's
+ * own workflow is: see `start`).
+ */
+const registerCancel = (engine: WorkflowEngine.WorkflowEngine["Service"], name: string) =>
+  Effect.gen(function*() {
+    let names = cancelRegistered.get(engine)
+    if (names === undefined) cancelRegistered.set(engine, names = new Set())
+    if (names.has(name)) return
+    names.add(name)
+    yield* engine.register(makeCancelWorkflow(name), () => Effect.void).pipe(Scope.provide(yield* Scope.make()))
+  })
+
+/** Whether the engine has stored a cancel of the job (from this process or any other, now or before). */
+const storedCancel = (engine: WorkflowEngine.WorkflowEngine["Service"], name: string) =>
+  Effect.gen(function*() {
+    const workflow = makeCancelWorkflow(name)
+    const executionId = yield* workflow.executionId({ name })
+    return Option.isSome(yield* engine.poll(workflow, executionId))
+  })
+
+/**
+ * Cancels a job in the engine: its cancel is stored (so that every process answers from it), then its run is
+ * interrupted wherever it runs. A job that finished keeps its outcome: nothing is stored, and `false` returned.
+ */
+const cancelInEngine = <I, A, R>(engine: WorkflowEngine.WorkflowEngine["Service"], job: BamlJob<I, A, R>) =>
+  Effect.gen(function*() {
+    const executionId = yield* job.workflow.executionId({ name: job.name })
+    const outcome = yield* engine.poll(job.workflow, executionId)
+    if (Option.isSome(outcome) && outcome.value._tag === "Complete" && Exit.isSuccess(outcome.value.exit)) {
+      return false
+    }
+    yield* registerCancel(engine, job.name)
+    const cancelWorkflow = makeCancelWorkflow(job.name)
+    yield* engine.execute(cancelWorkflow, {
+      executionId: yield* cancelWorkflow.executionId({ name: job.name }),
+      payload: { name: job.name }
+    })
+    yield* markCancelled(engine, job.name)
+    yield* engine.interruptUnsafe(job.workflow, executionId)
+    return true
+  })
 
 const emptyProgress = (total: number | undefined): Progress => ({
   total,
@@ -952,7 +1015,6 @@ export const start = <I, A, R>(
     const scope = yield* Effect.scope
     yield* checkFunction(job)
     const cancelled = new BamlJobCancelled({ message: `BamlJob ${job.name} was cancelled`, name: job.name })
-    const cancelledHere = cancelledNames.get(engine)?.has(job.name) === true
     const context = yield* Effect.context<R>()
     const limiter = job.options.rateLimit === undefined
       ? undefined
@@ -989,6 +1051,10 @@ export const start = <I, A, R>(
       names.add(job.name)
       yield* engine.register(job.workflow, () => body(engine, job.name)).pipe(Scope.provide(yield* Scope.make()))
     }
+    yield* registerCancel(engine, job.name)
+    // Cancelled in this process, or stored as cancelled by any process: it ends at once, without asking the engine to
+    // run it (which would wait for a run that never comes).
+    const cancelledHere = cancelledNames.get(engine)?.has(job.name) === true || (yield* storedCancel(engine, job.name))
 
     yield* Scope.addFinalizer(
       scope,
@@ -1022,6 +1088,13 @@ export const start = <I, A, R>(
               refuseNewKeys(job, new Set(results.map((result) => result.key)))
             )
         )
+    // A cancel from another process (or from `BamlJob.cancel`) is stored with the engine: this start reads it, stops
+    // its run here (aborting its requests) and ends as cancelled.
+    const watcher = yield* storedCancel(engine, job.name).pipe(
+      Effect.repeat({ schedule: Schedule.spaced(cancelPollInterval), until: (found) => found }),
+      Effect.andThen(cancelledNow),
+      Effect.forkIn(scope)
+    )
     const execution = yield* (cancelledHere ? endCancelled : job.workflow.execute({ name: job.name }).pipe(
       Effect.exit,
       Effect.flatMap((exit) => Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause) ? endCancelled : exit)
@@ -1029,7 +1102,12 @@ export const start = <I, A, R>(
       Effect.tap(readBack),
       Effect.tap(() => updateProgress(live, (p) => ({ ...p, state: "completed" }))),
       // however the run ends (a defect included), the progress ends with it
-      Effect.onExit(() => updateProgress(live, (p) => p.state === "running" ? { ...p, state: "stopped" } : p)),
+      Effect.onExit(() =>
+        Effect.andThen(
+          Fiber.interrupt(watcher),
+          updateProgress(live, (p) => p.state === "running" ? { ...p, state: "stopped" } : p)
+        )
+      ),
       Effect.forkIn(scope)
     )
     const summary = Effect.map(Fiber.join(execution), ({ failed, succeeded }): Summary<A> => ({
@@ -1058,7 +1136,7 @@ export const start = <I, A, R>(
       result: (key) => Effect.sync(() => Option.fromUndefinedOr(live.results.get(key))),
       results: Effect.sync(() => inInputOrder(live)),
       await: Effect.raceFirst(summary, whyStopped),
-      cancel: Effect.andThen(cancelledNow, engine.interruptUnsafe(job.workflow, executionId))
+      cancel: Effect.flatMap(cancelInEngine(engine, job), (cancelledIt) => cancelledIt ? cancelledNow : Effect.void)
     }
     return handle
   })
@@ -1146,10 +1224,11 @@ export const run = <I, A, R>(
 > => Effect.scoped(Effect.flatMap(start(job), (handle) => handle.await))
 
 /**
- * Cancels a job for good, wherever the engine runs it: every request in flight is aborted, and starting the job again
- * does not resume it. A `handle.await` in this process fails with {@link BamlJobCancelled}. In a cluster, the runner
- * that was running the job is not told (the engine stores no outcome for a cancelled run): its `handle.await` keeps
- * waiting until its scope closes.
+ * Cancels a job for good, wherever the engine runs it: the cancel is stored with the job in the engine, every request
+ * in flight is aborted, and a later start of the job, in any process, fails at once with {@link BamlJobCancelled}
+ * without a request. Every `handle.await` of the job fails with it too: at once in this process, and within about a
+ * second in another (each start asks the engine every second). A job that had finished keeps its outcome: cancelling
+ * it does nothing, and it is still answered with its summary.
  *
  * @example
  * ```ts
@@ -1164,9 +1243,10 @@ export const run = <I, A, R>(
 export const cancel = <I, A, R>(job: BamlJob<I, A, R>): Effect.Effect<void, never, WorkflowEngine.WorkflowEngine> =>
   Effect.gen(function*() {
     const engine = yield* WorkflowEngine.WorkflowEngine
-    const executionId = yield* job.workflow.executionId({ name: job.name })
-    yield* markCancelled(engine, job.name)
-    yield* engine.interruptUnsafe(job.workflow, executionId)
+    if (!(yield* cancelInEngine(engine, job))) return
+    // a start of the job in this process ends as cancelled (its own run, if it runs here, is interrupted already)
+    const live = lives.get(engine)?.get(job.name)
+    if (live !== undefined) yield* stop(live, { _tag: "Cancelled" })
   })
 
 // ---------------------------------------------------------------------------------------------------------------------

@@ -186,6 +186,20 @@ layer(JobLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlJob",
         // fewer inputs than it ran: the stored outcome, as before
         expect(yield* BamlJob.run(resumeJob(mark, ["ada"]))).toMatchObject({ succeeded: 2, failed: 0 })
       }), 30_000)
+
+    it.effect("cancelled afterwards, it keeps its outcome: run again, it returns its stored summary", () =>
+      Effect.gen(function*() {
+        const mark = marker("job-finished-cancel")
+        yield* scriptJob(mark)
+        const job = resumeJob(mark, ["ada", "grace"])
+        expect(yield* BamlJob.run(job)).toMatchObject({ succeeded: 2 })
+        yield* BamlJob.cancel(job)
+        const handle = yield* BamlJob.start(job)
+        yield* handle.cancel
+        expect(yield* handle.await.pipe(Effect.timeout("10 seconds"))).toMatchObject({ succeeded: 2, failed: 0 })
+        expect(yield* BamlJob.run(job).pipe(Effect.timeout("10 seconds"))).toMatchObject({ succeeded: 2, failed: 0 })
+        expect((yield* requestsFor(mark)).length).toBe(2)
+      }).pipe(Effect.scoped), 30_000)
   })
 
   describe("limits", () => {

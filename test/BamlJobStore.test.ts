@@ -153,6 +153,32 @@ const killAndResume = (store: JobProcess.ChildOptions["store"]) =>
     expect([...afterRestart.values()].reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(items - stored.size)
   })
 
+/**
+ * Cancels a job from its process, then starts it again in a new process: the cancel is stored with the job, so the
+ * first process's own `await` ends as cancelled, and the new start ends as cancelled at once, requesting nothing.
+ */
+const cancelAndStartAgain = (store: JobProcess.ChildOptions["store"]) =>
+  Effect.gen(function*() {
+    // Slow items (about 2 s each): the job is still running when the cancel arrives.
+    const job = yield* makeJob(200)
+    const options = { store, baseUrl: job.baseUrl, jobId: job.id, items: job.keys, concurrency }
+    const first = yield* JobProcess.start(options)
+    yield* first.until((events) => JobProcess.storedKeys(events).size >= 2)
+    yield* inFlight(job)
+    yield* first.send("cancel")
+    yield* first.until((events) =>
+      events.some((e) => e.event === "cancelled") && events.some((e) => e.event === "ended-cancelled")
+    )
+    yield* stoppedWithRequestsClosed(job, "30 seconds")
+    const requested = (yield* job.requests).length
+
+    const second = yield* JobProcess.start(options)
+    const events = yield* second.until((events) => events.some((e) => e.event === "ended-cancelled"))
+    expect(events.some((e) => e.event === "stored" || e.event === "finished")).toBe(false)
+    yield* Effect.sleep("1 second")
+    expect((yield* job.requests).length).toBe(requested)
+  })
+
 const tempDirectory = Effect.acquireRelease(
   Effect.sync(() => Fs.mkdtempSync(Path.join(Os.tmpdir(), "effect-baml-jobs-"))),
   (directory) => Effect.sync(() => Fs.rmSync(directory, { recursive: true, force: true }))
@@ -186,6 +212,13 @@ if (Postgres.missing !== undefined) {
           const server = yield* Postgres.PostgresServer
           const url = yield* Postgres.createDatabase(server, "durability")
           yield* killAndResume({ _tag: "postgres", url })
+        })), { timeout: 240_000 })
+
+      it.effect("PostgreSQL store: a job cancelled in one process ends its await there, and started again in a new process it ends as cancelled at once, requesting nothing", () =>
+        Effect.scoped(Effect.gen(function*() {
+          const server = yield* Postgres.PostgresServer
+          const url = yield* Postgres.createDatabase(server, "cancelled")
+          yield* cancelAndStartAgain({ _tag: "postgres", url })
         })), { timeout: 240_000 })
 
       it.effect("PostgreSQL store: jobs run one after another in one process each finish", () =>
@@ -267,6 +300,9 @@ if (Postgres.missing !== undefined) {
           // The requests that were in flight on the running runner end closed early, and no other starts.
           yield* stoppedWithRequestsClosed(job, "60 seconds")
           expect(finished(running.events())).toBe(false)
+          // the cancel is stored with the job: the `await` of both runners ends, as cancelled
+          yield* Effect.forEach([a, b], (runner) =>
+            runner.until((events) => events.some((e) => e.event === "ended-cancelled")))
         })), { timeout: 240_000 })
     }
   )
