@@ -242,7 +242,10 @@ export interface Progress {
   readonly cost: number | undefined
   /** Milliseconds since this start of the job. */
   readonly elapsedMs: number
-  /** The time left, from the pace of this run's requests, when the total is known and one item has ended. */
+  /**
+   * The time left, when the total is known and one item requested in this run has ended: the items left, times the
+   * average time an item took, over the number of items that run at once.
+   */
   readonly etaMs: number | undefined
   /** `running`, then `completed`, or `stopped` (interrupted, cancelled, or the budget spent). */
   readonly state: "running" | "completed" | "stopped"
@@ -606,6 +609,8 @@ interface Live<I, A, R> {
    * often), so that a request's end is not a change of its own.
    */
   readonly pendingTokens: { input: number; output: number; cached: number }
+  /** The time items requested in this run took, from their start to their end (rate-limit waits included). */
+  readonly durations: { total: number; count: number }
   /** Ended when the run of this start (in this process) has ended: its activities interrupted, its run suspended. */
   halted?: Deferred.Deferred<void>
 }
@@ -711,10 +716,13 @@ const updateProgress = <I, A, R>(live: Live<I, A, R>, f: (progress: Progress) =>
       }
       pending.input = pending.output = pending.cached = 0
       const elapsedMs = now - live.startedAt
-      // the pace of the items requested in this run: stored ones cost no time
-      const requested = p.done - p.stored
+      // The pace of the items requested in this run (stored ones cost no time), by Little's law: as many items as run at
+      // once, each taking the average time an item took. (Items ended over the time elapsed would count the first items
+      // as if they had run one after another: `concurrency` times too slow.)
       const left = p.total === undefined ? undefined : Math.max(0, p.total - p.done)
-      const etaMs = left === undefined || requested === 0 ? undefined : (left * elapsedMs) / requested
+      const { count, total } = live.durations
+      const atOnce = Math.max(1, Math.min(live.job.options.concurrency ?? 4, left ?? 1))
+      const etaMs = left === undefined || count === 0 ? undefined : (left * (total / count)) / atOnce
       const cost = live.prices === undefined
         ? undefined
         : Budget.costOf({ max: Infinity, ...live.prices }, p.inputTokens, p.outputTokens, p.cachedInputTokens)
@@ -859,16 +867,25 @@ const item = <I, A, R>(
     // Counted in flight from its start until it ends: its end is one change of the progress (its `record`, which
     // takes the tokens of its requests too), or its interruption's.
     let inFlight = false
+    let startedAt = 0
     const started = Effect.uninterruptible(
       Effect.andThen(
         updateProgress(live, (p) => ({ ...p, inFlight: p.inFlight + 1 })),
-        Effect.sync(() => inFlight = true)
+        Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          Effect.sync(() => {
+            inFlight = true
+            startedAt = now
+          }))
       )
     )
     const ended = (result: ItemResult<A>) =>
-      Effect.uninterruptible(Effect.suspend(() => {
+      Effect.uninterruptible(Effect.flatMap(Clock.currentTimeMillis, (now) => {
         const was = inFlight
         inFlight = false
+        if (was) {
+          live.durations.total += now - startedAt
+          live.durations.count++
+        }
         return record(live, result, was)
       }))
     return Effect.gen(function*() {
@@ -1034,7 +1051,8 @@ export const start = <I, A, R>(
       limiter,
       prices: job.options.prices ?? job.options.budget?.cost,
       startedAt: yield* Clock.currentTimeMillis,
-      pendingTokens: { input: 0, output: 0, cached: 0 }
+      pendingTokens: { input: 0, output: 0, cached: 0 },
+      durations: { total: 0, count: 0 }
     }
     let byName = lives.get(engine)
     if (byName === undefined) lives.set(engine, byName = new Map())

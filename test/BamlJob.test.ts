@@ -396,6 +396,36 @@ layer(JobLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlJob",
   })
 
   describe("progress", () => {
+    it.effect("the time left counts the items that run at once: its first estimate is not concurrency times too high", () =>
+      Effect.gen(function*() {
+        // 8 items of 10 s each, 4 at once: the job takes 20 s; when the first item ends (at 10 s), 10 s are left
+        const handle = yield* BamlJob.start(BamlJob.make({
+          name: marker("job-eta"),
+          function: (n: number) => Effect.as(Effect.sleep("10 seconds"), n),
+          inputs: [1, 2, 3, 4, 5, 6, 7, 8],
+          key: String,
+          concurrency: 4
+        }))
+        const seen = yield* handle.progress.pipe(Stream.runCollect, Effect.forkChild)
+        // the clock moves once the items it should end are waiting on it
+        const when = (predicate: (p: BamlJob.Progress) => boolean) =>
+          Effect.flatMap(handle.current, (p) => predicate(p) ? Effect.void : Effect.fail("not yet")).pipe(
+            Effect.retry({ schedule: Schedule.spaced("10 millis"), times: 1000 }),
+            TestClock.withLive,
+            Effect.orDie
+          )
+        yield* when((p) => p.inFlight === 4)
+        yield* TestClock.adjust("10 seconds")
+        yield* when((p) => p.done === 4 && p.inFlight === 4)
+        yield* TestClock.adjust("10 seconds")
+        expect(yield* handle.await.pipe(Effect.timeout("10 seconds"))).toMatchObject({ succeeded: 8 })
+        const progress = yield* Fiber.join(seen).pipe(Effect.timeout("5 seconds"))
+        const first = progress.find((p) => p.etaMs !== undefined)!
+        expect(first.done).toBe(1)
+        // 7 left, 10 s each, 4 at once: 17.5 s (the pace of ended items over the time elapsed said 70 s)
+        expect(first.etaMs).toBe(17_500)
+      }).pipe(Effect.scoped, Effect.provide(TestClock.layer())), 30_000)
+
     it.effect("the progress stream counts items, in flight, tokens and cost, and ends when the job does", () =>
       Effect.gen(function*() {
         const mark = marker("job-progress")
