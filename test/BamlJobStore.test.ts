@@ -245,6 +245,8 @@ if (Postgres.missing !== undefined) {
               job.keys.slice(0, 4).map((key) => `summary of ${key}`)
             )
           }
+          // the tables docs/jobs.md lists for one process: the messages and their replies, no runners or locks
+          expect(yield* Postgres.tables(url)).toEqual(["cluster_messages", "cluster_migrations", "cluster_replies"])
         })), { timeout: 240_000 })
 
       it.effect("PostgreSQL cluster: a runner killed mid-job, the other finishes it, each item requested once more at most", () =>
@@ -257,13 +259,29 @@ if (Postgres.missing !== undefined) {
           const running = yield* runnerOfJob(a, b, items / 3)
           const survivor = running === a ? b : a
           yield* running.kill
+          const killedAt = Date.now()
           const stored = JobProcess.storedKeys(running.events())
           yield* provider.settled
           const firstRun = yield* job.requests
+          // takeover: the survivor runs the job (its first item ends there) within the shard lock's expiration and a
+          // few polls (`tuning`: 5 s, 0.5 s), with a generous margin for a loaded machine
+          yield* survivor.until((events) => JobProcess.storedKeys(events).size > 0)
+          const takeoverMs = Date.now() - killedAt
+          if (process.env.JOBS_TAKEOVER === "1") console.log(`takeover: ${takeoverMs} ms`)
+          expect(takeoverMs).toBeLessThan(60_000)
 
           const events = yield* survivor.until(finished)
           const results = events.find((e) => e.event === "finished")!.results!
           yield* expectResumed(job, results, stored, firstRun.length)
+          // the tables docs/jobs.md lists for a cluster
+          expect(yield* Postgres.tables(url)).toEqual([
+            "cluster_locks",
+            "cluster_messages",
+            "cluster_migrations",
+            "cluster_replies",
+            "cluster_runner_migrations",
+            "cluster_runners"
+          ])
         })), { timeout: 240_000 })
 
       it.effect("PostgreSQL cluster: a runner whose job's scope closes aborts its requests in flight, and stays up", () =>
