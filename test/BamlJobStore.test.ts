@@ -172,8 +172,11 @@ const cancelAndStartAgain = (store: JobProcess.ChildOptions["store"]) =>
     yield* stoppedWithRequestsClosed(job, "30 seconds")
     const requested = (yield* job.requests).length
 
+    const spawned = Date.now()
     const second = yield* JobProcess.start(options)
     const events = yield* second.until((events) => events.some((e) => e.event === "ended-cancelled"))
+    // at once: the time to start a process and open the store, not a wait for a run
+    if (process.env.JOBS_TAKEOVER === "1") console.log(`cancelled again after ${Date.now() - spawned} ms`)
     expect(events.some((e) => e.event === "stored" || e.event === "finished")).toBe(false)
     yield* Effect.sleep("1 second")
     expect((yield* job.requests).length).toBe(requested)
@@ -189,6 +192,12 @@ layer(ScriptedProvider.layer(), { timeout: "240 seconds", excludeTestServices: t
     Effect.scoped(Effect.gen(function*() {
       const directory = yield* tempDirectory
       yield* killAndResume({ _tag: "embedded", directory: Path.join(directory, "store") })
+    })), { timeout: 240_000 })
+
+  it.effect("embedded store: a job cancelled in one process ends its await there, and started again in a new process it ends as cancelled at once, requesting nothing", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const directory = yield* tempDirectory
+      yield* cancelAndStartAgain({ _tag: "embedded", directory: Path.join(directory, "store") })
     })), { timeout: 240_000 })
 })
 
