@@ -171,6 +171,37 @@ layer(JobLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlJob",
       }).pipe(Effect.scoped), 30_000)
 })
 
+  describe("a finished job", () => {
+    it.effect("started again with new inputs: refused with BamlJobFinished naming the new keys, nothing requested", () =>
+      Effect.gen(function*() {
+        const mark = marker("job-finished-new")
+        yield* scriptJob(mark)
+        expect(yield* BamlJob.run(resumeJob(mark, ["ada", "grace"]))).toMatchObject({ succeeded: 2 })
+        const error = yield* Effect.flip(BamlJob.run(resumeJob(mark, ["ada", "turing", "grace", "hopper"])))
+        expect(error).toBeInstanceOf(BamlJob.BamlJobFinished)
+        if (!(error instanceof BamlJob.BamlJobFinished)) throw error
+        expect(error.newKeys).toEqual(["turing", "hopper"])
+        expect(error.message).toContain("turing, hopper")
+        expect((yield* requestsFor(mark)).length).toBe(2)
+        // fewer inputs than it ran: the stored outcome, as before
+        expect(yield* BamlJob.run(resumeJob(mark, ["ada"]))).toMatchObject({ succeeded: 2, failed: 0 })
+      }), 30_000)
+
+    it.effect("cancelled afterwards, it keeps its outcome: run again, it returns its stored summary", () =>
+      Effect.gen(function*() {
+        const mark = marker("job-finished-cancel")
+        yield* scriptJob(mark)
+        const job = resumeJob(mark, ["ada", "grace"])
+        expect(yield* BamlJob.run(job)).toMatchObject({ succeeded: 2 })
+        yield* BamlJob.cancel(job)
+        const handle = yield* BamlJob.start(job)
+        yield* handle.cancel
+        expect(yield* handle.await.pipe(Effect.timeout("10 seconds"))).toMatchObject({ succeeded: 2, failed: 0 })
+        expect(yield* BamlJob.run(job).pipe(Effect.timeout("10 seconds"))).toMatchObject({ succeeded: 2, failed: 0 })
+        expect((yield* requestsFor(mark)).length).toBe(2)
+      }).pipe(Effect.scoped), 30_000)
+  })
+
   describe("limits", () => {
     it.effect("no more requests are in flight at the provider than the concurrency, and it is reached", () =>
       Effect.gen(function*() {
@@ -188,23 +219,51 @@ layer(JobLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlJob",
         expect(maxOpen).toBe(3)
       }), 30_000)
 
-    it.effect("requests per minute: requests past the limit wait for the clock", () =>
+    it.effect("requests per minute: no burst, one request every 60/limit seconds from the first, so no sliding minute has more than the limit", () =>
       Effect.gen(function*() {
         const mark = marker("job-rpm")
         yield* scriptJob(mark)
         const fiber = yield* BamlJob.run(
-          resumeJob(mark, names(4), { concurrency: 4, rateLimit: { requestsPerMinute: 2 } })
+          resumeJob(mark, names(6), { concurrency: 6, rateLimit: { requestsPerMinute: 4 } })
         ).pipe(Effect.forkChild)
-        // the limit holds while the clock stands still
-        yield* heldAt(mark, 2)
-        // one more request every 30 seconds
-        yield* TestClock.adjust("30 seconds")
-        yield* heldAt(mark, 3)
-        yield* TestClock.adjust("30 seconds")
+        // one at once, though six could go and the limit is four: the limit holds while the clock stands still
+        yield* heldAt(mark, 1)
+        // then one every 15 seconds: at 0, 15, 30, 45 s (four in the first minute), 60 s, 75 s
+        for (let n = 2; n <= 5; n++) {
+          yield* TestClock.adjust("14999 millis")
+          yield* heldAt(mark, n - 1)
+          yield* TestClock.adjust("1 millis")
+          yield* heldAt(mark, n)
+        }
+        yield* TestClock.adjust("15 seconds")
         const summary = yield* Fiber.join(fiber)
-        expect(summary.succeeded).toBe(4)
-        expect((yield* requestsFor(mark)).length).toBe(4)
+        expect(summary.succeeded).toBe(6)
+        expect((yield* requestsFor(mark)).length).toBe(6)
       }).pipe(Effect.provide(TestClock.layer())), 30_000)
+
+    it.effect("tokens per minute: no burst either; the tokens a request spent are paid back at the limit's pace", () =>
+      Effect.gen(function*() {
+        const mark = marker("job-tpm-pace")
+        yield* scriptJob(mark)
+        const handle = yield* BamlJob.start(
+          resumeJob(mark, names(3), { concurrency: 1, rateLimit: { tokensPerMinute: 6000 } })
+        )
+        // one request, though the three together spend far less than the limit (a bucket as big as the limit would
+        // let them all go at once)
+        yield* heldAt(mark, 1)
+        const first = yield* handle.current
+        const spent = first.inputTokens + first.outputTokens
+        expect(spent).toBeGreaterThan(0)
+        expect(spent * 3).toBeLessThan(6000)
+        // 10 ms a token at 6000 a minute: the next request waits for the first's tokens to be paid back
+        yield* TestClock.adjust(`${spent * 10 - 20} millis`)
+        yield* heldAt(mark, 1)
+        yield* TestClock.adjust("5 minutes")
+        yield* heldAt(mark, 2)
+        yield* TestClock.adjust("5 minutes")
+        const summary = yield* handle.await
+        expect(summary.succeeded).toBe(3)
+      }).pipe(Effect.scoped, Effect.provide(TestClock.layer())), 30_000)
 
     it.effect("tokens per minute: once a request has spent the minute's tokens, the next waits for the clock", () =>
       Effect.gen(function*() {
@@ -337,6 +396,36 @@ layer(JobLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlJob",
   })
 
   describe("progress", () => {
+    it.effect("the time left counts the items that run at once: its first estimate is not concurrency times too high", () =>
+      Effect.gen(function*() {
+        // 8 items of 10 s each, 4 at once: the job takes 20 s; when the first item ends (at 10 s), 10 s are left
+        const handle = yield* BamlJob.start(BamlJob.make({
+          name: marker("job-eta"),
+          function: (n: number) => Effect.as(Effect.sleep("10 seconds"), n),
+          inputs: [1, 2, 3, 4, 5, 6, 7, 8],
+          key: String,
+          concurrency: 4
+        }))
+        const seen = yield* handle.progress.pipe(Stream.runCollect, Effect.forkChild)
+        // the clock moves once the items it should end are waiting on it
+        const when = (predicate: (p: BamlJob.Progress) => boolean) =>
+          Effect.flatMap(handle.current, (p) => predicate(p) ? Effect.void : Effect.fail("not yet")).pipe(
+            Effect.retry({ schedule: Schedule.spaced("10 millis"), times: 1000 }),
+            TestClock.withLive,
+            Effect.orDie
+          )
+        yield* when((p) => p.inFlight === 4)
+        yield* TestClock.adjust("10 seconds")
+        yield* when((p) => p.done === 4 && p.inFlight === 4)
+        yield* TestClock.adjust("10 seconds")
+        expect(yield* handle.await.pipe(Effect.timeout("10 seconds"))).toMatchObject({ succeeded: 8 })
+        const progress = yield* Fiber.join(seen).pipe(Effect.timeout("5 seconds"))
+        const first = progress.find((p) => p.etaMs !== undefined)!
+        expect(first.done).toBe(1)
+        // 7 left, 10 s each, 4 at once: 17.5 s (the pace of ended items over the time elapsed said 70 s)
+        expect(first.etaMs).toBe(17_500)
+      }).pipe(Effect.scoped, Effect.provide(TestClock.layer())), 30_000)
+
     it.effect("the progress stream counts items, in flight, tokens and cost, and ends when the job does", () =>
       Effect.gen(function*() {
         const mark = marker("job-progress")
@@ -642,5 +731,78 @@ layer(JobLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlJob",
         expect(error.message).toContain("closest first: ExtractResume")
         expect((yield* requestsFor(mark)).length).toBe(0)
       }), 30_000)
+
+    it.effect("a key or args function that throws fails that item alone, typed; the others run; the progress ends", () =>
+      Effect.gen(function*() {
+        const mark = marker("job-throws")
+        yield* scriptJob(mark)
+        const job = BamlJob.make({
+          name: mark,
+          function: "ExtractResume",
+          inputs: ["ada", "bad-key", "grace", "bad-args", "alan"],
+          key: (name) => {
+            if (name === "bad-key") throw new Error("no key for this one")
+            return name
+          },
+          args: (name) => {
+            if (name === "bad-args") throw new Error("no args for this one")
+            return { resume: `${mark} ${name}` }
+          },
+          concurrency: 2
+        })
+        const handle = yield* BamlJob.start(job)
+        const seen = yield* handle.progress.pipe(Stream.runCollect, Effect.forkChild)
+        const summary = yield* handle.await.pipe(Effect.timeout("15 seconds"))
+        const progress = yield* Fiber.join(seen).pipe(Effect.timeout("5 seconds"))
+        expect(summary).toMatchObject({ succeeded: 3, failed: 2 })
+        expect(summary.results.map((r) => [r.key, r._tag])).toEqual([
+          ["ada", "Succeeded"],
+          ["#1", "Failed"],
+          ["grace", "Succeeded"],
+          ["bad-args", "Failed"],
+          ["alan", "Succeeded"]
+        ])
+        const messages = summary.results.flatMap((r) => r._tag === "Failed" ? [r.error] : [])
+        for (const error of messages) expect(error).toBeInstanceOf(BamlError.BamlInvalidArgumentError)
+        expect(messages[0]!.message).toContain("no key for this one")
+        expect(messages[1]!.message).toContain("no args for this one")
+        expect(progress[progress.length - 1]).toMatchObject({ done: 5, inFlight: 0, state: "completed" })
+        // not retried: one request per item that had arguments
+        expect((yield* requestsFor(mark)).length).toBe(3)
+      }).pipe(Effect.scoped), 30_000)
+
+    it.effect("a function that dies fails that item alone; the job and its progress end", () =>
+      Effect.gen(function*() {
+        const mark = marker("job-dies")
+        const job = BamlJob.make({
+          name: mark,
+          function: (n: number) => n === 2 ? Effect.die(new Error("boom")) : Effect.succeed(n * 10),
+          inputs: [1, 2, 3],
+          key: String
+        })
+        const handle = yield* BamlJob.start(job)
+        const summary = yield* handle.await.pipe(Effect.timeout("15 seconds"))
+        expect(summary).toMatchObject({ succeeded: 2, failed: 1 })
+        const failed = summary.results[1]!
+        expect(failed._tag === "Failed" && failed.error.message).toContain("boom")
+        const last = yield* handle.progress.pipe(Stream.runLast, Effect.timeout("5 seconds"))
+        expect(Option.getOrUndefined(last)?.state).toBe("completed")
+      }).pipe(Effect.scoped), 30_000)
+
+    it.effect("an inputs stream that dies ends the job with its defect, and the progress ends, stopped", () =>
+      Effect.gen(function*() {
+        const mark = marker("job-inputs-die")
+        const job = BamlJob.make({
+          name: mark,
+          function: (n: number) => Effect.succeed(n),
+          inputs: Stream.concat(Stream.make(1, 2), Stream.die(new Error("inputs broke"))),
+          key: String
+        })
+        const handle = yield* BamlJob.start(job)
+        const exit = yield* handle.await.pipe(Effect.timeout("15 seconds"), Effect.exit)
+        expect(Exit.isFailure(exit) && String(exit.cause)).toContain("inputs broke")
+        const last = yield* handle.progress.pipe(Stream.runLast, Effect.timeout("5 seconds"))
+        expect(Option.getOrUndefined(last)?.state).toBe("stopped")
+      }).pipe(Effect.scoped), 30_000)
   })
 })

@@ -153,6 +153,35 @@ const killAndResume = (store: JobProcess.ChildOptions["store"]) =>
     expect([...afterRestart.values()].reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(items - stored.size)
   })
 
+/**
+ * Cancels a job from its process, then starts it again in a new process: the cancel is stored with the job, so the
+ * first process's own `await` ends as cancelled, and the new start ends as cancelled at once, requesting nothing.
+ */
+const cancelAndStartAgain = (store: JobProcess.ChildOptions["store"]) =>
+  Effect.gen(function*() {
+    // Slow items (about 2 s each): the job is still running when the cancel arrives.
+    const job = yield* makeJob(200)
+    const options = { store, baseUrl: job.baseUrl, jobId: job.id, items: job.keys, concurrency }
+    const first = yield* JobProcess.start(options)
+    yield* first.until((events) => JobProcess.storedKeys(events).size >= 2)
+    yield* inFlight(job)
+    yield* first.send("cancel")
+    yield* first.until((events) =>
+      events.some((e) => e.event === "cancelled") && events.some((e) => e.event === "ended-cancelled")
+    )
+    yield* stoppedWithRequestsClosed(job, "30 seconds")
+    const requested = (yield* job.requests).length
+
+    const spawned = Date.now()
+    const second = yield* JobProcess.start(options)
+    const events = yield* second.until((events) => events.some((e) => e.event === "ended-cancelled"))
+    // at once: the time to start a process and open the store, not a wait for a run
+    if (process.env.JOBS_TAKEOVER === "1") console.log(`cancelled again after ${Date.now() - spawned} ms`)
+    expect(events.some((e) => e.event === "stored" || e.event === "finished")).toBe(false)
+    yield* Effect.sleep("1 second")
+    expect((yield* job.requests).length).toBe(requested)
+  })
+
 const tempDirectory = Effect.acquireRelease(
   Effect.sync(() => Fs.mkdtempSync(Path.join(Os.tmpdir(), "effect-baml-jobs-"))),
   (directory) => Effect.sync(() => Fs.rmSync(directory, { recursive: true, force: true }))
@@ -163,6 +192,12 @@ layer(ScriptedProvider.layer(), { timeout: "240 seconds", excludeTestServices: t
     Effect.scoped(Effect.gen(function*() {
       const directory = yield* tempDirectory
       yield* killAndResume({ _tag: "embedded", directory: Path.join(directory, "store") })
+    })), { timeout: 240_000 })
+
+  it.effect("embedded store: a job cancelled in one process ends its await there, and started again in a new process it ends as cancelled at once, requesting nothing", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const directory = yield* tempDirectory
+      yield* cancelAndStartAgain({ _tag: "embedded", directory: Path.join(directory, "store") })
     })), { timeout: 240_000 })
 })
 
@@ -186,6 +221,13 @@ if (Postgres.missing !== undefined) {
           const server = yield* Postgres.PostgresServer
           const url = yield* Postgres.createDatabase(server, "durability")
           yield* killAndResume({ _tag: "postgres", url })
+        })), { timeout: 240_000 })
+
+      it.effect("PostgreSQL store: a job cancelled in one process ends its await there, and started again in a new process it ends as cancelled at once, requesting nothing", () =>
+        Effect.scoped(Effect.gen(function*() {
+          const server = yield* Postgres.PostgresServer
+          const url = yield* Postgres.createDatabase(server, "cancelled")
+          yield* cancelAndStartAgain({ _tag: "postgres", url })
         })), { timeout: 240_000 })
 
       it.effect("PostgreSQL store: jobs run one after another in one process each finish", () =>
@@ -212,6 +254,8 @@ if (Postgres.missing !== undefined) {
               job.keys.slice(0, 4).map((key) => `summary of ${key}`)
             )
           }
+          // the tables docs/jobs.md lists for one process: the messages and their replies, no runners or locks
+          expect(yield* Postgres.tables(url)).toEqual(["cluster_messages", "cluster_migrations", "cluster_replies"])
         })), { timeout: 240_000 })
 
       it.effect("PostgreSQL cluster: a runner killed mid-job, the other finishes it, each item requested once more at most", () =>
@@ -224,13 +268,29 @@ if (Postgres.missing !== undefined) {
           const running = yield* runnerOfJob(a, b, items / 3)
           const survivor = running === a ? b : a
           yield* running.kill
+          const killedAt = Date.now()
           const stored = JobProcess.storedKeys(running.events())
           yield* provider.settled
           const firstRun = yield* job.requests
+          // takeover: the survivor runs the job (its first item ends there) within the shard lock's expiration and a
+          // few polls (`tuning`: 5 s, 0.5 s), with a generous margin for a loaded machine
+          yield* survivor.until((events) => JobProcess.storedKeys(events).size > 0)
+          const takeoverMs = Date.now() - killedAt
+          if (process.env.JOBS_TAKEOVER === "1") console.log(`takeover: ${takeoverMs} ms`)
+          expect(takeoverMs).toBeLessThan(60_000)
 
           const events = yield* survivor.until(finished)
           const results = events.find((e) => e.event === "finished")!.results!
           yield* expectResumed(job, results, stored, firstRun.length)
+          // the tables docs/jobs.md lists for a cluster
+          expect(yield* Postgres.tables(url)).toEqual([
+            "cluster_locks",
+            "cluster_messages",
+            "cluster_migrations",
+            "cluster_replies",
+            "cluster_runner_migrations",
+            "cluster_runners"
+          ])
         })), { timeout: 240_000 })
 
       it.effect("PostgreSQL cluster: a runner whose job's scope closes aborts its requests in flight, and stays up", () =>
@@ -267,6 +327,9 @@ if (Postgres.missing !== undefined) {
           // The requests that were in flight on the running runner end closed early, and no other starts.
           yield* stoppedWithRequestsClosed(job, "60 seconds")
           expect(finished(running.events())).toBe(false)
+          // the cancel is stored with the job: the `await` of both runners ends, as cancelled
+          yield* Effect.forEach([a, b], (runner) =>
+            runner.until((events) => events.some((e) => e.event === "ended-cancelled")))
         })), { timeout: 240_000 })
     }
   )

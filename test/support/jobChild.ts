@@ -3,7 +3,7 @@
  *
  * argv: JSON of `ChildOptions`. Prints one JSON line per event on stdout: `{"event":"ready"}` once the job has
  * started, `{"event":"stored","key":…}` once an item's result is in the engine's store (the item's activity has
- * returned to the workflow, which happens after its result is saved), `{"event":"finished","results":{…}}`.
+ * returned to the workflow, which happens after its result is saved), `{"event":"finished","results":{…}}`, or `{"event":"ended-cancelled"}` when its `await` ends as cancelled.
  * A line `cancel` on stdin cancels the job, wherever in the cluster it runs (`{"event":"cancelled"}`). A line `stop`
  * closes the job's scope in this process, which stops it here (resumable) while the process stays up
  * (`{"event":"stopped"}` once the scope has closed).
@@ -60,14 +60,17 @@ const firstLine = Effect.callback<string>((resume) => {
 
 const program = Effect.gen(function*() {
   const stop = yield* Deferred.make<void>()
+  // Ended once a `cancel` command has been answered: the process waits for it before it exits.
+  const cancelAnswered = yield* Deferred.make<void>()
+  let cancelling = false
   yield* Effect.forkChild(Effect.gen(function*() {
     const command = yield* firstLine
     if (command === "stop") return yield* Deferred.succeed(stop, undefined)
     if (command !== "cancel") return
-    // The engine's cancel alone: this process's own view of the job is left as it is, so that it does not end
-    // before the cancel has reached the engine.
+    cancelling = true
     yield* BamlJob.cancel(job)
     yield* say({ event: "cancelled" })
+    yield* Deferred.succeed(cancelAnswered, undefined)
   }))
   const summary = yield* Effect.scoped(Effect.gen(function*() {
     const handle = yield* BamlJob.start(job)
@@ -83,6 +86,16 @@ const program = Effect.gen(function*() {
     const summary = yield* Effect.raceFirst(
       Effect.map(handle.await, Option.some),
       Effect.as(Deferred.await(stop), Option.none())
+    ).pipe(
+      // its `await` ended as cancelled (a cancel from this process, another, or before this start)
+      Effect.catchTag("BamlJobCancelled", () =>
+        Effect.andThen(
+          say({ event: "ended-cancelled" }),
+          Effect.suspend(() => cancelling ? Deferred.await(cancelAnswered) : Effect.void).pipe(
+            Effect.andThen(Effect.sync(() => process.exit(0))),
+            Effect.andThen(Effect.never)
+          )
+        ))
     )
     yield* report
     return summary

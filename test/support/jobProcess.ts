@@ -8,7 +8,7 @@ import type { ChildOptions } from "./jobChild.js"
 export type { ChildOptions }
 
 export interface ChildEvent {
-  readonly event: "ready" | "stored" | "finished" | "failed" | "cancelled" | "stopped"
+  readonly event: "ready" | "stored" | "finished" | "failed" | "cancelled" | "ended-cancelled" | "stopped"
   readonly key?: string
   readonly results?: Readonly<Record<string, string>>
   readonly cause?: string

@@ -117,3 +117,17 @@ export const createDatabase = (server: Server, prefix: string) =>
     })
     return server.url.replace(/\/postgres$/, `/${name}`)
   })
+
+/** The names of the tables in the database at `url` (schema `public`), sorted. */
+export const tables = (url: string) =>
+  Effect.tryPromise({
+    try: () =>
+      new Promise<ReadonlyArray<string>>((resolve, reject) =>
+        execFile(
+          Path.join(binDir!, "psql"),
+          [url, "-At", "-c", "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"],
+          (error, stdout) => error === null ? resolve(stdout.split("\n").filter((line) => line !== "")) : reject(error)
+        )
+      ),
+    catch: (cause) => new Error("listing the tables failed", { cause })
+  })
