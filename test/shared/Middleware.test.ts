@@ -129,7 +129,8 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("Defaults
     it.effect("wraps every stream, the generated client's included, through BamlMiddleware.layer", () =>
       Effect.gen(function*() {
         const mark = marker("middleware-stream")
-        yield* scriptFor(mark, reply)
+        // 20 ms a chunk: the engine emits a partial at most every 50 ms, so a faster reply may have none before its end
+        yield* scriptFor(mark, ScriptedProvider.json(resume, { chunkSize: 16, delayMs: 20 }))
         let elements = 0
         const counting = BamlMiddleware.layer({
           stream: (request, next) => Stream.tap(next(request), () => Effect.sync(() => elements++))
