@@ -156,7 +156,9 @@ if (!hasChromium) {
         const p = yield* openPage
         for (const transport of ["sse", "ndjson"] as const) {
           const mark = marker(`browser-full-${transport}`)
-          yield* scriptFor(mark, ScriptedProvider.json(shortResume("Grace Hopper"), { delayMs: 5 }))
+          // 20 ms a chunk: long enough that StrictMode's first request is aborted before its reply could end, also on
+          // a loaded machine (at 5 ms a chunk both requests were once seen completed)
+          yield* scriptFor(mark, ScriptedProvider.json(shortResume("Grace Hopper"), { delayMs: 20 }))
           yield* start(p, `Grace Hopper ${mark}`, transport)
           yield* state(p, "done")
           expect(yield* page(() => p.locator("#name").textContent())).toBe("Grace Hopper")
