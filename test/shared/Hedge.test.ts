@@ -2,7 +2,20 @@
  * `BamlHedge`: a call or stream that has delivered nothing after a delay is started again on another client; the first
  * to deliver wins, the other's request is aborted at once, and the usage of both is counted.
  */
-import { Baml, BamlHedge, BamlMiddleware, Client, describe, Effect, expect, layer, ScriptedProvider, Stream } from "#line"
+import {
+  Baml,
+  BamlHedge,
+  BamlMiddleware,
+  Client,
+  describe,
+  Effect,
+  expect,
+  layer,
+  recordingTracer,
+  ScriptedProvider,
+  Stream,
+  type Tracer
+} from "#line"
 import { marker, scriptFor, settledAll, shortResume, TestLayer } from "./fixtures.js"
 
 const resume = shortResume("Ada Lovelace")
@@ -64,6 +77,30 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlHedg
         )
         expect(value).toEqual(resume)
         expect(Object.keys(yield* byModel(mark))).toEqual([primary])
+      }), 20_000)
+    it.effect("its span says which request won and whether the hedge was started", () =>
+      Effect.gen(function*() {
+        const spans: Array<Tracer.Span> = []
+        const base = yield* Effect.tracer
+        const tracer = recordingTracer(base, (span) => {
+          spans.push(span)
+          return span
+        })
+        const hedged = marker("hedge-span-hedged")
+        const fast = marker("hedge-span-fast")
+        yield* stalledPrimary(hedged)
+        yield* bothFast(fast)
+        const hedge = (mark: string, after: number) =>
+          Baml.call("ExtractResume", { resume: mark }, onPrimary).pipe(
+            BamlHedge.effect({ after, hedge: Baml.call("ExtractResume", { resume: mark }, onSecondary) }),
+            Effect.withTracer(tracer)
+          )
+        yield* hedge(hedged, 200)
+        yield* hedge(fast, 3_000)
+        const attributes = spans
+          .filter((span) => span.name === "BamlHedge.effect")
+          .map((span) => [span.attributes.get("baml.hedge.winner"), span.attributes.get("baml.hedge.started")])
+        expect(attributes).toEqual([["hedge", true], ["primary", false]])
       }), 20_000)
   })
 
