@@ -13,6 +13,7 @@ import * as Fs from "node:fs/promises"
 import { createRequire } from "node:module"
 import * as Path from "node:path"
 import { parseArgs } from "node:util"
+import { distance } from "fastest-levenshtein"
 import * as Codegen from "../core/generator/codegen.js"
 import type { Problem } from "../core/generator/model.js"
 
@@ -322,7 +323,7 @@ const parse = (args: ReadonlyArray<string>): Parsed => {
   try {
     parsed = parseCommandLine(args)
   } catch (error) {
-    return { _tag: "Usage", problem: describe(error) }
+    return { _tag: "Usage", problem: unknownOption(error) ?? describe(error) }
   }
   const { positionals, values } = parsed
   if (values.help === true) return { _tag: "Help" }
@@ -352,21 +353,36 @@ const parse = (args: ReadonlyArray<string>): Parsed => {
   }
 }
 
+const commandLineOptions = {
+  from: { type: "string" },
+  to: { type: "string" },
+  effect: { type: "string" },
+  check: { type: "boolean" },
+  watch: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean", short: "v" }
+} as const
+
 const parseCommandLine = (args: ReadonlyArray<string>) =>
-  parseArgs({
-    args: [...args],
-    allowPositionals: true,
-    strict: true,
-    options: {
-      from: { type: "string" },
-      to: { type: "string" },
-      effect: { type: "string" },
-      check: { type: "boolean" },
-      watch: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-      version: { type: "boolean", short: "v" }
-    }
-  })
+  parseArgs({ args: [...args], allowPositionals: true, strict: true, options: commandLineOptions })
+
+/**
+ * Node's words for an unknown option (`Unknown option '--form'. To specify a positional argument starting with a '-',
+ * ...`) made short, with the closest option this command has when one is a typo away.
+ */
+const unknownOption = (error: unknown): string | undefined => {
+  if (!(error instanceof Error) || (error as { readonly code?: unknown }).code !== "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+    return undefined
+  }
+  const given = /'(-{1,2}[^']*)'/.exec(error.message)?.[1]
+  if (given === undefined) return undefined
+  const bare = given.replace(/^-+/, "").split("=")[0]!
+  const closest = Object.keys(commandLineOptions)
+    .map((name) => ({ name, d: distance(bare, name) }))
+    .sort((a, b) => a.d - b.d)[0]
+  const hint = closest !== undefined && closest.d <= 2 ? ` (did you mean --${closest.name}?)` : ""
+  return `unknown option ${given}${hint}`
+}
 
 /**
  * Where the command writes: `out` for results, `err` for problems (each takes one message, without its newline).
