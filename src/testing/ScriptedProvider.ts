@@ -261,9 +261,10 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
 export const layer = (options?: Options): Layer.Layer<ScriptedProvider> => Kit.layerScoped(ScriptedProvider, make(options))
 
 /**
- * The provider and, beside it, the engine loaded from a baml_src directory with `env.SCRIPTED_BASE_URL` set to the
- * provider's address (over `options.env`, or the process environment): what a test of your own BAML functions
- * provides. Point their client at it in baml_src:
+ * The provider and, beside it, the engine loaded from `sources` (a baml_src directory, or the sources a generated
+ * client embeds: its `files`, by file name) with `env.SCRIPTED_BASE_URL` set to the provider's address (over
+ * `options.env`, or the process environment): what a test of your own BAML functions provides. Fails with
+ * `BamlRuntimeError` when the sources do not compile. Point their client at it in baml_src:
  *
  * ```baml
  * client<llm> Scripted {
@@ -287,18 +288,29 @@ export const layer = (options?: Options): Layer.Layer<ScriptedProvider> => Kit.l
  *   return yield* Baml.call("ExtractResume", { resume: "Ada" })
  * }).pipe(Effect.provide(ScriptedProvider.layerWithRuntime("baml_src")))
  * ```
+ *
+ * @example
+ * ```ts
+ * import { ScriptedProvider } from "effect-baml/testing"
+ * import * as Client from "./baml_client/index.js"
+ *
+ * // the sources the generated client embeds, so a test needs no baml_src at run time
+ * const Offline = ScriptedProvider.layerWithRuntime(Client.files)
+ * ```
  * @since 0.2.0
  * @category layers
  */
 export const layerWithRuntime = (
-  directory: string,
+  sources: string | Readonly<Record<string, string>>,
   options?: Options & BamlRuntime.Options
 ): Layer.Layer<ScriptedProvider | BamlRuntime.BamlRuntime, BamlRuntimeError> =>
   Kit.unwrapLayer(
-    Effect.map(ScriptedProvider, (provider) =>
-      BamlRuntime.layerFromDirectory(directory, {
-        env: { ...(options?.env ?? process.env), SCRIPTED_BASE_URL: provider.baseUrl }
-      }))
+    Effect.map(ScriptedProvider, (provider) => {
+      const env = { env: { ...(options?.env ?? process.env), SCRIPTED_BASE_URL: provider.baseUrl } }
+      return typeof sources === "string"
+        ? BamlRuntime.layerFromDirectory(sources, env)
+        : BamlRuntime.layerFromFiles(sources, env)
+    })
   ).pipe(Layer.provideMerge(layer(options)))
 
 /**

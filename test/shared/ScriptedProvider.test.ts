@@ -1,7 +1,8 @@
 import {
-  describe, Effect, Exit, expect, Fiber, forkChild, isRunning, it, layer, provideScope, Scope, ScriptedProvider,
-  timeoutFail, yieldNow
+  Client, describe, Effect, Exit, expect, Fiber, forkChild, isRunning, it, layer, provideScope, Scope,
+  ScriptedProvider, timeoutFail, yieldNow
 } from "#line"
+import { shortResume } from "./fixtures.js"
 
 const Provider = ScriptedProvider.ScriptedProvider
 
@@ -364,5 +365,22 @@ describe("ScriptedProvider scope", () => {
     expect(ScriptedProvider.json({ a: [1] }).reply).toBe("{\n  \"a\": [\n    1\n  ]\n}")
     expect(ScriptedProvider.json(1, { fence: true, delayMs: 0 })).toEqual({ reply: "```json\n1\n```", delayMs: 0 })
   })
-})
 
+  it.effect("layerWithRuntime loads a generated client's embedded sources, and fails typed on broken ones", () =>
+    Effect.gen(function*() {
+      const ada = shortResume("Ada Lovelace")
+      const value = yield* Effect.gen(function*() {
+        const provider = yield* Provider
+        yield* provider.script({ script: ScriptedProvider.json(ada) })
+        const value = yield* Client.ExtractResume("Ada Lovelace")
+        expect((yield* provider.requests).map((record) => record.status)).toEqual(["completed"])
+        return value
+      }).pipe(Effect.provide(ScriptedProvider.layerWithRuntime(Client.files)))
+      expect(value).toEqual(ada)
+      const broken = yield* Effect.void.pipe(
+        Effect.provide(ScriptedProvider.layerWithRuntime({ "main.baml": "function Broken( {" })),
+        Effect.flip
+      )
+      expect(broken._tag).toBe("BamlRuntimeError")
+    }), 20_000)
+})
