@@ -45,10 +45,22 @@ const resumableAt = (grace: BamlHttp.ResumableOptions["grace"]) =>
       })
   )
 
+/** Who asks, for the routes bound to an owner: the `x-user` header. */
+const owner = (request: HttpServerRequest.HttpServerRequest) => Effect.succeed(request.headers["x-user"] ?? "")
+
 const ServerLayer = onFreePort(serve(
   route("GET", "/short", resumableAt("1 second")),
   route("GET", "/long", resumableAt("30 seconds")),
   route("DELETE", "/stop", BamlHttp.stop),
+  route(
+    "GET",
+    "/owned",
+    Effect.flatMap(
+      HttpServerRequest.schemaSearchParams(Args),
+      ({ resume }) => BamlHttp.resumable(Baml.stream("ExtractResume", { resume }), { grace: "30 seconds", owner })
+    )
+  ),
+  route("DELETE", "/owned", BamlHttp.stopWith({ owner })),
   route("POST", "/baml/ExtractResume", BamlHttp.handler("ExtractResume", {
     resumable: { grace: "30 seconds", onEnd: (end) => Effect.sync(() => void ends.push(end)) }
   })),
@@ -88,12 +100,18 @@ type Format = "sse" | "ndjson"
  */
 const read = (
   path: string,
-  options: { readonly format: Format; readonly lastEventId?: string; readonly leaveAfter?: number }
+  options: {
+    readonly format: Format
+    readonly lastEventId?: string
+    readonly leaveAfter?: number
+    readonly user?: string
+  }
 ): Effect.Effect<Response, Error, HttpServer.HttpServer> =>
   Effect.flatMap(serverPort, (port) =>
     callback<Response, Error>((resume) => {
       const messages: Array<Message> = []
       const headers: Record<string, string> = { accept: Wire.contentTypes[options.format] }
+      if (options.user !== undefined) headers["x-user"] = options.user
       if (options.lastEventId !== undefined) headers["last-event-id"] = options.lastEventId
       const request = Http.get({ host: "127.0.0.1", port, path, agent: false, headers }, (response) => {
         const separator = options.format === "ndjson" ? "\n" : "\n\n"
@@ -124,11 +142,18 @@ const read = (
     })
   ).pipe(timeoutFail("20 seconds", () => new Error(`reading ${path} took too long`)))
 
-const stopRequest = (generation: string) =>
+const stopRequest = (generation: string, options: { readonly path?: string; readonly user?: string } = {}) =>
   Effect.flatMap(serverPort, (port) =>
     callback<number, Error>((resume) => {
       const request = Http.request(
-        { host: "127.0.0.1", port, method: "DELETE", path: `/stop?generation=${generation}`, agent: false },
+        {
+          host: "127.0.0.1",
+          port,
+          method: "DELETE",
+          path: `${options.path ?? "/stop"}?generation=${generation}`,
+          headers: options.user === undefined ? {} : { "x-user": options.user },
+          agent: false
+        },
         (response) => {
           response.resume()
           resume(Effect.succeed(response.statusCode ?? 0))
@@ -243,6 +268,36 @@ layer(ServerLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlHt
       })
       expect(replay.messages).toEqual(whole.messages)
       expect((yield* settledAll(mark)).map((record) => record.status)).toEqual(["completed"])
+    }), 30_000)
+
+  it.effect("bound to its owner: another owner's resume is answered 410 and stop 404, as for an unknown id; the owner's own resume and stop work", () =>
+    Effect.gen(function*() {
+      const mark = marker("resume-owned")
+      yield* scriptLong(mark)
+      const first = yield* read(`/owned?${query(mark)}`, { format: "sse", leaveAfter: 2, user: "ada" })
+      const at = first.messages.at(-1)!.id!
+      expect((yield* read(`/owned?${query(mark)}`, { format: "sse", lastEventId: at, user: "eve" })).status).toBe(410)
+      expect((yield* read(`/owned?${query(mark)}`, { format: "sse", lastEventId: at })).status).toBe(410)
+      // the stop that knows no owner does not stop an owned generation either
+      expect(yield* stopRequest(first.generation!, { path: "/owned", user: "eve" })).toBe(404)
+      expect(yield* stopRequest(first.generation!)).toBe(404)
+      const mine = yield* read(`/owned?${query(mark)}`, { format: "sse", lastEventId: at, user: "ada", leaveAfter: 1 })
+      expect(mine.status).toBe(200)
+      expect(sequences(mine.messages, first.generation!)).toEqual([3])
+      expect(yield* stopRequest(first.generation!, { path: "/owned", user: "ada" })).toBe(204)
+      expect((yield* settledAll(mark)).map((record) => record.status)).toEqual(["closed-early"])
+    }), 30_000)
+
+  it.effect("BamlHttp.Generations: the server's own code counts the generations and stops one by its id", () =>
+    Effect.gen(function*() {
+      const mark = marker("resume-service")
+      yield* scriptLong(mark)
+      const first = yield* read(`/owned?${query(mark)}`, { format: "sse", leaveAfter: 2, user: "ada" })
+      const generations = yield* BamlHttp.Generations
+      expect(yield* generations.size).toBeGreaterThan(0)
+      expect(yield* generations.stop(first.generation!)).toBe(true)
+      expect(yield* generations.stop("nope")).toBe(false)
+      expect((yield* settledAll(mark)).map((record) => record.status)).toEqual(["closed-early"])
     }), 30_000)
 
   it.effect("a generation the server does not know is answered 410", () =>
