@@ -5,7 +5,7 @@
  * starts a generation on one instance and reconnects, or stops it, on the other.
  */
 import { describe, expect, it, layer } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Effect, Fiber, Layer } from "effect"
 import { ScriptedProvider } from "effect-baml/testing"
 import * as Http from "node:http"
 import { performance } from "node:perf_hooks"
@@ -259,6 +259,33 @@ describe("BamlHttpCluster", () => {
             expect(after).toBeGreaterThan(graceMs * 0.8)
             expect(after).toBeLessThan(graceMs + 4_000)
             expect((yield* endsOf([a, b], two.generation!)).map((end) => end.outcome)).toEqual(["abandoned"])
+          }).pipe(Effect.scoped),
+        240_000
+      )
+
+      it.effect(
+        "the owning instance killed mid-stream: a reader on the other instance sees its response end without a final, and its reconnect is answered 410, not a hang",
+        () =>
+          Effect.gen(function*() {
+            const server = yield* Postgres.PostgresServer
+            const provider = yield* ScriptedProvider.ScriptedProvider
+            const url = yield* Postgres.createDatabase(server, "generations")
+            const [a, b] = yield* twoInstances(url, provider.baseUrl)
+
+            const mark = marker("cluster-owner-dies")
+            yield* scriptLong(mark)
+            const first = yield* read(a, mark, { leaveAfter: 2 })
+            const reading = yield* Effect.forkChild(read(b, mark, { lastEventId: first.messages.at(-1)!.id! }))
+            yield* Effect.sleep("300 millis")
+            const killedAt = performance.now()
+            yield* a.process.kill
+            const cut = yield* Fiber.join(reading)
+            expect(cut.messages.some((message) => message.event === "final")).toBe(false)
+            const again = yield* read(b, mark, { lastEventId: (cut.messages.at(-1) ?? first.messages.at(-1)!).id! })
+            expect(again.status).toBe(410)
+            const took = performance.now() - killedAt
+            console.log(`owner killed: the reader's response ended and its reconnect was answered 410 ${took.toFixed(0)} ms later`)
+            expect(took).toBeLessThan(30_000)
           }).pipe(Effect.scoped),
         240_000
       )
