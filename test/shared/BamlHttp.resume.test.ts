@@ -28,7 +28,7 @@ import * as Http from "node:http"
 import { chromium } from "playwright-core"
 import { performance } from "node:perf_hooks"
 import * as Wire from "../../src/core/wire/wire.js"
-import { marker, onFreePort, scriptLong, serverPort, settledAll, TestLayer } from "./fixtures.js"
+import { cuttingProxy, marker, onFreePort, portOf, scriptLong, serverPort, settledAll, TestLayer } from "./fixtures.js"
 
 const Args = Schema.Struct({ resume: Schema.String })
 
@@ -307,57 +307,12 @@ layer(ServerLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlHt
     }), 10_000)
 })
 
-/**
- * A proxy in front of the test server that cuts a response (destroys both sockets) once `cutAfter(n)` messages of it
- * have passed, `n` counting the requests from 1; `0` refuses the request outright, `undefined` lets it through whole.
- */
-const cuttingProxy = (cutAfter: (n: number) => number | undefined) =>
-  Effect.flatMap(serverPort, (target) =>
-    Effect.acquireRelease(
-      callback<Http.Server & { cuts: number }, never>((resume) => {
-        let requests = 0
-        const server: Http.Server & { cuts: number } = Object.assign(Http.createServer((req, res) => {
-          const limit = cutAfter(++requests)
-          if (limit === 0) return void req.socket.destroy()
-          const upstream = Http.request(
-            { host: "127.0.0.1", port: target, method: req.method, path: req.url, headers: req.headers, agent: false },
-            (up) => {
-              res.writeHead(up.statusCode ?? 502, up.headers)
-              const separator = String(up.headers["content-type"]).startsWith("text/event-stream") ? "\n\n" : "\n"
-              let seen = 0
-              up.setEncoding("utf8")
-              up.on("data", (text: string) => {
-                res.write(text)
-                // the SSE opening (a comment and the generation's first id) is no message
-                seen += text.split(separator).length - 1 - (text.startsWith(": stream") ? 1 : 0)
-                if (limit !== undefined && seen >= limit && !res.destroyed) {
-                  server.cuts++
-                  res.socket?.destroy()
-                  up.destroy()
-                }
-              })
-              up.on("end", () => res.end())
-            }
-          )
-          upstream.on("error", () => res.socket?.destroy())
-          req.pipe(upstream)
-        }), { cuts: 0 })
-        server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
-      }),
-      (server) => Effect.sync(() => server.close())
-    ))
-
 /** An `HttpClient` (fetch) whose requests go to `port` under /baml/. */
 const clientAt = (port: number) =>
   Layer.effect(
     HttpClient.HttpClient,
     Effect.map(HttpClient.HttpClient, HttpClient.mapRequest(HttpClientRequest.prependUrl(`http://127.0.0.1:${port}/baml/`)))
   ).pipe(Layer.provide(FetchHttpClient.layer))
-
-const portOf = (server: Http.Server) => {
-  const address = server.address()
-  return typeof address === "object" && address !== null ? address.port : 0
-}
 
 layer(ServerLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlClient, resumed", (it) => {
   it.effect.each(formats)(
@@ -366,7 +321,7 @@ layer(ServerLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlCl
       Effect.gen(function*() {
         const mark = marker(`client-resume-${format}`)
         yield* scriptLong(mark)
-        const proxy = yield* cuttingProxy((n) => n === 1 ? 3 : undefined)
+        const proxy = yield* cuttingProxy(({ n }) => n === 1 ? 3 : undefined)
         const before = ends.length
         const messages = Array.from(
           yield* Stream.runCollect(
@@ -396,7 +351,7 @@ layer(ServerLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlCl
     Effect.gen(function*() {
       const mark = marker("generated-resume")
       yield* scriptLong(mark)
-      const proxy = yield* cuttingProxy((n) => n === 1 ? 3 : undefined)
+      const proxy = yield* cuttingProxy(({ n }) => n === 1 ? 3 : undefined)
       const messages = Array.from(
         yield* Stream.runCollect(Generated.ExtractResume(`Ada Lovelace ${mark}`, { resume: { within: "5 seconds" } }))
           .pipe(Effect.provide(clientAt(portOf(proxy))))
@@ -426,11 +381,27 @@ layer(ServerLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlCl
       expect(record!.closedAt! - leftAt).toBeLessThan(2_000)
     }), 30_000)
 
+  it.effect("interrupted before the first response arrived (React's StrictMode), the generation is stopped all the same", () =>
+    Effect.gen(function*() {
+      const mark = marker("client-resume-early")
+      yield* scriptLong(mark)
+      const before = ends.length
+      const exit = yield* Stream.runCollect(
+        BamlClient.stream<unknown, unknown>("ExtractResume", { resume: `Ada Lovelace ${mark}` }, {
+          resume: { within: "5 seconds" }
+        })
+      ).pipe(Effect.provide(clientAt(yield* serverPort)), Effect.timeout("1 millis"), Effect.exit)
+      expect(Exit.isFailure(exit)).toBe(true)
+      // the route's grace period is 30 seconds and the reply takes seconds: only the stop explains an end this soon
+      for (let i = 0; i < 60 && ends.length === before; i++) yield* Effect.sleep("50 millis")
+      expect(ends.slice(before).map((end) => end.outcome)).toEqual(["stopped"])
+    }), 30_000)
+
   it.effect("a connection that does not come back fails with ResumeFailed after `within`", () =>
     Effect.gen(function*() {
       const mark = marker("client-resume-gone")
       yield* scriptLong(mark)
-      const proxy = yield* cuttingProxy((n) => n === 1 ? 3 : 0)
+      const proxy = yield* cuttingProxy(({ n }) => n === 1 ? 3 : 0)
       const startedAt = performance.now()
       const exit = yield* Stream.runCollect(
         BamlClient.stream<unknown, unknown>("ExtractResume", { resume: `Ada Lovelace ${mark}` }, {
