@@ -91,13 +91,14 @@ interface Read {
 const read = (
   instance: Instance,
   mark: string,
-  options: { readonly lastEventId?: string; readonly leaveAfter?: number } = {}
+  options: { readonly lastEventId?: string; readonly leaveAfter?: number; readonly user?: string } = {}
 ) =>
   Effect.callback<Read, Error>((resume) => {
     const startedAt = performance.now()
     let first = Number.NaN
     const headers: Record<string, string> = { accept: "text/event-stream", "content-type": "application/json" }
     if (options.lastEventId !== undefined) headers["last-event-id"] = options.lastEventId
+    if (options.user !== undefined) headers["x-user"] = options.user
     const req = Http.request(
       { host: "127.0.0.1", port: instance.port, method: "POST", path: "/baml/ExtractResume", headers, agent: false },
       (response) => {
@@ -138,9 +139,13 @@ const read = (
     return Effect.sync(() => req.destroy())
   }).pipe(Effect.timeoutOrElse({ duration: "30 seconds", orElse: () => Effect.fail(new Error("reading took too long")) }))
 
-const stop = (instance: Instance, generation: string) =>
+const stop = (instance: Instance, generation: string, user?: string) =>
   Effect.map(
-    request(instance.port, { method: "DELETE", path: `/baml/ExtractResume?generation=${generation}` }),
+    request(instance.port, {
+      method: "DELETE",
+      path: `/baml/ExtractResume?generation=${generation}`,
+      headers: user === undefined ? {} : { "x-user": user }
+    }),
     (response) => {
       response.resume()
       return response.statusCode ?? 0
@@ -227,7 +232,7 @@ describe("BamlHttpCluster", () => {
       )
 
       it.effect(
-        "a stop sent to the other instance aborts the LLM request at once; one that reads on the other instance and never comes back is aborted about one grace period later",
+        "a stop sent to the other instance aborts the LLM request at once (another owner's is answered 404, its resume 410); one that reads on the other instance and never comes back is aborted about one grace period later",
         () =>
           Effect.gen(function*() {
             const server = yield* Postgres.PostgresServer
@@ -238,6 +243,9 @@ describe("BamlHttpCluster", () => {
             const stopped = marker("cluster-stop")
             yield* scriptLong(stopped)
             const one = yield* read(a, stopped, { leaveAfter: 2 })
+            // another owner, through the other instance: as for an unknown id
+            expect((yield* read(b, stopped, { lastEventId: one.messages.at(-1)!.id!, user: "eve" })).status).toBe(410)
+            expect(yield* stop(b, one.generation!, "eve")).toBe(404)
             const stoppedAt = performance.now()
             expect(yield* stop(b, one.generation!)).toBe(204)
             const [record] = yield* settledAll(stopped)

@@ -5,13 +5,13 @@
  *
  * argv: JSON of `GenerationServerOptions`. Prints one JSON line per event on stdout: `{"event":"ready","port":…}` once
  * the HTTP server listens, `{"event":"end",…}` with each generation's end as `onEnd` is told it. `GET /shards` answers
- * how many shards of the cluster this instance owns.
+ * how many shards of the cluster this instance owns. Generations are bound to their owner, the `x-user` header.
  */
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as Sharding from "effect/cluster/Sharding"
 import * as ShardId from "effect/cluster/ShardId"
 import { Effect, Layer } from "effect"
-import { HttpRouter, HttpServer, HttpServerResponse } from "effect/http"
+import { HttpRouter, HttpServer, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as Http from "node:http"
 import * as BamlHttp from "../../src/BamlHttp.js"
 import * as BamlHttpCluster from "../../src/BamlHttpCluster.js"
@@ -29,15 +29,19 @@ export interface GenerationServerOptions {
 const options: GenerationServerOptions = JSON.parse(process.argv[2]!)
 const say = (event: Record<string, unknown>) => Effect.sync(() => process.stdout.write(JSON.stringify(event) + "\n"))
 
+/** Generations bound to their owner: the `x-user` header (none: the owner "", whom every test request is). */
+const owner = (request: HttpServerRequest.HttpServerRequest) => Effect.succeed(request.headers["x-user"] ?? "")
+
 const Routes = Layer.mergeAll(
   HttpRouter.add("POST", "/baml/ExtractResume", BamlHttp.handler("ExtractResume", {
     resumable: {
       grace: options.grace,
+      owner,
       onEnd: (end) =>
         say({ event: "end", generation: end.generation, outcome: end.outcome, messages: end.messages })
     }
   })),
-  HttpRouter.add("DELETE", "/baml/ExtractResume", BamlHttp.stop),
+  HttpRouter.add("DELETE", "/baml/ExtractResume", BamlHttp.stopWith({ owner })),
   HttpRouter.add(
     "GET",
     "/shards",
