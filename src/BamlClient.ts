@@ -137,7 +137,9 @@ export interface RequestOptions {
  * How a stream from a resumable route (`BamlHttp.handler`'s `resumable`) survives a dropped connection: it reconnects
  * by itself with the id of the last message it read, and is sent the rest, with no new LLM request; after `within`
  * without a connection it fails with {@link ResumeFailed}. Interrupted, it stops the generation on the server (a
- * `DELETE` at `stopUrl`, by default the request's URL, with the `generation` search parameter: `BamlHttp.stop`).
+ * `DELETE` at `stopUrl`, by default the request's URL, with the `generation` search parameter: `BamlHttp.stop`);
+ * interrupted before the first response named its generation (React's StrictMode unmounts at once), it waits for that
+ * response, at most 5 seconds, to stop it.
  *
  * @example
  * ```ts
