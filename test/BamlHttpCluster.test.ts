@@ -73,6 +73,16 @@ const twoInstances = (url: string, baseUrl: string) =>
     return instances as unknown as readonly [Instance, Instance]
   })
 
+/** Runs `body` on two instances of a cluster on a database of its own, stopped when it ends. */
+const onTwoInstances = <A, E, R>(body: (a: Instance, b: Instance) => Effect.Effect<A, E, R>) =>
+  Effect.gen(function*() {
+    const server = yield* Postgres.PostgresServer
+    const provider = yield* ScriptedProvider.ScriptedProvider
+    const url = yield* Postgres.createDatabase(server, "generations")
+    const [a, b] = yield* twoInstances(url, provider.baseUrl)
+    return yield* body(a, b)
+  }).pipe(Effect.scoped)
+
 interface Message {
   readonly event: string
   readonly id: string | undefined
@@ -185,12 +195,7 @@ describe("BamlHttpCluster", () => {
       it.effect(
         "a client that drops after 3 messages and reconnects to the OTHER instance within the grace period gets every message once, in order; one LLM request, completed; onEnd once; 204 after the end, 410 for an unknown id",
         () =>
-          Effect.gen(function*() {
-            const server = yield* Postgres.PostgresServer
-            const provider = yield* ScriptedProvider.ScriptedProvider
-            const url = yield* Postgres.createDatabase(server, "generations")
-            const [a, b] = yield* twoInstances(url, provider.baseUrl)
-
+          onTwoInstances((a, b) => Effect.gen(function*() {
             const mark = marker("cluster-resume")
             yield* scriptLong(mark)
             const first = yield* read(a, mark, { leaveAfter: 3 })
@@ -227,19 +232,14 @@ describe("BamlHttpCluster", () => {
             )
             expect((yield* read(b, mark, { lastEventId: "00000000-0000-4000-8000-000000000000.3" })).status).toBe(410)
             expect((yield* settledAll(mark)).length).toBe(1)
-          }).pipe(Effect.scoped),
+          })),
         240_000
       )
 
       it.effect(
         "a stop sent to the other instance aborts the LLM request at once (another owner's is answered 404, its resume 410); one that reads on the other instance and never comes back is aborted about one grace period later",
         () =>
-          Effect.gen(function*() {
-            const server = yield* Postgres.PostgresServer
-            const provider = yield* ScriptedProvider.ScriptedProvider
-            const url = yield* Postgres.createDatabase(server, "generations")
-            const [a, b] = yield* twoInstances(url, provider.baseUrl)
-
+          onTwoInstances((a, b) => Effect.gen(function*() {
             const stopped = marker("cluster-stop")
             yield* scriptLong(stopped)
             const one = yield* read(a, stopped, { leaveAfter: 2 })
@@ -267,19 +267,14 @@ describe("BamlHttpCluster", () => {
             expect(after).toBeGreaterThan(graceMs * 0.8)
             expect(after).toBeLessThan(graceMs + 4_000)
             expect((yield* endsOf([a, b], two.generation!)).map((end) => end.outcome)).toEqual(["abandoned"])
-          }).pipe(Effect.scoped),
+          })),
         240_000
       )
 
       it.effect(
         "the owning instance killed mid-stream: a reader on the other instance sees its response end without a final, and its reconnect is answered 410, not a hang",
         () =>
-          Effect.gen(function*() {
-            const server = yield* Postgres.PostgresServer
-            const provider = yield* ScriptedProvider.ScriptedProvider
-            const url = yield* Postgres.createDatabase(server, "generations")
-            const [a, b] = yield* twoInstances(url, provider.baseUrl)
-
+          onTwoInstances((a, b) => Effect.gen(function*() {
             const mark = marker("cluster-owner-dies")
             yield* scriptLong(mark)
             const first = yield* read(a, mark, { leaveAfter: 2 })
@@ -294,7 +289,7 @@ describe("BamlHttpCluster", () => {
             const took = performance.now() - killedAt
             console.log(`owner killed: the reader's response ended and its reconnect was answered 410 ${took.toFixed(0)} ms later`)
             expect(took).toBeLessThan(30_000)
-          }).pipe(Effect.scoped),
+          })),
         240_000
       )
     }
