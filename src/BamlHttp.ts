@@ -602,7 +602,7 @@ export interface ResumableOptions extends OwnerOptions {
 }
 
 /**
- * Binds each generation to its owner: `owner` reads who is asking from the request (a user id from a session cookie,
+ * Binds each generation to its owner: `owner` reads who is asking from the request (a user id from a signed cookie,
  * a verified token's subject). A generation is then resumed and stopped only by a request with the owner of the
  * request that started it; to anyone else it is unknown (`410` on resume, `404` on stop), so that an id does not tell
  * whether it exists. Without it, a generation's id is a bearer token: whoever holds it may resume or stop it (ids are
