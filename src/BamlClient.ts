@@ -12,7 +12,7 @@
  *
  * @since 0.2.0
  */
-import { Clock, Duration, Effect, Option, Predicate, Schema, Stream } from "effect"
+import { Clock, Duration, Effect, Fiber, Option, Predicate, Schema, Stream } from "effect"
 import * as Wire from "./core/wire/wire.js"
 import * as BamlError from "./client/BamlError.js"
 import * as Kit from "#kit"
@@ -137,7 +137,9 @@ export interface RequestOptions {
  * How a stream from a resumable route (`BamlHttp.handler`'s `resumable`) survives a dropped connection: it reconnects
  * by itself with the id of the last message it read, and is sent the rest, with no new LLM request; after `within`
  * without a connection it fails with {@link ResumeFailed}. Interrupted, it stops the generation on the server (a
- * `DELETE` at `stopUrl`, by default the request's URL, with the `generation` search parameter: `BamlHttp.stop`).
+ * `DELETE` at `stopUrl`, by default the request's URL, with the `generation` search parameter: `BamlHttp.stop`);
+ * interrupted before the first response named its generation (React's StrictMode unmounts at once), it waits for that
+ * response, at most 5 seconds, to stop it.
  *
  * @example
  * ```ts
@@ -473,11 +475,35 @@ const resumed = <Partial, Final, PartialEncoded, FinalEncoded>(
         )
       ).pipe(Effect.scoped, Effect.interruptible, Effect.timeout("5 seconds"), Effect.ignore)
     )
+    // Interrupted before the first response named its generation (React's StrictMode unmounts at once), the request
+    // goes on until it does, for at most 5 seconds, so that the finalizer can stop the generation: the server answers
+    // before the model does, in one round trip. Aborted then, it would leave a generation nobody can stop running until
+    // its grace period ends.
+    const execute = (request: HttpClientRequest.HttpClientRequest) =>
+      state.generation !== undefined ? client.execute(request) : Effect.uninterruptibleMask((restore) =>
+        Effect.flatMap(
+          Kit.forkDetach(Effect.tap(client.execute(request), (response) =>
+            Effect.sync(() => {
+              state.generation ??= response.headers[Wire.headers.generation]
+            }))),
+          (fiber) =>
+            restore(Fiber.join(fiber)).pipe(
+              Effect.onInterrupt(() =>
+                Fiber.await(fiber).pipe(
+                  Effect.interruptible,
+                  Effect.timeout("5 seconds"),
+                  Effect.ignore,
+                  Effect.andThen(Fiber.interrupt(fiber))
+                )
+              )
+            )
+        )
+      )
     const attempt = (): Stream.Stream<Message<Partial, Final>, ClientError | Cut> =>
       Kit.unwrapStream(Effect.gen(function*() {
         const from = state.last ?? (state.generation === undefined ? undefined : { generation: state.generation, sequence: 0 })
         const request = from === undefined ? first : HttpClientRequest.setHeader(first, Wire.headers.lastEventId, Wire.messageId(from))
-        const response = yield* client.execute(request).pipe(
+        const response = yield* execute(request).pipe(
           Kit.catchAll((error): Effect.Effect<never, ClientError> =>
             KitHttp.responseOf(error)?.status === Wire.resumeStatus.gone
               ? Effect.fail(new ResumeFailed({ message: "the server no longer knows the generation" }))

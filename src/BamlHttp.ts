@@ -538,7 +538,10 @@ export function handler<A extends Readonly<Record<string, unknown>>, I>(
     ? decoded
     : Effect.flatMap(
       HttpServerRequest.HttpServerRequest,
-      (request) => Wire.positionOf(request.headers[Wire.headers.lastEventId]) === undefined ? decoded : resume(request)
+      (request) =>
+        Wire.positionOf(request.headers[Wire.headers.lastEventId]) === undefined
+          ? decoded
+          : resume(request, options.resumable)
     )
 }
 
@@ -593,26 +596,62 @@ export interface End extends Registry.End {}
  * @since 0.4.0
  * @category resumable
  */
-export interface ResumableOptions {
+export interface ResumableOptions extends OwnerOptions {
   readonly grace: Kit.DurationInput
   readonly onEnd?: ((end: End) => Effect.Effect<void>) | undefined
 }
 
 /**
- * The generations of resumable responses, where they run and keep their messages: in memory on this server with
- * {@link layerGenerations}. A resumable response needs it.
+ * Binds each generation to its owner: `owner` reads who is asking from the request (a user id from a signed cookie,
+ * a verified token's subject). A generation is then resumed and stopped only by a request with the owner of the
+ * request that started it; to anyone else it is unknown (`410` on resume, `404` on stop), so that an id does not tell
+ * whether it exists. Without it, a generation's id is a bearer token: whoever holds it may resume or stop it (ids are
+ * random UUIDs, 122 random bits, and are never listed).
+ *
+ * @example
+ * ```ts
+ * import type { BamlHttp } from "effect-baml"
+ * import { Effect } from "effect"
+ *
+ * const options: BamlHttp.OwnerOptions = {
+ *   owner: (request) => Effect.succeed(request.headers["x-user"] ?? "anonymous")
+ * }
+ * ```
+ * @since 0.4.0
+ * @category resumable
+ */
+export interface OwnerOptions {
+  readonly owner?: ((request: HttpServerRequest.HttpServerRequest) => Effect.Effect<string>) | undefined
+}
+
+/** Who the request asks as, for a route with (or without) an `owner` function. */
+const requesterOf = (
+  request: HttpServerRequest.HttpServerRequest,
+  options: OwnerOptions | undefined
+): Effect.Effect<string | undefined> => options?.owner === undefined ? Effect.succeed(undefined) : options.owner(request)
+
+/**
+ * The generations of resumable responses, as the server's own code sees them: `stop` cuts one at once by its id
+ * (whatever its owner; `false` when none of that id is running), `size` counts those running or remembered (ended less
+ * than their grace period ago) on this server. Where they run and keep their messages is the layer's: in memory on this
+ * server with {@link layerGenerations}, on a cluster's instances with `BamlHttpCluster.layerGenerations` (Effect 4).
+ * A resumable response needs one.
  *
  * @example
  * ```ts
  * import { BamlHttp } from "effect-baml"
  * import { Effect } from "effect"
  *
- * const running = Effect.map(BamlHttp.Generations, (generations) => generations.size())
+ * const running = Effect.flatMap(BamlHttp.Generations, (generations) => generations.size)
+ * const cancel = (id: string) => Effect.flatMap(BamlHttp.Generations, (generations) => generations.stop(id))
  * ```
  * @since 0.4.0
  * @category resumable
  */
-export class Generations extends Kit.Service<Generations, Registry.Registry>()("effect-baml/BamlHttp/Generations") {}
+export class Generations extends Kit.Service<Generations, {
+  readonly stop: (id: string) => Effect.Effect<boolean>
+  readonly size: Effect.Effect<number>
+}>()("effect-baml/BamlHttp/Generations") {}
 
 /**
  * The generations of resumable responses in this server's memory. Its release interrupts the generations still
@@ -645,24 +684,28 @@ export class Generations extends Kit.Service<Generations, Registry.Registry>()("
  * @since 0.4.0
  * @category resumable
  */
-export const layerGenerations: Layer.Layer<Generations> = Kit.layerScoped(Generations, Registry.make)
+export const layerGenerations: Layer.Layer<Generations> = Kit.layerScoped(
+  Generations,
+  Effect.map(Registry.make, (registry) => Registry.face(Registry.local(registry)))
+)
 
 /** Answers a client that reconnects with the messages of its generation after the one it read last. */
 const resume = (
-  request: HttpServerRequest.HttpServerRequest
+  request: HttpServerRequest.HttpServerRequest,
+  options: OwnerOptions | undefined
 ): Effect.Effect<HttpServerResponse.HttpServerResponse, never, Generations> =>
-  Effect.flatMap(Generations, (generations) => {
+  Effect.gen(function*() {
+    const backend = Registry.backendOf(yield* Generations)
     const position = Wire.positionOf(request.headers[Wire.headers.lastEventId])!
-    const generation = generations.get(position.generation)
-    if (generation === undefined) return Effect.succeed(HttpServerResponse.empty({ status: Wire.resumeStatus.gone }))
-    if (generation.ended && position.sequence >= generation.messages.length) {
-      return Effect.succeed(HttpServerResponse.empty({ status: Wire.resumeStatus.done }))
-    }
-    return wireResponse(
-      generations.read(generation, position.sequence),
+    const requester = yield* requesterOf(request, options)
+    const opened = yield* backend.open(position.generation, position.sequence, requester)
+    if (opened._tag === "Gone") return HttpServerResponse.empty({ status: Wire.resumeStatus.gone })
+    if (opened._tag === "Done") return HttpServerResponse.empty({ status: Wire.resumeStatus.done })
+    return yield* wireResponse(
+      opened.messages,
       Wire.preferredFormat(request.headers.accept),
       undefined,
-      { headers: { [Wire.headers.generation]: generation.id } }
+      { headers: { [Wire.headers.generation]: position.generation } }
     )
   })
 
@@ -715,13 +758,14 @@ export const resumable = <A, E extends BamlError.BamlError, R>(
 > =>
   Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
-    if (Wire.positionOf(request.headers[Wire.headers.lastEventId]) !== undefined) return yield* resume(request)
-    const generations = yield* Generations
+    if (Wire.positionOf(request.headers[Wire.headers.lastEventId]) !== undefined) return yield* resume(request, options)
+    const backend = Registry.backendOf(yield* Generations)
+    const owner = yield* requesterOf(request, options)
     // The generation outlives the request: it runs without the request's scope, which closes with the response.
     const context = Context.omit(Scope.Scope)(yield* Effect.context<R>()) as Context.Context<R>
-    const generation = yield* generations.start(wireMessages(self), context, options)
+    const generation = yield* backend.start(wireMessages(self), context, { ...options, owner })
     return yield* wireResponse(
-      generations.read(generation, 0),
+      generation.messages,
       Wire.preferredFormat(request.headers.accept),
       undefined,
       {
@@ -735,8 +779,9 @@ export const resumable = <A, E extends BamlError.BamlError, R>(
 /**
  * A handler that stops a generation of a resumable response at once: the one named by the request's `generation`
  * search parameter (the `x-baml-generation` header of its responses), whoever is reading it. Its LLM request is
- * aborted and its readers' responses end. Answers `204`, or `404` when no such generation is running.
- * `BamlClient`'s resumable streams send it (`DELETE`, at the stream's own URL) when they are interrupted.
+ * aborted and its readers' responses end. Answers `204`, or `404` when no such generation is running (or it is bound
+ * to an owner: see {@link stopWith}). `BamlClient`'s resumable streams send it (`DELETE`, at the stream's own URL)
+ * when they are interrupted.
  *
  * @example Effect 4
  * ```ts
@@ -759,13 +804,55 @@ export const stop: Effect.Effect<
   HttpServerResponse.HttpServerResponse,
   never,
   HttpServerRequest.HttpServerRequest | Generations
-> = Effect.gen(function*() {
-  const request = yield* HttpServerRequest.HttpServerRequest
-  const generations = yield* Generations
-  const id = new URL(request.url, "http://localhost").searchParams.get("generation")
-  const stopped = id === null ? false : yield* generations.stop(id)
-  return HttpServerResponse.empty({ status: stopped ? 204 : 404 })
-})
+> = Effect.suspend(() => stopWith({}))
+
+/**
+ * {@link stop} for generations bound to their owner: give it the route's `owner` function (see {@link OwnerOptions}).
+ * A request whose owner is not the generation's is answered `404`, as for an unknown id, and stops nothing.
+ *
+ * @example Effect 4
+ * ```ts
+ * import { BamlHttp } from "effect-baml"
+ * import { Effect } from "effect"
+ * import { HttpRouter } from "effect/http"
+ *
+ * const owner = (request: { readonly headers: Readonly<Record<string, string | undefined>> }) =>
+ *   Effect.succeed(request.headers["x-user"] ?? "anonymous")
+ * const Start = HttpRouter.add(
+ *   "POST",
+ *   "/api/baml/ExtractResume",
+ *   BamlHttp.handler("ExtractResume", { resumable: { grace: "10 seconds", owner } })
+ * )
+ * const Stop = HttpRouter.add("DELETE", "/api/baml/ExtractResume", BamlHttp.stopWith({ owner }))
+ * ```
+ * @example Effect 3
+ * ```ts
+ * import { HttpRouter } from "@effect/platform"
+ * import { BamlHttp } from "effect-baml"
+ * import { Effect } from "effect"
+ *
+ * const owner = (request: { readonly headers: Readonly<Record<string, string | undefined>> }) =>
+ *   Effect.succeed(request.headers["x-user"] ?? "anonymous")
+ * const router = HttpRouter.empty.pipe(
+ *   HttpRouter.post("/api/baml/ExtractResume", BamlHttp.handler("ExtractResume", { resumable: { grace: "10 seconds", owner } })),
+ *   HttpRouter.del("/api/baml/ExtractResume", BamlHttp.stopWith({ owner }))
+ * )
+ * ```
+ * @since 0.4.0
+ * @category resumable
+ */
+export const stopWith = (options: OwnerOptions): Effect.Effect<
+  HttpServerResponse.HttpServerResponse,
+  never,
+  HttpServerRequest.HttpServerRequest | Generations
+> =>
+  Effect.gen(function*() {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const backend = Registry.backendOf(yield* Generations)
+    const id = new URL(request.url, "http://localhost").searchParams.get("generation")
+    const stopped = id === null ? false : yield* backend.stop(id, yield* requesterOf(request, options))
+    return HttpServerResponse.empty({ status: stopped ? 204 : 404 })
+  })
 
 /**
  * The server's shutdown, as the responses of {@link sse}, {@link ndjson} and {@link respond} see it: when `started`

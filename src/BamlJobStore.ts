@@ -17,6 +17,7 @@
  */
 import * as ClusterWorkflowEngine from "effect/cluster/ClusterWorkflowEngine"
 import * as RunnerAddress from "effect/cluster/RunnerAddress"
+import type * as Sharding from "effect/cluster/Sharding"
 import type * as ShardingConfig from "effect/cluster/ShardingConfig"
 import * as SingleRunner from "effect/cluster/SingleRunner"
 import type { ConfigError } from "effect/Config"
@@ -184,7 +185,8 @@ export const layerPostgres = (
 /**
  * A durable workflow engine that is one runner of a cluster sharing a PostgreSQL: the runners split the
  * work between them, talk over TCP (this one listens on `port`), and when one dies its work moves to
- * the others.
+ * the others. It provides the cluster's `Sharding` too, for `BamlHttpCluster.layerGenerations` (resumable
+ * responses across the same instances).
  *
  * @since 0.2.0
  * @category layers
@@ -201,11 +203,11 @@ export const layerPostgres = (
  */
 export const layerPostgresCluster = (
   options: ClusterOptions
-): Layer.Layer<WorkflowEngine.WorkflowEngine, SqlError | ConfigError | SocketServerError> =>
+): Layer.Layer<WorkflowEngine.WorkflowEngine | Sharding.Sharding, SqlError | ConfigError | SocketServerError> =>
   Layer.unwrap(
     Effect.promise(() => import("@effect/platform-node/NodeClusterSocket")).pipe(
       Effect.map((NodeClusterSocket) =>
-        engineOn(
+        ClusterWorkflowEngine.layer.pipe(Layer.provideMerge(
           NodeClusterSocket.layer({
             storage: "sql",
             shardingConfig: {
@@ -214,7 +216,7 @@ export const layerPostgresCluster = (
               runnerListenAddress: Option.some(RunnerAddress.make(options.listenHost ?? options.host, options.port))
             }
           }).pipe(Layer.provide(pgClient(options)))
-        )
+        ))
       )
     )
   )

@@ -19,6 +19,11 @@ export * as BamlHedge from "./BamlHedge.js"
 export * as BamlHttp from "./BamlHttp.js"
 
 /**
+ * @since 0.4.0
+ */
+export * as BamlHttpCluster from "./BamlHttpCluster.js"
+
+/**
  * @since 0.2.0
  */
 export * as BamlJob from "./BamlJob.js"

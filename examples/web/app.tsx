@@ -21,11 +21,11 @@ const errorClass = (error: unknown) =>
   Object.entries(BamlError).find(([, C]) => typeof C === "function" && error instanceof C)?.[0]
 
 const useExtraction: View.UseExtraction = (resume, format) => {
-  const extraction = useBamlStream(Http.ExtractResume, { args: [resume, { format }], layer: Api })
+  const extraction = useBamlStream(Http.ExtractResume, { args: [resume, View.requestOptions(format)], layer: Api })
   return {
     ...extraction,
     errorClass: errorClass(extraction.error),
-    start: (resume, format) => extraction.start(resume, { format })
+    start: (resume, format) => extraction.start(resume, View.requestOptions(format))
   }
 }
 

@@ -39,6 +39,15 @@ export interface Extraction {
 export type UseExtraction = (resume: string, format: "sse" | "ndjson") => Extraction
 
 type Format = "sse" | "ndjson"
+
+/**
+ * The options of a request of the page: its format, and with `?resume=<milliseconds>` in the page's URL, a response
+ * that survives a dropped connection for that long (the server serves resumable responses).
+ */
+export const requestOptions = (format: Format): { readonly format: Format; readonly resume?: { readonly within: number } } => {
+  const within = new URLSearchParams(location.search).get("resume")
+  return within === null ? { format } : { format, resume: { within: Number(within) } }
+}
 type PageState = Extraction["status"] | "unmounted"
 
 const sample = `Maya Okafor — maya.okafor@example.com

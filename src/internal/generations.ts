@@ -27,10 +27,12 @@ export interface End {
   readonly usage: ReadonlyArray<Baml.Usage>
 }
 
-/** What starting a generation takes. */
+/** What starting a generation takes: `id`, when the caller chose it (the cluster picks one its runner owns). */
 export interface StartOptions {
   readonly grace: Kit.DurationInput
   readonly onEnd?: ((end: End) => Effect.Effect<void>) | undefined
+  readonly owner?: string | undefined
+  readonly id?: string | undefined
 }
 
 /** One generation: its messages so far and what its readers wait on. Mutated only by this module. */
@@ -45,6 +47,8 @@ export interface Generation {
   readonly cut: Deferred.Deferred<void>
   abandon: Fiber.Fiber<void> | undefined
   readonly grace: Kit.DurationInput
+  /** Who may resume and stop it, when the route binds generations to their owner. */
+  readonly owner: string | undefined
 }
 
 /** The registry: every generation running or ended less than its grace period ago. */
@@ -119,7 +123,7 @@ export const make: Effect.Effect<Registry, never, Scope.Scope> = Effect.gen(func
   const start: Registry["start"] = (events, context, options) =>
     Effect.gen(function*() {
       const generation: Generation = {
-        id: crypto.randomUUID(),
+        id: options.id ?? crypto.randomUUID(),
         messages: [],
         ended: false,
         outcome: undefined,
@@ -127,7 +131,8 @@ export const make: Effect.Effect<Registry, never, Scope.Scope> = Effect.gen(func
         changed: yield* Deferred.make<void>(),
         cut: yield* Deferred.make<void>(),
         abandon: undefined,
-        grace: options.grace
+        grace: options.grace,
+        owner: options.owner
       }
       generations.set(generation.id, generation)
       const run = events.pipe(
@@ -211,3 +216,80 @@ export const make: Effect.Effect<Registry, never, Scope.Scope> = Effect.gen(func
     size: () => generations.size
   }
 })
+
+/**
+ * Who asks to resume or stop a generation: the owner a route's `owner` function read from the request (`undefined`
+ * for a route that reads none), or {@link anyone}, the server's own code. A generation bound to an owner is shown only
+ * to that owner; to anyone else it is unknown, so that an id does not tell whether it exists.
+ */
+export type Requester = string | undefined | typeof anyone
+
+/** The server's own code, which may stop any generation. */
+export const anyone: unique symbol = Symbol.for("effect-baml/generations/anyone")
+
+/** Whether `requester` may see `generation`. */
+export const allowed = (generation: { readonly owner: string | undefined }, requester: Requester): boolean =>
+  requester === anyone || generation.owner === undefined || generation.owner === requester
+
+/** What a client reconnecting at a position is answered: the messages after it, or that its generation ended or is unknown. */
+export type Opened =
+  | { readonly _tag: "Gone" }
+  | { readonly _tag: "Done" }
+  | { readonly _tag: "Live"; readonly messages: Stream.Stream<KitHttp.WireEvent> }
+
+/** Where the generations live, as the responses use them: in this server's memory, or across a cluster's instances. */
+export interface Backend {
+  /** Starts a generation here, and reads it from its first message. */
+  readonly start: <R>(
+    events: Stream.Stream<KitHttp.WireEvent, never, R>,
+    context: Context.Context<R>,
+    options: StartOptions
+  ) => Effect.Effect<{ readonly id: string; readonly messages: Stream.Stream<KitHttp.WireEvent> }>
+  readonly open: (id: string, after: number, requester: Requester) => Effect.Effect<Opened>
+  readonly stop: (id: string, requester: Requester) => Effect.Effect<boolean>
+  /** The generations running or remembered on this server. */
+  readonly size: Effect.Effect<number>
+}
+
+/** The backend of generations kept in `registry`, this server's memory. */
+export const local = (registry: Registry): Backend => ({
+  start: (events, context, options) =>
+    Effect.map(registry.start(events, context, options), (generation) => ({
+      id: generation.id,
+      messages: registry.read(generation, 0)
+    })),
+  open: (id, after, requester) =>
+    Effect.sync((): Opened => {
+      const generation = registry.get(id)
+      if (generation === undefined || !allowed(generation, requester)) return { _tag: "Gone" }
+      if (generation.ended && after >= generation.messages.length) return { _tag: "Done" }
+      return { _tag: "Live", messages: registry.read(generation, after) }
+    }),
+  stop: (id, requester) =>
+    Effect.suspend(() => {
+      const generation = registry.get(id)
+      return generation === undefined || !allowed(generation, requester) ? Effect.succeed(false) : registry.stop(id)
+    }),
+  size: Effect.sync(registry.size)
+})
+
+/**
+ * The public face of the generations (`BamlHttp.Generations`): a stop by id, by the server's own code, and how many
+ * there are here. The backend behind it stays out of the public type.
+ */
+export interface Face {
+  readonly stop: (id: string) => Effect.Effect<boolean>
+  readonly size: Effect.Effect<number>
+}
+
+const backends = new WeakMap<Face, Backend>()
+
+/** The face of `backend`. */
+export const face = (backend: Backend): Face => {
+  const made: Face = { stop: (id) => backend.stop(id, anyone), size: backend.size }
+  backends.set(made, backend)
+  return made
+}
+
+/** The backend behind a face made by {@link face}. */
+export const backendOf = (made: Face): Backend => backends.get(made)!

@@ -28,7 +28,7 @@ import * as Http from "node:http"
 import { chromium } from "playwright-core"
 import { performance } from "node:perf_hooks"
 import * as Wire from "../../src/core/wire/wire.js"
-import { marker, onFreePort, scriptLong, serverPort, settledAll, TestLayer } from "./fixtures.js"
+import { cuttingProxy, marker, onFreePort, portOf, scriptLong, serverPort, settledAll, TestLayer } from "./fixtures.js"
 
 const Args = Schema.Struct({ resume: Schema.String })
 
@@ -45,10 +45,22 @@ const resumableAt = (grace: BamlHttp.ResumableOptions["grace"]) =>
       })
   )
 
+/** Who asks, for the routes bound to an owner: the `x-user` header. */
+const owner = (request: HttpServerRequest.HttpServerRequest) => Effect.succeed(request.headers["x-user"] ?? "")
+
 const ServerLayer = onFreePort(serve(
   route("GET", "/short", resumableAt("1 second")),
   route("GET", "/long", resumableAt("30 seconds")),
   route("DELETE", "/stop", BamlHttp.stop),
+  route(
+    "GET",
+    "/owned",
+    Effect.flatMap(
+      HttpServerRequest.schemaSearchParams(Args),
+      ({ resume }) => BamlHttp.resumable(Baml.stream("ExtractResume", { resume }), { grace: "30 seconds", owner })
+    )
+  ),
+  route("DELETE", "/owned", BamlHttp.stopWith({ owner })),
   route("POST", "/baml/ExtractResume", BamlHttp.handler("ExtractResume", {
     resumable: { grace: "30 seconds", onEnd: (end) => Effect.sync(() => void ends.push(end)) }
   })),
@@ -88,12 +100,18 @@ type Format = "sse" | "ndjson"
  */
 const read = (
   path: string,
-  options: { readonly format: Format; readonly lastEventId?: string; readonly leaveAfter?: number }
+  options: {
+    readonly format: Format
+    readonly lastEventId?: string
+    readonly leaveAfter?: number
+    readonly user?: string
+  }
 ): Effect.Effect<Response, Error, HttpServer.HttpServer> =>
   Effect.flatMap(serverPort, (port) =>
     callback<Response, Error>((resume) => {
       const messages: Array<Message> = []
       const headers: Record<string, string> = { accept: Wire.contentTypes[options.format] }
+      if (options.user !== undefined) headers["x-user"] = options.user
       if (options.lastEventId !== undefined) headers["last-event-id"] = options.lastEventId
       const request = Http.get({ host: "127.0.0.1", port, path, agent: false, headers }, (response) => {
         const separator = options.format === "ndjson" ? "\n" : "\n\n"
@@ -124,11 +142,18 @@ const read = (
     })
   ).pipe(timeoutFail("20 seconds", () => new Error(`reading ${path} took too long`)))
 
-const stopRequest = (generation: string) =>
+const stopRequest = (generation: string, options: { readonly path?: string; readonly user?: string } = {}) =>
   Effect.flatMap(serverPort, (port) =>
     callback<number, Error>((resume) => {
       const request = Http.request(
-        { host: "127.0.0.1", port, method: "DELETE", path: `/stop?generation=${generation}`, agent: false },
+        {
+          host: "127.0.0.1",
+          port,
+          method: "DELETE",
+          path: `${options.path ?? "/stop"}?generation=${generation}`,
+          headers: options.user === undefined ? {} : { "x-user": options.user },
+          agent: false
+        },
         (response) => {
           response.resume()
           resume(Effect.succeed(response.statusCode ?? 0))
@@ -245,52 +270,42 @@ layer(ServerLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlHt
       expect((yield* settledAll(mark)).map((record) => record.status)).toEqual(["completed"])
     }), 30_000)
 
+  it.effect("bound to its owner: another owner's resume is answered 410 and stop 404, as for an unknown id; the owner's own resume and stop work", () =>
+    Effect.gen(function*() {
+      const mark = marker("resume-owned")
+      yield* scriptLong(mark)
+      const first = yield* read(`/owned?${query(mark)}`, { format: "sse", leaveAfter: 2, user: "ada" })
+      const at = first.messages.at(-1)!.id!
+      expect((yield* read(`/owned?${query(mark)}`, { format: "sse", lastEventId: at, user: "eve" })).status).toBe(410)
+      expect((yield* read(`/owned?${query(mark)}`, { format: "sse", lastEventId: at })).status).toBe(410)
+      // the stop that knows no owner does not stop an owned generation either
+      expect(yield* stopRequest(first.generation!, { path: "/owned", user: "eve" })).toBe(404)
+      expect(yield* stopRequest(first.generation!)).toBe(404)
+      const mine = yield* read(`/owned?${query(mark)}`, { format: "sse", lastEventId: at, user: "ada", leaveAfter: 1 })
+      expect(mine.status).toBe(200)
+      expect(sequences(mine.messages, first.generation!)).toEqual([3])
+      expect(yield* stopRequest(first.generation!, { path: "/owned", user: "ada" })).toBe(204)
+      expect((yield* settledAll(mark)).map((record) => record.status)).toEqual(["closed-early"])
+    }), 30_000)
+
+  it.effect("BamlHttp.Generations: the server's own code counts the generations and stops one by its id", () =>
+    Effect.gen(function*() {
+      const mark = marker("resume-service")
+      yield* scriptLong(mark)
+      const first = yield* read(`/owned?${query(mark)}`, { format: "sse", leaveAfter: 2, user: "ada" })
+      const generations = yield* BamlHttp.Generations
+      expect(yield* generations.size).toBeGreaterThan(0)
+      expect(yield* generations.stop(first.generation!)).toBe(true)
+      expect(yield* generations.stop("nope")).toBe(false)
+      expect((yield* settledAll(mark)).map((record) => record.status)).toEqual(["closed-early"])
+    }), 30_000)
+
   it.effect("a generation the server does not know is answered 410", () =>
     Effect.gen(function*() {
       const gone = yield* read(`/short?${query(marker("resume-gone"))}`, { format: "sse", lastEventId: "nope.3" })
       expect(gone.status).toBe(410)
     }), 10_000)
 })
-
-/**
- * A proxy in front of the test server that cuts a response (destroys both sockets) once `cutAfter(n)` messages of it
- * have passed, `n` counting the requests from 1; `0` refuses the request outright, `undefined` lets it through whole.
- */
-const cuttingProxy = (cutAfter: (n: number) => number | undefined) =>
-  Effect.flatMap(serverPort, (target) =>
-    Effect.acquireRelease(
-      callback<Http.Server & { cuts: number }, never>((resume) => {
-        let requests = 0
-        const server: Http.Server & { cuts: number } = Object.assign(Http.createServer((req, res) => {
-          const limit = cutAfter(++requests)
-          if (limit === 0) return void req.socket.destroy()
-          const upstream = Http.request(
-            { host: "127.0.0.1", port: target, method: req.method, path: req.url, headers: req.headers, agent: false },
-            (up) => {
-              res.writeHead(up.statusCode ?? 502, up.headers)
-              const separator = String(up.headers["content-type"]).startsWith("text/event-stream") ? "\n\n" : "\n"
-              let seen = 0
-              up.setEncoding("utf8")
-              up.on("data", (text: string) => {
-                res.write(text)
-                // the SSE opening (a comment and the generation's first id) is no message
-                seen += text.split(separator).length - 1 - (text.startsWith(": stream") ? 1 : 0)
-                if (limit !== undefined && seen >= limit && !res.destroyed) {
-                  server.cuts++
-                  res.socket?.destroy()
-                  up.destroy()
-                }
-              })
-              up.on("end", () => res.end())
-            }
-          )
-          upstream.on("error", () => res.socket?.destroy())
-          req.pipe(upstream)
-        }), { cuts: 0 })
-        server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
-      }),
-      (server) => Effect.sync(() => server.close())
-    ))
 
 /** An `HttpClient` (fetch) whose requests go to `port` under /baml/. */
 const clientAt = (port: number) =>
@@ -299,11 +314,6 @@ const clientAt = (port: number) =>
     Effect.map(HttpClient.HttpClient, HttpClient.mapRequest(HttpClientRequest.prependUrl(`http://127.0.0.1:${port}/baml/`)))
   ).pipe(Layer.provide(FetchHttpClient.layer))
 
-const portOf = (server: Http.Server) => {
-  const address = server.address()
-  return typeof address === "object" && address !== null ? address.port : 0
-}
-
 layer(ServerLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlClient, resumed", (it) => {
   it.effect.each(formats)(
     "a connection cut after 3 messages is resumed by itself: every message once, in order; one LLM request, completed (%s)",
@@ -311,7 +321,7 @@ layer(ServerLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlCl
       Effect.gen(function*() {
         const mark = marker(`client-resume-${format}`)
         yield* scriptLong(mark)
-        const proxy = yield* cuttingProxy((n) => n === 1 ? 3 : undefined)
+        const proxy = yield* cuttingProxy(({ n }) => n === 1 ? 3 : undefined)
         const before = ends.length
         const messages = Array.from(
           yield* Stream.runCollect(
@@ -341,7 +351,7 @@ layer(ServerLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlCl
     Effect.gen(function*() {
       const mark = marker("generated-resume")
       yield* scriptLong(mark)
-      const proxy = yield* cuttingProxy((n) => n === 1 ? 3 : undefined)
+      const proxy = yield* cuttingProxy(({ n }) => n === 1 ? 3 : undefined)
       const messages = Array.from(
         yield* Stream.runCollect(Generated.ExtractResume(`Ada Lovelace ${mark}`, { resume: { within: "5 seconds" } }))
           .pipe(Effect.provide(clientAt(portOf(proxy))))
@@ -371,11 +381,27 @@ layer(ServerLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlCl
       expect(record!.closedAt! - leftAt).toBeLessThan(2_000)
     }), 30_000)
 
+  it.effect("interrupted before the first response arrived (React's StrictMode), the generation is stopped all the same", () =>
+    Effect.gen(function*() {
+      const mark = marker("client-resume-early")
+      yield* scriptLong(mark)
+      const before = ends.length
+      const exit = yield* Stream.runCollect(
+        BamlClient.stream<unknown, unknown>("ExtractResume", { resume: `Ada Lovelace ${mark}` }, {
+          resume: { within: "5 seconds" }
+        })
+      ).pipe(Effect.provide(clientAt(yield* serverPort)), Effect.timeout("1 millis"), Effect.exit)
+      expect(Exit.isFailure(exit)).toBe(true)
+      // the route's grace period is 30 seconds and the reply takes seconds: only the stop explains an end this soon
+      for (let i = 0; i < 60 && ends.length === before; i++) yield* Effect.sleep("50 millis")
+      expect(ends.slice(before).map((end) => end.outcome)).toEqual(["stopped"])
+    }), 30_000)
+
   it.effect("a connection that does not come back fails with ResumeFailed after `within`", () =>
     Effect.gen(function*() {
       const mark = marker("client-resume-gone")
       yield* scriptLong(mark)
-      const proxy = yield* cuttingProxy((n) => n === 1 ? 3 : 0)
+      const proxy = yield* cuttingProxy(({ n }) => n === 1 ? 3 : 0)
       const startedAt = performance.now()
       const exit = yield* Stream.runCollect(
         BamlClient.stream<unknown, unknown>("ExtractResume", { resume: `Ada Lovelace ${mark}` }, {

@@ -1,6 +1,7 @@
 import type * as Engine from "@boundaryml/baml"
 import {
   BamlRuntime,
+  callback,
   captureLogs,
   Cause,
   Effect,
@@ -322,4 +323,93 @@ export const allClosedEarly = (records: ReadonlyArray<ScriptedProvider.RequestRe
       throw new Error(`request ${record.id} ended ${record.status}, ${record.sent} of ${record.planned} chunks sent`)
     }
   }
+}
+
+/** A request as {@link cuttingProxy} sees it: `n` counts the requests from 1. */
+export interface ProxiedRequest {
+  readonly n: number
+  readonly method: string
+  readonly url: string
+  readonly headers: Http.IncomingHttpHeaders
+}
+
+/** A proxy started by {@link cuttingProxy}: how many responses it cut, and the ids of the whole messages of each response it passed on. */
+export interface CuttingProxy extends Http.Server {
+  cuts: number
+  readonly delivered: Array<Array<string | undefined>>
+}
+
+/**
+ * A proxy in front of the test server that cuts a response once `cutAfter(request)` messages of it have passed; `0`
+ * refuses the request outright, `undefined` lets it through whole. `how`: `reset` destroys both sockets (what the
+ * client got of the last messages is then up to its network stack), `end` ends the response there, as a proxy that
+ * limits a response's length does (the client got every message `delivered` lists).
+ */
+export const cuttingProxy = (
+  cutAfter: (request: ProxiedRequest) => number | undefined,
+  how: "reset" | "end" = "reset"
+) =>
+  Effect.flatMap(serverPort, (target) =>
+    Effect.acquireRelease(
+      callback<CuttingProxy, never>((resume) => {
+        let requests = 0
+        const server: CuttingProxy = Object.assign(
+          Http.createServer((req, res) => {
+            const limit = cutAfter({ n: ++requests, method: req.method ?? "GET", url: req.url ?? "/", headers: req.headers })
+            if (limit === 0) return void req.socket.destroy()
+            const upstream = Http.request(
+              { host: "127.0.0.1", port: target, method: req.method, path: req.url, headers: req.headers, agent: false },
+              (up) => {
+                res.writeHead(up.statusCode ?? 502, up.headers)
+                const contentType = String(up.headers["content-type"])
+                const streamed = contentType.startsWith("text/event-stream") || contentType.startsWith("application/x-ndjson")
+                const separator = contentType.startsWith("text/event-stream") ? "\n\n" : "\n"
+                const ids: Array<string | undefined> = []
+                if (streamed) server.delivered.push(ids)
+                let pending = ""
+                up.setEncoding("utf8")
+                up.on("data", (text: string) => {
+                  if (!streamed) return void res.write(text)
+                  // whole messages only, so that what the client got at a cut is exactly what `delivered` says
+                  const frames = (pending + text).split(separator)
+                  pending = frames.pop()!
+                  for (const frame of frames) {
+                    if (res.destroyed) return
+                    // the SSE opening (a comment and the generation's first id) is no message
+                    const message = /^event: |^\{"event":/m.test(frame)
+                    if (message) {
+                      ids.push(
+                        separator === "\n" ? (JSON.parse(frame) as { id?: string }).id : /^id: (.*)$/m.exec(frame)?.[1]
+                      )
+                    }
+                    const cut = message && limit !== undefined && ids.length >= limit
+                    // cut once the message has left the proxy, not while it sits in its buffer
+                    res.write(frame + separator, () => {
+                      if (cut && how === "reset" && !res.destroyed) res.socket?.destroy()
+                    })
+                    if (cut && how === "end") res.end()
+                    if (cut) {
+                      server.cuts++
+                      up.destroy()
+                      return
+                    }
+                  }
+                })
+                up.on("end", () => res.writableEnded || res.end())
+              }
+            )
+            upstream.on("error", () => res.socket?.destroy())
+            req.pipe(upstream)
+          }),
+          { cuts: 0, delivered: [] }
+        )
+        server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
+      }),
+      (server) => Effect.sync(() => server.close())
+    ))
+
+/** The port a node:http server listens on. */
+export const portOf = (server: Http.Server) => {
+  const address = server.address()
+  return typeof address === "object" && address !== null ? address.port : 0
 }

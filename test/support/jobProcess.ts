@@ -1,5 +1,6 @@
 /**
- * Runs `jobChild.ts` in a child process and reads its events, for the tests that kill a job's process.
+ * Runs `jobChild.ts` (or another child script, `generationServer.ts`) in a child process and reads its events, for
+ * the tests that run several processes or kill one.
  */
 import { Effect } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
@@ -8,8 +9,13 @@ import type { ChildOptions } from "./jobChild.js"
 export type { ChildOptions }
 
 export interface ChildEvent {
-  readonly event: "ready" | "stored" | "finished" | "failed" | "cancelled" | "ended-cancelled" | "stopped"
+  readonly event: "ready" | "stored" | "finished" | "failed" | "cancelled" | "ended-cancelled" | "stopped" | "end"
   readonly key?: string
+  /** `generationServer.ts`: its HTTP port (`ready`), a generation's end (`end`). */
+  readonly port?: number
+  readonly generation?: string
+  readonly outcome?: string
+  readonly messages?: number
   readonly results?: Readonly<Record<string, string>>
   readonly cause?: string
 }
@@ -28,13 +34,16 @@ export interface JobProcess {
   readonly stderr: () => string
 }
 
-/** Starts the child; the scope kills it if it is still running. */
-export const start = (options: ChildOptions) =>
+/** Starts the job's child; the scope kills it if it is still running. */
+export const start = (options: ChildOptions) => startScript("test/support/jobChild.ts", options)
+
+/** Starts `script` with `options` (as JSON) as its argument; the scope kills it if it is still running. */
+export const startScript = (script: string, options: unknown) =>
   Effect.acquireRelease(
     Effect.sync(() => {
       const child: ChildProcess = spawn(
         process.execPath,
-        ["--import", "tsx", "test/support/jobChild.ts", JSON.stringify(options)],
+        ["--import", "tsx", script, JSON.stringify(options)],
         { stdio: ["pipe", "pipe", "pipe"] }
       )
       const events: Array<ChildEvent> = []

@@ -2,7 +2,8 @@
  * The web example's server (Effect 3): one page, its browser code (app.ts, bundled at start), and ExtractResume
  * served with `BamlHttp.handler` under /api/baml, as Server-Sent Events or NDJSON, as the page's `BamlClient` asks.
  * Closing the tab, pressing Stop, unmounting the view or losing the connection interrupts the request's fiber, which
- * aborts the LLM request; `/api/requests` shows what the scripted provider saw.
+ * aborts the LLM request; `/api/requests` shows what the scripted provider saw. With `resumable`, a response survives a
+ * dropped connection (the page resumes it with `?resume=<milliseconds>` in its URL) and `DELETE` stops its generation.
  *
  * The LLM is the scripted provider from effect-baml/testing unless `client` names another BAML client (main.ts uses
  * the OpenAI client when EFFECT_BAML_REAL_PROVIDER=openai).
@@ -43,6 +44,8 @@ export interface Options {
   readonly delayMs?: number
   /** A BAML client to use instead of ExtractResume's own (e.g. "OpenAI"). */
   readonly client?: string
+  /** Resumable responses (a dropped connection is resumed, `DELETE` stops), in this server's memory. */
+  readonly resumable?: BamlHttp.ResumableOptions
 }
 
 const file = (name: string) => fileURLToPath(new URL(name, import.meta.url))
@@ -55,9 +58,17 @@ const router = (options: Options) => {
   return HttpRouter.empty.pipe(
     HttpRouter.get("/", HttpServerResponse.file(file("../../../examples/web/index.html"))),
     HttpRouter.get("/app.js", Effect.map(app, (code) => HttpServerResponse.text(code, { contentType: "text/javascript" }))),
-    HttpRouter.post("/api/baml/ExtractResume", 
-      BamlHttp.handler("ExtractResume", { options: callOptions, params: Schemas.ExtractResumeParams })
+    HttpRouter.post(
+      "/api/baml/ExtractResume",
+      options.resumable === undefined
+        ? BamlHttp.handler("ExtractResume", { options: callOptions, params: Schemas.ExtractResumeParams })
+        : BamlHttp.handler("ExtractResume", {
+          options: callOptions,
+          params: Schemas.ExtractResumeParams,
+          resumable: options.resumable
+        })
     ),
+    HttpRouter.del("/api/baml/ExtractResume", BamlHttp.stop),
     HttpRouter.get(
       "/api/requests",
       Effect.flatMap(ScriptedProvider.ScriptedProvider, (provider) => provider.requests).pipe(
@@ -84,6 +95,7 @@ export const BamlLive = (options: Options) =>
 /** The whole app: the HTTP server on 127.0.0.1, with the provider and the runtime it uses (both exposed to tests). */
 export const layer = (options: Options) =>
   HttpServer.serve(router(options)).pipe(
+    Layer.provide(BamlHttp.layerGenerations),
     Layer.provideMerge(NodeHttpServer.layer(() => createServer(), { port: options.port, host: "127.0.0.1" })),
     Layer.provideMerge(BamlLive(options))
   )
