@@ -64,7 +64,7 @@ export class MalformedResponse extends Schema.TaggedError<MalformedResponse>()("
  *
  * const gaveUp = (e: BamlClient.ClientError) => e._tag === "ResumeFailed"
  * ```
- * @since 0.4.0
+ * @since 0.3.0
  * @category errors
  */
 export class ResumeFailed extends Schema.TaggedError<ResumeFailed>()("ResumeFailed", {
@@ -147,7 +147,7 @@ export interface RequestOptions {
  *
  * const options: BamlClient.RequestOptions = { resume: { within: "20 seconds" } }
  * ```
- * @since 0.4.0
+ * @since 0.3.0
  * @category models
  */
 export interface ResumeOptions {

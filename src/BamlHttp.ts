@@ -556,7 +556,7 @@ export function handler<A extends Readonly<Record<string, unknown>>, I>(
  *
  * const billable = (outcome: BamlHttp.Outcome) => outcome !== "failed"
  * ```
- * @since 0.4.0
+ * @since 0.3.0
  * @category resumable
  */
 export type Outcome = Registry.Outcome
@@ -573,7 +573,7 @@ export type Outcome = Registry.Outcome
  *
  * const line = (end: BamlHttp.End) => `${end.generation}: ${end.outcome}, ${end.usage[0]?.outputTokens ?? 0} tokens`
  * ```
- * @since 0.4.0
+ * @since 0.3.0
  * @category resumable
  */
 export interface End extends Registry.End {}
@@ -593,7 +593,7 @@ export interface End extends Registry.End {}
  *   onEnd: (end) => Effect.log(end.outcome, end.usage)
  * }
  * ```
- * @since 0.4.0
+ * @since 0.3.0
  * @category resumable
  */
 export interface ResumableOptions extends OwnerOptions {
@@ -617,7 +617,7 @@ export interface ResumableOptions extends OwnerOptions {
  *   owner: (request) => Effect.succeed(request.headers["x-user"] ?? "anonymous")
  * }
  * ```
- * @since 0.4.0
+ * @since 0.3.0
  * @category resumable
  */
 export interface OwnerOptions {
@@ -645,7 +645,7 @@ const requesterOf = (
  * const running = Effect.flatMap(BamlHttp.Generations, (generations) => generations.size)
  * const cancel = (id: string) => Effect.flatMap(BamlHttp.Generations, (generations) => generations.stop(id))
  * ```
- * @since 0.4.0
+ * @since 0.3.0
  * @category resumable
  */
 export class Generations extends Kit.Service<Generations, {
@@ -681,7 +681,7 @@ export class Generations extends Kit.Service<Generations, {
  * )
  * const Server = HttpServer.serve(router).pipe(Layer.provide(BamlHttp.layerGenerations))
  * ```
- * @since 0.4.0
+ * @since 0.3.0
  * @category resumable
  */
 export const layerGenerations: Layer.Layer<Generations> = Kit.layerScoped(
@@ -745,7 +745,7 @@ const resume = (
  *   }))
  * )
  * ```
- * @since 0.4.0
+ * @since 0.3.0
  * @category resumable
  */
 export const resumable = <A, E extends BamlError.BamlError, R>(
@@ -797,7 +797,7 @@ export const resumable = <A, E extends BamlError.BamlError, R>(
  *
  * const router = HttpRouter.empty.pipe(HttpRouter.del("/api/baml/ExtractResume", BamlHttp.stop))
  * ```
- * @since 0.4.0
+ * @since 0.3.0
  * @category resumable
  */
 export const stop: Effect.Effect<
@@ -838,7 +838,7 @@ export const stop: Effect.Effect<
  *   HttpRouter.del("/api/baml/ExtractResume", BamlHttp.stopWith({ owner }))
  * )
  * ```
- * @since 0.4.0
+ * @since 0.3.0
  * @category resumable
  */
 export const stopWith = (options: OwnerOptions): Effect.Effect<

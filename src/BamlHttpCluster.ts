@@ -5,7 +5,7 @@
  * the instance where its LLM request runs and keeps its messages, and the other instances reach it over the cluster's
  * runner connections. Nothing is stored in a database of its own: only the cluster's shard assignments.
  *
- * @since 0.4.0
+ * @since 0.3.0
  */
 import type * as Layer from "effect/Layer"
 import type * as Sharding from "effect/cluster/Sharding"
@@ -40,7 +40,7 @@ import * as Internal from "./internal/generationsCluster.js"
  *   Layer.provide(Cluster)
  * )
  * ```
- * @since 0.4.0
+ * @since 0.3.0
  * @category layers
  */
 export const layerGenerations: Layer.Layer<Generations, never, Sharding.Sharding> = Internal.layer

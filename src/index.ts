@@ -19,7 +19,7 @@ export * as BamlHedge from "./BamlHedge.js"
 export * as BamlHttp from "./BamlHttp.js"
 
 /**
- * @since 0.4.0
+ * @since 0.3.0
  */
 export * as BamlHttpCluster from "./BamlHttpCluster.js"
 
