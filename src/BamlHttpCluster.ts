@@ -7,10 +7,10 @@
  *
  * @since 0.3.0
  */
-import type * as Layer from "effect/Layer"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import type * as Sharding from "effect/cluster/Sharding"
 import type { Generations } from "./BamlHttp.js"
-import * as Internal from "./internal/generationsCluster.js"
 
 /**
  * The generations of resumable responses across a cluster's instances, for `BamlHttp.handler(name, { resumable })`,
@@ -43,4 +43,7 @@ import * as Internal from "./internal/generationsCluster.js"
  * @since 0.3.0
  * @category layers
  */
-export const layerGenerations: Layer.Layer<Generations, never, Sharding.Sharding> = Internal.layer
+export const layerGenerations: Layer.Layer<Generations, never, Sharding.Sharding> = Layer.unwrap(
+  // the cluster's entity and RPC modules load with the layer, not with `effect-baml` (they cost ~150 ms to import)
+  Effect.map(Effect.promise(() => import("./internal/generationsCluster.js")), (Internal) => Internal.layer)
+)
