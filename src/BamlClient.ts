@@ -55,8 +55,10 @@ export class MalformedResponse extends Schema.TaggedError<MalformedResponse>()("
 
 /**
  * A resumable stream ({@link RequestOptions}'s `resume`) that could not be resumed: the connection stayed down for
- * longer than `within`, the server no longer knows the generation (`410`: it ended longer ago than its grace period),
- * or it ended (`204`, or a stop) before its final result.
+ * longer than `within` (the message names the last failure), the server no longer knows the generation (`410`: it
+ * ended longer ago than its grace period, or the reconnect reached an instance that does not share generations), or
+ * it ended (`204`, or a stop) before its final result. A first request that fails before any response named a
+ * generation is not resumed: it fails with its own error at once.
  *
  * @example
  * ```ts
@@ -506,7 +508,13 @@ const resumed = <Partial, Final, PartialEncoded, FinalEncoded>(
         const response = yield* execute(request).pipe(
           Kit.catchAll((error): Effect.Effect<never, ClientError> =>
             KitHttp.responseOf(error)?.status === Wire.resumeStatus.gone
-              ? Effect.fail(new ResumeFailed({ message: "the server no longer knows the generation" }))
+              ? Effect.fail(
+                new ResumeFailed({
+                  message: "the server no longer knows the generation (it ended longer ago than its grace period, or " +
+                    "the reconnect reached another server instance that does not share generations: " +
+                    "BamlHttpCluster.layerGenerations serves them across instances)"
+                })
+              )
               : refused(error))
         )
         if (response.status === Wire.resumeStatus.done) {
@@ -524,17 +532,33 @@ const resumed = <Partial, Final, PartialEncoded, FinalEncoded>(
           Stream.suspend(() => state.ended ? Stream.empty : Stream.fail(new Cut()))
         )
       }))
+    // Before a response named its generation there is nothing to resume: a request that could not be made (a wrong
+    // url, a server that is down) fails with its own error at once, as a stream that is not resumable does.
+    const unresumable = (error: ClientError | Cut): ClientError =>
+      error instanceof Cut
+        ? new ResumeFailed({
+          message: "the response was cut before its final, and the server named no generation to resume " +
+            "(is the route resumable?)"
+        })
+        : error
+    const retry = (error: ClientError | Cut) =>
+      Kit.unwrapStream(Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        state.droppedAt ??= now
+        if (now - state.droppedAt > within) {
+          const last = error instanceof Cut ? "the response was cut before its final" : error.message
+          return Stream.fail(
+            new ResumeFailed({ message: `no connection for longer than ${within} ms (the last failure: ${last})` })
+          )
+        }
+        yield* Effect.sleep(Math.min(100 * 2 ** state.attempts++, 2_000))
+        return loop()
+      }))
     const loop = (): Stream.Stream<Message<Partial, Final>, ClientError> =>
-      Kit.catchAllStream(attempt(), (error) =>
-        !reconnects(error) ? Stream.fail(error as ClientError) : Kit.unwrapStream(Effect.gen(function*() {
-          const now = yield* Clock.currentTimeMillis
-          state.droppedAt ??= now
-          if (now - state.droppedAt > within) {
-            return Stream.fail(new ResumeFailed({ message: `no connection for longer than ${within} ms` }))
-          }
-          yield* Effect.sleep(Math.min(100 * 2 ** state.attempts++, 2_000))
-          return loop()
-        })))
+      Kit.catchAllStream(
+        attempt(),
+        (error) => !reconnects(error) || state.generation === undefined ? Stream.fail(unresumable(error)) : retry(error)
+      )
     return loop()
   }))
 

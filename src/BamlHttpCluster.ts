@@ -22,7 +22,8 @@ import type { Generations } from "./BamlHttp.js"
  * `204` after the end and `onEnd` (told once, on the owning instance) hold across instances; a resume from another
  * instance costs one round trip between them before its first message. When the owning instance dies, so do its
  * generations: a reader on another instance sees its response end without a `final`, and a reconnect is answered
- * `410` (a `BamlClient` then fails with `ResumeFailed`), within 10 seconds at most when the owner cannot be reached.
+ * `410` (a `BamlClient` then fails with `ResumeFailed`). How soon depends on the cluster's timings: a reconnect was
+ * answered `410` about 10 s after a `SIGKILL` with Effect's defaults, 3 to 5 s with short ones (see the browsers guide).
  *
  * @example
  * ```ts

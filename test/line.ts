@@ -252,6 +252,9 @@ export const withJsonBody = HttpClientRequest.bodyJsonUnsafe
 /** The tag of the error an `HttpClient` fails with on a response it will not take (its status, say). */
 export const responseErrorTag = "HttpClientError"
 
+/** The tag of the error an `HttpClient` fails with when it cannot make a request (nothing listens, say). */
+export const requestErrorTag = "HttpClientError"
+
 /** {@link responseErrorTag}, as a test's name says it. */
 export const responseErrorName = "HttpClientError"
 

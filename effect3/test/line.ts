@@ -239,6 +239,9 @@ export const withJsonBody = HttpClientRequest.bodyUnsafeJson
 /** The tag of the error an `HttpClient` fails with on a response it will not take (its status, say). */
 export const responseErrorTag = "ResponseError"
 
+/** The tag of the error an `HttpClient` fails with when it cannot make a request (nothing listens, say). */
+export const requestErrorTag = "RequestError"
+
 /** {@link responseErrorTag}, as a test's name says it. */
 export const responseErrorName = "HttpClientError's ResponseError"
 

@@ -15,8 +15,11 @@ import {
   HttpClientRequest,
   HttpServerRequest,
   HttpServerResponse,
+  failureOf,
   layer,
   Layer,
+  Option,
+  requestErrorTag,
   route,
   Schema,
   serve,
@@ -409,8 +412,32 @@ layer(ServerLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlCl
         })
       ).pipe(Effect.provide(clientAt(portOf(proxy))), Effect.exit)
       expect(Exit.isFailure(exit) && JSON.stringify(exit.cause).includes("ResumeFailed")).toBe(true)
+      // it says what kept failing
+      expect(JSON.stringify(exit)).toContain("no connection for longer than 1000 ms (the last failure: ")
       expect(performance.now() - startedAt).toBeLessThan(10_000)
     }).pipe(Effect.scoped), 30_000)
+
+  it.effect("a first request that cannot be made (nothing listens) fails at once with its own error: nothing to resume", () =>
+    Effect.gen(function*() {
+      // a port that was free a moment ago: nothing listens there now
+      const closed = yield* Effect.promise(() =>
+        new Promise<number>((resolve) => {
+          const server = Http.createServer().listen(0, "127.0.0.1", () => {
+            const port = (server.address() as { readonly port: number }).port
+            server.close(() => resolve(port))
+          })
+        })
+      )
+      const startedAt = performance.now()
+      const exit = yield* Stream.runCollect(
+        BamlClient.stream<unknown, unknown>("ExtractResume", { resume: "Ada Lovelace" }, {
+          resume: { within: "30 seconds" }
+        })
+      ).pipe(Effect.provide(clientAt(closed)), Effect.exit)
+      expect(performance.now() - startedAt).toBeLessThan(5_000)
+      const error = Exit.isFailure(exit) ? Option.getOrUndefined(failureOf(exit.cause)) : undefined
+      expect((error as { readonly _tag?: string } | undefined)?._tag).toBe(requestErrorTag)
+    }), 30_000)
 })
 
 layer(ServerLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlHttp.handler's onEnd", (it) => {
