@@ -480,16 +480,16 @@ export const invalidArguments = (
  */
 export function handler<A extends Readonly<Record<string, unknown>> = Readonly<Record<string, unknown>>, I = A>(
   functionName: string,
+  options?: HandlerOptions<A, I> & { readonly resumable?: undefined }
+): Effect.Effect<HttpServerResponse.HttpServerResponse, never, BamlRuntime | HttpServerRequest.HttpServerRequest>
+export function handler<A extends Readonly<Record<string, unknown>> = Readonly<Record<string, unknown>>, I = A>(
+  functionName: string,
   options: HandlerOptions<A, I> & { readonly resumable: ResumableOptions }
 ): Effect.Effect<
   HttpServerResponse.HttpServerResponse,
   never,
   BamlRuntime | HttpServerRequest.HttpServerRequest | Generations
 >
-export function handler<A extends Readonly<Record<string, unknown>> = Readonly<Record<string, unknown>>, I = A>(
-  functionName: string,
-  options?: HandlerOptions<A, I> & { readonly resumable?: undefined }
-): Effect.Effect<HttpServerResponse.HttpServerResponse, never, BamlRuntime | HttpServerRequest.HttpServerRequest>
 export function handler<A extends Readonly<Record<string, unknown>>, I>(
   functionName: string,
   options?: HandlerOptions<A, I> & { readonly resumable?: ResumableOptions | undefined }
