@@ -27,5 +27,5 @@ export type {
 export { BamlJobCancelled, BamlJobFinished } from "./internal/job/models.js"
 export type { ProgressBarOptions, ProgressOutput } from "./internal/job/progressBar.js"
 export { describeProgress, describeSummary, progressBar } from "./internal/job/progressBar.js"
-export { cancel, defaultRetry, isRetryable, make, run, start } from "./internal/job/run.js"
+export { cancel, defaultRetry, isRetryable, layer, make, run, start } from "./internal/job/run.js"
 export type { JobWorkflow } from "./internal/job/stored.js"

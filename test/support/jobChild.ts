@@ -6,10 +6,15 @@
  * returned to the workflow, which happens after its result is saved), `{"event":"finished","results":{…}}`, or `{"event":"ended-cancelled"}` when its `await` ends as cancelled.
  * A line `cancel` on stdin cancels the job, wherever in the cluster it runs (`{"event":"cancelled"}`). A line `stop`
  * closes the job's scope in this process, which stops it here (resumable) while the process stays up
- * (`{"event":"stopped"}` once the scope has closed).
+ * (`{"event":"stopped"}` once the scope has closed). Every request an item makes in this process is told first
+ * (`{"event":"requested","key":…}`), so that a test sees which runner ran which item.
+ *
+ * `host: true`: the process only hosts the job (`BamlJob.layer`) and runs what the cluster gives it, until killed
+ * (`{"event":"ready"}` once hosted). The store `client` is a process that runs nothing (`layerPostgresClient`).
  */
 import { Deferred, Effect, Layer, Option, Stream } from "effect"
 import type { WorkflowEngine } from "effect/workflow"
+import * as Baml from "../../src/Baml.js"
 import * as BamlJob from "../../src/BamlJob.js"
 import * as BamlJobStore from "../../src/BamlJobStore.js"
 import * as BamlRuntime from "../../src/BamlRuntime.js"
@@ -19,10 +24,13 @@ export interface ChildOptions {
     | { readonly _tag: "embedded"; readonly directory: string }
     | { readonly _tag: "postgres"; readonly url: string }
     | { readonly _tag: "cluster"; readonly url: string; readonly port: number }
+    | { readonly _tag: "client"; readonly url: string }
   readonly baseUrl: string
   readonly jobId: string
   readonly items: ReadonlyArray<string>
   readonly concurrency: number
+  /** Only host the job (`BamlJob.layer`): run the items and runs the cluster gives this runner. */
+  readonly host?: boolean
   /** Cluster timings, in milliseconds where they are durations. */
   readonly tuning?: BamlJobStore.Tuning
 }
@@ -32,10 +40,10 @@ const say = (event: Record<string, unknown>) => Effect.sync(() => process.stdout
 
 const job = BamlJob.make({
   name: options.jobId,
-  function: "Summarize",
+  function: (item: string) =>
+    Effect.andThen(say({ event: "requested", key: item }), Baml.call("Summarize", { text: item })),
   inputs: options.items,
   key: (item) => item,
-  args: (item) => ({ text: item }),
   concurrency: options.concurrency
 })
 
@@ -43,6 +51,8 @@ const store: Layer.Layer<WorkflowEngine.WorkflowEngine, unknown> = options.store
   ? BamlJobStore.layerEmbedded({ directory: options.store.directory, tuning: options.tuning })
   : options.store._tag === "postgres"
   ? BamlJobStore.layerPostgres({ url: options.store.url, tuning: options.tuning })
+  : options.store._tag === "client"
+  ? BamlJobStore.layerPostgresClient({ url: options.store.url, tuning: options.tuning })
   : BamlJobStore.layerPostgresCluster({
     url: options.store.url,
     host: "127.0.0.1",
@@ -112,8 +122,12 @@ const program = Effect.gen(function*() {
   yield* say({ event: "finished", results })
 })
 
+const hostOnly = Effect.andThen(say({ event: "ready" }), Effect.never).pipe(
+  Effect.provide(BamlJob.layer(job))
+)
+
 Effect.runFork(
-  Effect.scoped(program).pipe(
+  Effect.scoped(options.host === true ? hostOnly : program).pipe(
     Effect.provide(
       store.pipe(
         Layer.provideMerge(BamlRuntime.layerFromDirectory("baml_src", { env: { SCRIPTED_BASE_URL: options.baseUrl } }))

@@ -8,7 +8,15 @@ import type { ChildOptions } from "./jobChild.js"
 export type { ChildOptions }
 
 export interface ChildEvent {
-  readonly event: "ready" | "stored" | "finished" | "failed" | "cancelled" | "ended-cancelled" | "stopped"
+  readonly event:
+    | "ready"
+    | "requested"
+    | "stored"
+    | "finished"
+    | "failed"
+    | "cancelled"
+    | "ended-cancelled"
+    | "stopped"
   readonly key?: string
   readonly results?: Readonly<Record<string, string>>
   readonly cause?: string
@@ -99,3 +107,7 @@ export const start = (options: ChildOptions) =>
 /** The keys of the items whose result the process reported stored. */
 export const storedKeys = (events: ReadonlyArray<ChildEvent>): ReadonlySet<string> =>
   new Set(events.filter((e) => e.event === "stored").map((e) => e.key!))
+
+/** The keys of the items the process requested (an item requested twice there counts once). */
+export const requestedKeys = (events: ReadonlyArray<ChildEvent>): ReadonlySet<string> =>
+  new Set(events.filter((e) => e.event === "requested").map((e) => e.key!))

@@ -95,6 +95,12 @@ export interface CommonOptions<I> {
   readonly retry?: Schedule.Schedule<unknown, BamlError> | undefined
   /** The number of items, when `inputs` is a stream and it is known: the progress then estimates the time left. */
   readonly total?: number | undefined
+  /**
+   * How an input is stored in its item's workflow (each item is a workflow execution with its input, so that any runner
+   * of a cluster can run it): default as it is, which a durable engine stores as JSON (give a schema for inputs that
+   * JSON does not keep, e.g. dates).
+   */
+  readonly input?: Schema.Codec<I, unknown> | undefined
 }
 
 /**
@@ -126,6 +132,8 @@ export interface BamlJob<I, A, R = BamlRuntime> {
    * the options gave one.
    */
   readonly success: Schema.Codec<A, unknown>
+  /** How an input is stored in its item's workflow: `Schema.Unknown` unless the options gave one. */
+  readonly input: Schema.Codec<I, unknown>
   /** The options the job was made with (`client` filled in from the call options of a job by name). */
   readonly options: CommonOptions<I>
   /** Runs one item, once (retries, rate limit and budget are the job's). */

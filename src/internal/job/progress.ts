@@ -21,6 +21,8 @@ export type Stop =
 export interface Live<I, A, R> {
   readonly job: BamlJob<I, A, R>
   readonly context: Context.Context<R>
+  /** Hosted by `BamlJob.layer` (for the layer's life), not by a start (for its scope's life). */
+  readonly byLayer: boolean
   readonly results: Map<string, ItemResult<A>>
   readonly ordered: Array<ItemResult<A>>
   readonly progress: SubscriptionRef.SubscriptionRef<Progress>

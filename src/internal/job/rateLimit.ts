@@ -25,11 +25,19 @@ export const spaced = (perMinute: number, key: string, wholeMillis: boolean) => 
   key
 })
 
+/** What an item's requests spent: their tokens (as the provider reported them) and the retries. */
+export interface Spent {
+  inputTokens: number
+  outputTokens: number
+  cachedInputTokens: number
+  retries: number
+}
+
 /**
  * One request of one item, under the rate limit: it waits for a request slot and for the tokens spent to be back
- * under the limit, and charges its own tokens when it ends.
+ * under the limit, and charges its own tokens when it ends (to the limit, and to what the item `spent`).
  */
-export const request = <I, A, R>(live: Live<I, A, R>, input: I): Effect.Effect<A, BamlError> => {
+export const request = <I, A, R>(live: Live<I, A, R>, input: I, spent: Spent): Effect.Effect<A, BamlError> => {
   const { job, limiter } = live
   const limit = job.options.rateLimit
   const client = job.options.client ?? "default"
@@ -55,9 +63,9 @@ export const request = <I, A, R>(live: Live<I, A, R>, input: I): Effect.Effect<A
     }
     const tokens = inputTokens + outputTokens
     const progress = Effect.sync(() => {
-      live.pendingTokens.input += inputTokens
-      live.pendingTokens.output += outputTokens
-      live.pendingTokens.cached += cachedInputTokens
+      spent.inputTokens += inputTokens
+      spent.outputTokens += outputTokens
+      spent.cachedInputTokens += cachedInputTokens
     })
     if (limiter === undefined || limit?.tokensPerMinute === undefined || tokens === 0) return progress
     return Effect.andThen(

@@ -9,6 +9,7 @@ import {
   Effect,
   Exit,
   Fiber,
+  Layer,
   Option,
   Schedule,
   Schema,
@@ -16,7 +17,6 @@ import {
   Stream,
   SubscriptionRef
 } from "effect"
-import * as Activity from "effect/workflow/Activity"
 import * as RateLimiter from "effect/persistence/RateLimiter"
 import * as Workflow from "effect/workflow/Workflow"
 import * as WorkflowEngine from "effect/workflow/WorkflowEngine"
@@ -29,7 +29,6 @@ import {
   BudgetExceeded,
   fromEngine
 } from "../../BamlError.js"
-import { BamlError as BamlErrorSchema } from "../../client/BamlError.js"
 import { BamlInvalidArgumentError } from "../../BamlError.js"
 import { BamlRuntime } from "../../BamlRuntime.js"
 import * as TokenBudget from "../../TokenBudget.js"
@@ -43,9 +42,17 @@ import {
   type ByNameOptions,
   type FunctionOptions
 } from "./models.js"
-import { StoredSummary, makeWorkflow, encodeResults, decodeResults, inInputOrder } from "./stored.js"
+import {
+  StoredSummary,
+  type ItemOutcome,
+  makeWorkflow,
+  itemWorkflowOf,
+  encodeResults,
+  decodeResults,
+  inInputOrder
+} from "./stored.js"
 import { type Stop, type Live, emptyProgress, totalOf, updateProgress, stop, record } from "./progress.js"
-import { request } from "./rateLimit.js"
+import { request, type Spent } from "./rateLimit.js"
 import {
   lives,
   cancelledNames,
@@ -138,6 +145,7 @@ export const make: {
       functionName,
       workflow,
       success: (named.success ?? Schema.Unknown) as Schema.Codec<A, unknown>,
+      input: options.input ?? (Schema.Unknown as Schema.Codec<I, unknown>),
       options: { ...options, client: options.client ?? named.callOptions?.client },
       execute: (input) => Baml.call(functionName, args(input), named.callOptions) as Effect.Effect<A, BamlError, R>
     }
@@ -148,20 +156,23 @@ export const make: {
     functionName: undefined,
     workflow,
     success: fn.success ?? (Schema.Unknown as Schema.Codec<A, unknown>),
+    input: options.input ?? (Schema.Unknown as Schema.Codec<I, unknown>),
     options,
     execute: fn.function
   }
 }
 
 /**
- * The body of an item's activity: its requests with the retry policy (its item counts it in flight). A spent budget
- * stops the job: the item signals it and waits to be interrupted with the others, so that it stores no result and is
+ * The requests of one item, with the retry policy; what they spent goes to `spent`. A spent budget stops the job in
+ * this process: the item signals it and waits to be stopped with the others, so that it stores no result and is
  * requested again when the job resumes.
  */
-export const attempt = <I, A, R>(live: Live<I, A, R>, input: I): Effect.Effect<A, BamlError> => {
+export const attempt = <I, A, R>(live: Live<I, A, R>, input: I, spent: Spent): Effect.Effect<A, BamlError> => {
   let tries = 0
-  const retried = updateProgress(live, (p) => ({ ...p, retries: p.retries + 1 }))
-  const once = Effect.suspend(() => tries++ > 0 ? Effect.andThen(retried, request(live, input)) : request(live, input))
+  const once = Effect.suspend(() => {
+    if (tries++ > 0) spent.retries++
+    return request(live, input, spent)
+  })
   return once.pipe(
     // A defect in the caller's code (an `args` or `function` that throws or dies) fails this item alone, typed.
     Effect.catchDefect((defect) => Effect.fail(userDefect(live.job.name, "the function of an input", defect))),
@@ -180,8 +191,44 @@ export const userDefect = (name: string, what: string, defect: unknown) =>
   })
 
 /**
- * One item: an activity named after its key, so that the engine stores its result and, on a replay, returns the stored
- * result instead of running it again.
+ * The body of an item's workflow, on whichever runner the cluster placed it (one that hosts the job): its input
+ * decoded, its requests, its outcome with the tokens they spent. Told to stop in this process (its start's scope
+ * closed, or a spent budget), it suspends: it stores no outcome, and the job's next run resumes it.
+ */
+export const itemBody = (engine: object, name: string) =>
+(payload: { readonly index: number; readonly input: unknown }): Effect.Effect<typeof ItemOutcome.Type, never, WorkflowEngine.WorkflowInstance> =>
+  Effect.gen(function*() {
+    const instance = yield* WorkflowEngine.WorkflowInstance
+    // Not hosted here any more (its start's scope closed): stopped here, as an item told to stop is.
+    const live = lives.get(engine)?.get(name)
+    if (live === undefined) return yield* Workflow.suspend(instance)
+    const spent: Spent = { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, retries: 0 }
+    const work = Effect.gen(function*() {
+      const input = yield* Schema.decodeUnknownEffect(live.job.input)(payload.input).pipe(
+        Effect.mapError((error) => userDefect(name, "the input's schema", error))
+      )
+      return yield* attempt(live, input, spent)
+    }).pipe(
+      Effect.flatMap((value) => Effect.mapError(Schema.encodeUnknownEffect(live.job.success)(value), (error) =>
+        userDefect(name, "the result's schema", error))),
+      Effect.exit
+    )
+    const exit = yield* Effect.raceFirst(work, Effect.andThen(Deferred.await(live.stop), Workflow.suspend(instance)))
+    const endedAt = yield* Clock.currentTimeMillis
+    const { index } = payload
+    if (Exit.isSuccess(exit)) return { index, value: exit.value, ...spent, endedAt }
+    const error = Cause.findErrorOption(exit.cause)
+    if (Option.isNone(error)) return yield* Effect.failCause(exit.cause as Cause.Cause<never>)
+    return { index, error: error.value, ...spent, endedAt }
+  })
+
+/** How many times an item whose workflow died (not an item's error: a defect) is dispatched again, as a new execution. */
+const dispatchAttempts = 3
+
+/**
+ * One item: its own workflow execution (a child of the job's run), named after its key, so that the engine stores its
+ * outcome and, on a replay, returns it instead of running it again. On a cluster it runs on whichever runner its
+ * shard is on, so that the items of a job spread over the runners that host it.
  */
 export const item = <I, A, R>(
   live: Live<I, A, R>,
@@ -190,7 +237,7 @@ export const item = <I, A, R>(
   index: number
 ) =>
   Effect.suspend(() => {
-    // Counted in flight from its start until it ends: its end is one change of the progress (its `record`, which
+    // Counted in flight from its dispatch until it ends: its end is one change of the progress (its `record`, which
     // takes the tokens of its requests too), or its interruption's.
     let inFlight = false
     let startedAt = 0
@@ -204,15 +251,21 @@ export const item = <I, A, R>(
           }))
       )
     )
-    const ended = (result: ItemResult<A>) =>
+    const ended = (result: ItemResult<A>, outcome: typeof ItemOutcome.Type) =>
       Effect.uninterruptible(Effect.flatMap(Clock.currentTimeMillis, (now) => {
         const was = inFlight
         inFlight = false
-        if (was) {
+        if (was && !result.stored) {
           live.durations.total += now - startedAt
           live.durations.count++
         }
-        return record(live, result, was)
+        live.pendingTokens.input += outcome.inputTokens
+        live.pendingTokens.output += outcome.outputTokens
+        live.pendingTokens.cached += outcome.cachedInputTokens
+        return Effect.andThen(
+          outcome.retries === 0 ? Effect.void : updateProgress(live, (p) => ({ ...p, retries: p.retries + outcome.retries })),
+          record(live, result, was)
+        )
       }))
     return Effect.gen(function*() {
       // A key function that throws fails this item alone; its key in the results is `#<index>`.
@@ -230,25 +283,39 @@ export const item = <I, A, R>(
         return yield* record(live, { _tag: "Failed", key, index, error, stored: false })
       }
       seen.add(key)
-      let ran = false
-      const activity = Activity.make({
-        name: `item/${key}`,
-        success: live.job.success,
-        error: BamlErrorSchema,
-        // The engine interrupts an activity with its run (a cancel from any runner, a stop in this process; in a
-        // cluster too, where the activity runs apart from the run), which aborts its request.
-        execute: Effect.suspend(() => {
-          ran = true
-          return Effect.andThen(started, attempt(live, input))
-        })
-      })
-      const exit = yield* Effect.exit(activity)
-      if (Exit.isSuccess(exit)) {
-        return yield* ended({ _tag: "Succeeded", key, index, value: exit.value, stored: !ran })
+      const encoded = yield* Effect.exit(Schema.encodeUnknownEffect(live.job.input)(input))
+      if (Exit.isFailure(encoded)) {
+        const error = userDefect(live.job.name, `the input schema of "${key}"`, Cause.squash(encoded.cause))
+        return yield* record(live, { _tag: "Failed", key, index, error, stored: false })
       }
-      const error = Cause.findErrorOption(exit.cause)
-      if (Option.isNone(error)) return yield* Effect.failCause(exit.cause as Cause.Cause<never>)
-      return yield* ended({ _tag: "Failed", key, index, error: error.value, stored: !ran })
+      yield* started
+      const items = itemWorkflowOf(live.job as BamlJob<unknown, unknown, unknown>)
+      for (let attempt = 0;; attempt++) {
+        const payload = { key, index, attempt, input: encoded.value }
+        // An item stopped in a run before this one suspended: it is run again.
+        yield* items.resume(yield* items.executionId(payload))
+        const exit = yield* Effect.exit(items.execute(payload))
+        if (Exit.isFailure(exit)) {
+          if (Cause.hasInterruptsOnly(exit.cause)) return yield* Effect.failCause(exit.cause)
+          // A run that died (e.g. on a runner that did not host the job): stored as it is, so the item is dispatched
+          // again as a new execution (the cluster places it anew), a few times, before it fails.
+          if (attempt + 1 < dispatchAttempts) continue
+          const error = userDefect(live.job.name, `the run of "${key}"`, Cause.squash(exit.cause))
+          return yield* ended({ _tag: "Failed", key, index, error, stored: false }, { ...noSpending, index })
+        }
+        const outcome = exit.value
+        const stored = outcome.endedAt < live.startedAt
+        if (outcome.error !== undefined) {
+          return yield* ended({ _tag: "Failed", key, index, error: outcome.error, stored }, outcome)
+        }
+        const value = yield* decodeValue(live.job as BamlJob<unknown, A, unknown>, key, outcome.value)
+        return yield* ended(
+          value.ok
+            ? { _tag: "Succeeded", key, index, value: value.value, stored }
+            : { _tag: "Failed", key, index, error: value.error, stored },
+          outcome
+        )
+      }
     }).pipe(
       Effect.onExit(() =>
         Effect.suspend(() => {
@@ -260,12 +327,35 @@ export const item = <I, A, R>(
     )
   })
 
-/** The workflow's body: every item, unless this process is told to stop; then the run suspends, resumable. */
+const noSpending: typeof ItemOutcome.Type = {
+  index: 0,
+  inputTokens: 0,
+  outputTokens: 0,
+  cachedInputTokens: 0,
+  retries: 0,
+  endedAt: 0
+}
+
+/** An item's stored value, decoded with the job's `success` schema (a value that does not decode fails that item). */
+const decodeValue = <A>(
+  job: BamlJob<unknown, A, unknown>,
+  key: string,
+  value: unknown
+): Effect.Effect<{ readonly ok: true; readonly value: A } | { readonly ok: false; readonly error: BamlError }> =>
+  Schema.decodeUnknownEffect(job.success)(value).pipe(
+    Effect.match({
+      onSuccess: (value) => ({ ok: true as const, value }),
+      onFailure: (error) => ({ ok: false as const, error: userDefect(job.name, `the stored result of "${key}"`, error) })
+    })
+  )
+
+/** The job's run: every item, unless this process is told to stop; then the run suspends, resumable. */
 export const body = (engine: object, name: string) =>
   Effect.gen(function*() {
-    const live = lives.get(engine)?.get(name)
-    if (live === undefined) return yield* Effect.die(new Error(`BamlJob ${name} was not started in this process`))
     const instance = yield* WorkflowEngine.WorkflowInstance
+    // Not hosted here any more (its start's scope closed; an item that ended after woke the run): it stays suspended.
+    const live = lives.get(engine)?.get(name)
+    if (live === undefined) return yield* Workflow.suspend(instance)
     const { concurrency, inputs } = live.job.options
     const seen = new Set<string>()
     const halted = yield* Deferred.make<void>()
@@ -288,6 +378,97 @@ export const body = (engine: object, name: string) =>
       Effect.andThen(Deferred.await(live.stop), Workflow.suspend(instance))
     ).pipe(Effect.onExit(() => Deferred.succeed(halted, undefined)))
   })
+
+/** The state of a job in this process: what its run and its items run with here. */
+const makeLive = <I, A, R>(job: BamlJob<I, A, R>, byLayer: boolean) =>
+  Effect.gen(function*() {
+    const context = yield* Effect.context<R>()
+    const limiter = job.options.rateLimit === undefined
+      ? undefined
+      : Option.getOrUndefined(yield* Effect.serviceOption(RateLimiter.RateLimiter)) ??
+        (yield* RateLimiter.make.pipe(Effect.provide(RateLimiter.layerStoreMemory)))
+    const live: Live<I, A, R> = {
+      job,
+      context,
+      byLayer,
+      results: new Map(),
+      ordered: [],
+      progress: yield* SubscriptionRef.make(emptyProgress(totalOf(job.options))),
+      stop: yield* Deferred.make<Stop>(),
+      // the job's own budget, or else the one around it, or else one that only counts
+      budget: job.options.budget === undefined
+        ? Option.getOrUndefined(Context.getOption(context, TokenBudget.TokenBudget)) ?? (yield* TokenBudget.make({}))
+        : yield* TokenBudget.make(job.options.budget),
+      limiter,
+      prices: job.options.prices ?? job.options.budget?.cost,
+      startedAt: yield* Clock.currentTimeMillis,
+      pendingTokens: { input: 0, output: 0, cached: 0 },
+      durations: { total: 0, count: 0 }
+    }
+    return live
+  })
+
+/**
+ * Hosts a job in this process: its live state is the one its run and its items run with here, and its workflows (its
+ * run, its items, its cancel) are registered with the engine, once per engine and job name, for the engine's life
+ * (with effect 4.1's cluster engine, closing a workflow's registration makes every later execution in the process end
+ * at once as interrupted: a run that ends here stops through `live.stop` instead).
+ */
+const host = <I, A, R>(engine: WorkflowEngine.WorkflowEngine["Service"], live: Live<I, A, R>) =>
+  Effect.gen(function*() {
+    const { job } = live
+    let byName = lives.get(engine)
+    if (byName === undefined) lives.set(engine, byName = new Map())
+    byName.set(job.name, live as Live<unknown, unknown, unknown>)
+    let names = registered.get(engine)
+    if (names === undefined) registered.set(engine, names = new Set())
+    if (!names.has(job.name)) {
+      names.add(job.name)
+      const forever = yield* Scope.make()
+      yield* engine.register(job.workflow, () => body(engine, job.name)).pipe(Scope.provide(forever))
+      yield* engine.register(itemWorkflowOf(job as BamlJob<unknown, unknown, unknown>), itemBody(engine, job.name))
+        .pipe(Scope.provide(forever))
+    }
+    yield* registerCancel(engine, job.name)
+    return byName
+  })
+
+/**
+ * Hosts a job on this runner for the layer's life, as `Workflow.toLayer` does a workflow: its run and its items can be
+ * given to this runner, whether or not it starts the job. On a cluster (`BamlJobStore.layerPostgresCluster`), give it
+ * to every runner, for every job the cluster runs: the cluster spreads a job's items over them. A start of the job in
+ * this process watches the hosted run (its progress and results); closing the start's scope stops nothing. A process
+ * that only starts, cancels or watches jobs (`BamlJobStore.layerPostgresClient`) needs no layer.
+ *
+ * @example
+ * ```ts
+ * import { BamlJob, BamlJobStore, BamlRuntime } from "effect-baml"
+ * import { Layer } from "effect"
+ *
+ * declare const job: BamlJob.BamlJob<{ readonly id: string; readonly text: string }, unknown>
+ * const runner = BamlJob.layer(job).pipe(
+ *   Layer.provide(BamlRuntime.layerFromDirectory("./baml_src")),
+ *   Layer.provideMerge(BamlJobStore.layerPostgresCluster({ url: "postgres://jobs@db/jobs", host: "10.0.0.5", port: 34431 }))
+ * )
+ * ```
+ * @since 0.3.0
+ * @category layers
+ */
+export const layer = <I, A, R>(
+  job: BamlJob<I, A, R>
+): Layer.Layer<never, never, WorkflowEngine.WorkflowEngine | Exclude<R, Scope.Scope>> =>
+  Layer.effectDiscard(Effect.gen(function*() {
+    const engine = yield* WorkflowEngine.WorkflowEngine
+    const live = yield* makeLive(job, true)
+    const mine = yield* host(engine, live)
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function*() {
+        yield* stop(live, { _tag: "Interrupted" })
+        if (live.halted !== undefined) yield* Deferred.await(live.halted)
+        if (mine.get(job.name) === live) mine.delete(job.name)
+      })
+    )
+  }) as Effect.Effect<void, never, WorkflowEngine.WorkflowEngine | Scope.Scope | Exclude<R, Scope.Scope>>)
 
 /**
  * Starts a job (or resumes it, when the engine has stored part of it) and returns its handle. The job runs in the
@@ -322,51 +503,20 @@ export const start = <I, A, R>(
     const scope = yield* Effect.scope
     yield* checkFunction(job)
     const cancelled = new BamlJobCancelled({ message: `BamlJob ${job.name} was cancelled`, name: job.name })
-    const context = yield* Effect.context<R>()
-    const limiter = job.options.rateLimit === undefined
-      ? undefined
-      : Option.getOrUndefined(yield* Effect.serviceOption(RateLimiter.RateLimiter)) ??
-        (yield* RateLimiter.make.pipe(Effect.provide(RateLimiter.layerStoreMemory)))
-    const live: Live<I, A, R> = {
-      job,
-      context,
-      results: new Map(),
-      ordered: [],
-      progress: yield* SubscriptionRef.make(emptyProgress(totalOf(job.options))),
-      stop: yield* Deferred.make<Stop>(),
-      // the job's own budget, or else the one around it, or else one that only counts
-      budget: job.options.budget === undefined
-        ? Option.getOrUndefined(Context.getOption(context, TokenBudget.TokenBudget)) ?? (yield* TokenBudget.make({}))
-        : yield* TokenBudget.make(job.options.budget),
-      limiter,
-      prices: job.options.prices ?? job.options.budget?.cost,
-      startedAt: yield* Clock.currentTimeMillis,
-      pendingTokens: { input: 0, output: 0, cached: 0 },
-      durations: { total: 0, count: 0 }
-    }
-    let byName = lives.get(engine)
-    if (byName === undefined) lives.set(engine, byName = new Map())
-    const mine = byName
-    mine.set(job.name, live as Live<unknown, unknown, unknown>)
-
+    const hosted = lives.get(engine)?.get(job.name)
+    // Hosted by `layer` in this process: this start watches that run (its progress, its results); its scope closing
+    // stops nothing. Otherwise this start hosts the job for its scope's life.
+    const byLayer = hosted !== undefined && hosted.byLayer
+    const live = byLayer ? hosted as unknown as Live<I, A, R> : yield* makeLive(job, false)
+    const mine = yield* host(engine, live)
     const executionId = yield* job.workflow.executionId({ name: job.name })
-    // One registration per engine and job name, for the engine's life: with effect 4.1's cluster engine, closing a
-    // workflow's registration makes every later execution in the process end at once as interrupted (a second job
-    // would fail as cancelled). A start that ends stops its run through `live.stop` instead.
-    let names = registered.get(engine)
-    if (names === undefined) registered.set(engine, names = new Set())
-    if (!names.has(job.name)) {
-      names.add(job.name)
-      yield* engine.register(job.workflow, () => body(engine, job.name)).pipe(Scope.provide(yield* Scope.make()))
-    }
-    yield* registerCancel(engine, job.name)
     // Cancelled in this process, or stored as cancelled by any process: it ends at once, without asking the engine to
     // run it (which would wait for a run that never comes).
     const cancelledHere = cancelledNames.get(engine)?.has(job.name) === true || (yield* storedCancel(engine, job.name))
 
     yield* Scope.addFinalizer(
       scope,
-      Effect.gen(function*() {
+      byLayer ? Effect.void : Effect.gen(function*() {
         yield* stop(live, { _tag: "Interrupted" })
         // the run in this process, if it runs here, ends before the start does
         if (live.halted !== undefined) yield* Deferred.await(live.halted)
@@ -441,12 +591,48 @@ export const start = <I, A, R>(
       executionId,
       progress: SubscriptionRef.changes(live.progress).pipe(Stream.takeUntil((p) => p.state !== "running")),
       current: SubscriptionRef.get(live.progress),
-      result: (key) => Effect.sync(() => Option.fromUndefinedOr(live.results.get(key))),
+      result: (key) =>
+        Effect.suspend(() => {
+          const here = live.results.get(key)
+          return here !== undefined ? Effect.succeedSome(here) : storedResult(engine, job, key)
+        }),
       results: Effect.sync(() => inInputOrder(live)),
       await: Effect.raceFirst(summary, whyStopped),
       cancel: Effect.flatMap(cancelInEngine(engine, job), (cancelledIt) => cancelledIt ? cancelledNow : Effect.void)
     }
     return handle
+  })
+
+/**
+ * The result of an item as the engine stored it, from any process: the outcome of its workflow (of its last dispatch,
+ * when a run died and it was dispatched again), or none while it has not ended.
+ */
+export const storedResult = <I, A, R>(
+  engine: WorkflowEngine.WorkflowEngine["Service"],
+  job: BamlJob<I, A, R>,
+  key: string
+): Effect.Effect<Option.Option<ItemResult<A>>> =>
+  Effect.gen(function*() {
+    const items = itemWorkflowOf(job as BamlJob<unknown, unknown, unknown>)
+    for (let attempt = 0; attempt < dispatchAttempts; attempt++) {
+      const executionId = yield* items.executionId({ key, index: 0, attempt, input: undefined })
+      const result = yield* engine.poll(items, executionId)
+      if (Option.isNone(result) || result.value._tag === "Suspended") return Option.none()
+      const exit = result.value.exit
+      if (Exit.isFailure(exit)) continue
+      const outcome = exit.value
+      const index = outcome.index
+      if (outcome.error !== undefined) {
+        return Option.some<ItemResult<A>>({ _tag: "Failed", key, index, error: outcome.error, stored: true })
+      }
+      const value = yield* decodeValue(job as BamlJob<unknown, A, unknown>, key, outcome.value)
+      return Option.some<ItemResult<A>>(
+        value.ok
+          ? { _tag: "Succeeded", key, index, value: value.value, stored: true }
+          : { _tag: "Failed", key, index, error: value.error, stored: true }
+      )
+    }
+    return Option.none()
   })
 
 /** Fails with {@link BamlJobFinished} when the job's inputs have keys that are not in `stored` (its finished run's). */

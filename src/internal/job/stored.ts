@@ -1,7 +1,9 @@
 /**
- * What the workflow of a job stores: an item's result, the finished job's summary, the job's workflow and its cancel.
+ * What the workflows of a job store: an item's outcome (each item its own workflow execution), the finished job's
+ * summary, the job's workflow and its cancel; and the shard group they all run in on a cluster.
  */
 import { Effect, Schema } from "effect"
+import * as ClusterSchema from "effect/cluster/ClusterSchema"
 import * as Workflow from "effect/workflow/Workflow"
 import { BamlError as BamlErrorSchema } from "../../client/BamlError.js"
 import type { BamlJob, ItemResult } from "./models.js"
@@ -29,12 +31,62 @@ export const StoredSummary = Schema.Struct({
   results: Schema.optionalKey(Schema.Array(StoredItem))
 })
 
+/**
+ * The shard group of every job's workflows on a cluster: only the runners that host jobs are assigned its shards (see
+ * `BamlJobStore`), so a runner that hosts none (or a process that only starts, cancels or watches jobs) never runs one.
+ */
+export const shardGroup = "effect-baml/jobs"
+
+const inJobsGroup = () => shardGroup
+
 export const makeWorkflow = (name: string) =>
   Workflow.make(`effect-baml/BamlJob/${name}`, {
     payload: { name: Schema.String },
     idempotencyKey: (payload) => payload.name,
     success: StoredSummary
-  })
+  }).annotate(ClusterSchema.ShardGroup, inJobsGroup)
+
+/**
+ * What an item's workflow stores when it ends: its value (as the job's `success` schema encodes it) or its error, the
+ * tokens its requests spent (as the provider reported them), its retries, and when it ended.
+ */
+export const ItemOutcome = Schema.Struct({
+  index: Schema.Number,
+  value: Schema.optionalKey(Schema.Unknown),
+  error: Schema.optionalKey(BamlErrorSchema),
+  inputTokens: Schema.Number,
+  outputTokens: Schema.Number,
+  cachedInputTokens: Schema.Number,
+  retries: Schema.Number,
+  endedAt: Schema.Number
+})
+
+/**
+ * The workflow of one item of a job: one execution per key (and per dispatch `attempt`, after a run that died), its
+ * input in its payload, so that the cluster places it on any runner that hosts the job.
+ */
+export const makeItemWorkflow = (name: string) =>
+  Workflow.make(`effect-baml/BamlJob/${name}/item`, {
+    payload: {
+      key: Schema.String,
+      index: Schema.Number,
+      attempt: Schema.Number,
+      input: Schema.Unknown
+    },
+    idempotencyKey: (payload) => payload.attempt === 0 ? payload.key : `${payload.key}#${payload.attempt}`,
+    success: ItemOutcome
+  }).annotate(ClusterSchema.ShardGroup, inJobsGroup)
+
+export type ItemWorkflow = ReturnType<typeof makeItemWorkflow>
+
+const itemWorkflows = new WeakMap<JobWorkflow, ItemWorkflow>()
+
+/** The item workflow of a job (one per job definition). */
+export const itemWorkflowOf = (job: BamlJob<unknown, unknown, unknown>): ItemWorkflow => {
+  let items = itemWorkflows.get(job.workflow)
+  if (items === undefined) itemWorkflows.set(job.workflow, items = makeItemWorkflow(job.name))
+  return items
+}
 
 /**
  * A job's cancel, stored with the engine: a workflow of its own per job name that does nothing, executed by a cancel.
@@ -45,7 +97,7 @@ export const makeCancelWorkflow = (name: string) =>
     payload: { name: Schema.String },
     idempotencyKey: (payload) => payload.name,
     success: Schema.Void
-  })
+  }).annotate(ClusterSchema.ShardGroup, inJobsGroup)
 
 /**
  * The workflow of a job: one per job name; its payload is the name, its success the counts.
