@@ -1,7 +1,9 @@
 /**
- * Batch jobs: one BAML function over many inputs, each with a key, on Effect's workflow engine. Every item is an
- * `Activity` of one `Workflow` whose execution id is derived from the job's name, so that on a durable engine a job
- * started again resumes where it stopped and an item whose result was stored is never requested again. The engine is
+ * Batch jobs: one BAML function over many inputs, each with a key, on Effect's workflow engine. A job is one `Workflow`
+ * whose execution id is derived from the job's name, and every item a workflow execution of its own (a child of the
+ * job's run, its id derived from its key), so that on a durable engine a job started again resumes where it stopped
+ * and an item whose result was stored is never requested again, and on a cluster the items spread over the runners
+ * that host the job (`layer`). The engine is
  * the caller's choice: the job needs only a `WorkflowEngine` (`WorkflowEngine.layerMemory` when durability is not
  * asked for, a SQL-backed one when it is).
  *

@@ -74,7 +74,7 @@ export interface CommonOptions<I> {
   readonly name: string
   /** The inputs, as a list or a stream (read once per run; on a resumed run, stored items are not requested again). */
   readonly inputs: Iterable<I> | Stream.Stream<I>
-  /** The key of an input: unique in the job, stable from one run to the next (it names the item's activity). */
+  /** The key of an input: unique in the job, stable from one run to the next (it names the item's workflow execution). */
   readonly key: (input: I) => string
   /** The number of items in flight at most (default 4). */
   readonly concurrency?: number | undefined
@@ -125,7 +125,7 @@ export interface BamlJob<I, A, R = BamlRuntime> {
   readonly name: string
   /** The BAML function's name, when the job calls it by name. */
   readonly functionName: string | undefined
-  /** The workflow every item of the job is an activity of. */
+  /** The workflow of the job's run (each item is a child workflow execution of it). */
   readonly workflow: JobWorkflow
   /**
    * How an item's result is stored in the engine (and in the finished job's stored outcome): `Schema.Unknown` unless
@@ -274,8 +274,9 @@ export interface Handle<A> {
   /** The progress now. */
   readonly current: Effect.Effect<Progress>
   /**
-   * The result of the item with this key, once it has ended in this run. `Option.none()` does not tell an item still
-   * to run or in flight from a key that is not in the job (the keys are not known before the inputs are read).
+   * The result of the item with this key, once it has ended: as this process saw it end, or else as the engine stored
+   * it (so that any process of a cluster reads it, `stored`). `Option.none()` does not tell an item still to run or in
+   * flight from a key that is not in the job (the keys are not known before the inputs are read).
    */
   readonly result: (key: string) => Effect.Effect<Option.Option<ItemResult<A>>>
   /** The results of the items ended so far in this run, in the order of the inputs. */

@@ -38,7 +38,7 @@ export interface Live<I, A, R> {
   readonly pendingTokens: { input: number; output: number; cached: number }
   /** The time items requested in this run took, from their start to their end (rate-limit waits included). */
   readonly durations: { total: number; count: number }
-  /** Ended when the run of this start (in this process) has ended: its activities interrupted, its run suspended. */
+  /** Ended when the run of this start (in this process) has ended: its items stopped here, its run suspended. */
   halted?: Deferred.Deferred<void>
 }
 

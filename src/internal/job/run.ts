@@ -1,5 +1,5 @@
 /**
- * Making, running, resuming and cancelling a job: each item an activity of the job's workflow.
+ * Making, hosting, running, resuming and cancelling a job: each item a workflow execution, a child of the job's run.
  */
 import {
   Cause,
@@ -201,7 +201,17 @@ export const itemBody = (engine: object, name: string) =>
     const instance = yield* WorkflowEngine.WorkflowInstance
     // Not hosted here any more (its start's scope closed): stopped here, as an item told to stop is.
     const live = lives.get(engine)?.get(name)
-    if (live === undefined) return yield* Workflow.suspend(instance)
+    // stopped here already: not even started (a race with the stop could send its request before it is interrupted)
+    if (live === undefined || (yield* Deferred.isDone(live.stop))) return yield* Workflow.suspend(instance)
+    // A cancelled job runs nothing more (a run that replays after the cancel may still dispatch its items).
+    if (
+      cancelledNames.get(engine)?.has(name) === true ||
+      (yield* storedCancel(engine as WorkflowEngine.WorkflowEngine["Service"], name))
+    ) {
+      yield* markCancelled(engine, name)
+      yield* stop(live, { _tag: "Cancelled" })
+      return yield* Workflow.suspend(instance)
+    }
     const spent: Spent = { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, retries: 0 }
     const work = Effect.gen(function*() {
       const input = yield* Schema.decodeUnknownEffect(live.job.input)(payload.input).pipe(
@@ -355,7 +365,7 @@ export const body = (engine: object, name: string) =>
     const instance = yield* WorkflowEngine.WorkflowInstance
     // Not hosted here any more (its start's scope closed; an item that ended after woke the run): it stays suspended.
     const live = lives.get(engine)?.get(name)
-    if (live === undefined) return yield* Workflow.suspend(instance)
+    if (live === undefined || (yield* Deferred.isDone(live.stop))) return yield* Workflow.suspend(instance)
     const { concurrency, inputs } = live.job.options
     const seen = new Set<string>()
     const halted = yield* Deferred.make<void>()
@@ -461,6 +471,12 @@ export const layer = <I, A, R>(
     const engine = yield* WorkflowEngine.WorkflowEngine
     const live = yield* makeLive(job, true)
     const mine = yield* host(engine, live)
+    // A cancel stored by any process stops what runs here (its items' requests are aborted).
+    yield* storedCancel(engine, job.name).pipe(
+      Effect.repeat({ schedule: Schedule.spaced(cancelPollInterval), until: (found) => found }),
+      Effect.andThen(stop(live, { _tag: "Cancelled" })),
+      Effect.forkScoped
+    )
     yield* Effect.addFinalizer(() =>
       Effect.gen(function*() {
         yield* stop(live, { _tag: "Interrupted" })
