@@ -1,4 +1,4 @@
-import { describe, expect, it, layer } from "@effect/vitest"
+import { expect, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { ScriptedProvider } from "effect-baml/testing"
 import * as JobProcess from "./support/jobProcess.js"
@@ -8,15 +8,7 @@ import * as Postgres from "./support/postgres.js"
 // nothing (`BamlJobStore.layerPostgresClient`) that starts it, waits for it or cancels it; the scripted provider in
 // this process, every runner killed with SIGKILL when the test wants it.
 
-// Short cluster timings, so that a dead runner's shards move within seconds.
-const tuning = {
-  shardsPerGroup: 30,
-  refreshAssignmentsInterval: 500,
-  shardLockRefreshInterval: 1000,
-  shardLockExpiration: 5000,
-  entityMessagePollInterval: 500,
-  runnerHealthCheckInterval: 1000
-}
+const tuning = Postgres.clusterTuning
 
 let jobs = 0
 /** A job of its own: item keys no other test's requests contain, and the rule that answers them. */
@@ -70,15 +62,7 @@ const requestedTotal = (runners: ReadonlyArray<JobProcess.JobProcess>) =>
   runners.reduce((n, r) => n + r.events().filter((e) => e.event === "requested").length, 0)
 
 if (Postgres.missing !== undefined) {
-  describe("BamlJob on a cluster", () => {
-    if (process.env.CI === "true") {
-      it(`PostgreSQL is installed`, () => {
-        expect.fail(`${Postgres.missing}: CI must install it`)
-      }, 5_000)
-    } else {
-      it.skip(`skipped: ${Postgres.missing}`, () => {})
-    }
-  })
+  Postgres.describeMissing("BamlJob on a cluster")
 } else {
   layer(Layer.merge(ScriptedProvider.layer(), Postgres.layer), { timeout: "300 seconds", excludeTestServices: true })(
     "BamlJob on a cluster",

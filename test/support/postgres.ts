@@ -4,6 +4,7 @@
  * `postgresql` package (`apt-get install -y postgresql`; `.ci/run` installs it). PostgreSQL refuses to run as
  * root, so as root the server runs as the `postgres` user the package creates.
  */
+import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Layer } from "effect"
 import { execFile, execFileSync } from "node:child_process"
 import * as Fs from "node:fs"
@@ -131,3 +132,28 @@ export const tables = (url: string) =>
       ),
     catch: (cause) => new Error("listing the tables failed", { cause })
   })
+
+/**
+ * Where PostgreSQL is missing, the suite `title` says so: in CI (CI=true) as a failure (without PostgreSQL these
+ * tests prove nothing), elsewhere as a skip.
+ */
+export const describeMissing = (title: string) =>
+  describe(title, () => {
+    if (process.env.CI === "true") {
+      it(`PostgreSQL is installed`, () => {
+        expect.fail(`${missing}: CI must install it`)
+      }, 5_000)
+    } else {
+      it.skip(`skipped: ${missing}`, () => {})
+    }
+  })
+
+/** Short cluster timings for the tests, so that a dead runner's shards move within seconds. */
+export const clusterTuning = {
+  shardsPerGroup: 30,
+  refreshAssignmentsInterval: 500,
+  shardLockRefreshInterval: 1000,
+  shardLockExpiration: 5000,
+  entityMessagePollInterval: 500,
+  runnerHealthCheckInterval: 1000
+}
