@@ -279,38 +279,40 @@ layer(JobLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlJob",
         expect((yield* requestsFor(mark)).length).toBe(2)
       }).pipe(Effect.provide(TestClock.layer())), 30_000)
 
-    it.effect("a spent budget stops the job, aborts the requests in flight, and the job resumes where it stopped", () =>
+    it.effect("a spent budget stops the dispatch, the items in flight finish, and the job resumes where it stopped", () =>
       Effect.gen(function*() {
         const mark = marker("job-budget")
-        // `slow` answers late the first time, so that it is in flight when the budget runs out
-        yield* scriptJob(mark, (prompt, index) =>
-          prompt.includes(`${mark} slow`) && index < 2 ? { firstByteDelayMs: 20_000 } : {})
+        // `slow` answers late, so that it is in flight when the budget runs out
+        yield* scriptJob(mark, (prompt) => prompt.includes(`${mark} slow`) ? { firstByteDelayMs: 1_500 } : {})
         const inputs = ["fast", "slow", "third", "fourth"]
-        const handle = yield* BamlJob.start(resumeJob(mark, inputs, { concurrency: 2, budget: { maxOutputTokens: 1 } }))
+        const job = resumeJob(mark, inputs, { concurrency: 2, budget: { maxOutputTokens: 1 } })
+        const handle = yield* BamlJob.start(job)
         const error = yield* Effect.flip(handle.await)
         expect(error).toBeInstanceOf(BamlError.BudgetExceeded)
-        // the progress says so, and its stream has ended
-        expect(yield* handle.current).toMatchObject({ state: "stopped", done: 1, succeeded: 1 })
+        // the progress says so, and its stream has ended: `slow`, in flight, finished and was stored
+        expect(yield* handle.current).toMatchObject({ state: "stopped", done: 2, succeeded: 2 })
         const last = yield* handle.progress.pipe(Stream.runLast, Effect.timeout("5 seconds"))
         expect(Option.map(last, (p) => p.state)).toEqual(Option.some("stopped"))
         const first = yield* settledAll(mark)
-        const slow = first.filter((r) => r.prompt.includes(`${mark} slow`))
-        expect(slow.map((r) => r.status)).toEqual(["closed-early"])
-        // `fast` was paid for; `third` was refused before it was sent; `fourth` never started
-        expect(first.length).toBe(2)
+        expect(first.map((r) => r.status)).toEqual(["completed", "completed"])
+        // `third` and `fourth` were not dispatched
+        expect(first.some((r) => r.prompt.includes(`${mark} third`) || r.prompt.includes(`${mark} fourth`))).toBe(false)
+        // started again under the same budget: it ends at once with the stored error, without a request
+        const again = yield* Effect.flip(BamlJob.run(job))
+        expect(again).toBeInstanceOf(BamlError.BudgetExceeded)
+        expect((yield* requestsFor(mark)).length).toBe(2)
 
-        // started again with room in the budget: `fast` comes from storage, the others are requested
-        const summary = yield* BamlJob.run(resumeJob(mark, inputs, { concurrency: 2 }))
+        // started again with room in the budget: `fast` and `slow` come from storage, the others are requested
+        const summary = yield* BamlJob.run(resumeJob(mark, inputs, { concurrency: 2, budget: { maxOutputTokens: 1e6 } }))
         expect(summary.succeeded).toBe(4)
         expect(summary.results.map((r) => [r.key, r.stored])).toEqual([
           ["fast", true],
-          ["slow", false],
+          ["slow", true],
           ["third", false],
           ["fourth", false]
         ])
         const all = yield* settledAll(mark)
-        expect(all.filter((r) => r.prompt.includes(`${mark} fast`)).length).toBe(1)
-        expect(all.length).toBe(5)
+        expect(all.length).toBe(4)
       }).pipe(Effect.scoped), 40_000)
 
     it.effect("a 500 is retried by the policy and then succeeds; a 400 is not retried", () =>

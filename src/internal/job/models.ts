@@ -13,11 +13,12 @@ import type { describeProgress, describeSummary } from "./progressBar.js"
 import type { cancel, defaultRetry, isRetryable, make, run, start } from "./run.js"
 
 /**
- * A rate limit for the client a job calls: requests per minute and tokens (input and output) per minute, without a
- * burst: requests are spaced evenly (`requestsPerMinute: 120` sends one every 500 ms, from the first), so that no
- * sliding minute sees more than the limit. Tokens are counted when a request ends (a request's tokens are not known
- * before it), and the next request waits until the tokens spent are paid back at the limit's pace: in any minute, at
- * most the limit plus the tokens of the requests already in flight.
+ * A rate limit for the client a job calls, one per job (its run paces the dispatch of its items, whatever runners
+ * they run on): requests per minute and tokens (input and output) per minute, without a burst: items are dispatched
+ * evenly spaced (`requestsPerMinute: 120` sends one every 500 ms, from the first), so that no sliding minute sees more
+ * than the limit. Tokens are counted when an item ends (a request's tokens are not known before it), and the next
+ * dispatch waits until the tokens spent are paid back at the limit's pace: in any minute, at most the limit plus the
+ * tokens of the items already in flight. An item's retries are charged when it ends (later dispatches wait for them).
  *
  * @example
  * ```ts
@@ -83,8 +84,10 @@ export interface CommonOptions<I> {
   /** A rate limit for the client. */
   readonly rateLimit?: RateLimit | undefined
   /**
-   * One budget for the whole job: when it is spent, the job stops and every request in flight is aborted (default: the
-   * `TokenBudget` the job runs in, if any).
+   * One budget for the whole job, across runners and resumes (its run counts the tokens stored with each item's
+   * outcome): once it is spent, no more items are dispatched, the items in flight finish (the job may go over by what
+   * they spend), and the job ends with `BudgetExceeded`; started again with a larger budget, it resumes. Without one, a
+   * `TokenBudget` around the job caps the calls of the process it is provided in.
    */
   readonly budget?: TokenBudget.Options | undefined
   /** Prices for the estimated cost in the progress (default: the budget's prices, if it has any). */

@@ -4,7 +4,6 @@
 import { Clock, Context, Deferred, Effect, SubscriptionRef } from "effect"
 import * as RateLimiter from "effect/persistence/RateLimiter"
 import { BudgetExceeded } from "../../BamlError.js"
-import * as TokenBudget from "../../TokenBudget.js"
 import * as Budget from "../../core/usage/budget.js"
 import type { Prices, CommonOptions, BamlJob, ItemResult, Progress } from "./models.js"
 
@@ -15,8 +14,8 @@ export type Stop =
   | { readonly _tag: "Cancelled" }
 
 /**
- * What one start of a job holds in this process: its view of the results, its progress, its budget, its limits and
- * the services its items run with.
+ * What one start of a job holds in this process: its view of the results, its progress, its rate limiter and the
+ * services its items run with.
  */
 export interface Live<I, A, R> {
   readonly job: BamlJob<I, A, R>
@@ -27,7 +26,6 @@ export interface Live<I, A, R> {
   readonly ordered: Array<ItemResult<A>>
   readonly progress: SubscriptionRef.SubscriptionRef<Progress>
   readonly stop: Deferred.Deferred<Stop>
-  readonly budget: TokenBudget.Service
   readonly limiter: RateLimiter.RateLimiter | undefined
   readonly prices: Prices | undefined
   readonly startedAt: number

@@ -2,9 +2,10 @@
  * The run/resume registry: which start of a job an engine replays, which jobs are registered, and which cancelled.
  */
 import { Effect, Exit, Option, Scope } from "effect"
+import { BudgetExceeded } from "../../BamlError.js"
 import * as WorkflowEngine from "effect/workflow/WorkflowEngine"
 import type { BamlJob } from "./models.js"
-import { makeCancelWorkflow } from "./stored.js"
+import { budgetKey, makeBudgetSpentWorkflow, makeCancelWorkflow } from "./stored.js"
 import type { Live } from "./progress.js"
 
 /** How often a started job asks the engine whether it was cancelled elsewhere (another process, or `cancel`). */
@@ -30,12 +31,12 @@ export const markCancelled = (engine: object, name: string) =>
 /** The job names whose workflow is registered with an engine. */
 export const registered = new WeakMap<object, Set<string>>()
 
-/** The job names whose cancel workflow is registered with an engine. */
+/** The job names whose cancel and spent-budget workflows are registered with an engine. */
 export const cancelRegistered = new WeakMap<object, Set<string>>()
 
 /**
- * Registers a job's cancel workflow with the engine, once per engine and job name, for the engine's life (as a job's
- * own workflow is: see `start`).
+ * Registers a job's cancel and spent-budget workflows with the engine, once per engine and job name, for the engine's
+ * life (as a job's own workflow is: see `start`).
  */
 export const registerCancel = (engine: WorkflowEngine.WorkflowEngine["Service"], name: string) =>
   Effect.gen(function*() {
@@ -43,7 +44,49 @@ export const registerCancel = (engine: WorkflowEngine.WorkflowEngine["Service"],
     if (names === undefined) cancelRegistered.set(engine, names = new Set())
     if (names.has(name)) return
     names.add(name)
-    yield* engine.register(makeCancelWorkflow(name), () => Effect.void).pipe(Scope.provide(yield* Scope.make()))
+    const forever = yield* Scope.make()
+    yield* engine.register(makeCancelWorkflow(name), () => Effect.void).pipe(Scope.provide(forever))
+    yield* engine.register(makeBudgetSpentWorkflow(name), ({ error }) => Effect.succeed(error)).pipe(
+      Scope.provide(forever)
+    )
+  })
+
+const placeholder = new BudgetExceeded({ message: "", functionName: "", outputTokens: 0, callOutputTokens: 0 })
+
+const budgetSpentExecution = (name: string, limits: string) =>
+  makeBudgetSpentWorkflow(name).executionId({ name, limits, error: placeholder })
+
+/**
+ * The `BudgetExceeded` a job's run stored when it stopped under these limits (from this process or any other), if it
+ * did.
+ */
+export const storedBudgetSpent = <I, A, R>(engine: WorkflowEngine.WorkflowEngine["Service"], job: BamlJob<I, A, R>) =>
+  Effect.gen(function*() {
+    const budget = job.options.budget
+    if (budget === undefined) return Option.none<BudgetExceeded>()
+    const workflow = makeBudgetSpentWorkflow(job.name)
+    const result = yield* engine.poll(workflow, yield* budgetSpentExecution(job.name, budgetKey(budget)))
+    return Option.isSome(result) && result.value._tag === "Complete" && Exit.isSuccess(result.value.exit)
+      ? Option.some(result.value.exit.value)
+      : Option.none<BudgetExceeded>()
+  })
+
+/** Stores that the job's run stopped with its budget spent: a start under the same limits then ends at once with it. */
+export const storeBudgetSpent = <I, A, R>(
+  engine: WorkflowEngine.WorkflowEngine["Service"],
+  job: BamlJob<I, A, R>,
+  error: BudgetExceeded
+) =>
+  Effect.gen(function*() {
+    const budget = job.options.budget
+    if (budget === undefined) return
+    const limits = budgetKey(budget)
+    yield* engine.execute(makeBudgetSpentWorkflow(job.name), {
+      executionId: yield* budgetSpentExecution(job.name, limits),
+      payload: { name: job.name, limits, error },
+      discard: true,
+      detached: true
+    })
   })
 
 /** Whether the engine has stored a cancel of the job (from this process or any other, now or before). */

@@ -4,7 +4,6 @@
 import {
   Cause,
   Clock,
-  Context,
   Deferred,
   Effect,
   Exit,
@@ -31,7 +30,6 @@ import {
 } from "../../BamlError.js"
 import { BamlInvalidArgumentError } from "../../BamlError.js"
 import { BamlRuntime } from "../../BamlRuntime.js"
-import * as TokenBudget from "../../TokenBudget.js"
 import {
   type BamlJob,
   type ItemResult,
@@ -52,7 +50,7 @@ import {
   inInputOrder
 } from "./stored.js"
 import { type Stop, type Live, emptyProgress, totalOf, updateProgress, stop, record } from "./progress.js"
-import { request, type Spent } from "./rateLimit.js"
+import { makeRunLimits, type RunLimits, type Spent } from "./limits.js"
 import {
   lives,
   cancelledNames,
@@ -60,6 +58,8 @@ import {
   registered,
   registerCancel,
   storedCancel,
+  storedBudgetSpent,
+  storeBudgetSpent,
   cancelInEngine,
   cancelPollInterval
 } from "./registry.js"
@@ -163,9 +163,27 @@ export const make: {
 }
 
 /**
- * The requests of one item, with the retry policy; what they spent goes to `spent`. A spent budget stops the job in
- * this process: the item signals it and waits to be stopped with the others, so that it stores no result and is
- * requested again when the job resumes.
+ * One request of one item, with the services the job runs with; the tokens it spent (as `Baml.withUsage` reads them)
+ * go to what the item `spent`, whether it succeeded or failed.
+ */
+const request = <I, A, R>(live: Live<I, A, R>, input: I, spent: Spent): Effect.Effect<A, BamlError> =>
+  Baml.withUsage(Effect.exit(live.job.execute(input))).pipe(
+    Effect.flatMap(([exit, usages]) => {
+      for (const usage of usages) {
+        spent.inputTokens += usage.inputTokens
+        spent.outputTokens += usage.outputTokens
+        spent.cachedInputTokens += usage.cachedInputTokens
+      }
+      return exit
+    }),
+    // a `Baml.withUsage` or a `TokenBudget` around the job (in the process that hosts it) still sees every call
+    Effect.provideContext(live.context)
+  )
+
+/**
+ * The requests of one item, with the retry policy; what they spent goes to `spent`. The job's own budget is its run's
+ * (see `limits.ts`); a `TokenBudget` around the job, spent, stops the job in this process: the item signals it and
+ * waits to be stopped with the others, so that it stores no result and is requested again when the job resumes.
  */
 export const attempt = <I, A, R>(live: Live<I, A, R>, input: I, spent: Spent): Effect.Effect<A, BamlError> => {
   let tries = 0
@@ -235,13 +253,21 @@ export const itemBody = (engine: object, name: string) =>
 /** How many times an item whose workflow died (not an item's error: a defect) is dispatched again, as a new execution. */
 const dispatchAttempts = 3
 
+/** One run of a job (in the process the engine runs it in): when it began, its budget and rate limit. */
+export interface Run {
+  readonly startedAt: number
+  readonly limits: RunLimits
+}
+
 /**
  * One item: its own workflow execution (a child of the job's run), named after its key, so that the engine stores its
- * outcome and, on a replay, returns it instead of running it again. On a cluster it runs on whichever runner its
- * shard is on, so that the items of a job spread over the runners that host it.
+ * outcome and, on a replay, it is read back instead of run again. On a cluster it runs on whichever runner its
+ * shard is on, so that the items of a job spread over the runners that host it. An item not stored yet is dispatched
+ * under the run's rate limit, unless the run's budget is spent: then it is not dispatched (nor counted).
  */
 export const item = <I, A, R>(
   live: Live<I, A, R>,
+  run: Run,
   seen: Set<string>,
   input: I,
   index: number
@@ -273,8 +299,13 @@ export const item = <I, A, R>(
         live.pendingTokens.output += outcome.outputTokens
         live.pendingTokens.cached += outcome.cachedInputTokens
         return Effect.andThen(
-          outcome.retries === 0 ? Effect.void : updateProgress(live, (p) => ({ ...p, retries: p.retries + outcome.retries })),
-          record(live, result, was)
+          run.limits.ended(outcome, !result.stored),
+          Effect.andThen(
+            outcome.retries === 0
+              ? Effect.void
+              : updateProgress(live, (p) => ({ ...p, retries: p.retries + outcome.retries })),
+            record(live, result, was)
+          )
         )
       }))
     return Effect.gen(function*() {
@@ -299,12 +330,23 @@ export const item = <I, A, R>(
         return yield* record(live, { _tag: "Failed", key, index, error, stored: false })
       }
       yield* started
+      const engine = yield* WorkflowEngine.WorkflowEngine
       const items = itemWorkflowOf(live.job as BamlJob<unknown, unknown, unknown>)
       for (let attempt = 0;; attempt++) {
         const payload = { key, index, attempt, input: encoded.value }
-        // An item stopped in a run before this one suspended: it is run again.
-        yield* items.resume(yield* items.executionId(payload))
-        const exit = yield* Effect.exit(items.execute(payload))
+        const executionId = yield* items.executionId(payload)
+        // Its outcome stored (by an earlier run, or this one's before a replay): read back, not requested again.
+        const found = yield* engine.poll(items, executionId)
+        let exit: Exit.Exit<typeof ItemOutcome.Type>
+        if (Option.isSome(found) && found.value._tag === "Complete") {
+          exit = found.value.exit
+        } else {
+          // the budget spent: not dispatched; it waits for a start with a larger budget
+          if (!(yield* run.limits.dispatch)) return
+          // An item stopped in a run before this one suspended: it is run again.
+          if (Option.isSome(found)) yield* items.resume(executionId)
+          exit = yield* Effect.exit(items.execute(payload))
+        }
         if (Exit.isFailure(exit)) {
           if (Cause.hasInterruptsOnly(exit.cause)) return yield* Effect.failCause(exit.cause)
           // A run that died (e.g. on a runner that did not host the job): stored as it is, so the item is dispatched
@@ -314,7 +356,7 @@ export const item = <I, A, R>(
           return yield* ended({ _tag: "Failed", key, index, error, stored: false }, { ...noSpending, index })
         }
         const outcome = exit.value
-        const stored = outcome.endedAt < live.startedAt
+        const stored = outcome.endedAt < run.startedAt
         if (outcome.error !== undefined) {
           return yield* ended({ _tag: "Failed", key, index, error: outcome.error, stored }, outcome)
         }
@@ -359,34 +401,59 @@ const decodeValue = <A>(
     })
   )
 
-/** The job's run: every item, unless this process is told to stop; then the run suspends, resumable. */
-export const body = (engine: object, name: string) =>
+/**
+ * The job's run: every item, unless this process is told to stop; then the run suspends, resumable. With its budget
+ * spent, it dispatches no more items, waits for those in flight, stores the spent budget (see `storeBudgetSpent`) and
+ * suspends: a start with a larger budget resumes it.
+ */
+export const body = (engine: WorkflowEngine.WorkflowEngine["Service"], name: string) =>
   Effect.gen(function*() {
     const instance = yield* WorkflowEngine.WorkflowInstance
     // Not hosted here any more (its start's scope closed; an item that ended after woke the run): it stays suspended.
     const live = lives.get(engine)?.get(name)
     if (live === undefined || (yield* Deferred.isDone(live.stop))) return yield* Workflow.suspend(instance)
+    // hosted by `layer`, a run that replays here (resumed) counts its items again from the store
+    if (live.byLayer) yield* resetView(live)
     const { concurrency, inputs } = live.job.options
     const seen = new Set<string>()
     const halted = yield* Deferred.make<void>()
     live.halted = halted
+    const run: Run = { startedAt: yield* Clock.currentTimeMillis, limits: makeRunLimits(live) }
     const stream = Stream.isStream(inputs) ? inputs : Stream.fromIterable(inputs)
     const items = stream.pipe(
       Stream.zipWithIndex,
-      Stream.mapEffect(([input, index]) => item(live, seen, input, index), {
+      Stream.mapEffect(([input, index]) => item(live, run, seen, input, index), {
         concurrency: concurrency ?? 4,
         unordered: true
       }),
       Stream.runDrain,
       Effect.andThen(SubscriptionRef.get(live.progress)),
-      Effect.flatMap(({ failed, succeeded }) =>
-        Effect.map(encodeResults(live), (results) => results === undefined ? { succeeded, failed } : { succeeded, failed, results })
-      )
+      Effect.flatMap(({ failed, succeeded }): Effect.Effect<typeof StoredSummary.Type | BudgetExceeded> => {
+        const spent = run.limits.refused()
+        if (spent !== undefined) return Effect.succeed(spent)
+        return Effect.map(encodeResults(live), (results) =>
+          results === undefined ? { succeeded, failed } : { succeeded, failed, results })
+      })
     )
-    return yield* Effect.raceFirst(
-      items,
-      Effect.andThen(Deferred.await(live.stop), Workflow.suspend(instance))
-    ).pipe(Effect.onExit(() => Deferred.succeed(halted, undefined)))
+    return yield* Effect.gen(function*() {
+      const ended = yield* Effect.raceFirst(items, Effect.andThen(Deferred.await(live.stop), Workflow.suspend(instance)))
+      if (!(ended instanceof BudgetExceeded)) return ended
+      yield* storeBudgetSpent(engine, live.job, ended)
+      // A start that hosts the job for its scope ends with the error at once; one that watches a runner's job (or one in
+      // another process) reads it from the store. A runner's job is not stopped: a later run goes on.
+      if (live.byLayer) yield* updateProgress(live, (p) => p.state === "running" ? { ...p, state: "stopped" } : p)
+      else yield* stop(live, { _tag: "Budget", error: ended })
+      return yield* Workflow.suspend(instance)
+    }).pipe(Effect.onExit(() => Deferred.succeed(halted, undefined)))
+  })
+
+/** Empties this process's view of a job's results and progress, for a run that counts them again. */
+const resetView = <I, A, R>(live: Live<I, A, R>) =>
+  Effect.suspend(() => {
+    live.results.clear()
+    live.ordered.length = 0
+    live.durations.total = live.durations.count = 0
+    return SubscriptionRef.set(live.progress, emptyProgress(totalOf(live.job.options)))
   })
 
 /** The state of a job in this process: what its run and its items run with here. */
@@ -405,10 +472,6 @@ const makeLive = <I, A, R>(job: BamlJob<I, A, R>, byLayer: boolean) =>
       ordered: [],
       progress: yield* SubscriptionRef.make(emptyProgress(totalOf(job.options))),
       stop: yield* Deferred.make<Stop>(),
-      // the job's own budget, or else the one around it, or else one that only counts
-      budget: job.options.budget === undefined
-        ? Option.getOrUndefined(Context.getOption(context, TokenBudget.TokenBudget)) ?? (yield* TokenBudget.make({}))
-        : yield* TokenBudget.make(job.options.budget),
       limiter,
       prices: job.options.prices ?? job.options.budget?.cost,
       startedAt: yield* Clock.currentTimeMillis,
@@ -529,6 +592,11 @@ export const start = <I, A, R>(
     // Cancelled in this process, or stored as cancelled by any process: it ends at once, without asking the engine to
     // run it (which would wait for a run that never comes).
     const cancelledHere = cancelledNames.get(engine)?.has(job.name) === true || (yield* storedCancel(engine, job.name))
+    // Stopped before with its budget spent, under the same budget: it ends at once with the stored error, without a
+    // request (a larger budget is another stored stop: the job resumes).
+    const spentHere = cancelledHere ? Option.none<BudgetExceeded>() : yield* storedBudgetSpent(engine, job)
+    // the spent budget, when a run stores it (here or in another process) while this start waits
+    const budgetSpent = yield* Deferred.make<never, BudgetExceeded>()
 
     yield* Scope.addFinalizer(
       scope,
@@ -543,7 +611,7 @@ export const start = <I, A, R>(
     // A run stopped earlier (interrupted, or suspended by a spent budget) is run again; a finished one is not.
     // A job cancelled in this process ends as cancelled at once, without asking the engine (which may still be
     // settling the cancel).
-    if (!cancelledHere) yield* job.workflow.resume(executionId)
+    if (!cancelledHere && Option.isNone(spentHere)) yield* job.workflow.resume(executionId)
     // A cancelled job's stored result is an interruption: it ends the job as cancelled, here or in another process.
     // Cancelled here (by this start's handle, or found cancelled): a later start in this process ends at once too.
     const cancelledNow = Effect.andThen(markCancelled(engine, job.name), stop(live, { _tag: "Cancelled" }))
@@ -563,16 +631,32 @@ export const start = <I, A, R>(
             )
         )
     // A cancel from another process (or from `BamlJob.cancel`) is stored with the engine: this start reads it, stops
-    // its run here (aborting its requests) and ends as cancelled.
-    const watcher = yield* storedCancel(engine, job.name).pipe(
-      Effect.repeat({ schedule: Schedule.spaced(cancelPollInterval), until: (found) => found }),
-      Effect.andThen(cancelledNow),
+    // its run here (aborting its requests) and ends as cancelled. A spent budget stored by the job's run (wherever it
+    // runs) ends this start with it.
+    const watcher = yield* Effect.gen(function*() {
+      if (yield* storedCancel(engine, job.name)) return "cancelled" as const
+      return Option.getOrUndefined(yield* storedBudgetSpent(engine, job))
+    }).pipe(
+      Effect.repeat({ schedule: Schedule.spaced(cancelPollInterval), until: (found) => found !== undefined }),
+      Effect.flatMap((found) =>
+        found === "cancelled" ? cancelledNow : Effect.andThen(
+          updateProgress(live, (p) => p.state === "running" ? { ...p, state: "stopped" } : p),
+          Deferred.fail(budgetSpent, found!)
+        )
+      ),
       Effect.forkIn(scope)
     )
-    const execution = yield* (cancelledHere ? endCancelled : job.workflow.execute({ name: job.name }).pipe(
-      Effect.exit,
-      Effect.flatMap((exit) => Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause) ? endCancelled : exit)
-    )).pipe(
+    const execution = yield* ((cancelledHere
+      ? endCancelled
+      : Option.isSome(spentHere)
+      ? Effect.andThen(
+        updateProgress(live, (p) => p.state === "running" ? { ...p, state: "stopped" } : p),
+        Effect.fail(spentHere.value)
+      )
+      : job.workflow.execute({ name: job.name }).pipe(
+        Effect.exit,
+        Effect.flatMap((exit) => Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause) ? endCancelled : exit)
+      )) as Effect.Effect<typeof StoredSummary.Type, BudgetExceeded | BamlJobCancelled, WorkflowEngine.WorkflowEngine>).pipe(
       Effect.tap(readBack),
       Effect.tap(() => updateProgress(live, (p) => ({ ...p, state: "completed" }))),
       // however the run ends (a defect included), the progress ends with it
@@ -613,7 +697,7 @@ export const start = <I, A, R>(
           return here !== undefined ? Effect.succeedSome(here) : storedResult(engine, job, key)
         }),
       results: Effect.sync(() => inInputOrder(live)),
-      await: Effect.raceFirst(summary, whyStopped),
+      await: Effect.raceFirst(summary, Effect.raceFirst(whyStopped, Deferred.await(budgetSpent))),
       cancel: Effect.flatMap(cancelInEngine(engine, job), (cancelledIt) => cancelledIt ? cancelledNow : Effect.void)
     }
     return handle

@@ -5,7 +5,8 @@
 import { Effect, Schema } from "effect"
 import * as ClusterSchema from "effect/cluster/ClusterSchema"
 import * as Workflow from "effect/workflow/Workflow"
-import { BamlError as BamlErrorSchema } from "../../client/BamlError.js"
+import { BamlError as BamlErrorSchema, BudgetExceeded } from "../../client/BamlError.js"
+import type * as Budget from "../../core/usage/budget.js"
 import type { BamlJob, ItemResult } from "./models.js"
 import type { Live } from "./progress.js"
 
@@ -98,6 +99,22 @@ export const makeCancelWorkflow = (name: string) =>
     idempotencyKey: (payload) => payload.name,
     success: Schema.Void
   }).annotate(ClusterSchema.ShardGroup, inJobsGroup)
+
+/**
+ * A job's spent budget, stored with the engine: a workflow of its own per job name and budget, that stores the
+ * `BudgetExceeded` its run ended with. Its stored outcome tells any process that the job stopped under these limits: a
+ * start with the same budget fails at once with it; a start with a larger one is another execution, not stored yet.
+ */
+export const makeBudgetSpentWorkflow = (name: string) =>
+  Workflow.make(`effect-baml/BamlJob/${name}/budget-spent`, {
+    payload: { name: Schema.String, limits: Schema.String, error: BudgetExceeded },
+    idempotencyKey: (payload) => `${payload.name}@${payload.limits}`,
+    success: BudgetExceeded
+  }).annotate(ClusterSchema.ShardGroup, inJobsGroup)
+
+/** The limits of a budget as the spent-budget workflow keys them. */
+export const budgetKey = (budget: Budget.Options): string =>
+  JSON.stringify([budget.maxOutputTokens ?? null, budget.cost ?? null])
 
 /**
  * The workflow of a job: one per job name; its payload is the name, its success the counts.
