@@ -10,7 +10,9 @@
  * (`{"event":"requested","key":…}`), so that a test sees which runner ran which item.
  *
  * `host: true`: the process only hosts the job (`BamlJob.layer`) and runs what the cluster gives it, until killed
- * (`{"event":"ready"}` once hosted). The store `client` is a process that runs nothing (`layerPostgresClient`).
+ * (`{"event":"ready"}` once hosted); with `watch: true` it also watches the hosted job and says `{"event":"running"}`
+ * once it counts an item in its progress (the job's run is on this runner). The store `client` is a process that runs
+ * nothing (`layerPostgresClient`). A job whose budget is spent ends with `{"event":"ended-budget","outputTokens":…}`.
  */
 import { Deferred, Effect, Layer, Option, Stream } from "effect"
 import type { WorkflowEngine } from "effect/workflow"
@@ -33,6 +35,12 @@ export interface ChildOptions {
   readonly host?: boolean
   /** Cluster timings, in milliseconds where they are durations. */
   readonly tuning?: BamlJobStore.Tuning
+  /** The job's budget of output tokens. */
+  readonly budget?: number
+  /** The job's rate limit, in requests per minute. */
+  readonly requestsPerMinute?: number
+  /** With `host`: watch the hosted job, and say when this runner runs its run. */
+  readonly watch?: boolean
 }
 
 const options: ChildOptions = JSON.parse(process.argv[2]!)
@@ -44,7 +52,9 @@ const job = BamlJob.make({
     Effect.andThen(say({ event: "requested", key: item }), Baml.call("Summarize", { text: item })),
   inputs: options.items,
   key: (item) => item,
-  concurrency: options.concurrency
+  concurrency: options.concurrency,
+  ...(options.budget === undefined ? {} : { budget: { maxOutputTokens: options.budget } }),
+  ...(options.requestsPerMinute === undefined ? {} : { rateLimit: { requestsPerMinute: options.requestsPerMinute } })
 })
 
 const store: Layer.Layer<WorkflowEngine.WorkflowEngine, unknown> = options.store._tag === "embedded"
@@ -97,6 +107,11 @@ const program = Effect.gen(function*() {
       Effect.map(handle.await, Option.some),
       Effect.as(Deferred.await(stop), Option.none())
     ).pipe(
+      Effect.catchTag("BudgetExceeded", (error) =>
+        Effect.andThen(
+          say({ event: "ended-budget", outputTokens: error.outputTokens }),
+          Effect.andThen(Effect.sync(() => process.exit(0)), Effect.never)
+        )),
       // its `await` ended as cancelled (a cancel from this process, another, or before this start)
       Effect.catchTag("BamlJobCancelled", () =>
         Effect.andThen(
@@ -122,7 +137,14 @@ const program = Effect.gen(function*() {
   yield* say({ event: "finished", results })
 })
 
-const hostOnly = Effect.andThen(say({ event: "ready" }), Effect.never).pipe(
+const watchHosted = Effect.gen(function*() {
+  const handle = yield* BamlJob.start(job)
+  yield* handle.progress.pipe(Stream.filter((p) => p.done > 0), Stream.take(1), Stream.runDrain)
+  yield* say({ event: "running" })
+}).pipe(Effect.scoped, Effect.ignore)
+
+const hostOnly = Effect.andThen(say({ event: "ready" }), options.watch === true ? watchHosted : Effect.void).pipe(
+  Effect.andThen(Effect.never),
   Effect.provide(BamlJob.layer(job))
 )
 

@@ -16,8 +16,12 @@ export interface ChildEvent {
     | "failed"
     | "cancelled"
     | "ended-cancelled"
+    | "ended-budget"
     | "stopped"
+    | "running"
   readonly key?: string
+  /** `ended-budget`: the output tokens the job's run counted. */
+  readonly outputTokens?: number
   readonly results?: Readonly<Record<string, string>>
   readonly cause?: string
 }
