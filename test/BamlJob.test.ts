@@ -401,9 +401,10 @@ layer(JobLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlJob",
     it.effect("the time left counts the items that run at once: its first estimate is not concurrency times too high", () =>
       Effect.gen(function*() {
         // 8 items of 10 s each, 4 at once: the job takes 20 s; when the first item ends (at 10 s), 10 s are left
+        let sleeping = 0
         const handle = yield* BamlJob.start(BamlJob.make({
           name: marker("job-eta"),
-          function: (n: number) => Effect.as(Effect.sleep("10 seconds"), n),
+          function: (n: number) => Effect.andThen(Effect.sync(() => sleeping++), Effect.as(Effect.sleep("10 seconds"), n)),
           inputs: [1, 2, 3, 4, 5, 6, 7, 8],
           key: String,
           concurrency: 4
@@ -416,9 +417,17 @@ layer(JobLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlJob",
             TestClock.withLive,
             Effect.orDie
           )
+        // in flight is counted when an item is dispatched; its workflow reaches its sleep a moment later
+        const asleep = (n: number) =>
+          Effect.andThen(
+            when(() => sleeping === n),
+            TestClock.withLive(Effect.sleep("50 millis"))
+          )
         yield* when((p) => p.inFlight === 4)
+        yield* asleep(4)
         yield* TestClock.adjust("10 seconds")
         yield* when((p) => p.done === 4 && p.inFlight === 4)
+        yield* asleep(8)
         yield* TestClock.adjust("10 seconds")
         expect(yield* handle.await.pipe(Effect.timeout("10 seconds"))).toMatchObject({ succeeded: 8 })
         const progress = yield* Fiber.join(seen).pipe(Effect.timeout("5 seconds"))

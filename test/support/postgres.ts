@@ -69,7 +69,11 @@ export interface Server {
  * Starts a server for the scope and stops it (and removes its files) when the scope closes. Fails when the
  * binaries are missing or the server does not start.
  */
-export const start: Effect.Effect<Server, Error, import("effect/Scope").Scope> = Effect.acquireRelease(
+export const start: Effect.Effect<Server, Error, import("effect/Scope").Scope> = Effect.suspend(() => startWith(""))
+
+/** {@link start}, with more server settings (`-c name=value ...`), e.g. an extension to preload. */
+export const startWith = (settings: string): Effect.Effect<Server, Error, import("effect/Scope").Scope> =>
+  Effect.acquireRelease(
   Effect.gen(function*() {
     if (missing !== undefined) return yield* Effect.fail(new Error(missing))
     const directory = Fs.mkdtempSync(Path.join(Os.tmpdir(), "effect-baml-pg-"))
@@ -86,7 +90,7 @@ export const start: Effect.Effect<Server, Error, import("effect/Scope").Scope> =
       "-t",
       "60",
       "-o",
-      `-p ${port} -k ${directory} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`,
+      `-p ${port} -k ${directory} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200 ${settings}`,
       "start"
     ])
     return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, port, directory }

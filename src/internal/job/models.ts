@@ -128,7 +128,7 @@ export interface BamlJob<I, A, R = BamlRuntime> {
   readonly name: string
   /** The BAML function's name, when the job calls it by name. */
   readonly functionName: string | undefined
-  /** The workflow of the job's run (each item is a child workflow execution of it). */
+  /** The workflow of the job's run (which dispatches each item as a workflow execution of its own). */
   readonly workflow: JobWorkflow
   /**
    * How an item's result is stored in the engine (and in the finished job's stored outcome): `Schema.Unknown` unless
