@@ -64,6 +64,21 @@ const client = (url: string, job: Job, concurrency: number, limits: Limits = {})
     ...limits
   })
 
+/** A database of its own on the test file's server. */
+const database = (prefix: string) =>
+  Effect.flatMap(Postgres.PostgresServer, (server) => Postgres.createDatabase(server, prefix))
+
+/** How many times the provider was asked for each key of the job. */
+const requestCounts = (job: Job) =>
+  Effect.map(job.requests, (records) => {
+    const counts = new Map<string, number>()
+    for (const record of records) {
+      const key = job.keyOf(record.prompt)!
+      counts.set(key, (counts.get(key) ?? 0) + 1)
+    }
+    return counts
+  })
+
 const requestedTotal = (runners: ReadonlyArray<JobProcess.JobProcess>) =>
   runners.reduce((n, r) => n + r.events().filter((e) => e.event === "requested").length, 0)
 
@@ -75,8 +90,7 @@ if (Postgres.missing !== undefined) {
     (it) => {
       it.effect("1,000 items over three runners, one killed mid-job and a fourth started late: every key one result, each requested twice at most, started and awaited by a process that runs nothing", () =>
         Effect.scoped(Effect.gen(function*() {
-          const server = yield* Postgres.PostgresServer
-          const url = yield* Postgres.createDatabase(server, "spread")
+          const url = yield* database("spread")
           const items = 1000
           const job = yield* makeJob(items, 5)
           const concurrency = 24
@@ -108,11 +122,7 @@ if (Postgres.missing !== undefined) {
           expect(Object.keys(results).length).toBe(items)
           for (const key of job.keys) expect(results[key], key).toBe(`summary of ${key}`)
           // every item requested at least once and at most twice (in flight at the kill)
-          const counts = new Map<string, number>()
-          for (const record of yield* job.requests) {
-            const key = job.keyOf(record.prompt)!
-            counts.set(key, (counts.get(key) ?? 0) + 1)
-          }
+          const counts = yield* requestCounts(job)
           for (const key of job.keys) {
             expect(counts.get(key) ?? 0, key).toBeGreaterThanOrEqual(1)
             expect(counts.get(key) ?? 0, key).toBeLessThanOrEqual(2)
@@ -129,8 +139,7 @@ if (Postgres.missing !== undefined) {
 
       it.effect("a cancel from a process that runs nothing ends the job on every runner and the await of its starter; started again, it ends as cancelled at once", () =>
         Effect.scoped(Effect.gen(function*() {
-          const server = yield* Postgres.PostgresServer
-          const url = yield* Postgres.createDatabase(server, "cancel")
+          const url = yield* database("cancel")
           // slow items (about 2 s each): the job is still running when the cancel arrives
           const job = yield* makeJob(60, 150, 2)
           const runners = [yield* runner(url, job, 8), yield* runner(url, job, 8)]
@@ -163,8 +172,7 @@ if (Postgres.missing !== undefined) {
 
       it.effect("one budget across two runners, a kill of the run's runner and a restart: the provider's tokens stay within the budget and the items in flight; started again with a larger budget, the job finishes", () =>
         Effect.scoped(Effect.gen(function*() {
-          const server = yield* Postgres.PostgresServer
-          const url = yield* Postgres.createDatabase(server, "budget")
+          const url = yield* database("budget")
           // each reply about 7 output tokens (one per chunk of 4 characters), ~150 ms
           const job = yield* makeJob(200, 20, 4)
           const concurrency = 6
@@ -220,18 +228,13 @@ if (Postgres.missing !== undefined) {
           const events = yield* resumed.until((events) => events.some((e) => e.event === "finished"))
           const results = events.find((e) => e.event === "finished")!.results!
           for (const key of job.keys) expect(results[key], key).toBe(`summary of ${key}`)
-          const counts = new Map<string, number>()
-          for (const record of yield* job.requests) {
-            const key = job.keyOf(record.prompt)!
-            counts.set(key, (counts.get(key) ?? 0) + 1)
-          }
+          const counts = yield* requestCounts(job)
           for (const key of job.keys) expect(counts.get(key) ?? 0, key).toBeLessThanOrEqual(2)
         })), { timeout: 240_000 })
 
       it.effect("one rate limit across two runners: no window sees more requests than the job's requestsPerMinute allows", () =>
         Effect.scoped(Effect.gen(function*() {
-          const server = yield* Postgres.PostgresServer
-          const url = yield* Postgres.createDatabase(server, "ratelimit")
+          const url = yield* database("ratelimit")
           const items = 60
           const job = yield* makeJob(items, 1)
           // 1,200 a minute: one every 50 ms, 20 in any second
