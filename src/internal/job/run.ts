@@ -397,16 +397,14 @@ const dispatch = (
   executionId: string,
   payload: typeof items.payloadSchema.Type
 ) => {
+  // a store that fails this once (e.g. a lost connection) is asked again next time, not taken for the item's end
   const resumeIfSuspended = Effect.flatMap(
     engine.poll(items, executionId),
     (result) => Option.isSome(result) && result.value._tag === "Suspended" ? items.resume(executionId) : Effect.void
-  )
+  ).pipe(Effect.exit, Effect.asVoid)
   return Effect.raceFirst(
     items.execute(payload).pipe(Effect.updateContext(Context.omit(WorkflowEngine.WorkflowInstance))),
-    Effect.andThen(
-      Effect.repeat(Effect.delay(resumeIfSuspended, suspendedCheckInterval), Schedule.forever),
-      Effect.never
-    )
+    Effect.forever(Effect.delay(resumeIfSuspended, suspendedCheckInterval))
   ) as Effect.Effect<typeof ItemOutcome.Type, never, WorkflowEngine.WorkflowEngine>
 }
 
