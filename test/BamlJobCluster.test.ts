@@ -219,6 +219,12 @@ if (Postgres.missing !== undefined) {
           yield* Effect.sleep("1 second")
           expect((yield* job.requests).length).toBe(mine.length)
 
+          // started under a larger budget while the runners keep theirs: the run goes on under the runners' budget,
+          // which is spent, and stops again at once; this start ends with that stop, without a request
+          const elsewhere = yield* client(url, job, concurrency, { budget: 1_000_000 })
+          yield* elsewhere.until((events) => events.some((e) => e.event === "ended-budget"))
+          expect((yield* job.requests).length).toBe(mine.length)
+
           // the runners given a larger budget, started again: it finishes, the stored items not requested again
           yield* Effect.forEach([survivor, late], (r) => r.kill, { discard: true })
           const larger = { budget: 1_000_000 }

@@ -5,7 +5,7 @@ import { Effect, Exit, Option, Scope } from "effect"
 import { BudgetExceeded } from "../../BamlError.js"
 import * as WorkflowEngine from "effect/workflow/WorkflowEngine"
 import type { BamlJob } from "./models.js"
-import { budgetKey, makeBudgetSpentWorkflow, makeCancelWorkflow } from "./stored.js"
+import { type BudgetSpent, budgetKey, makeBudgetSpentWorkflow, makeCancelWorkflow } from "./stored.js"
 import type { Live } from "./progress.js"
 
 /** How often a started job asks the engine whether it was cancelled elsewhere (another process, or `cancel`). */
@@ -46,32 +46,40 @@ export const registerCancel = (engine: WorkflowEngine.WorkflowEngine["Service"],
     names.add(name)
     const forever = yield* Scope.make()
     yield* engine.register(makeCancelWorkflow(name), () => Effect.void).pipe(Scope.provide(forever))
-    yield* engine.register(makeBudgetSpentWorkflow(name), ({ error }) => Effect.succeed(error)).pipe(
+    yield* engine.register(makeBudgetSpentWorkflow(name), ({ error, limits }) => Effect.succeed({ limits, error })).pipe(
       Scope.provide(forever)
     )
   })
 
 const placeholder = new BudgetExceeded({ message: "", functionName: "", outputTokens: 0, callOutputTokens: 0 })
 
-const budgetSpentExecution = (name: string, limits: string) =>
-  makeBudgetSpentWorkflow(name).executionId({ name, limits, error: placeholder })
+const budgetSpentExecution = (name: string, stop: number) =>
+  makeBudgetSpentWorkflow(name).executionId({ name, stop, limits: "", error: placeholder })
 
-/**
- * The `BudgetExceeded` a job's run stored when it stopped under these limits (from this process or any other), if it
- * did.
- */
-export const storedBudgetSpent = <I, A, R>(engine: WorkflowEngine.WorkflowEngine["Service"], job: BamlJob<I, A, R>) =>
+/** The spent budget a job's run stored at its `stop`-th stop (from 0), if it has stopped that often. */
+export const budgetSpentAt = (engine: WorkflowEngine.WorkflowEngine["Service"], name: string, stop: number) =>
   Effect.gen(function*() {
-    const budget = job.options.budget
-    if (budget === undefined) return Option.none<BudgetExceeded>()
-    const workflow = makeBudgetSpentWorkflow(job.name)
-    const result = yield* engine.poll(workflow, yield* budgetSpentExecution(job.name, budgetKey(budget)))
+    const result = yield* engine.poll(makeBudgetSpentWorkflow(name), yield* budgetSpentExecution(name, stop))
     return Option.isSome(result) && result.value._tag === "Complete" && Exit.isSuccess(result.value.exit)
-      ? Option.some(result.value.exit.value)
-      : Option.none<BudgetExceeded>()
+      ? Option.some<typeof BudgetSpent.Type>(result.value.exit.value)
+      : Option.none<typeof BudgetSpent.Type>()
   })
 
-/** Stores that the job's run stopped with its budget spent: a start under the same limits then ends at once with it. */
+/** How often a job's run has stopped with its budget spent, and the last of those stops (a few lookups: one a stop). */
+export const budgetStops = (engine: WorkflowEngine.WorkflowEngine["Service"], name: string) =>
+  Effect.gen(function*() {
+    let last = Option.none<typeof BudgetSpent.Type>()
+    for (let stop = 0;; stop++) {
+      const found = yield* budgetSpentAt(engine, name, stop)
+      if (Option.isNone(found)) return { count: stop, last }
+      last = found
+    }
+  })
+
+/**
+ * Stores that the job's run stopped with its budget spent, as its next stop: every start waiting for the job ends with
+ * it, and a later start under the same budget ends at once.
+ */
 export const storeBudgetSpent = <I, A, R>(
   engine: WorkflowEngine.WorkflowEngine["Service"],
   job: BamlJob<I, A, R>,
@@ -80,10 +88,10 @@ export const storeBudgetSpent = <I, A, R>(
   Effect.gen(function*() {
     const budget = job.options.budget
     if (budget === undefined) return
-    const limits = budgetKey(budget)
+    const { count } = yield* budgetStops(engine, job.name)
     yield* engine.execute(makeBudgetSpentWorkflow(job.name), {
-      executionId: yield* budgetSpentExecution(job.name, limits),
-      payload: { name: job.name, limits, error },
+      executionId: yield* budgetSpentExecution(job.name, count),
+      payload: { name: job.name, stop: count, limits: budgetKey(budget), error },
       discard: true,
       detached: true
     })

@@ -43,6 +43,7 @@ import {
 } from "./models.js"
 import {
   StoredSummary,
+  budgetKey,
   type ItemOutcome,
   makeWorkflow,
   itemWorkflowOf,
@@ -60,7 +61,8 @@ import {
   registered,
   registerCancel,
   storedCancel,
-  storedBudgetSpent,
+  budgetSpentAt,
+  budgetStops,
   storeBudgetSpent,
   cancelInEngine,
   cancelPollInterval
@@ -633,9 +635,15 @@ export const start = <I, A, R>(
     if (cancelledHere) yield* markCancelled(engine, job.name)
     const mine = yield* host(engine, live)
     const executionId = yield* job.workflow.executionId({ name: job.name })
-    // Stopped before with its budget spent, under the same budget: it ends at once with the stored error, without a
-    // request (a larger budget is another stored stop: the job resumes).
-    const spentHere = cancelledHere ? Option.none<BudgetExceeded>() : yield* storedBudgetSpent(engine, job)
+    // Stopped with its budget spent, under the same budget as this start's: it ends at once with the stored error,
+    // without a request. Under another budget (or none), it is resumed: its run goes on under the budget of the
+    // definition that runs it, and ends again with its budget spent if that one is too (a new stop, which this start
+    // waits for).
+    const stops = yield* budgetStops(engine, job.name)
+    const spentHere = cancelledHere || Option.isNone(stops.last) || job.options.budget === undefined ||
+        stops.last.value.limits !== budgetKey(job.options.budget) || (yield* finished(engine, job))
+      ? Option.none<BudgetExceeded>()
+      : Option.some(stops.last.value.error)
     // the spent budget, when a run stores it (here or in another process) while this start waits
     const budgetSpent = yield* Deferred.make<never, BudgetExceeded>()
 
@@ -676,7 +684,7 @@ export const start = <I, A, R>(
     // runs) ends this start with it.
     const watcher = yield* Effect.gen(function*() {
       if (yield* storedCancel(engine, job.name)) return "cancelled" as const
-      return Option.getOrUndefined(yield* storedBudgetSpent(engine, job))
+      return Option.getOrUndefined(Option.map(yield* budgetSpentAt(engine, job.name, stops.count), (s) => s.error))
     }).pipe(
       Effect.repeat({ schedule: Schedule.spaced(cancelPollInterval), until: (found) => found !== undefined }),
       Effect.flatMap((found) =>
@@ -774,6 +782,13 @@ export const storedResult = <I, A, R>(
       )
     }
     return Option.none()
+  })
+
+/** Whether the job's run has finished (its outcome stored, not a suspension). */
+const finished = <I, A, R>(engine: WorkflowEngine.WorkflowEngine["Service"], job: BamlJob<I, A, R>) =>
+  Effect.gen(function*() {
+    const outcome = yield* engine.poll(job.workflow, yield* job.workflow.executionId({ name: job.name }))
+    return Option.isSome(outcome) && outcome.value._tag === "Complete"
   })
 
 /** Fails with {@link BamlJobFinished} when the job's inputs have keys that are not in `stored` (its finished run's). */

@@ -101,15 +101,18 @@ export const makeCancelWorkflow = (name: string) =>
   }).annotate(ClusterSchema.ShardGroup, inJobsGroup)
 
 /**
- * A job's spent budget, stored with the engine: a workflow of its own per job name and budget, that stores the
- * `BudgetExceeded` its run ended with. Its stored outcome tells any process that the job stopped under these limits: a
- * start with the same budget fails at once with it; a start with a larger one is another execution, not stored yet.
+ * A job's spent budget, stored with the engine each time its run stops with its budget spent: a workflow of its own,
+ * one execution per stop (numbered from 0), that stores the `BudgetExceeded` and the limits it was spent under. It tells
+ * any process that the job stopped: a start waiting for the job ends with it, and a start under the same limits ends at
+ * once with it.
  */
+export const BudgetSpent = Schema.Struct({ limits: Schema.String, error: BudgetExceeded })
+
 export const makeBudgetSpentWorkflow = (name: string) =>
   Workflow.make(`effect-baml/BamlJob/${name}/budget-spent`, {
-    payload: { name: Schema.String, limits: Schema.String, error: BudgetExceeded },
-    idempotencyKey: (payload) => `${payload.name}@${payload.limits}`,
-    success: BudgetExceeded
+    payload: { name: Schema.String, stop: Schema.Number, limits: Schema.String, error: BudgetExceeded },
+    idempotencyKey: (payload) => `${payload.name}#${payload.stop}`,
+    success: BudgetSpent
   }).annotate(ClusterSchema.ShardGroup, inJobsGroup)
 
 /** The limits of a budget as the spent-budget workflow keys them. */
