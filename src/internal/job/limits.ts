@@ -14,7 +14,7 @@ import { BudgetExceeded } from "../../BamlError.js"
 import * as Budget from "../../core/usage/budget.js"
 import type { Live } from "./progress.js"
 
-export const requestsKey = (client: string) => `effect-baml/BamlJob/${client}/requests`
+const requestsKey = (client: string) => `effect-baml/BamlJob/${client}/requests`
 const tokensKey = (client: string) => `effect-baml/BamlJob/${client}/tokens`
 
 /**
@@ -23,7 +23,7 @@ const tokensKey = (client: string) => `effect-baml/BamlJob/${client}/tokens`
  * again in the same minute as it refills). Requests are spaced by a whole number of milliseconds (rounded up), so that
  * no sliding minute sees more than the limit; tokens, spent after the fact, come back at the limit's exact pace.
  */
-export const spaced = (perMinute: number, key: string, wholeMillis: boolean) => ({
+const spaced = (perMinute: number, key: string, wholeMillis: boolean) => ({
   algorithm: "token-bucket" as const,
   limit: 1,
   window: wholeMillis ? Math.ceil(60_000 / perMinute) : 60_000 / perMinute,
@@ -80,7 +80,7 @@ export const makeRunLimits = <I, A, R>(live: Live<I, A, R>): RunLimits => {
       : Effect.ignore(limiter.consume({ ...spaced(perMinute, key, wholeMillis), onExceeded: "delay", tokens }))
   return {
     dispatch: Effect.suspend(() =>
-      isSpent() ? Effect.succeed(refuse()) : Effect.as(pace, true).pipe(Effect.map(() => isSpent() ? refuse() : true))
+      isSpent() ? Effect.succeed(refuse()) : Effect.map(pace, () => isSpent() ? refuse() : true)
     ),
     ended: (spent, requestedNow) =>
       Effect.suspend(() => {
