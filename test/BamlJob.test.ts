@@ -241,6 +241,37 @@ layer(JobLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlJob",
         expect((yield* requestsFor(mark)).length).toBe(6)
       }).pipe(Effect.provide(TestClock.layer())), 30_000)
 
+    it.effect("requests per minute: an item's retries count against the limit when it ends, so the next item waits for them", () =>
+      Effect.gen(function*() {
+        const mark = marker("job-rpm-retry")
+        const provider = yield* Provider
+        yield* scriptJob(mark)
+        yield* provider.script({
+          match: (p) => p.includes(`${mark} flaky`),
+          script: {
+            ...ScriptedProvider.json(shortResume("Flaky"), { delayMs: 1 }),
+            fault: { _tag: "HttpError", status: 500, times: 1 }
+          }
+        })
+        const fiber = yield* BamlJob.run(
+          resumeJob(mark, ["flaky", "next"], {
+            // one at a time: a dispatch already waiting when the item ends keeps the slot it was given
+            concurrency: 1,
+            rateLimit: { requestsPerMinute: 4 },
+            retry: Schedule.recurs(1)
+          })
+        ).pipe(Effect.forkChild)
+        // `flaky` and its retry at once (a retry is made where the item runs, after the policy's delay)
+        yield* heldAt(mark, 2)
+        // one request every 15 s: `next` had the slot at 15 s, the retry took it, so it goes at 30 s
+        yield* TestClock.adjust("15 seconds")
+        yield* heldAt(mark, 2)
+        yield* TestClock.adjust("15 seconds")
+        yield* heldAt(mark, 3)
+        const summary = yield* Fiber.join(fiber)
+        expect(summary.succeeded).toBe(2)
+      }).pipe(Effect.provide(TestClock.layer())), 30_000)
+
     it.effect("tokens per minute: no burst either; the tokens a request spent are paid back at the limit's pace", () =>
       Effect.gen(function*() {
         const mark = marker("job-tpm-pace")

@@ -18,7 +18,8 @@ import type { cancel, defaultRetry, isRetryable, make, run, start } from "./run.
  * evenly spaced (`requestsPerMinute: 120` sends one every 500 ms, from the first), so that no sliding minute sees more
  * than the limit. Tokens are counted when an item ends (a request's tokens are not known before it), and the next
  * dispatch waits until the tokens spent are paid back at the limit's pace: in any minute, at most the limit plus the
- * tokens of the items already in flight. An item's retries are charged when it ends (later dispatches wait for them).
+ * tokens of the items already in flight. An item's retries are charged when it ends (the dispatches not yet waiting
+ * then wait for them).
  *
  * @example
  * ```ts
