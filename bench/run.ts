@@ -6,7 +6,7 @@
  * `bench/profile.ts` breaks the misses down afterwards (bench/breakdown.md, included in docs/benchmarks.md).
  *
  *   npm run build && node --expose-gc --import tsx --import ./bench/built.mjs bench/run.ts [--quick]
- *     [--only=latency,exit,failure,cpu,concurrent,large,job,jobDurable,extras]
+ *     [--only=latency,exit,failure,cpu,concurrent,large,job,jobDurable,jobCluster,extras]
  */
 import { execFileSync } from "node:child_process"
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
@@ -27,6 +27,7 @@ import { exit } from "./scenarios/exit.js"
 import { extras } from "./scenarios/extras.js"
 import { failure } from "./scenarios/failure.js"
 import { job } from "./scenarios/job.js"
+import { jobCluster } from "./scenarios/jobCluster.js"
 import { jobDurable } from "./scenarios/jobDurable.js"
 import { large } from "./scenarios/large.js"
 import { latency } from "./scenarios/latency.js"
@@ -44,7 +45,7 @@ const rounds: Rounds = quick
   ? { latency: 2, exit: 2, failure: 2, cpu: 2, layer: 2, concurrent: 1, large: 1, job: 1, extras: 1 }
   : { latency: 10, exit: 10, failure: 20, cpu: 12, layer: 8, concurrent: 2, large: 3, job: 3, extras: 4 }
 
-const scenarios: ReadonlyArray<Scenario> = [latency, exit, failure, cpu, concurrent, large, job(quick ? 2_000 : 10_000), jobDurable(quick ? 200 : 1_000), extras]
+const scenarios: ReadonlyArray<Scenario> = [latency, exit, failure, cpu, concurrent, large, job(quick ? 2_000 : 10_000), jobDurable(quick ? 200 : 1_000), jobCluster(quick ? 200 : 1_000), extras]
   .filter((s) => only === undefined || only.includes(s.name))
 
 const versionOf = (pkg: string, root = "../"): string =>

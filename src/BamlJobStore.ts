@@ -10,8 +10,12 @@
  *   Needs `@electric-sql/pglite` and `@effect/sql-pg`.
  * - `layerPostgres`: one runner process on a PostgreSQL server. Needs `@effect/sql-pg`.
  * - `layerPostgresCluster`: one of many runner processes sharing a PostgreSQL; the runners talk over
- *   TCP, and a killed runner's work moves to the others. Needs `@effect/sql-pg` and
- *   `@effect/platform-node`.
+ *   TCP, a job's items spread over them, and a killed runner's work moves to the others. Needs `@effect/sql-pg`
+ *   and `@effect/platform-node`.
+ * - `layerPostgresClient`: a process of that cluster that runs no job (it starts, cancels or watches them).
+ *
+ * Every job's workflows run in one shard group, `shardGroup`: a cluster runner made by `layerPostgresCluster` is
+ * assigned its shards (unless `hostsJobs: false`), a client never is.
  *
  * @since 0.2.0
  */
@@ -30,6 +34,38 @@ import type { SocketServerError } from "effect/socket/SocketServer"
 import type * as SqlClient from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
 import type * as WorkflowEngine from "effect/workflow/WorkflowEngine"
+import { shardGroup as jobsShardGroup } from "./internal/job/stored.js"
+
+/**
+ * The shard group every job's workflows run in on a cluster (`ClusterSchema.ShardGroup`): only the runners assigned
+ * it run jobs. The layers here configure it; a cluster of your own lists it in `availableShardGroups` on every process,
+ * and in `assignedShardGroups` on the runners that host jobs (with `BamlJob.layer`).
+ *
+ * @since 0.3.0
+ * @category constants
+ * @example
+ * ```ts
+ * import { BamlJobStore } from "effect-baml"
+ *
+ * const shardingConfig = {
+ *   availableShardGroups: ["default", BamlJobStore.shardGroup],
+ *   assignedShardGroups: ["default", BamlJobStore.shardGroup]
+ * }
+ * ```
+ */
+export const shardGroup: string = jobsShardGroup
+
+const groups = (tuning: Tuning | undefined, hostsJobs: boolean): Tuning => {
+  const available = tuning?.availableShardGroups ?? ["default"]
+  const assigned = tuning?.assignedShardGroups ?? ["default"]
+  return {
+    ...tuning,
+    availableShardGroups: available.includes(shardGroup) ? available : [...available, shardGroup],
+    assignedShardGroups: hostsJobs
+      ? assigned.includes(shardGroup) ? assigned : [...assigned, shardGroup]
+      : assigned.filter((group) => group !== shardGroup)
+  }
+}
 
 /**
  * Tuning passed to Effect's cluster (`ShardingConfig`): poll intervals, shard lock timings, shards per group.
@@ -106,6 +142,11 @@ export interface ClusterOptions extends PostgresOptions {
   readonly port: number
   /** The address to listen on, when it differs from `host` (for example `0.0.0.0`). */
   readonly listenHost?: string | undefined
+  /**
+   * Whether this runner runs jobs (it is assigned the shards of `shardGroup`). Default `true`; give `false` to a runner
+   * that runs other entities of yours and no job.
+   */
+  readonly hostsJobs?: boolean | undefined
 }
 
 const engineOn = <E, R>(
@@ -149,7 +190,7 @@ export const layerEmbedded = (
     Effect.promise(() => import("./internal/pglite.js")).pipe(
       Effect.map((Pglite) =>
         engineOn(
-          SingleRunner.layer({ runnerStorage: "memory", shardingConfig: options.tuning }).pipe(
+          SingleRunner.layer({ runnerStorage: "memory", shardingConfig: groups(options.tuning, true) }).pipe(
             Layer.provide([Pglite.layer(options.directory), Digest.layerWebCrypto])
           )
         )
@@ -177,7 +218,7 @@ export const layerPostgres = (
   engineOn(
     // A lone runner has no other runner to hand shards to: it keeps them in memory rather than registering in
     // the database (SQL runner storage also logs "No healthy runners available" at start for a lone runner).
-    SingleRunner.layer({ runnerStorage: "memory", shardingConfig: options.tuning }).pipe(
+    SingleRunner.layer({ runnerStorage: "memory", shardingConfig: groups(options.tuning, true) }).pipe(
       Layer.provide([pgClient(options), Digest.layerWebCrypto])
     )
   )
@@ -211,12 +252,51 @@ export const layerPostgresCluster = (
           NodeClusterSocket.layer({
             storage: "sql",
             shardingConfig: {
-              ...options.tuning,
+              ...groups(options.tuning, options.hostsJobs ?? true),
               runnerAddress: Option.some(RunnerAddress.make(options.host, options.port)),
               runnerListenAddress: Option.some(RunnerAddress.make(options.listenHost ?? options.host, options.port))
             }
           }).pipe(Layer.provide(pgClient(options)))
         ))
+      )
+    )
+  )
+
+/**
+ * A workflow engine for a process of a `layerPostgresCluster` cluster that runs no job: it starts jobs, cancels them
+ * and reads their results and outcomes, and the cluster's runners run them. It is never assigned a shard (it is not a
+ * runner: no address, no port), so nothing can be given to it to run.
+ *
+ * @since 0.3.0
+ * @category layers
+ * @example
+ * ```ts
+ * import { BamlJob, BamlJobStore } from "effect-baml"
+ * import { Effect } from "effect"
+ *
+ * declare const job: BamlJob.BamlJob<{ readonly id: string; readonly text: string }, unknown>
+ * const cancelFromAnywhere = BamlJob.cancel(job).pipe(
+ *   Effect.provide(BamlJobStore.layerPostgresClient({ url: "postgres://jobs@127.0.0.1:5432/jobs" }))
+ * )
+ * ```
+ */
+export const layerPostgresClient = (
+  options: PostgresOptions
+): Layer.Layer<WorkflowEngine.WorkflowEngine, SqlError | ConfigError> =>
+  Layer.unwrap(
+    Effect.promise(() => import("@effect/platform-node/NodeClusterSocket")).pipe(
+      Effect.map((NodeClusterSocket) =>
+        engineOn(
+          NodeClusterSocket.layer({
+            clientOnly: true,
+            storage: "sql",
+            shardingConfig: {
+              ...groups(options.tuning, false),
+              runnerAddress: Option.none(),
+              runnerListenAddress: Option.none()
+            }
+          }).pipe(Layer.provide(pgClient(options)))
+        )
       )
     )
   )

@@ -241,6 +241,37 @@ layer(JobLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlJob",
         expect((yield* requestsFor(mark)).length).toBe(6)
       }).pipe(Effect.provide(TestClock.layer())), 30_000)
 
+    it.effect("requests per minute: an item's retries count against the limit when it ends, so the next item waits for them", () =>
+      Effect.gen(function*() {
+        const mark = marker("job-rpm-retry")
+        const provider = yield* Provider
+        yield* scriptJob(mark)
+        yield* provider.script({
+          match: (p) => p.includes(`${mark} flaky`),
+          script: {
+            ...ScriptedProvider.json(shortResume("Flaky"), { delayMs: 1 }),
+            fault: { _tag: "HttpError", status: 500, times: 1 }
+          }
+        })
+        const fiber = yield* BamlJob.run(
+          resumeJob(mark, ["flaky", "next"], {
+            // one at a time: a dispatch already waiting when the item ends keeps the slot it was given
+            concurrency: 1,
+            rateLimit: { requestsPerMinute: 4 },
+            retry: Schedule.recurs(1)
+          })
+        ).pipe(Effect.forkChild)
+        // `flaky` and its retry at once (a retry is made where the item runs, after the policy's delay)
+        yield* heldAt(mark, 2)
+        // one request every 15 s: `next` had the slot at 15 s, the retry took it, so it goes at 30 s
+        yield* TestClock.adjust("15 seconds")
+        yield* heldAt(mark, 2)
+        yield* TestClock.adjust("15 seconds")
+        yield* heldAt(mark, 3)
+        const summary = yield* Fiber.join(fiber)
+        expect(summary.succeeded).toBe(2)
+      }).pipe(Effect.provide(TestClock.layer())), 30_000)
+
     it.effect("tokens per minute: no burst either; the tokens a request spent are paid back at the limit's pace", () =>
       Effect.gen(function*() {
         const mark = marker("job-tpm-pace")
@@ -279,38 +310,40 @@ layer(JobLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlJob",
         expect((yield* requestsFor(mark)).length).toBe(2)
       }).pipe(Effect.provide(TestClock.layer())), 30_000)
 
-    it.effect("a spent budget stops the job, aborts the requests in flight, and the job resumes where it stopped", () =>
+    it.effect("a spent budget stops the dispatch, the items in flight finish, and the job resumes where it stopped", () =>
       Effect.gen(function*() {
         const mark = marker("job-budget")
-        // `slow` answers late the first time, so that it is in flight when the budget runs out
-        yield* scriptJob(mark, (prompt, index) =>
-          prompt.includes(`${mark} slow`) && index < 2 ? { firstByteDelayMs: 20_000 } : {})
+        // `slow` answers late, so that it is in flight when the budget runs out
+        yield* scriptJob(mark, (prompt) => prompt.includes(`${mark} slow`) ? { firstByteDelayMs: 1_500 } : {})
         const inputs = ["fast", "slow", "third", "fourth"]
-        const handle = yield* BamlJob.start(resumeJob(mark, inputs, { concurrency: 2, budget: { maxOutputTokens: 1 } }))
+        const job = resumeJob(mark, inputs, { concurrency: 2, budget: { maxOutputTokens: 1 } })
+        const handle = yield* BamlJob.start(job)
         const error = yield* Effect.flip(handle.await)
         expect(error).toBeInstanceOf(BamlError.BudgetExceeded)
-        // the progress says so, and its stream has ended
-        expect(yield* handle.current).toMatchObject({ state: "stopped", done: 1, succeeded: 1 })
+        // the progress says so, and its stream has ended: `slow`, in flight, finished and was stored
+        expect(yield* handle.current).toMatchObject({ state: "stopped", done: 2, succeeded: 2 })
         const last = yield* handle.progress.pipe(Stream.runLast, Effect.timeout("5 seconds"))
         expect(Option.map(last, (p) => p.state)).toEqual(Option.some("stopped"))
         const first = yield* settledAll(mark)
-        const slow = first.filter((r) => r.prompt.includes(`${mark} slow`))
-        expect(slow.map((r) => r.status)).toEqual(["closed-early"])
-        // `fast` was paid for; `third` was refused before it was sent; `fourth` never started
-        expect(first.length).toBe(2)
+        expect(first.map((r) => r.status)).toEqual(["completed", "completed"])
+        // `third` and `fourth` were not dispatched
+        expect(first.some((r) => r.prompt.includes(`${mark} third`) || r.prompt.includes(`${mark} fourth`))).toBe(false)
+        // started again under the same budget: it ends at once with the stored error, without a request
+        const again = yield* Effect.flip(BamlJob.run(job))
+        expect(again).toBeInstanceOf(BamlError.BudgetExceeded)
+        expect((yield* requestsFor(mark)).length).toBe(2)
 
-        // started again with room in the budget: `fast` comes from storage, the others are requested
-        const summary = yield* BamlJob.run(resumeJob(mark, inputs, { concurrency: 2 }))
+        // started again with room in the budget: `fast` and `slow` come from storage, the others are requested
+        const summary = yield* BamlJob.run(resumeJob(mark, inputs, { concurrency: 2, budget: { maxOutputTokens: 1e6 } }))
         expect(summary.succeeded).toBe(4)
         expect(summary.results.map((r) => [r.key, r.stored])).toEqual([
           ["fast", true],
-          ["slow", false],
+          ["slow", true],
           ["third", false],
           ["fourth", false]
         ])
         const all = yield* settledAll(mark)
-        expect(all.filter((r) => r.prompt.includes(`${mark} fast`)).length).toBe(1)
-        expect(all.length).toBe(5)
+        expect(all.length).toBe(4)
       }).pipe(Effect.scoped), 40_000)
 
     it.effect("a 500 is retried by the policy and then succeeds; a 400 is not retried", () =>
@@ -399,9 +432,10 @@ layer(JobLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlJob",
     it.effect("the time left counts the items that run at once: its first estimate is not concurrency times too high", () =>
       Effect.gen(function*() {
         // 8 items of 10 s each, 4 at once: the job takes 20 s; when the first item ends (at 10 s), 10 s are left
+        let sleeping = 0
         const handle = yield* BamlJob.start(BamlJob.make({
           name: marker("job-eta"),
-          function: (n: number) => Effect.as(Effect.sleep("10 seconds"), n),
+          function: (n: number) => Effect.andThen(Effect.sync(() => sleeping++), Effect.as(Effect.sleep("10 seconds"), n)),
           inputs: [1, 2, 3, 4, 5, 6, 7, 8],
           key: String,
           concurrency: 4
@@ -414,9 +448,17 @@ layer(JobLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlJob",
             TestClock.withLive,
             Effect.orDie
           )
+        // in flight is counted when an item is dispatched; its workflow reaches its sleep a moment later
+        const asleep = (n: number) =>
+          Effect.andThen(
+            when(() => sleeping === n),
+            TestClock.withLive(Effect.sleep("50 millis"))
+          )
         yield* when((p) => p.inFlight === 4)
+        yield* asleep(4)
         yield* TestClock.adjust("10 seconds")
         yield* when((p) => p.done === 4 && p.inFlight === 4)
+        yield* asleep(8)
         yield* TestClock.adjust("10 seconds")
         expect(yield* handle.await.pipe(Effect.timeout("10 seconds"))).toMatchObject({ succeeded: 8 })
         const progress = yield* Fiber.join(seen).pipe(Effect.timeout("5 seconds"))

@@ -1,4 +1,4 @@
-import { describe, expect, it, layer } from "@effect/vitest"
+import { expect, layer } from "@effect/vitest"
 import { type Duration, Effect, Layer } from "effect"
 import { BamlJob, BamlJobStore, BamlRuntime } from "effect-baml"
 import { ScriptedProvider } from "effect-baml/testing"
@@ -41,14 +41,7 @@ const makeJob = (delayMs: number) => Effect.gen(function*() {
 const newJob = makeJob(30)
 
 // Short cluster timings, so that a dead runner's shards move within seconds.
-const tuning = {
-  shardsPerGroup: 30,
-  refreshAssignmentsInterval: 500,
-  shardLockRefreshInterval: 1000,
-  shardLockExpiration: 5000,
-  entityMessagePollInterval: 500,
-  runnerHealthCheckInterval: 1000
-}
+const tuning = Postgres.clusterTuning
 
 /** A runner process of the cluster on `url`, started on the job. */
 const clusterRunner = (url: string, job: Effect.Success<typeof newJob>) =>
@@ -202,16 +195,7 @@ layer(ScriptedProvider.layer(), { timeout: "240 seconds", excludeTestServices: t
 })
 
 if (Postgres.missing !== undefined) {
-  describe("BamlJobStore on PostgreSQL", () => {
-    // Without PostgreSQL these tests prove nothing: in CI (CI=true) that is a failure, not a skip.
-    if (process.env.CI === "true") {
-      it(`PostgreSQL is installed`, () => {
-        expect.fail(`${Postgres.missing}: CI must install it`)
-      }, 5_000)
-    } else {
-      it.skip(`skipped: ${Postgres.missing}`, () => {})
-    }
-  })
+  Postgres.describeMissing("BamlJobStore on PostgreSQL")
 } else {
   layer(Layer.merge(ScriptedProvider.layer(), Postgres.layer), { timeout: "240 seconds", excludeTestServices: true })(
     "BamlJobStore on PostgreSQL",

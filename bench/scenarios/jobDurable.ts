@@ -10,12 +10,12 @@
  *   runs in this process; a PostgreSQL server's own CPU is not counted);
  * - wall time per item beyond the in-memory engine's, which is what a user waits for the storage.
  */
-import { Effect, Layer } from "effect"
+import { type Context, Effect, Layer } from "effect"
 import { WorkflowEngine } from "effect/workflow"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { BamlJob, BamlJobStore, BamlRuntime } from "../../src/index.js"
+import { Baml, BamlJob, BamlJobStore, BamlRuntime } from "../../src/index.js"
 import * as Postgres from "../../test/support/postgres.js"
 import type { Route } from "../provider-process.js"
 import { remoteProvider } from "../remote.js"
@@ -29,7 +29,7 @@ const routes: ReadonlyArray<Route> = [{ script }]
 
 export const jobDurable = (items: number): Scenario => ({
   name: "jobDurable",
-  steps: (rounds) => rounds.job * 3,
+  steps: (rounds) => rounds.job * 4,
   run: (bench) =>
     Effect.scoped(Effect.gen(function*() {
       const { baseUrl } = yield* remoteProvider(routes)
@@ -52,12 +52,18 @@ export const jobDurable = (items: number): Scenario => ({
       const rate = collector()
       const cpu = collector()
       const extra = collector()
+      const ratio = collector()
+      const plain = "Effect.forEach(Baml.call)"
 
-      const engines = yield* Effect.forEach(stores, ([label, layer]) =>
-        Effect.map(Layer.build(layer), (context) => [label, context] as const))
+      const engines: Array<readonly [string, Context.Context<WorkflowEngine.WorkflowEngine> | undefined]> = [
+        [plain, undefined],
+        ...yield* Effect.forEach(stores, ([label, layer]) =>
+          Effect.map(Layer.build(layer), (context) => [label, context] as const))
+      ]
       let jobs = 0
       for (let round = 0; round < bench.rounds.job; round++) {
         const wallPerItem = new Map<string, number>()
+        const cpuPerItem = new Map<string, number>()
         for (const [label, engine] of round % 2 === 0 ? engines : [...engines].reverse()) {
           const job = BamlJob.make({
             name: `bench-durable-${++jobs}`,
@@ -69,16 +75,22 @@ export const jobDurable = (items: number): Scenario => ({
           })
           const since = process.cpuUsage()
           const startedAt = performance.now()
-          yield* BamlJob.run(job).pipe(Effect.provideContext(engine), Effect.provideContext(runtime))
+          yield* (engine === undefined
+            ? Effect.forEach(inputs, (resume) => Baml.call("ExtractResume", { resume }), { concurrency, discard: true })
+            : Effect.asVoid(Effect.provideContext(BamlJob.run(job), engine))).pipe(Effect.provideContext(runtime))
           const wallMs = performance.now() - startedAt
           rate.add(label, items / (wallMs / 1000))
           cpu.add(label, cpuMsSince(since) / items)
           wallPerItem.set(label, wallMs / items)
+          cpuPerItem.set(label, cpuMsSince(since) / items)
           bench.tick(`${items}-item job: ${label}`)
         }
         const memory = wallPerItem.get("in-memory engine")!
         for (const [label, ms] of wallPerItem) {
-          if (label !== "in-memory engine") extra.add(`${label} − in-memory`, ms - memory)
+          if (label !== "in-memory engine" && label !== plain) extra.add(`${label} − in-memory`, ms - memory)
+          if (label === plain) continue
+          ratio.add(`${label}: wall`, ms / wallPerItem.get(plain)!)
+          ratio.add(`${label}: CPU`, cpuPerItem.get(label)! / cpuPerItem.get(plain)!)
         }
       }
       const per = `${items} items of ExtractResume (a short reply, not streamed) at concurrency ${concurrency}`
@@ -105,7 +117,15 @@ export const jobDurable = (items: number): Scenario => ({
           unit: "ms",
           rows: extra.rows(),
           method: "Per round, the store's wall time per item minus the in-memory engine's: storing each item's " +
-            "activity and result (one message and one reply per item) at this concurrency."
+            "workflow execution and outcome at this concurrency."
+        },
+        {
+          id: "jobDurableRatio",
+          title: "A job's wall time and CPU per item against Effect.forEach(Baml.call)",
+          unit: "×",
+          rows: ratio.rows(),
+          method: "Per round, the job's wall time (and this process's CPU) per item over those of " +
+            "`Effect.forEach(inputs, Baml.call, { concurrency })` on the same inputs in the same round."
         }
       ]
     }))

@@ -6,10 +6,17 @@
  * returned to the workflow, which happens after its result is saved), `{"event":"finished","results":{…}}`, or `{"event":"ended-cancelled"}` when its `await` ends as cancelled.
  * A line `cancel` on stdin cancels the job, wherever in the cluster it runs (`{"event":"cancelled"}`). A line `stop`
  * closes the job's scope in this process, which stops it here (resumable) while the process stays up
- * (`{"event":"stopped"}` once the scope has closed).
+ * (`{"event":"stopped"}` once the scope has closed). Every request an item makes in this process is told first
+ * (`{"event":"requested","key":…}`), so that a test sees which runner ran which item.
+ *
+ * `host: true`: the process only hosts the job (`BamlJob.layer`) and runs what the cluster gives it, until killed
+ * (`{"event":"ready"}` once hosted); with `watch: true` it also watches the hosted job and says `{"event":"running"}`
+ * once it counts an item in its progress (the job's run is on this runner). The store `client` is a process that runs
+ * nothing (`layerPostgresClient`). A job whose budget is spent ends with `{"event":"ended-budget","outputTokens":…}`.
  */
 import { Deferred, Effect, Layer, Option, Stream } from "effect"
 import type { WorkflowEngine } from "effect/workflow"
+import * as Baml from "../../src/Baml.js"
 import * as BamlJob from "../../src/BamlJob.js"
 import * as BamlJobStore from "../../src/BamlJobStore.js"
 import * as BamlRuntime from "../../src/BamlRuntime.js"
@@ -19,12 +26,21 @@ export interface ChildOptions {
     | { readonly _tag: "embedded"; readonly directory: string }
     | { readonly _tag: "postgres"; readonly url: string }
     | { readonly _tag: "cluster"; readonly url: string; readonly port: number }
+    | { readonly _tag: "client"; readonly url: string }
   readonly baseUrl: string
   readonly jobId: string
   readonly items: ReadonlyArray<string>
   readonly concurrency: number
+  /** Only host the job (`BamlJob.layer`): run the items and runs the cluster gives this runner. */
+  readonly host?: boolean
   /** Cluster timings, in milliseconds where they are durations. */
   readonly tuning?: BamlJobStore.Tuning
+  /** The job's budget of output tokens. */
+  readonly budget?: number
+  /** The job's rate limit, in requests per minute. */
+  readonly requestsPerMinute?: number
+  /** With `host`: watch the hosted job, and say when this runner runs its run. */
+  readonly watch?: boolean
 }
 
 const options: ChildOptions = JSON.parse(process.argv[2]!)
@@ -32,17 +48,21 @@ const say = (event: Record<string, unknown>) => Effect.sync(() => process.stdout
 
 const job = BamlJob.make({
   name: options.jobId,
-  function: "Summarize",
+  function: (item: string) =>
+    Effect.andThen(say({ event: "requested", key: item }), Baml.call("Summarize", { text: item })),
   inputs: options.items,
   key: (item) => item,
-  args: (item) => ({ text: item }),
-  concurrency: options.concurrency
+  concurrency: options.concurrency,
+  ...(options.budget === undefined ? {} : { budget: { maxOutputTokens: options.budget } }),
+  ...(options.requestsPerMinute === undefined ? {} : { rateLimit: { requestsPerMinute: options.requestsPerMinute } })
 })
 
 const store: Layer.Layer<WorkflowEngine.WorkflowEngine, unknown> = options.store._tag === "embedded"
   ? BamlJobStore.layerEmbedded({ directory: options.store.directory, tuning: options.tuning })
   : options.store._tag === "postgres"
   ? BamlJobStore.layerPostgres({ url: options.store.url, tuning: options.tuning })
+  : options.store._tag === "client"
+  ? BamlJobStore.layerPostgresClient({ url: options.store.url, tuning: options.tuning })
   : BamlJobStore.layerPostgresCluster({
     url: options.store.url,
     host: "127.0.0.1",
@@ -87,6 +107,11 @@ const program = Effect.gen(function*() {
       Effect.map(handle.await, Option.some),
       Effect.as(Deferred.await(stop), Option.none())
     ).pipe(
+      Effect.catchTag("BudgetExceeded", (error) =>
+        Effect.andThen(
+          say({ event: "ended-budget", outputTokens: error.outputTokens }),
+          Effect.andThen(Effect.sync(() => process.exit(0)), Effect.never)
+        )),
       // its `await` ended as cancelled (a cancel from this process, another, or before this start)
       Effect.catchTag("BamlJobCancelled", () =>
         Effect.andThen(
@@ -112,8 +137,19 @@ const program = Effect.gen(function*() {
   yield* say({ event: "finished", results })
 })
 
+const watchHosted = Effect.gen(function*() {
+  const handle = yield* BamlJob.start(job)
+  yield* handle.progress.pipe(Stream.filter((p) => p.done > 0), Stream.take(1), Stream.runDrain)
+  yield* say({ event: "running" })
+}).pipe(Effect.scoped, Effect.ignore)
+
+const hostOnly = Effect.andThen(say({ event: "ready" }), options.watch === true ? watchHosted : Effect.void).pipe(
+  Effect.andThen(Effect.never),
+  Effect.provide(BamlJob.layer(job))
+)
+
 Effect.runFork(
-  Effect.scoped(program).pipe(
+  Effect.scoped(options.host === true ? hostOnly : program).pipe(
     Effect.provide(
       store.pipe(
         Layer.provideMerge(BamlRuntime.layerFromDirectory("baml_src", { env: { SCRIPTED_BASE_URL: options.baseUrl } }))

@@ -9,8 +9,21 @@ import type { ChildOptions } from "./jobChild.js"
 export type { ChildOptions }
 
 export interface ChildEvent {
-  readonly event: "ready" | "stored" | "finished" | "failed" | "cancelled" | "ended-cancelled" | "stopped" | "end"
+  readonly event:
+    | "ready"
+    | "requested"
+    | "stored"
+    | "finished"
+    | "failed"
+    | "cancelled"
+    | "ended-cancelled"
+    | "ended-budget"
+    | "stopped"
+    | "running"
+    | "end"
   readonly key?: string
+  /** `ended-budget`: the output tokens the job's run counted. */
+  readonly outputTokens?: number
   /** `generationServer.ts`: its HTTP port (`ready`), a generation's end (`end`). */
   readonly port?: number
   readonly generation?: string
@@ -108,3 +121,7 @@ export const startScript = (script: string, options: unknown) =>
 /** The keys of the items whose result the process reported stored. */
 export const storedKeys = (events: ReadonlyArray<ChildEvent>): ReadonlySet<string> =>
   new Set(events.filter((e) => e.event === "stored").map((e) => e.key!))
+
+/** The keys of the items the process requested (an item requested twice there counts once). */
+export const requestedKeys = (events: ReadonlyArray<ChildEvent>): ReadonlySet<string> =>
+  new Set(events.filter((e) => e.event === "requested").map((e) => e.key!))

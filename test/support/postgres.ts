@@ -4,6 +4,7 @@
  * `postgresql` package (`apt-get install -y postgresql`; `.ci/run` installs it). PostgreSQL refuses to run as
  * root, so as root the server runs as the `postgres` user the package creates.
  */
+import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Layer } from "effect"
 import { execFile, execFileSync } from "node:child_process"
 import * as Fs from "node:fs"
@@ -68,7 +69,11 @@ export interface Server {
  * Starts a server for the scope and stops it (and removes its files) when the scope closes. Fails when the
  * binaries are missing or the server does not start.
  */
-export const start: Effect.Effect<Server, Error, import("effect/Scope").Scope> = Effect.acquireRelease(
+export const start: Effect.Effect<Server, Error, import("effect/Scope").Scope> = Effect.suspend(() => startWith(""))
+
+/** {@link start}, with more server settings (`-c name=value ...`), e.g. an extension to preload. */
+export const startWith = (settings: string): Effect.Effect<Server, Error, import("effect/Scope").Scope> =>
+  Effect.acquireRelease(
   Effect.gen(function*() {
     if (missing !== undefined) return yield* Effect.fail(new Error(missing))
     const directory = Fs.mkdtempSync(Path.join(Os.tmpdir(), "effect-baml-pg-"))
@@ -85,7 +90,7 @@ export const start: Effect.Effect<Server, Error, import("effect/Scope").Scope> =
       "-t",
       "60",
       "-o",
-      `-p ${port} -k ${directory} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`,
+      `-p ${port} -k ${directory} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200 ${settings}`,
       "start"
     ])
     return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, port, directory }
@@ -131,3 +136,28 @@ export const tables = (url: string) =>
       ),
     catch: (cause) => new Error("listing the tables failed", { cause })
   })
+
+/**
+ * Where PostgreSQL is missing, the suite `title` says so: in CI (CI=true) as a failure (without PostgreSQL these
+ * tests prove nothing), elsewhere as a skip.
+ */
+export const describeMissing = (title: string) =>
+  describe(title, () => {
+    if (process.env.CI === "true") {
+      it(`PostgreSQL is installed`, () => {
+        expect.fail(`${missing}: CI must install it`)
+      }, 5_000)
+    } else {
+      it.skip(`skipped: ${missing}`, () => {})
+    }
+  })
+
+/** Short cluster timings for the tests, so that a dead runner's shards move within seconds. */
+export const clusterTuning = {
+  shardsPerGroup: 30,
+  refreshAssignmentsInterval: 500,
+  shardLockRefreshInterval: 1000,
+  shardLockExpiration: 5000,
+  entityMessagePollInterval: 500,
+  runnerHealthCheckInterval: 1000
+}

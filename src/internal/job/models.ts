@@ -13,11 +13,13 @@ import type { describeProgress, describeSummary } from "./progressBar.js"
 import type { cancel, defaultRetry, isRetryable, make, run, start } from "./run.js"
 
 /**
- * A rate limit for the client a job calls: requests per minute and tokens (input and output) per minute, without a
- * burst: requests are spaced evenly (`requestsPerMinute: 120` sends one every 500 ms, from the first), so that no
- * sliding minute sees more than the limit. Tokens are counted when a request ends (a request's tokens are not known
- * before it), and the next request waits until the tokens spent are paid back at the limit's pace: in any minute, at
- * most the limit plus the tokens of the requests already in flight.
+ * A rate limit for the client a job calls, one per job (its run paces the dispatch of its items, whatever runners
+ * they run on): requests per minute and tokens (input and output) per minute, without a burst: items are dispatched
+ * evenly spaced (`requestsPerMinute: 120` sends one every 500 ms, from the first), so that no sliding minute sees more
+ * than the limit. Tokens are counted when an item ends (a request's tokens are not known before it), and the next
+ * dispatch waits until the tokens spent are paid back at the limit's pace: in any minute, at most the limit plus the
+ * tokens of the items already in flight. An item's retries are charged when it ends (the dispatches not yet waiting
+ * then wait for them).
  *
  * @example
  * ```ts
@@ -74,7 +76,7 @@ export interface CommonOptions<I> {
   readonly name: string
   /** The inputs, as a list or a stream (read once per run; on a resumed run, stored items are not requested again). */
   readonly inputs: Iterable<I> | Stream.Stream<I>
-  /** The key of an input: unique in the job, stable from one run to the next (it names the item's activity). */
+  /** The key of an input: unique in the job, stable from one run to the next (it names the item's workflow execution). */
   readonly key: (input: I) => string
   /** The number of items in flight at most (default 4). */
   readonly concurrency?: number | undefined
@@ -83,8 +85,10 @@ export interface CommonOptions<I> {
   /** A rate limit for the client. */
   readonly rateLimit?: RateLimit | undefined
   /**
-   * One budget for the whole job: when it is spent, the job stops and every request in flight is aborted (default: the
-   * `TokenBudget` the job runs in, if any).
+   * One budget for the whole job, across runners and resumes (its run counts the tokens stored with each item's
+   * outcome): once it is spent, no more items are dispatched, the items in flight finish (the job may go over by what
+   * they spend), and the job ends with `BudgetExceeded`; started again with a larger budget, it resumes. Without one, a
+   * `TokenBudget` around the job caps the calls of the process it is provided in.
    */
   readonly budget?: TokenBudget.Options | undefined
   /** Prices for the estimated cost in the progress (default: the budget's prices, if it has any). */
@@ -95,6 +99,12 @@ export interface CommonOptions<I> {
   readonly retry?: Schedule.Schedule<unknown, BamlError> | undefined
   /** The number of items, when `inputs` is a stream and it is known: the progress then estimates the time left. */
   readonly total?: number | undefined
+  /**
+   * How an input is stored in its item's workflow (each item is a workflow execution with its input, so that any runner
+   * of a cluster can run it): default as it is, which a durable engine stores as JSON (give a schema for inputs that
+   * JSON does not keep, e.g. dates).
+   */
+  readonly input?: Schema.Codec<I, unknown> | undefined
 }
 
 /**
@@ -119,13 +129,15 @@ export interface BamlJob<I, A, R = BamlRuntime> {
   readonly name: string
   /** The BAML function's name, when the job calls it by name. */
   readonly functionName: string | undefined
-  /** The workflow every item of the job is an activity of. */
+  /** The workflow of the job's run (which dispatches each item as a workflow execution of its own). */
   readonly workflow: JobWorkflow
   /**
    * How an item's result is stored in the engine (and in the finished job's stored outcome): `Schema.Unknown` unless
    * the options gave one.
    */
   readonly success: Schema.Codec<A, unknown>
+  /** How an input is stored in its item's workflow: `Schema.Unknown` unless the options gave one. */
+  readonly input: Schema.Codec<I, unknown>
   /** The options the job was made with (`client` filled in from the call options of a job by name). */
   readonly options: CommonOptions<I>
   /** Runs one item, once (retries, rate limit and budget are the job's). */
@@ -266,8 +278,9 @@ export interface Handle<A> {
   /** The progress now. */
   readonly current: Effect.Effect<Progress>
   /**
-   * The result of the item with this key, once it has ended in this run. `Option.none()` does not tell an item still
-   * to run or in flight from a key that is not in the job (the keys are not known before the inputs are read).
+   * The result of the item with this key, once it has ended: as this process saw it end, or else as the engine stored
+   * it (so that any process of a cluster reads it, `stored`). `Option.none()` does not tell an item still to run or in
+   * flight from a key that is not in the job (the keys are not known before the inputs are read).
    */
   readonly result: (key: string) => Effect.Effect<Option.Option<ItemResult<A>>>
   /** The results of the items ended so far in this run, in the order of the inputs. */

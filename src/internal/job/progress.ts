@@ -4,7 +4,6 @@
 import { Clock, Context, Deferred, Effect, SubscriptionRef } from "effect"
 import * as RateLimiter from "effect/persistence/RateLimiter"
 import { BudgetExceeded } from "../../BamlError.js"
-import * as TokenBudget from "../../TokenBudget.js"
 import * as Budget from "../../core/usage/budget.js"
 import type { Prices, CommonOptions, BamlJob, ItemResult, Progress } from "./models.js"
 
@@ -15,17 +14,18 @@ export type Stop =
   | { readonly _tag: "Cancelled" }
 
 /**
- * What one start of a job holds in this process: its view of the results, its progress, its budget, its limits and
- * the services its items run with.
+ * What one start of a job holds in this process: its view of the results, its progress, its rate limiter and the
+ * services its items run with.
  */
 export interface Live<I, A, R> {
   readonly job: BamlJob<I, A, R>
   readonly context: Context.Context<R>
+  /** Hosted by `BamlJob.layer` (for the layer's life), not by a start (for its scope's life). */
+  readonly byLayer: boolean
   readonly results: Map<string, ItemResult<A>>
   readonly ordered: Array<ItemResult<A>>
   readonly progress: SubscriptionRef.SubscriptionRef<Progress>
   readonly stop: Deferred.Deferred<Stop>
-  readonly budget: TokenBudget.Service
   readonly limiter: RateLimiter.RateLimiter | undefined
   readonly prices: Prices | undefined
   readonly startedAt: number
@@ -36,7 +36,7 @@ export interface Live<I, A, R> {
   readonly pendingTokens: { input: number; output: number; cached: number }
   /** The time items requested in this run took, from their start to their end (rate-limit waits included). */
   readonly durations: { total: number; count: number }
-  /** Ended when the run of this start (in this process) has ended: its activities interrupted, its run suspended. */
+  /** Ended when the run of this start (in this process) has ended: its items stopped here, its run suspended. */
   halted?: Deferred.Deferred<void>
 }
 

@@ -2,9 +2,10 @@
  * The run/resume registry: which start of a job an engine replays, which jobs are registered, and which cancelled.
  */
 import { Effect, Exit, Option, Scope } from "effect"
+import { BudgetExceeded } from "../../BamlError.js"
 import * as WorkflowEngine from "effect/workflow/WorkflowEngine"
 import type { BamlJob } from "./models.js"
-import { makeCancelWorkflow } from "./stored.js"
+import { type BudgetSpent, budgetKey, makeBudgetSpentWorkflow, makeCancelWorkflow } from "./stored.js"
 import type { Live } from "./progress.js"
 
 /** How often a started job asks the engine whether it was cancelled elsewhere (another process, or `cancel`). */
@@ -30,12 +31,12 @@ export const markCancelled = (engine: object, name: string) =>
 /** The job names whose workflow is registered with an engine. */
 export const registered = new WeakMap<object, Set<string>>()
 
-/** The job names whose cancel workflow is registered with an engine. */
+/** The job names whose cancel and spent-budget workflows are registered with an engine. */
 export const cancelRegistered = new WeakMap<object, Set<string>>()
 
 /**
- * Registers a job's cancel workflow with the engine, once per engine and job name, for the engine's life (as a job's
- * own workflow is: see `start`).
+ * Registers a job's cancel and spent-budget workflows with the engine, once per engine and job name, for the engine's
+ * life (as a job's own workflow is: see `start`).
  */
 export const registerCancel = (engine: WorkflowEngine.WorkflowEngine["Service"], name: string) =>
   Effect.gen(function*() {
@@ -43,7 +44,57 @@ export const registerCancel = (engine: WorkflowEngine.WorkflowEngine["Service"],
     if (names === undefined) cancelRegistered.set(engine, names = new Set())
     if (names.has(name)) return
     names.add(name)
-    yield* engine.register(makeCancelWorkflow(name), () => Effect.void).pipe(Scope.provide(yield* Scope.make()))
+    const forever = yield* Scope.make()
+    yield* engine.register(makeCancelWorkflow(name), () => Effect.void).pipe(Scope.provide(forever))
+    yield* engine.register(makeBudgetSpentWorkflow(name), ({ error, limits }) => Effect.succeed({ limits, error })).pipe(
+      Scope.provide(forever)
+    )
+  })
+
+const placeholder = new BudgetExceeded({ message: "", functionName: "", outputTokens: 0, callOutputTokens: 0 })
+
+const budgetSpentExecution = (name: string, stop: number) =>
+  makeBudgetSpentWorkflow(name).executionId({ name, stop, limits: "", error: placeholder })
+
+/** The spent budget a job's run stored at its `stop`-th stop (from 0), if it has stopped that often. */
+export const budgetSpentAt = (engine: WorkflowEngine.WorkflowEngine["Service"], name: string, stop: number) =>
+  Effect.gen(function*() {
+    const result = yield* engine.poll(makeBudgetSpentWorkflow(name), yield* budgetSpentExecution(name, stop))
+    return Option.isSome(result) && result.value._tag === "Complete" && Exit.isSuccess(result.value.exit)
+      ? Option.some<typeof BudgetSpent.Type>(result.value.exit.value)
+      : Option.none<typeof BudgetSpent.Type>()
+  })
+
+/** How often a job's run has stopped with its budget spent, and the last of those stops (a few lookups: one a stop). */
+export const budgetStops = (engine: WorkflowEngine.WorkflowEngine["Service"], name: string) =>
+  Effect.gen(function*() {
+    let last = Option.none<typeof BudgetSpent.Type>()
+    for (let stop = 0;; stop++) {
+      const found = yield* budgetSpentAt(engine, name, stop)
+      if (Option.isNone(found)) return { count: stop, last }
+      last = found
+    }
+  })
+
+/**
+ * Stores that the job's run stopped with its budget spent, as its next stop: every start waiting for the job ends with
+ * it, and a later start under the same budget ends at once.
+ */
+export const storeBudgetSpent = <I, A, R>(
+  engine: WorkflowEngine.WorkflowEngine["Service"],
+  job: BamlJob<I, A, R>,
+  error: BudgetExceeded
+) =>
+  Effect.gen(function*() {
+    const budget = job.options.budget
+    if (budget === undefined) return
+    const { count } = yield* budgetStops(engine, job.name)
+    yield* engine.execute(makeBudgetSpentWorkflow(job.name), {
+      executionId: yield* budgetSpentExecution(job.name, count),
+      payload: { name: job.name, stop: count, limits: budgetKey(budget), error },
+      discard: true,
+      detached: true
+    })
   })
 
 /** Whether the engine has stored a cancel of the job (from this process or any other, now or before). */

@@ -1,9 +1,12 @@
 /**
- * What the workflow of a job stores: an item's result, the finished job's summary, the job's workflow and its cancel.
+ * What the workflows of a job store: an item's outcome (each item its own workflow execution), the finished job's
+ * summary, the job's workflow and its cancel; and the shard group they all run in on a cluster.
  */
 import { Effect, Schema } from "effect"
+import * as ClusterSchema from "effect/cluster/ClusterSchema"
 import * as Workflow from "effect/workflow/Workflow"
-import { BamlError as BamlErrorSchema } from "../../client/BamlError.js"
+import { BamlError as BamlErrorSchema, BudgetExceeded } from "../../client/BamlError.js"
+import type * as Budget from "../../core/usage/budget.js"
 import type { BamlJob, ItemResult } from "./models.js"
 import type { Live } from "./progress.js"
 
@@ -29,12 +32,62 @@ export const StoredSummary = Schema.Struct({
   results: Schema.optionalKey(Schema.Array(StoredItem))
 })
 
+/**
+ * The shard group of every job's workflows on a cluster: only the runners that host jobs are assigned its shards (see
+ * `BamlJobStore`), so a runner that hosts none (or a process that only starts, cancels or watches jobs) never runs one.
+ */
+export const shardGroup = "effect-baml/jobs"
+
+const inJobsGroup = () => shardGroup
+
 export const makeWorkflow = (name: string) =>
   Workflow.make(`effect-baml/BamlJob/${name}`, {
     payload: { name: Schema.String },
     idempotencyKey: (payload) => payload.name,
     success: StoredSummary
-  })
+  }).annotate(ClusterSchema.ShardGroup, inJobsGroup)
+
+/**
+ * What an item's workflow stores when it ends: its value (as the job's `success` schema encodes it) or its error, the
+ * tokens its requests spent (as the provider reported them), its retries, and when it ended.
+ */
+export const ItemOutcome = Schema.Struct({
+  index: Schema.Number,
+  value: Schema.optionalKey(Schema.Unknown),
+  error: Schema.optionalKey(BamlErrorSchema),
+  inputTokens: Schema.Number,
+  outputTokens: Schema.Number,
+  cachedInputTokens: Schema.Number,
+  retries: Schema.Number,
+  endedAt: Schema.Number
+})
+
+/**
+ * The workflow of one item of a job: one execution per key (and per dispatch `attempt`, after a run that died), its
+ * input in its payload, so that the cluster places it on any runner that hosts the job.
+ */
+export const makeItemWorkflow = (name: string) =>
+  Workflow.make(`effect-baml/BamlJob/${name}/item`, {
+    payload: {
+      key: Schema.String,
+      index: Schema.Number,
+      attempt: Schema.Number,
+      input: Schema.Unknown
+    },
+    idempotencyKey: (payload) => payload.attempt === 0 ? payload.key : `${payload.key}#${payload.attempt}`,
+    success: ItemOutcome
+  }).annotate(ClusterSchema.ShardGroup, inJobsGroup)
+
+export type ItemWorkflow = ReturnType<typeof makeItemWorkflow>
+
+const itemWorkflows = new WeakMap<JobWorkflow, ItemWorkflow>()
+
+/** The item workflow of a job (one per job definition). */
+export const itemWorkflowOf = (job: BamlJob<unknown, unknown, unknown>): ItemWorkflow => {
+  let items = itemWorkflows.get(job.workflow)
+  if (items === undefined) itemWorkflows.set(job.workflow, items = makeItemWorkflow(job.name))
+  return items
+}
 
 /**
  * A job's cancel, stored with the engine: a workflow of its own per job name that does nothing, executed by a cancel.
@@ -45,7 +98,26 @@ export const makeCancelWorkflow = (name: string) =>
     payload: { name: Schema.String },
     idempotencyKey: (payload) => payload.name,
     success: Schema.Void
-  })
+  }).annotate(ClusterSchema.ShardGroup, inJobsGroup)
+
+/**
+ * A job's spent budget, stored with the engine each time its run stops with its budget spent: a workflow of its own,
+ * one execution per stop (numbered from 0), that stores the `BudgetExceeded` and the limits it was spent under. It tells
+ * any process that the job stopped: a start waiting for the job ends with it, and a start under the same limits ends at
+ * once with it.
+ */
+export const BudgetSpent = Schema.Struct({ limits: Schema.String, error: BudgetExceeded })
+
+export const makeBudgetSpentWorkflow = (name: string) =>
+  Workflow.make(`effect-baml/BamlJob/${name}/budget-spent`, {
+    payload: { name: Schema.String, stop: Schema.Number, limits: Schema.String, error: BudgetExceeded },
+    idempotencyKey: (payload) => `${payload.name}#${payload.stop}`,
+    success: BudgetSpent
+  }).annotate(ClusterSchema.ShardGroup, inJobsGroup)
+
+/** The limits of a budget as the spent-budget workflow keys them. */
+export const budgetKey = (budget: Budget.Options): string =>
+  JSON.stringify([budget.maxOutputTokens ?? null, budget.cost ?? null])
 
 /**
  * The workflow of a job: one per job name; its payload is the name, its success the counts.
