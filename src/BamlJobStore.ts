@@ -160,11 +160,13 @@ export interface ClusterOptions extends PostgresOptions {
  * @category errors
  * @example
  * ```ts
- * import { BamlJobStore } from "effect-baml"
- * import { Effect, Layer } from "effect"
+ * import { BamlJob, BamlJobStore } from "effect-baml"
+ * import { Effect } from "effect"
  *
- * const store = BamlJobStore.layerPostgres({ url: "postgres://jobs@127.0.0.1:5432/jobs" }).pipe(
- *   Layer.tapErrorTag("BamlJobStoreInUse", (error) => Effect.logError(error.message))
+ * declare const job: BamlJob.BamlJob<{ readonly id: string }, unknown>
+ * const program = BamlJob.run(job).pipe(
+ *   Effect.provide(BamlJobStore.layerPostgres({ url: "postgres://jobs@127.0.0.1:5432/jobs" })),
+ *   Effect.catchTag("BamlJobStoreInUse", (error) => Effect.logError(error.message))
  * )
  * ```
  */
