@@ -31,7 +31,8 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type { SocketServerError } from "effect/socket/SocketServer"
-import type * as SqlClient from "effect/sql/SqlClient"
+import * as Schema from "effect/Schema"
+import * as SqlClient from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
 import type * as WorkflowEngine from "effect/workflow/WorkflowEngine"
 import { shardGroup as jobsShardGroup } from "./internal/job/stored.js"
@@ -149,6 +150,69 @@ export interface ClusterOptions extends PostgresOptions {
   readonly hostsJobs?: boolean | undefined
 }
 
+/**
+ * The database is in use by runners of another kind: `layerPostgres` (one runner process at a time, owning every
+ * shard) found another process running jobs on it, with `layerPostgres` or as a `layerPostgresCluster` runner; or a
+ * `layerPostgresCluster` runner found a `layerPostgres` process there. Two such processes would both run the same
+ * items. `message` says what to use instead: `layerPostgresCluster` on every runner to share the work, or
+ * `layerPostgresClient` for a process that only starts, cancels or watches jobs.
+ *
+ * @since 0.3.0
+ * @category errors
+ * @example
+ * ```ts
+ * import { BamlJob, BamlJobStore } from "effect-baml"
+ * import { Effect } from "effect"
+ *
+ * declare const job: BamlJob.BamlJob<{ readonly id: string }, unknown>
+ * const program = BamlJob.run(job).pipe(
+ *   Effect.provide(BamlJobStore.layerPostgres({ url: "postgres://jobs@127.0.0.1:5432/jobs" })),
+ *   Effect.catchTag("BamlJobStoreInUse", (error) => Effect.logError(error.message))
+ * )
+ * ```
+ */
+export class BamlJobStoreInUse extends Schema.TaggedError<BamlJobStoreInUse>()("BamlJobStoreInUse", {
+  message: Schema.String,
+  /** The layer that found the database in use. */
+  layer: Schema.Literals(["layerPostgres", "layerPostgresCluster"])
+}) {}
+
+// The advisory lock that keeps a lone runner (`layerPostgres`, exclusive) and cluster runners (`layerPostgresCluster`,
+// shared) apart on one database; its key is "effect-baml" in ASCII. PostgreSQL frees it when the holding session ends,
+// so a process that was killed holds nothing.
+const runnersLockKey = "111550823375721"
+
+/**
+ * Takes the runners' advisory lock on a connection of its own for the layer's life (exclusive for a lone runner,
+ * shared for a cluster runner), or fails with `BamlJobStoreInUse` when the other kind holds it.
+ */
+const runnersLock = (layer: "layerPostgres" | "layerPostgresCluster") =>
+  Layer.effectDiscard(Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const connection = yield* sql.reserve
+    const [lock, unlock] = layer === "layerPostgres"
+      ? ["pg_try_advisory_lock", "pg_advisory_unlock"]
+      : ["pg_try_advisory_lock_shared", "pg_advisory_unlock_shared"]
+    yield* Effect.acquireRelease(
+      Effect.flatMap(
+        connection.execute(`SELECT ${lock}(${runnersLockKey}) AS locked`, [], undefined),
+        (rows) =>
+          rows[0]?.locked === true ? Effect.void : Effect.fail(
+            new BamlJobStoreInUse({
+              layer,
+              message: layer === "layerPostgres"
+                ? "BamlJobStore.layerPostgres: another process runs jobs on this database (layerPostgres runs one " +
+                  "runner process at a time). Use BamlJobStore.layerPostgresCluster on every runner to share the work, " +
+                  "or BamlJobStore.layerPostgresClient in a process that only starts, cancels or watches jobs"
+                : "BamlJobStore.layerPostgresCluster: a BamlJobStore.layerPostgres process runs jobs on this database " +
+                  "(it owns every shard). Stop it, or run it with layerPostgresCluster too"
+            })
+          )
+      ),
+      () => Effect.ignore(connection.execute(`SELECT ${unlock}(${runnersLockKey})`, [], undefined))
+    )
+  }))
+
 const engineOn = <E, R>(
   cluster: Layer.Layer<
     import("effect/cluster/Sharding").Sharding | import("effect/cluster/MessageStorage").MessageStorage,
@@ -200,8 +264,10 @@ export const layerEmbedded = (
 
 /**
  * A durable workflow engine on a PostgreSQL server, for one runner process at a time: this process owns every
- * shard (the runner itself is not registered in the database), so two processes on the same database would
- * both run the same job. For several processes that share the work, use `layerPostgresCluster`.
+ * shard (the runner itself is not registered in the database). A PostgreSQL advisory lock held for the layer's life
+ * keeps it alone: a second `layerPostgres` process on the database, or one beside `layerPostgresCluster` runners,
+ * fails to build with {@link BamlJobStoreInUse}. For several processes that share the work, use
+ * `layerPostgresCluster`; for a process that only starts, cancels or watches jobs, `layerPostgresClient`.
  *
  * @since 0.2.0
  * @category layers
@@ -214,20 +280,24 @@ export const layerEmbedded = (
  */
 export const layerPostgres = (
   options: PostgresOptions
-): Layer.Layer<WorkflowEngine.WorkflowEngine, SqlError | ConfigError> =>
-  engineOn(
+): Layer.Layer<WorkflowEngine.WorkflowEngine, SqlError | ConfigError | BamlJobStoreInUse> => {
+  const client = pgClient(options)
+  return engineOn(
     // A lone runner has no other runner to hand shards to: it keeps them in memory rather than registering in
     // the database (SQL runner storage also logs "No healthy runners available" at start for a lone runner).
     SingleRunner.layer({ runnerStorage: "memory", shardingConfig: groups(options.tuning, true) }).pipe(
-      Layer.provide([pgClient(options), Digest.layerWebCrypto])
+      Layer.provide([client, Digest.layerWebCrypto]),
+      Layer.provide(Layer.provide(runnersLock("layerPostgres"), client))
     )
   )
+}
 
 /**
  * A durable workflow engine that is one runner of a cluster sharing a PostgreSQL: the runners split the
  * work between them, talk over TCP (this one listens on `port`), and when one dies its work moves to
  * the others. It provides the cluster's `Sharding` too, for `BamlHttpCluster.layerGenerations` (resumable
- * responses across the same instances).
+ * responses across the same instances). It fails to build with {@link BamlJobStoreInUse} while a `layerPostgres`
+ * process runs jobs on the database.
  *
  * @since 0.2.0
  * @category layers
@@ -244,11 +314,15 @@ export const layerPostgres = (
  */
 export const layerPostgresCluster = (
   options: ClusterOptions
-): Layer.Layer<WorkflowEngine.WorkflowEngine | Sharding.Sharding, SqlError | ConfigError | SocketServerError> =>
+): Layer.Layer<
+  WorkflowEngine.WorkflowEngine | Sharding.Sharding,
+  SqlError | ConfigError | SocketServerError | BamlJobStoreInUse
+> =>
   Layer.unwrap(
     Effect.promise(() => import("@effect/platform-node/NodeClusterSocket")).pipe(
-      Effect.map((NodeClusterSocket) =>
-        ClusterWorkflowEngine.layer.pipe(Layer.provideMerge(
+      Effect.map((NodeClusterSocket) => {
+        const client = pgClient(options)
+        return ClusterWorkflowEngine.layer.pipe(Layer.provideMerge(
           NodeClusterSocket.layer({
             storage: "sql",
             shardingConfig: {
@@ -256,9 +330,12 @@ export const layerPostgresCluster = (
               runnerAddress: Option.some(RunnerAddress.make(options.host, options.port)),
               runnerListenAddress: Option.some(RunnerAddress.make(options.listenHost ?? options.host, options.port))
             }
-          }).pipe(Layer.provide(pgClient(options)))
+          }).pipe(
+            Layer.provide(client),
+            Layer.provide(Layer.provide(runnersLock("layerPostgresCluster"), client))
+          )
         ))
-      )
+      })
     )
   )
 

@@ -1,5 +1,5 @@
 import { expect, layer } from "@effect/vitest"
-import { type Duration, Effect, Layer } from "effect"
+import { type Duration, Effect, Exit, Layer, Scope } from "effect"
 import { BamlJob, BamlJobStore, BamlRuntime } from "effect-baml"
 import { ScriptedProvider } from "effect-baml/testing"
 import * as Fs from "node:fs"
@@ -241,6 +241,35 @@ if (Postgres.missing !== undefined) {
           // the tables docs/jobs.md lists for one process: the messages and their replies, no runners or locks
           expect(yield* Postgres.tables(url)).toEqual(["cluster_messages", "cluster_migrations", "cluster_replies"])
         })), { timeout: 240_000 })
+
+      it.effect("PostgreSQL store: a second layerPostgres on one database is refused, typed, as is a cluster runner beside it; both run once the first has closed", () =>
+        Effect.scoped(Effect.gen(function*() {
+          const server = yield* Postgres.PostgresServer
+          const url = yield* Postgres.createDatabase(server, "lone")
+          const port = yield* Postgres.freePort
+          const first = yield* Scope.make()
+          yield* Layer.buildWithScope(BamlJobStore.layerPostgres({ url }), first)
+          const second = yield* Effect.flip(Effect.scoped(Layer.build(BamlJobStore.layerPostgres({ url }))))
+          expect(second).toBeInstanceOf(BamlJobStore.BamlJobStoreInUse)
+          expect(second).toMatchObject({ _tag: "BamlJobStoreInUse", layer: "layerPostgres" })
+          expect(second.message).toContain("layerPostgresCluster")
+          const cluster = (port: number) =>
+            Effect.scoped(Layer.build(BamlJobStore.layerPostgresCluster({ url, host: "127.0.0.1", port })))
+          const runner = yield* Effect.flip(cluster(port))
+          expect(runner).toMatchObject({ _tag: "BamlJobStoreInUse", layer: "layerPostgresCluster" })
+          // the lock goes with the layer: once it is closed, either kind runs, and a lone runner is refused beside
+          // a cluster runner
+          yield* Scope.close(first, Exit.void)
+          const clusterScope = yield* Scope.make()
+          yield* Layer.buildWithScope(
+            BamlJobStore.layerPostgresCluster({ url, host: "127.0.0.1", port, tuning: Postgres.clusterTuning }),
+            clusterScope
+          )
+          const beside = yield* Effect.flip(Effect.scoped(Layer.build(BamlJobStore.layerPostgres({ url }))))
+          expect(beside).toMatchObject({ _tag: "BamlJobStoreInUse", layer: "layerPostgres" })
+          yield* Scope.close(clusterScope, Exit.void)
+          yield* Effect.scoped(Layer.build(BamlJobStore.layerPostgres({ url })))
+        })), { timeout: 120_000 })
 
       it.effect("PostgreSQL cluster: a runner killed mid-job, the other finishes it, each item requested once more at most", () =>
         Effect.scoped(Effect.gen(function*() {
