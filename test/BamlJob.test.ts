@@ -30,6 +30,17 @@ const awaitFor = (mark: string, predicate: (records: ReadonlyArray<ScriptedProvi
 const open = (records: ReadonlyArray<ScriptedProvider.RequestRecord>) => records.filter((r) => r.status === "open")
 
 /** Scripts replies for the requests that contain `mark`: each a short resume, with `script` overriding per prompt. */
+/** The item `flaky` of `mark`'s job: a 500 at first, then its reply. */
+const scriptFlaky = (mark: string) =>
+  Effect.flatMap(Provider, (provider) =>
+    provider.script({
+      match: (p) => p.includes(`${mark} flaky`),
+      script: {
+        ...ScriptedProvider.json(shortResume("Flaky"), { delayMs: 1 }),
+        fault: { _tag: "HttpError", status: 500, times: 1 }
+      }
+    }))
+
 const scriptJob = (
   mark: string,
   script: (prompt: string, index: number) => Partial<ScriptedProvider.Script> = () => ({})
@@ -244,15 +255,8 @@ layer(JobLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlJob",
     it.effect("requests per minute: an item's retries count against the limit when it ends, so the next item waits for them", () =>
       Effect.gen(function*() {
         const mark = marker("job-rpm-retry")
-        const provider = yield* Provider
         yield* scriptJob(mark)
-        yield* provider.script({
-          match: (p) => p.includes(`${mark} flaky`),
-          script: {
-            ...ScriptedProvider.json(shortResume("Flaky"), { delayMs: 1 }),
-            fault: { _tag: "HttpError", status: 500, times: 1 }
-          }
-        })
+        yield* scriptFlaky(mark)
         const fiber = yield* BamlJob.run(
           resumeJob(mark, ["flaky", "next"], {
             // one at a time: a dispatch already waiting when the item ends keeps the slot it was given
@@ -351,13 +355,7 @@ layer(JobLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlJob",
         const mark = marker("job-retry")
         const provider = yield* Provider
         yield* scriptJob(mark)
-        yield* provider.script({
-          match: (p) => p.includes(`${mark} flaky`),
-          script: {
-            ...ScriptedProvider.json(shortResume("Flaky"), { delayMs: 1 }),
-            fault: { _tag: "HttpError", status: 500, times: 1 }
-          }
-        })
+        yield* scriptFlaky(mark)
         yield* provider.script({
           match: (p) => p.includes(`${mark} bad`),
           script: { reply: "", fault: { _tag: "HttpError", status: 400 } }
