@@ -23,6 +23,7 @@ import {
   route,
   Schema,
   serve,
+  ScriptedProvider,
   Stream,
   timeoutFail
 } from "#line"
@@ -166,6 +167,35 @@ const stopRequest = (generation: string, options: { readonly path?: string; read
       request.end()
     }))
 
+/** A plain request: its status and body, read whole. */
+const rawRequest = (
+  method: string,
+  path: string,
+  options: { readonly headers?: Readonly<Record<string, string>>; readonly body?: string } = {}
+) =>
+  Effect.flatMap(serverPort, (port) =>
+    callback<{ readonly status: number; readonly body: string }, Error>((resume) => {
+      const request = Http.request(
+        { host: "127.0.0.1", port, method, path, headers: options.headers ?? {}, agent: false },
+        (response) => {
+          let body = ""
+          response.setEncoding("utf8")
+          response.on("data", (text: string) => void (body += text))
+          response.on("end", () => resume(Effect.succeed({ status: response.statusCode ?? 0, body })))
+        }
+      )
+      request.on("error", (error) => resume(Effect.fail(error)))
+      request.end(options.body)
+      return Effect.sync(() => request.destroy())
+    })).pipe(timeoutFail("10 seconds", () => new Error(`${method} ${path} took too long`)))
+
+/** The provider's requests for `mark` so far, settled or not. */
+const requestsFor = (mark: string) =>
+  Effect.map(
+    Effect.flatMap(ScriptedProvider.ScriptedProvider, (provider) => provider.requests),
+    (records) => records.filter((record) => record.prompt.includes(mark))
+  )
+
 const query = (mark: string) => `resume=${encodeURIComponent(`Ada Lovelace, mathematician ${mark}`)}`
 
 /** The sequence numbers of `messages`' ids, which must all name `generation`. */
@@ -302,6 +332,44 @@ layer(ServerLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlHt
       expect(yield* generations.stop("nope")).toBe(false)
       expect((yield* settledAll(mark)).map((record) => record.status)).toEqual(["closed-early"])
     }), 30_000)
+
+  it.effect.each(["garbage", "5b1f3c1e-8d5e-4a8e-9d7b-1c2f3e4d5a6b", ".-1", "gen.", "gen.1e3", "gen.-1", "gen. 3"])(
+    "a malformed Last-Event-ID (%s) is answered 400 with a BamlInvalidArgumentError, and starts no LLM request",
+    (lastEventId) =>
+      Effect.gen(function*() {
+        const mark = marker("resume-malformed")
+        yield* scriptLong(mark)
+        const headers = { accept: Wire.contentTypes.sse, "last-event-id": lastEventId }
+        // a route of BamlHttp.resumable, and BamlHttp.handler's resumable route with a body that would start one
+        const viaRoute = yield* rawRequest("GET", `/short?${query(mark)}`, { headers })
+        const viaHandler = yield* rawRequest("POST", "/baml/ExtractResume", {
+          headers: { ...headers, "content-type": "application/json" },
+          body: JSON.stringify({ resume: `Ada Lovelace ${mark}` })
+        })
+        for (const response of [viaRoute, viaHandler]) {
+          expect(response.status).toBe(400)
+          const body = JSON.parse(response.body) as { readonly _tag: string; readonly message: string }
+          expect(body._tag).toBe("BamlInvalidArgumentError")
+          expect(body.message).toContain("invalid Last-Event-ID")
+        }
+        // a generation started by mistake would have asked the provider by now
+        yield* Effect.sleep("200 millis")
+        expect(yield* requestsFor(mark)).toEqual([])
+      }),
+    10_000
+  )
+
+  it.effect("BamlClient reads the 400 of a malformed Last-Event-ID as a BamlInvalidArgumentError", () =>
+    Effect.gen(function*() {
+      const exit = yield* Stream.runCollect(
+        BamlClient.events<unknown, unknown>(
+          HttpClientRequest.get(`http://127.0.0.1:${yield* serverPort}/short?${query(marker("resume-malformed-client"))}`)
+            .pipe(HttpClientRequest.setHeader("last-event-id", "garbage"))
+        )
+      ).pipe(Effect.provide(FetchHttpClient.layer), Effect.exit)
+      const error = Exit.isFailure(exit) ? Option.getOrUndefined(failureOf(exit.cause)) : undefined
+      expect((error as { readonly _tag?: string } | undefined)?._tag).toBe("BamlInvalidArgumentError")
+    }), 10_000)
 
   it.effect("a generation the server does not know is answered 410", () =>
     Effect.gen(function*() {

@@ -142,13 +142,22 @@ export interface Position {
 /** The id of the message at `position`, as SSE's `id:` and an NDJSON line's `id` carry it: `<generation>.<sequence>`. */
 export const messageId = (position: Position): string => `${position.generation}.${position.sequence}`
 
-/** The position an id names (a `Last-Event-ID` header, a message's id); `undefined` when it names none. */
+/**
+ * The position an id names (a `Last-Event-ID` header, a message's id); `undefined` when it names none: no generation
+ * before the last `.`, or no sequence of digits after it.
+ */
 export const positionOf = (id: string | undefined): Position | undefined => {
   const at = id?.lastIndexOf(".") ?? -1
   if (id === undefined || at <= 0) return undefined
-  const sequence = Number(id.slice(at + 1))
-  return Number.isSafeInteger(sequence) && sequence >= 0 ? { generation: id.slice(0, at), sequence } : undefined
+  const digits = id.slice(at + 1)
+  const sequence = Number(digits)
+  return /^\d+$/.test(digits) && Number.isSafeInteger(sequence) ? { generation: id.slice(0, at), sequence } : undefined
 }
+
+/** The message of a request refused for a `Last-Event-ID` that names no message (see {@link positionOf}). */
+export const invalidLastEventIdMessage = (id: string): string =>
+  `invalid Last-Event-ID ${JSON.stringify(id.length > 100 ? `${id.slice(0, 100)}…` : id)}: expected ` +
+  "<generation>.<sequence>, the id of a message of this route's responses; no new generation was started"
 
 /**
  * What a resumable route answers to a client that reconnects: `done` (204) when the generation has ended and the
