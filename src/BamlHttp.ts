@@ -38,8 +38,28 @@ export interface InternalServerError {
 }
 
 /**
+ * The data of the `error` event that ends every response of a resumable generation that was stopped ({@link stop},
+ * {@link Generations}' `stop`), rather than a cut: its readers know not to reconnect. Its id is the generation's last:
+ * a reconnect from it is answered `204`.
+ *
+ * @example
+ * ```ts
+ * import type { BamlHttp } from "effect-baml"
+ *
+ * const wasStopped = (data: BamlHttp.ErrorData) => data._tag === "GenerationStopped"
+ * ```
+ * @since 0.3.0
+ * @category models
+ */
+export interface GenerationStopped {
+  readonly _tag: "GenerationStopped"
+  readonly message: string
+}
+
+/**
  * The data of an `error` event: a {@link BamlError.BamlError} encoded with its schema (so at least `_tag` and
- * `message`, and the fields of its class), or an {@link InternalServerError}.
+ * `message`, and the fields of its class), an {@link InternalServerError}, or, in a resumable response, a
+ * {@link GenerationStopped}.
  *
  * @example
  * ```ts
@@ -49,12 +69,14 @@ export interface InternalServerError {
  *
  * // in the browser, or any client: back to the error class
  * const decode = (data: BamlHttp.ErrorData) =>
- *   data._tag === "InternalServerError" ? data : Schema.decodeSync(BamlError.BamlError)(data)
+ *   data._tag === "InternalServerError" || data._tag === "GenerationStopped"
+ *     ? data
+ *     : Schema.decodeSync(BamlError.BamlError)(data)
  * ```
  * @since 0.1.0
  * @category models
  */
-export type ErrorData = Kit.Encoded<typeof BamlError.BamlError> | InternalServerError
+export type ErrorData = Kit.Encoded<typeof BamlError.BamlError> | InternalServerError | GenerationStopped
 
 /**
  * One message of a streamed response. Every element of the stream is sent as a `partial` as soon as it arrives; when
@@ -800,7 +822,8 @@ export const resumable = <A, E extends BamlError.BamlError, R>(
 /**
  * A handler that stops a generation of a resumable response at once: the one named by the request's `generation`
  * search parameter (the `x-baml-generation` header of its responses), whoever is reading it. Its LLM request is
- * aborted and its readers' responses end. Answers `204`, or `404` when no such generation is running (or it is bound
+ * aborted and its readers' responses end with an `error` event, a {@link GenerationStopped} (`BamlClient` fails with
+ * it, and does not reconnect). Answers `204`, or `404` when no such generation is running (or it is bound
  * to an owner: see {@link stopWith}). `BamlClient`'s resumable streams send it (`DELETE`, at the stream's own URL)
  * when they are interrupted.
  *

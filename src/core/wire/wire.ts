@@ -4,7 +4,8 @@
  *
  * A response is a sequence of messages: a `partial` for every element of the stream as soon as it arrives, then
  * either a `final` with the last element again, or an `error` with the encoded `BamlError` (or an
- * `InternalServerError`). Nothing follows a `final` or an `error`. A response that ends without either was cut off.
+ * `InternalServerError`, or, for a resumable response whose generation was stopped, a `GenerationStopped`). Nothing
+ * follows a `final` or an `error`. A response that ends without either was cut off.
  * In a resumable response every message has an id, its position in its generation: a client that reconnects sends the
  * last one it read, and is sent the rest.
  */
@@ -52,6 +53,19 @@ export const internalServerError = {
   _tag: "InternalServerError",
   message: "The server failed while streaming the response."
 } as const
+
+/**
+ * The tag and message of the error that ends the responses of a generation that was stopped (a stop route,
+ * `Generations.stop`): it did not fail, and there is nothing to reconnect to.
+ */
+export const generationStopped = {
+  _tag: "GenerationStopped",
+  message: "The generation was stopped before its final result."
+} as const
+
+/** Whether an error message's data says its generation was stopped (see {@link generationStopped}). */
+export const isGenerationStopped = (data: unknown): data is typeof generationStopped =>
+  isRecord(data) && data._tag === generationStopped._tag
 
 /** `undefined` (a void function's result) has no JSON form; `null` is the closest a client can read. */
 export const orNull = (data: unknown): unknown => data === undefined ? null : data
