@@ -37,6 +37,24 @@ export class InternalServerError extends Schema.TaggedError<InternalServerError>
 }) {}
 
 /**
+ * A resumable stream's generation was stopped on the server, by someone else than this stream: another tab's stream
+ * interrupted, a stop route called, or the server's own `BamlHttp.Generations` `stop`. The stream fails with it as
+ * soon as the server says so, without reconnecting nor sending a stop of its own.
+ *
+ * @example
+ * ```ts
+ * import { BamlClient } from "effect-baml/client"
+ *
+ * const stoppedElsewhere = (e: BamlClient.ClientError) => e._tag === "GenerationStopped"
+ * ```
+ * @since 0.3.0
+ * @category errors
+ */
+export class GenerationStopped extends Schema.TaggedError<GenerationStopped>()("GenerationStopped", {
+  message: Schema.String
+}) {}
+
+/**
  * The response is not a streamed BAML response: an unexpected content type, a message that does not decode, or a
  * response that ended without its `final` or `error` message (the connection was cut).
  *
@@ -57,7 +75,7 @@ export class MalformedResponse extends Schema.TaggedError<MalformedResponse>()("
  * A resumable stream ({@link RequestOptions}'s `resume`) that could not be resumed: the connection stayed down for
  * longer than `within` (the message names the last failure), the server no longer knows the generation (`410`: it
  * ended longer ago than its grace period, or the reconnect reached an instance that does not share generations), or
- * it ended (`204`, or a stop) before its final result. A first request that fails before any response named a
+ * it ended (`204`) before its final result (a stop is a {@link GenerationStopped}). A first request that fails before any response named a
  * generation is not resumed: it fails with its own error at once.
  *
  * @example
@@ -91,6 +109,7 @@ export class ResumeFailed extends Schema.TaggedError<ResumeFailed>()("ResumeFail
 export type ClientError =
   | BamlError.BamlError
   | InternalServerError
+  | GenerationStopped
   | MalformedResponse
   | ResumeFailed
   | HttpClientError.HttpClientError
@@ -141,7 +160,8 @@ export interface RequestOptions {
  * without a connection it fails with {@link ResumeFailed}. Interrupted, it stops the generation on the server (a
  * `DELETE` at `stopUrl`, by default the request's URL, with the `generation` search parameter: `BamlHttp.stop`);
  * interrupted before the first response named its generation (React's StrictMode unmounts at once), it waits for that
- * response, at most 5 seconds, to stop it.
+ * response, at most 5 seconds, to stop it. A generation stopped by someone else fails it at once with
+ * {@link GenerationStopped}.
  *
  * @example
  * ```ts
@@ -222,6 +242,8 @@ const responseError = (message: string) => new MalformedResponse({ message })
 const decodeError = (data: unknown): Effect.Effect<never, ClientError> =>
   Wire.isInternalServerError(data)
     ? Effect.fail(new InternalServerError({ message: data.message }))
+    : Wire.isGenerationStopped(data)
+    ? Effect.fail(new GenerationStopped({ message: data.message }))
     : Kit.decodeUnknown(BamlError.BamlError)(data).pipe(
       Effect.mapError((error) => responseError(`an "error" message that is not a BamlError: ${error.message}`)),
       Effect.flatMap(Effect.fail)

@@ -38,8 +38,28 @@ export interface InternalServerError {
 }
 
 /**
+ * The data of the `error` event that ends every response of a resumable generation that was stopped ({@link stop},
+ * {@link Generations}' `stop`), rather than a cut: its readers know not to reconnect. Its id is the generation's last:
+ * a reconnect from it is answered `204`.
+ *
+ * @example
+ * ```ts
+ * import type { BamlHttp } from "effect-baml"
+ *
+ * const wasStopped = (data: BamlHttp.ErrorData) => data._tag === "GenerationStopped"
+ * ```
+ * @since 0.3.0
+ * @category models
+ */
+export interface GenerationStopped {
+  readonly _tag: "GenerationStopped"
+  readonly message: string
+}
+
+/**
  * The data of an `error` event: a {@link BamlError.BamlError} encoded with its schema (so at least `_tag` and
- * `message`, and the fields of its class), or an {@link InternalServerError}.
+ * `message`, and the fields of its class), an {@link InternalServerError}, or, in a resumable response, a
+ * {@link GenerationStopped}.
  *
  * @example
  * ```ts
@@ -49,12 +69,14 @@ export interface InternalServerError {
  *
  * // in the browser, or any client: back to the error class
  * const decode = (data: BamlHttp.ErrorData) =>
- *   data._tag === "InternalServerError" ? data : Schema.decodeSync(BamlError.BamlError)(data)
+ *   data._tag === "InternalServerError" || data._tag === "GenerationStopped"
+ *     ? data
+ *     : Schema.decodeSync(BamlError.BamlError)(data)
  * ```
  * @since 0.1.0
  * @category models
  */
-export type ErrorData = Kit.Encoded<typeof BamlError.BamlError> | InternalServerError
+export type ErrorData = Kit.Encoded<typeof BamlError.BamlError> | InternalServerError | GenerationStopped
 
 /**
  * One message of a streamed response. Every element of the stream is sent as a `partial` as soon as it arrives; when
@@ -534,15 +556,10 @@ export function handler<A extends Readonly<Record<string, unknown>>, I>(
     })
   )
   // A client that reconnects to a resumable response is sent its generation; its body is not read again.
-  return options?.resumable === undefined
+  const resumableOptions = options?.resumable
+  return resumableOptions === undefined
     ? decoded
-    : Effect.flatMap(
-      HttpServerRequest.HttpServerRequest,
-      (request) =>
-        Wire.positionOf(request.headers[Wire.headers.lastEventId]) === undefined
-          ? decoded
-          : resume(request, options.resumable)
-    )
+    : Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => startOrResume(request, resumableOptions, decoded))
 }
 
 /**
@@ -689,14 +706,35 @@ export const layerGenerations: Layer.Layer<Generations> = Kit.layerScoped(
   Effect.map(Registry.make, (registry) => Registry.face(Registry.local(registry)))
 )
 
+/**
+ * A request to a resumable route: `start` when it has no `Last-Event-ID` (or an empty one), a resume when its
+ * `Last-Event-ID` names a message, and otherwise a `400` whose JSON body is a `BamlInvalidArgumentError`: a malformed
+ * id never starts a new generation (a new LLM request).
+ */
+const startOrResume = <R>(
+  request: HttpServerRequest.HttpServerRequest,
+  options: OwnerOptions | undefined,
+  start: Effect.Effect<HttpServerResponse.HttpServerResponse, never, R>
+): Effect.Effect<HttpServerResponse.HttpServerResponse, never, R | Generations> => {
+  const id = request.headers[Wire.headers.lastEventId]
+  if (id === undefined || id === "") return start
+  const position = Wire.positionOf(id)
+  return position === undefined
+    ? Effect.succeed(KitHttp.jsonResponseUnsafe(
+      encodeError(new BamlError.BamlInvalidArgumentError({ message: Wire.invalidLastEventIdMessage(id) })),
+      { status: 400 }
+    ))
+    : resume(request, position, options)
+}
+
 /** Answers a client that reconnects with the messages of its generation after the one it read last. */
 const resume = (
   request: HttpServerRequest.HttpServerRequest,
+  position: Wire.Position,
   options: OwnerOptions | undefined
 ): Effect.Effect<HttpServerResponse.HttpServerResponse, never, Generations> =>
   Effect.gen(function*() {
     const backend = Registry.backendOf(yield* Generations)
-    const position = Wire.positionOf(request.headers[Wire.headers.lastEventId])!
     const requester = yield* requesterOf(request, options)
     const opened = yield* backend.open(position.generation, position.sequence, requester)
     if (opened._tag === "Gone") return HttpServerResponse.empty({ status: Wire.resumeStatus.gone })
@@ -715,7 +753,9 @@ const resume = (
  * (SSE's `id:`, an NDJSON line's `id`): a client that reconnects with `Last-Event-ID` (an `EventSource` does it by
  * itself) is sent the messages it missed, then the live ones, and no new LLM request is made. Only when nobody has
  * read the generation for `grace` is its LLM request aborted. A client that reconnects after the end is answered
- * `204` (an `EventSource` then stops reconnecting); one whose generation is unknown, `410`.
+ * `204` (an `EventSource` then stops reconnecting); one whose generation is unknown, `410`. A `Last-Event-ID` that is
+ * not a message's id (`<generation>.<sequence>`) is answered `400`, with a `BamlInvalidArgumentError` as its JSON body,
+ * and starts nothing.
  *
  * @example Effect 4
  * ```ts
@@ -756,30 +796,34 @@ export const resumable = <A, E extends BamlError.BamlError, R>(
   never,
   R | HttpServerRequest.HttpServerRequest | Generations
 > =>
-  Effect.gen(function*() {
-    const request = yield* HttpServerRequest.HttpServerRequest
-    if (Wire.positionOf(request.headers[Wire.headers.lastEventId]) !== undefined) return yield* resume(request, options)
-    const backend = Registry.backendOf(yield* Generations)
-    const owner = yield* requesterOf(request, options)
-    // The generation outlives the request: it runs without the request's scope, which closes with the response.
-    const context = Context.omit(Scope.Scope)(yield* Effect.context<R>()) as Context.Context<R>
-    const generation = yield* backend.start(wireMessages(self), context, { ...options, owner })
-    return yield* wireResponse(
-      generation.messages,
-      Wire.preferredFormat(request.headers.accept),
-      undefined,
-      {
-        // An `EventSource` that loses the response before the first message reconnects from the start of this one.
-        opening: `id: ${Wire.messageId({ generation: generation.id, sequence: 0 })}\n`,
-        headers: { [Wire.headers.generation]: generation.id }
-      }
-    )
-  })
+  Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
+    startOrResume(
+      request,
+      options,
+      Effect.gen(function*() {
+        const backend = Registry.backendOf(yield* Generations)
+        const owner = yield* requesterOf(request, options)
+        // The generation outlives the request: it runs without the request's scope, which closes with the response.
+        const context = Context.omit(Scope.Scope)(yield* Effect.context<R>()) as Context.Context<R>
+        const generation = yield* backend.start(wireMessages(self), context, { ...options, owner })
+        return yield* wireResponse(
+          generation.messages,
+          Wire.preferredFormat(request.headers.accept),
+          undefined,
+          {
+            // An `EventSource` that loses the response before the first message reconnects from the start of this one.
+            opening: `id: ${Wire.messageId({ generation: generation.id, sequence: 0 })}\n`,
+            headers: { [Wire.headers.generation]: generation.id }
+          }
+        )
+      })
+    ))
 
 /**
  * A handler that stops a generation of a resumable response at once: the one named by the request's `generation`
  * search parameter (the `x-baml-generation` header of its responses), whoever is reading it. Its LLM request is
- * aborted and its readers' responses end. Answers `204`, or `404` when no such generation is running (or it is bound
+ * aborted and its readers' responses end with an `error` event, a {@link GenerationStopped} (`BamlClient` fails with
+ * it, and does not reconnect). Answers `204`, or `404` when no such generation is running (or it is bound
  * to an owner: see {@link stopWith}). `BamlClient`'s resumable streams send it (`DELETE`, at the stream's own URL)
  * when they are interrupted.
  *

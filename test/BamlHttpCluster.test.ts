@@ -252,6 +252,10 @@ describe("BamlHttpCluster", () => {
             expect(record!.status).toBe("closed-early")
             expect(record!.closedAt! - stoppedAt).toBeLessThan(1_000)
             expect((yield* endsOf([a, b], one.generation!)).map((end) => end.outcome)).toEqual(["stopped"])
+            // a reader on the other instance is sent the rest, and last the error that says it was stopped
+            const rest = yield* read(b, stopped, { lastEventId: one.messages.at(-1)!.id! })
+            expect(rest.messages.at(-1)?.event).toBe("error")
+            expect((yield* read(b, stopped, { lastEventId: rest.messages.at(-1)!.id! })).status).toBe(204)
             expect(yield* stop(b, one.generation!)).toBe(404)
 
             const left = marker("cluster-abandoned")

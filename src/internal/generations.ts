@@ -2,7 +2,8 @@
  * The generations of resumable responses, in memory: each one runs in a fiber of its own, not in the request's, keeps
  * every message it sent (so that a client that reconnects is sent what it missed, then the live ones), and counts its
  * readers. When nobody has been reading for its grace period it is cut, which aborts the LLM request, as a client's
- * disconnect does for a response that is not resumable. A stop cuts it at once. An ended generation is kept for its
+ * disconnect does for a response that is not resumable. A stop cuts it at once, and its last message is then an
+ * `error` that says so (`GenerationStopped`), which its readers are sent as any other. An ended generation is kept for its
  * grace period, so that a client that reconnects late is told it ended, rather than starting it again.
  *
  * The generation is cut with `Stream.interruptWhen`, not by interrupting its fiber: the stream's finalizers abort the
@@ -79,6 +80,10 @@ export const lastValue = (messages: ReadonlyArray<KitHttp.WireEvent>): Option.Op
   return Option.none()
 }
 
+/** Whether `message` is one that nothing follows: a `final` or an `error`. */
+const endsResponse = (message: KitHttp.WireEvent | undefined): boolean =>
+  message?.event === "final" || message?.event === "error"
+
 /** Makes an in-memory registry; its scope closing interrupts the generations still running. */
 export const make: Effect.Effect<Registry, never, Scope.Scope> = Effect.gen(function*() {
   const generations = new Map<string, Generation>()
@@ -148,6 +153,15 @@ export const make: Effect.Effect<Registry, never, Scope.Scope> = Effect.gen(func
         Baml.withUsage,
         Effect.flatMap(([, usage]) =>
           Effect.suspend(() => {
+            if (generation.outcome === "stopped" && !endsResponse(generation.messages.at(-1))) {
+              // Readers are told it was stopped, so that none reconnects (an abandoned one has no reader to tell).
+              const sequence = generation.messages.length + 1
+              generation.messages.push({
+                event: "error",
+                data: Wire.generationStopped,
+                id: Wire.messageId({ generation: generation.id, sequence })
+              })
+            }
             const last = generation.messages.at(-1)
             generation.ended = true
             generation.outcome ??= last?.event === "final" ? "completed" : "failed"

@@ -23,6 +23,7 @@ import {
   route,
   Schema,
   serve,
+  ScriptedProvider,
   Stream,
   timeoutFail
 } from "#line"
@@ -166,6 +167,35 @@ const stopRequest = (generation: string, options: { readonly path?: string; read
       request.end()
     }))
 
+/** A plain request: its status and body, read whole. */
+const rawRequest = (
+  method: string,
+  path: string,
+  options: { readonly headers?: Readonly<Record<string, string>>; readonly body?: string } = {}
+) =>
+  Effect.flatMap(serverPort, (port) =>
+    callback<{ readonly status: number; readonly body: string }, Error>((resume) => {
+      const request = Http.request(
+        { host: "127.0.0.1", port, method, path, headers: options.headers ?? {}, agent: false },
+        (response) => {
+          let body = ""
+          response.setEncoding("utf8")
+          response.on("data", (text: string) => void (body += text))
+          response.on("end", () => resume(Effect.succeed({ status: response.statusCode ?? 0, body })))
+        }
+      )
+      request.on("error", (error) => resume(Effect.fail(error)))
+      request.end(options.body)
+      return Effect.sync(() => request.destroy())
+    })).pipe(timeoutFail("10 seconds", () => new Error(`${method} ${path} took too long`)))
+
+/** The provider's requests for `mark` so far, settled or not. */
+const requestsFor = (mark: string) =>
+  Effect.map(
+    Effect.flatMap(ScriptedProvider.ScriptedProvider, (provider) => provider.requests),
+    (records) => records.filter((record) => record.prompt.includes(mark))
+  )
+
 const query = (mark: string) => `resume=${encodeURIComponent(`Ada Lovelace, mathematician ${mark}`)}`
 
 /** The sequence numbers of `messages`' ids, which must all name `generation`. */
@@ -235,26 +265,43 @@ layer(ServerLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlHt
       expect((yield* settledAll(mark)).length).toBe(1)
     }), 30_000)
 
-  it.effect("a stop aborts the LLM request at once, and ends the response of whoever is reading", () =>
-    Effect.gen(function*() {
-      const mark = marker("resume-stop")
-      yield* scriptLong(mark)
-      const first = yield* read(`/long?${query(mark)}`, { format: "sse", leaveAfter: 2 })
-      const reader = yield* forkChild(
-        read(`/long?${query(mark)}`, { format: "sse", lastEventId: first.messages.at(-1)!.id! })
-      )
-      yield* Effect.sleep("300 millis")
-      const stoppedAt = performance.now()
-      expect(yield* stopRequest(first.generation!)).toBe(204)
-      const [record] = yield* settledAll(mark)
-      expect(record!.status).toBe("closed-early")
-      expect(record!.closedAt! - stoppedAt).toBeLessThan(1_000)
-      const second = yield* Fiber.join(reader)
-      expect(second.status).toBe(200)
-      expect(second.messages.some((message) => message.event === "final")).toBe(false)
-      expect((yield* endOf(first.generation!))[0]!.outcome).toBe("stopped")
-      expect(yield* stopRequest(first.generation!)).toBe(404)
-    }), 30_000)
+  it.effect.each(formats)(
+    "a stop aborts the LLM request at once, and ends the response of whoever is reading with a GenerationStopped error (%s)",
+    (format) =>
+      Effect.gen(function*() {
+        const mark = marker(`resume-stop-${format}`)
+        yield* scriptLong(mark)
+        const first = yield* read(`/long?${query(mark)}`, { format, leaveAfter: 2 })
+        const generation = first.generation!
+        const reader = yield* forkChild(read(`/long?${query(mark)}`, { format, lastEventId: first.messages.at(-1)!.id! }))
+        yield* Effect.sleep("300 millis")
+        const stoppedAt = performance.now()
+        expect(yield* stopRequest(generation)).toBe(204)
+        const [record] = yield* settledAll(mark)
+        expect(record!.status).toBe("closed-early")
+        expect(record!.closedAt! - stoppedAt).toBeLessThan(1_000)
+        const second = yield* Fiber.join(reader)
+        expect(second.status).toBe(200)
+        expect(second.messages.some((message) => message.event === "final")).toBe(false)
+        // the last message says it was stopped, with the next id of the generation
+        const last = second.messages.at(-1)!
+        expect(last.event).toBe("error")
+        expect(last.data).toEqual(Wire.generationStopped)
+        const all = [...first.messages, ...second.messages]
+        expect(sequences(all, generation)).toEqual(all.map((_, i) => i + 1))
+        const [end] = yield* endOf(generation)
+        expect(end!.outcome).toBe("stopped")
+        expect(end!.messages).toBe(all.length)
+        // a reconnect after it is done; one from before it is sent the rest, the stop last
+        expect((yield* read(`/long?${query(mark)}`, { format, lastEventId: last.id! })).status).toBe(204)
+        const late = yield* read(`/long?${query(mark)}`, { format, lastEventId: first.messages.at(-1)!.id! })
+        expect(late.status).toBe(200)
+        expect(late.messages).toEqual(second.messages)
+        expect(yield* stopRequest(generation)).toBe(404)
+        expect((yield* settledAll(mark)).length).toBe(1)
+      }),
+    30_000
+  )
 
   it.effect("reconnecting after the final (an EventSource left open) is answered 204, with no second LLM request", () =>
     Effect.gen(function*() {
@@ -302,6 +349,44 @@ layer(ServerLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlHt
       expect(yield* generations.stop("nope")).toBe(false)
       expect((yield* settledAll(mark)).map((record) => record.status)).toEqual(["closed-early"])
     }), 30_000)
+
+  it.effect.each(["garbage", "5b1f3c1e-8d5e-4a8e-9d7b-1c2f3e4d5a6b", ".-1", "gen.", "gen.1e3", "gen.-1", "gen. 3"])(
+    "a malformed Last-Event-ID (%s) is answered 400 with a BamlInvalidArgumentError, and starts no LLM request",
+    (lastEventId) =>
+      Effect.gen(function*() {
+        const mark = marker("resume-malformed")
+        yield* scriptLong(mark)
+        const headers = { accept: Wire.contentTypes.sse, "last-event-id": lastEventId }
+        // a route of BamlHttp.resumable, and BamlHttp.handler's resumable route with a body that would start one
+        const viaRoute = yield* rawRequest("GET", `/short?${query(mark)}`, { headers })
+        const viaHandler = yield* rawRequest("POST", "/baml/ExtractResume", {
+          headers: { ...headers, "content-type": "application/json" },
+          body: JSON.stringify({ resume: `Ada Lovelace ${mark}` })
+        })
+        for (const response of [viaRoute, viaHandler]) {
+          expect(response.status).toBe(400)
+          const body = JSON.parse(response.body) as { readonly _tag: string; readonly message: string }
+          expect(body._tag).toBe("BamlInvalidArgumentError")
+          expect(body.message).toContain("invalid Last-Event-ID")
+        }
+        // a generation started by mistake would have asked the provider by now
+        yield* Effect.sleep("200 millis")
+        expect(yield* requestsFor(mark)).toEqual([])
+      }),
+    10_000
+  )
+
+  it.effect("BamlClient reads the 400 of a malformed Last-Event-ID as a BamlInvalidArgumentError", () =>
+    Effect.gen(function*() {
+      const exit = yield* Stream.runCollect(
+        BamlClient.events<unknown, unknown>(
+          HttpClientRequest.get(`http://127.0.0.1:${yield* serverPort}/short?${query(marker("resume-malformed-client"))}`)
+            .pipe(HttpClientRequest.setHeader("last-event-id", "garbage"))
+        )
+      ).pipe(Effect.provide(FetchHttpClient.layer), Effect.exit)
+      const error = Exit.isFailure(exit) ? Option.getOrUndefined(failureOf(exit.cause)) : undefined
+      expect((error as { readonly _tag?: string } | undefined)?._tag).toBe("BamlInvalidArgumentError")
+    }), 10_000)
 
   it.effect("a generation the server does not know is answered 410", () =>
     Effect.gen(function*() {
@@ -398,6 +483,46 @@ layer(ServerLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlCl
       // the route's grace period is 30 seconds and the reply takes seconds: only the stop explains an end this soon
       for (let i = 0; i < 60 && ends.length === before; i++) yield* Effect.sleep("50 millis")
       expect(ends.slice(before).map((end) => end.outcome)).toEqual(["stopped"])
+    }), 30_000)
+
+  it.effect("a generation stopped by someone else fails the stream at once with GenerationStopped: no reconnect, no stop of its own", () =>
+    Effect.gen(function*() {
+      const mark = marker("client-stopped-elsewhere")
+      yield* scriptLong(mark)
+      const sent: Array<string> = []
+      let generation: string | undefined
+      const watched = Layer.effect(
+        HttpClient.HttpClient,
+        Effect.map(HttpClient.HttpClient, (client) =>
+          client.pipe(
+            HttpClient.tapRequest((request) => Effect.sync(() => void sent.push(request.method))),
+            HttpClient.tap((response) =>
+              Effect.sync(() => {
+                generation ??= response.headers[Wire.headers.generation]
+              })
+            )
+          ))
+      ).pipe(Layer.provide(clientAt(yield* serverPort)))
+      const fiber = yield* forkChild(
+        Stream.runCollect(
+          BamlClient.stream<unknown, unknown>("ExtractResume", { resume: `Ada Lovelace ${mark}` }, {
+            resume: { within: "5 seconds" }
+          })
+        ).pipe(Effect.provide(watched), Effect.exit)
+      )
+      for (let i = 0; i < 100 && generation === undefined; i++) yield* Effect.sleep("50 millis")
+      yield* Effect.sleep("300 millis")
+      const stoppedAt = performance.now()
+      // another tab's stream, interrupted, sends this
+      expect(yield* stopRequest(generation!, { path: "/baml/ExtractResume" })).toBe(204)
+      const exit = yield* Fiber.join(fiber)
+      expect(performance.now() - stoppedAt).toBeLessThan(2_000)
+      const error = Exit.isFailure(exit) ? Option.getOrUndefined(failureOf(exit.cause)) : undefined
+      expect(error).toBeInstanceOf(BamlClient.GenerationStopped)
+      // the first request only: no reconnect (a GET or POST again), no DELETE
+      yield* Effect.sleep("300 millis")
+      expect(sent).toEqual(["POST"])
+      expect((yield* settledAll(mark)).map((record) => record.status)).toEqual(["closed-early"])
     }), 30_000)
 
   it.effect("a connection that does not come back fails with ResumeFailed after `within`", () =>

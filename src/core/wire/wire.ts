@@ -4,7 +4,8 @@
  *
  * A response is a sequence of messages: a `partial` for every element of the stream as soon as it arrives, then
  * either a `final` with the last element again, or an `error` with the encoded `BamlError` (or an
- * `InternalServerError`). Nothing follows a `final` or an `error`. A response that ends without either was cut off.
+ * `InternalServerError`, or, for a resumable response whose generation was stopped, a `GenerationStopped`). Nothing
+ * follows a `final` or an `error`. A response that ends without either was cut off.
  * In a resumable response every message has an id, its position in its generation: a client that reconnects sends the
  * last one it read, and is sent the rest.
  */
@@ -52,6 +53,19 @@ export const internalServerError = {
   _tag: "InternalServerError",
   message: "The server failed while streaming the response."
 } as const
+
+/**
+ * The tag and message of the error that ends the responses of a generation that was stopped (a stop route,
+ * `Generations.stop`): it did not fail, and there is nothing to reconnect to.
+ */
+export const generationStopped = {
+  _tag: "GenerationStopped",
+  message: "The generation was stopped before its final result."
+} as const
+
+/** Whether an error message's data says its generation was stopped (see {@link generationStopped}). */
+export const isGenerationStopped = (data: unknown): data is typeof generationStopped =>
+  isRecord(data) && data._tag === generationStopped._tag
 
 /** `undefined` (a void function's result) has no JSON form; `null` is the closest a client can read. */
 export const orNull = (data: unknown): unknown => data === undefined ? null : data
@@ -142,13 +156,22 @@ export interface Position {
 /** The id of the message at `position`, as SSE's `id:` and an NDJSON line's `id` carry it: `<generation>.<sequence>`. */
 export const messageId = (position: Position): string => `${position.generation}.${position.sequence}`
 
-/** The position an id names (a `Last-Event-ID` header, a message's id); `undefined` when it names none. */
+/**
+ * The position an id names (a `Last-Event-ID` header, a message's id); `undefined` when it names none: no generation
+ * before the last `.`, or no sequence of digits after it.
+ */
 export const positionOf = (id: string | undefined): Position | undefined => {
   const at = id?.lastIndexOf(".") ?? -1
   if (id === undefined || at <= 0) return undefined
-  const sequence = Number(id.slice(at + 1))
-  return Number.isSafeInteger(sequence) && sequence >= 0 ? { generation: id.slice(0, at), sequence } : undefined
+  const digits = id.slice(at + 1)
+  const sequence = Number(digits)
+  return /^\d+$/.test(digits) && Number.isSafeInteger(sequence) ? { generation: id.slice(0, at), sequence } : undefined
 }
+
+/** The message of a request refused for a `Last-Event-ID` that names no message (see {@link positionOf}). */
+export const invalidLastEventIdMessage = (id: string): string =>
+  `invalid Last-Event-ID ${JSON.stringify(id.length > 100 ? `${id.slice(0, 100)}…` : id)}: expected ` +
+  "<generation>.<sequence>, the id of a message of this route's responses; no new generation was started"
 
 /**
  * What a resumable route answers to a client that reconnects: `done` (204) when the generation has ended and the
