@@ -256,6 +256,6 @@ layer(AppLayer, { timeout: "60 seconds", excludeTestServices: true })("BamlClien
 it("the client module's graph never reaches the BAML engine", () => {
   // checked by test/core.test.ts's import-graph test; here, that it loads and names what it exports
   expect(Object.keys(BamlClient).sort()).toEqual(
-    ["InternalServerError", "MalformedResponse", "ResumeFailed", "call", "events", "fromResponse", "request", "stream"]
+    ["GenerationStopped", "InternalServerError", "MalformedResponse", "ResumeFailed", "call", "events", "fromResponse", "request", "stream"]
   )
 }, 10_000)
