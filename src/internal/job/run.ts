@@ -545,6 +545,17 @@ const host = <I, A, R>(engine: WorkflowEngine.WorkflowEngine["Service"], live: L
   })
 
 /**
+ * Stops hosting a job in this process (a `layer` released, or a `start` that hosts it ending): its run here, if it
+ * runs here, is stopped and ends first, and the job is no longer this process's to run.
+ */
+const unhost = <I, A, R>(live: Live<I, A, R>, mine: Map<string, Live<unknown, unknown, unknown>>) =>
+  Effect.gen(function*() {
+    yield* stop(live, { _tag: "Interrupted" })
+    if (live.halted !== undefined) yield* Deferred.await(live.halted)
+    if (mine.get(live.job.name) === live) mine.delete(live.job.name)
+  })
+
+/**
  * Hosts a job on this runner for the layer's life, as `Workflow.toLayer` does a workflow: its run and its items can be
  * given to this runner, whether or not it starts the job. On a cluster (`BamlJobStore.layerPostgresCluster`), give it
  * to every runner, for every job the cluster runs: the cluster spreads a job's items over them. A start of the job in
@@ -581,13 +592,7 @@ export const layer = <I, A, R>(
       Effect.andThen(Effect.andThen(markCancelled(engine, job.name), stop(live, { _tag: "Cancelled" }))),
       Effect.forkScoped
     )
-    yield* Effect.addFinalizer(() =>
-      Effect.gen(function*() {
-        yield* stop(live, { _tag: "Interrupted" })
-        if (live.halted !== undefined) yield* Deferred.await(live.halted)
-        if (mine.get(job.name) === live) mine.delete(job.name)
-      })
-    )
+    yield* Effect.addFinalizer(() => unhost(live, mine))
   }) as Effect.Effect<void, never, WorkflowEngine.WorkflowEngine | Scope.Scope | Exclude<R, Scope.Scope>>)
 
 /**
@@ -649,12 +654,7 @@ export const start = <I, A, R>(
 
     yield* Scope.addFinalizer(
       scope,
-      byLayer ? Effect.void : Effect.gen(function*() {
-        yield* stop(live, { _tag: "Interrupted" })
-        // the run in this process, if it runs here, ends before the start does
-        if (live.halted !== undefined) yield* Deferred.await(live.halted)
-        if (mine.get(job.name) === live) mine.delete(job.name)
-      })
+      byLayer ? Effect.void : unhost(live, mine)
     )
 
     // A run stopped earlier (interrupted, or suspended by a spent budget) is run again; a finished one is not.
