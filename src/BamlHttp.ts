@@ -524,7 +524,12 @@ export function handler<A extends Readonly<Record<string, unknown>>, I>(
   const streamed = (args: Readonly<Record<string, unknown>>) => {
     const stream = Baml.streamEvents(functionName, args, options?.options)
     if (options?.resumable !== undefined) {
-      return resumable(stream, onEnd === undefined ? options.resumable : { ...options.resumable, onEnd })
+      // the request's `Last-Event-ID` was read before its body (see below): this one starts a generation
+      const resumableOptions = onEnd === undefined ? options.resumable : { ...options.resumable, onEnd }
+      return Effect.flatMap(
+        HttpServerRequest.HttpServerRequest,
+        (request) => startGeneration(stream, resumableOptions, request)
+      )
     }
     if (onEnd === undefined) return respond(stream)
     return Effect.flatMap(
@@ -796,28 +801,34 @@ export const resumable = <A, E extends BamlError.BamlError, R>(
   never,
   R | HttpServerRequest.HttpServerRequest | Generations
 > =>
-  Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
-    startOrResume(
-      request,
-      options,
-      Effect.gen(function*() {
-        const backend = Registry.backendOf(yield* Generations)
-        const owner = yield* requesterOf(request, options)
-        // The generation outlives the request: it runs without the request's scope, which closes with the response.
-        const context = Context.omit(Scope.Scope)(yield* Effect.context<R>()) as Context.Context<R>
-        const generation = yield* backend.start(wireMessages(self), context, { ...options, owner })
-        return yield* wireResponse(
-          generation.messages,
-          Wire.preferredFormat(request.headers.accept),
-          undefined,
-          {
-            // An `EventSource` that loses the response before the first message reconnects from the start of this one.
-            opening: `id: ${Wire.messageId({ generation: generation.id, sequence: 0 })}\n`,
-            headers: { [Wire.headers.generation]: generation.id }
-          }
-        )
-      })
-    ))
+  Effect.flatMap(
+    HttpServerRequest.HttpServerRequest,
+    (request) => startOrResume(request, options, startGeneration(self, options, request))
+  )
+
+/** Starts a generation of `self` for `request` (one with no `Last-Event-ID`) and answers with its messages. */
+const startGeneration = <A, E extends BamlError.BamlError, R>(
+  self: Stream.Stream<A, E, R>,
+  options: ResumableOptions,
+  request: HttpServerRequest.HttpServerRequest
+): Effect.Effect<HttpServerResponse.HttpServerResponse, never, R | Generations> =>
+  Effect.gen(function*() {
+    const backend = Registry.backendOf(yield* Generations)
+    const owner = yield* requesterOf(request, options)
+    // The generation outlives the request: it runs without the request's scope, which closes with the response.
+    const context = Context.omit(Scope.Scope)(yield* Effect.context<R>()) as Context.Context<R>
+    const generation = yield* backend.start(wireMessages(self), context, { ...options, owner })
+    return yield* wireResponse(
+      generation.messages,
+      Wire.preferredFormat(request.headers.accept),
+      undefined,
+      {
+        // An `EventSource` that loses the response before the first message reconnects from the start of this one.
+        opening: `id: ${Wire.messageId({ generation: generation.id, sequence: 0 })}\n`,
+        headers: { [Wire.headers.generation]: generation.id }
+      }
+    )
+  })
 
 /**
  * A handler that stops a generation of a resumable response at once: the one named by the request's `generation`
